@@ -1,0 +1,28 @@
+# The two commands of the README: `make demo` and `make test`. Both set everything up first.
+VENV := .venv
+STAMP := $(VENV)/.bootstrapped
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: demo test lint bench setup clean
+
+$(STAMP): pyproject.toml packaging/bootstrap.sh
+	bash packaging/bootstrap.sh test
+	touch $@
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	QT_QPA_PLATFORM= $(VENV)/bin/switchboard demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check engine console switchboard tests bench
+	$(VENV)/bin/lint-imports
+
+test: lint
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,42 @@
+"""The FastAPI application: routes, error handlers, shared state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from engine import __version__
+from engine.api import errors
+from engine.api.auth import KeyVerifier
+from engine.api.crud import router_for
+from engine.api.resources import RESOURCES
+from engine.api.routes import ROUTERS
+
+if TYPE_CHECKING:
+    from engine.app import Engine
+
+
+def create_app(engine: Engine) -> FastAPI:
+    app = FastAPI(
+        title="Switchboard API",
+        version=__version__,
+        description="Calls, agents, campaigns and live control of the Switchboard engine.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.engine = engine
+    app.state.db = engine.db
+    app.state.bus = engine.bus
+    app.state.verifier = KeyVerifier(engine.db)
+    errors.install(app)
+
+    @app.get("/health", tags=["engine"])
+    def health() -> dict[str, object]:
+        return {"status": "ok", "version": __version__, "ready": engine.ready}
+
+    for resource in RESOURCES:
+        app.include_router(router_for(resource))
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,96 @@
+"""Bearer API keys: ``sb_`` + 40 url-safe characters; only a SHA-256 hash is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from engine.api.errors import ApiError
+from engine.store import ApiKey
+
+KEY_PREFIX = "sb_"
+_CACHE_TTL_S = 10.0  # a revoked key stops working within this long on a busy engine
+
+
+def new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(30)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def display_prefix(key: str) -> str:
+    return key[:10]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: the key's organization, id and scopes."""
+
+    organization_id: str
+    key_id: str
+    scopes: tuple[str, ...]
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.scopes
+
+
+class KeyVerifier:
+    """Looks keys up by hash with a short cache, so authentication costs no query per request."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def verify(self, key: str) -> Principal | None:
+        digest = hash_key(key)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(digest)
+        if hit is not None and now - hit[0] < _CACHE_TTL_S:
+            return hit[1]
+        with Session(self._engine) as session:
+            row = session.exec(
+                select(ApiKey).where(ApiKey.key_hash == digest)  # type: ignore[arg-type]
+            ).scalar_one_or_none()
+        principal = None
+        if row is not None and row.revoked_at is None:
+            principal = Principal(row.organization_id, row.id, tuple(row.scopes or ()))
+        with self._lock:
+            self._cache[digest] = (now, principal)
+        return principal
+
+
+def bearer(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def principal_from(request: Request) -> Principal:
+    """FastAPI dependency: the caller's principal, or 401."""
+    token = bearer(request.headers.get("authorization"))
+    if token is None:
+        raise ApiError(401, "missing bearer API key (Authorization: Bearer <key>)", "UNAUTHORIZED")
+    verifier: KeyVerifier = request.app.state.verifier
+    principal = verifier.verify(token)
+    if principal is None:
+        raise ApiError(401, "invalid or revoked API key", "UNAUTHORIZED")
+    return principal

@@ -1,0 +1,7 @@
+"""Routers beyond the generic CRUD: calls, organizations, keys, usage, voices, events."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+ROUTERS: list[APIRouter] = []

@@ -1,0 +1,144 @@
+"""Checks the schemas cannot express: phone numbers, references to other rows, consistency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import phonenumbers
+from sqlmodel import Session, SQLModel
+
+from engine.api.auth import Principal
+from engine.api.errors import invalid
+from engine.store import Agent, AnalysisTemplate, PhoneNumber, SipTrunk, ToolTemplate
+
+
+def e164(field: str, value: str) -> str:
+    """The number in E.164 form, or a 422 naming the field."""
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise invalid(field, f"not a phone number in E.164 form (+country...): {exc}") from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise invalid(field, "not a possible phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def reference(session: Session, principal: Principal, model: type[SQLModel], field: str,
+              ident: Any) -> None:
+    """A foreign id must name a row of the caller's own organization."""
+    if ident is None:
+        return
+    row = session.get(model, ident)
+    if row is None or getattr(row, "organization_id", None) != principal.organization_id:
+        raise invalid(field, f"no {model.__name__.lower()} with id {ident}")
+
+
+def agent(session: Session, principal: Principal, values: dict[str, Any], _: Any) -> None:
+    brain = values.get("brain")
+    if brain is not None:
+        kind = brain.get("kind", "scripted")
+        if kind not in ("scripted", "llm"):
+            raise invalid("brain.kind", "must be scripted or llm")
+        if kind == "llm" and not brain.get("base_url"):
+            raise invalid("brain.base_url", "an llm brain needs the base_url of an OpenAI-compatible API")
+        temperature = brain.get("temperature")
+        if temperature is not None and not (0 <= float(temperature) <= 2):
+            raise invalid("brain.temperature", "must be between 0 and 2")
+    stt = values.get("stt")
+    if stt is not None and stt.get("engine", "whisper") not in ("whisper", "vosk"):
+        raise invalid("stt.engine", "must be whisper or vosk")
+    tts = values.get("tts")
+    if tts is not None:
+        if tts.get("engine", "espeak-ng") != "espeak-ng":
+            raise invalid("tts.engine", "must be espeak-ng")
+        rate = tts.get("rate")
+        if rate is not None and not (80 <= int(rate) <= 450):
+            raise invalid("tts.rate", "words per minute between 80 and 450")
+    for name in ("idle_timeout_seconds", "max_duration_seconds"):
+        if name in values and values[name] is not None and values[name] <= 0:
+            raise invalid(name, "must be positive")
+    for tool_id in values.get("tool_ids") or []:
+        reference(session, principal, ToolTemplate, "tool_ids", tool_id)
+    reference(session, principal, AnalysisTemplate, "analysis_template_id",
+              values.get("analysis_template_id"))
+
+
+def phone_number(session: Session, principal: Principal, values: dict[str, Any], row: Any) -> None:
+    if "number" in values and values["number"] is not None:
+        values["number"] = e164("number", values["number"])
+        clash = session.exec(
+            PhoneNumber.__table__.select().where(  # type: ignore[attr-defined]
+                PhoneNumber.organization_id == principal.organization_id,
+                PhoneNumber.number == values["number"],
+            )
+        ).first()
+        if clash is not None and (row is None or clash.id != row.id):
+            raise invalid("number", f"{values['number']} is already registered")
+    reference(session, principal, Agent, "agent_id", values.get("agent_id"))
+    reference(session, principal, SipTrunk, "sip_trunk_id", values.get("sip_trunk_id"))
+
+
+def sip_trunk(_: Session, __: Principal, values: dict[str, Any], ___: Any) -> None:
+    if "port" in values and values["port"] is not None and not (1 <= values["port"] <= 65535):
+        raise invalid("port", "must be between 1 and 65535")
+    if "transport" in values and values["transport"] not in (None, "udp", "tcp"):
+        raise invalid("transport", "must be udp or tcp")
+    for codec in values.get("codecs") or []:
+        if codec not in ("PCMU", "PCMA", "G722", "opus", "telephone-event"):
+            raise invalid("codecs", f"unknown codec {codec}")
+
+
+def campaign(session: Session, principal: Principal, values: dict[str, Any], _: Any) -> None:
+    reference(session, principal, Agent, "agent_id", values.get("agent_id"))
+    reference(session, principal, PhoneNumber, "phone_number_id", values.get("phone_number_id"))
+    for name in ("calling_hours_start", "calling_hours_end"):
+        value = values.get(name)
+        if value is not None:
+            hours, _, minutes = value.partition(":")
+            if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+                raise invalid(name, "must be HH:MM")
+    for day in values.get("calling_days") or []:
+        if not 0 <= day <= 6:
+            raise invalid("calling_days", "days are 0 (Monday) to 6 (Sunday)")
+    tz = values.get("timezone")
+    if tz is not None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise invalid("timezone", f"unknown time zone {tz}") from None
+    for name in ("max_concurrent", "max_attempts"):
+        if name in values and values[name] is not None and values[name] < 1:
+            raise invalid(name, "must be at least 1")
+
+
+def lead(_: Session, __: Principal, values: dict[str, Any], ___: Any) -> None:
+    if values.get("phone_number") is not None:
+        values["phone_number"] = e164("phone_number", values["phone_number"])
+
+
+def webhook(session: Session, principal: Principal, values: dict[str, Any], _: Any) -> None:
+    from engine.store import WEBHOOK_EVENTS
+
+    url = values.get("url")
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise invalid("url", "must be an http:// or https:// URL")
+    for event in values.get("events") or []:
+        if event not in WEBHOOK_EVENTS:
+            raise invalid("events", f"unknown event {event}; known: {', '.join(WEBHOOK_EVENTS)}")
+    reference(session, principal, Agent, "agent_id", values.get("agent_id"))
+
+
+def tool_template(_: Session, __: Principal, values: dict[str, Any], ___: Any) -> None:
+    kind = values.get("type")
+    function = values.get("function") or {}
+    if kind == "function" and function and not function.get("name"):
+        raise invalid("function.name", "a function tool needs a name")
+    url = function.get("url")
+    if url is not None and not str(url).startswith(("http://", "https://")):
+        raise invalid("function.url", "must be an http:// or https:// URL")
+
+
+__all__ = ["agent", "campaign", "e164", "lead", "phone_number", "reference",
+           "sip_trunk", "tool_template", "webhook"]

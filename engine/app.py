@@ -1,0 +1,115 @@
+"""Engine: builds and wires the parts (store, writer, events, API) and runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+import uvicorn
+from sqlalchemy import Engine as SqlEngine
+
+from engine.bootstrap import ensure_root
+from engine.events import EventBus
+from engine.settings import Settings
+from engine.store import make_engine, migrate
+from engine.store.writer import BatchWriter
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """The headless engine. ``setup()`` prepares the store; ``start()``/``stop()`` run the tasks."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db: SqlEngine = make_engine(settings.db_url)
+        self.bus = EventBus()
+        self.writer = BatchWriter(self.db)
+        self.organization_id = ""
+        self.ready = False
+
+    def setup(self) -> str | None:
+        """Migrate and bootstrap; returns a newly generated admin key (print it once) or None."""
+        migrate(self.db)
+        self.organization_id, generated = ensure_root(self.db, self.settings.api_key)
+        return generated
+
+    async def start(self) -> None:
+        self.bus.bind(asyncio.get_running_loop())
+        self.writer.start()
+        self.ready = True
+
+    async def stop(self) -> None:
+        self.ready = False
+        await self.writer.stop()
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+async def serve(settings: Settings, *, parent_pid: int | None = None,
+                ready_line: bool = True, demo: bool = False) -> None:
+    """Run the engine with its API until SIGINT/SIGTERM (or until the parent process dies)."""
+    from engine.api import create_app
+
+    engine = Engine(settings)
+    generated = engine.setup()
+    if demo:
+        from engine.demo import seed_if_empty
+
+        seed_if_empty(engine.db, engine.organization_id)
+    if generated:
+        print(f"Admin API key (shown once, store it now): {generated}", flush=True)
+    app = create_app(engine)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+                            lifespan="off", ws_ping_interval=20)
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    await engine.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+    watchdog = loop.create_task(_watch_parent(parent_pid, server)) if parent_pid else None
+    serving = loop.create_task(server.serve())
+    while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn has no started event
+        await asyncio.sleep(0.01)
+    if server.started and ready_line:
+        port = server.servers[0].sockets[0].getsockname()[1]
+        print(json.dumps({"event": "ready", "url": f"http://{settings.host}:{port}",
+                          "data_dir": str(settings.data_dir)}), flush=True)
+    try:
+        await serving
+    finally:
+        if watchdog:
+            watchdog.cancel()
+        await engine.stop()
+        engine.close()
+
+
+async def _watch_parent(parent_pid: int, server: Any) -> None:
+    """Stop when the process that started us is gone (the console was killed)."""
+    while True:
+        await asyncio.sleep(0.5)
+        if os.getppid() != parent_pid:
+            server.should_exit = True
+            return
+
+
+def run(settings: Settings, **kwargs: Any) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        asyncio.run(serve(settings, **kwargs))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+__all__ = ["Engine", "run", "serve"]

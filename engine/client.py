@@ -1,0 +1,252 @@
+"""A typed async client for API v1, on httpx. The console, the CLI and the tests all use it.
+
+    async with Client("http://127.0.0.1:8040", api_key) as api:
+        page = await api.list_calls(status="completed", limit=50)
+        agent = await api.agents.create(name="Ava", first_message="Hello!")
+
+It imports nothing else of the engine, so the console can use it without pulling in the server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+Record = dict[str, Any]
+
+
+class ApiError(Exception):
+    """An error answer of the API: HTTP status, machine code, message, and the field at fault."""
+
+    def __init__(self, status: int, message: str, code: str = "ERROR", field: str | None = None,
+                 details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.field = field
+        self.details = details or []
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}: {self.message}"
+
+
+@dataclass
+class Page:
+    """One page of a list: the items, the page numbers and, where offered, the keyset cursor."""
+
+    items: list[Record]
+    page: int
+    limit: int
+    total: int
+    total_pages: int
+    next_cursor: str | None = None
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Page:
+        p = body.get("pagination", {})
+        return cls(items=body.get("items", []), page=p.get("page", 1), limit=p.get("limit", 0),
+                   total=p.get("total", 0), total_pages=p.get("total_pages", 0),
+                   next_cursor=body.get("next_cursor"))
+
+
+def _clean(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None}
+
+
+@dataclass
+class Collection:
+    """CRUD on one collection path (``/v1/agents``, ``/v1/campaigns/{id}/leads``...)."""
+
+    client: Client
+    path: str
+    _: Any = field(default=None, repr=False)
+
+    async def list(self, **params: Any) -> Page:
+        return Page.from_json(await self.client.request("GET", self.path, params=_clean(params)))
+
+    async def all(self, **params: Any) -> list[Record]:
+        """Every item, page by page (for small collections: agents, numbers, trunks...)."""
+        items: list[Record] = []
+        page = 1
+        while True:
+            result = await self.list(page=page, limit=100, **params)
+            items.extend(result.items)
+            if page >= result.total_pages:
+                return items
+            page += 1
+
+    async def get(self, ident: str) -> Record:
+        return await self.client.request("GET", f"{self.path}/{ident}")
+
+    async def create(self, **fields: Any) -> Record:
+        return await self.client.request("POST", self.path, json=fields)
+
+    async def update(self, ident: str, **fields: Any) -> Record:
+        return await self.client.request("PATCH", f"{self.path}/{ident}", json=fields)
+
+    async def delete(self, ident: str) -> Record:
+        return await self.client.request("DELETE", f"{self.path}/{ident}")
+
+
+class Client:
+    """API v1 over HTTP. Pass ``transport`` to test against an in-process app."""
+
+    def __init__(self, base_url: str, api_key: str, *, timeout: float = 15.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout, transport=transport,
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": "switchboard-client"},
+        )
+        self.agents = Collection(self, "/v1/agents")
+        self.tool_templates = Collection(self, "/v1/tool-templates")
+        self.analysis_templates = Collection(self, "/v1/analysis-templates")
+        self.phone_numbers = Collection(self, "/v1/phone-numbers")
+        self.sip_trunks = Collection(self, "/v1/sip-trunks")
+        self.campaigns = Collection(self, "/v1/campaigns")
+        self.webhooks = Collection(self, "/v1/webhooks")
+        self.users = Collection(self, "/v1/users")
+        self.provider_credentials = Collection(self, "/v1/provider-credentials")
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._http.request(method, path, **kwargs)
+        return self._decode(response)
+
+    @staticmethod
+    def _decode(response: httpx.Response) -> Any:
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {"error": response.text or response.reason_phrase}
+            raise ApiError(response.status_code, str(body.get("error", "")),
+                           str(body.get("code", "ERROR")), body.get("field"), body.get("details"))
+        if response.status_code == 204 or not response.content:
+            return {}
+        return response.json()
+
+    # -- engine ---------------------------------------------------------------------------------
+
+    async def health(self) -> Record:
+        return await self.request("GET", "/health")
+
+    # -- organization and keys ------------------------------------------------------------------
+
+    async def organization(self) -> Record:
+        return await self.request("GET", "/v1/organization")
+
+    async def update_organization(self, **fields: Any) -> Record:
+        return await self.request("PATCH", "/v1/organization", json=fields)
+
+    async def create_organization(self, name: str) -> Record:
+        """A child organization; the answer carries its first API key, shown this once."""
+        return await self.request("POST", "/v1/organizations", json={"name": name})
+
+    async def list_api_keys(self) -> list[Record]:
+        return (await self.request("GET", "/v1/api-keys"))["items"]
+
+    async def create_api_key(self, name: str, scopes: list[str] | None = None) -> Record:
+        """A new key; the answer's ``key`` is shown this once."""
+        return await self.request("POST", "/v1/api-keys", json=_clean({"name": name, "scopes": scopes}))
+
+    async def revoke_api_key(self, key_id: str) -> Record:
+        return await self.request("DELETE", f"/v1/api-keys/{key_id}")
+
+    # -- campaigns ------------------------------------------------------------------------------
+
+    def leads(self, campaign_id: str) -> Collection:
+        return Collection(self, f"/v1/campaigns/{campaign_id}/leads")
+
+    async def import_leads(self, campaign_id: str, leads: list[Record]) -> Record:
+        """Add many leads at once: ``{"imported": n, "errors": [{"index", "field", "error"}]}``."""
+        return await self.request("POST", f"/v1/campaigns/{campaign_id}/leads/bulk",
+                                  json={"leads": leads})
+
+    async def start_campaign(self, campaign_id: str) -> Record:
+        return await self.request("POST", f"/v1/campaigns/{campaign_id}/start")
+
+    async def pause_campaign(self, campaign_id: str) -> Record:
+        return await self.request("POST", f"/v1/campaigns/{campaign_id}/pause")
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    async def list_calls(
+        self, *, page: int | None = None, limit: int | None = None, sort_by: str | None = None,
+        sort_order: str | None = None, status: str | None = None, direction: str | None = None,
+        agent_id: str | None = None, campaign_id: str | None = None,
+        phone_number_id: str | None = None, number: str | None = None, since: str | None = None,
+        until: str | None = None, q: str | None = None, cursor: str | None = None,
+    ) -> Page:
+        params = _clean(locals() | {"self": None})
+        return Page.from_json(await self.request("GET", "/v1/calls", params=params))
+
+    async def get_call(self, call_id: str) -> Record:
+        """A call with its transcript entries, transfers, analysis, costs and latency."""
+        return await self.request("GET", f"/v1/calls/{call_id}")
+
+    async def update_call(self, call_id: str, **fields: Any) -> Record:
+        """Notes, rating, feedback, metadata."""
+        return await self.request("PATCH", f"/v1/calls/{call_id}", json=fields)
+
+    async def create_call(self, **fields: Any) -> Record:
+        """An outbound or test call: agent_id, from_number or phone_number_id, to_number, ..."""
+        return await self.request("POST", "/v1/calls", json=fields)
+
+    async def call_events(self, call_id: str) -> list[Record]:
+        return (await self.request("GET", f"/v1/calls/{call_id}/events"))["events"]
+
+    async def call_report(self, call_id: str) -> Record:
+        return await self.request("GET", f"/v1/calls/{call_id}/report")
+
+    async def finalize_report(self, call_id: str) -> Record:
+        return await self.request("POST", f"/v1/calls/{call_id}/report/finalize")
+
+    async def recording(self, call_id: str, byte_range: tuple[int, int] | None = None) -> bytes:
+        headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else None
+        response = await self._http.get(f"/v1/calls/{call_id}/recording", headers=headers)
+        if response.status_code >= 400:
+            self._decode(response)
+        return response.content
+
+    # -- usage, voices --------------------------------------------------------------------------
+
+    async def usage(self, *, since: str | None = None, until: str | None = None) -> Record:
+        """``{"days": [{"day", "kind", "quantity", "unit", "cost_micro_usd"}], "totals": {...}}``."""
+        return await self.request("GET", "/v1/usage", params=_clean({"since": since, "until": until}))
+
+    async def usage_logs(self, **params: Any) -> Page:
+        return Page.from_json(await self.request("GET", "/v1/usage/logs", params=_clean(params)))
+
+    async def voices(self) -> list[Record]:
+        return (await self.request("GET", "/v1/voices"))["items"]
+
+    # -- events ---------------------------------------------------------------------------------
+
+    async def events(self, call_id: str | None = None) -> AsyncIterator[Record]:
+        """The events WebSocket: first a ``snapshot`` event, then changes as they happen."""
+        import websockets
+
+        url = self.base_url.replace("http://", "ws://").replace("https://", "wss://") + "/v1/events"
+        if call_id:
+            url += f"?call_id={call_id}"
+        headers = {"Authorization": f"Bearer {self._api_key}"}
+        async with websockets.connect(url, additional_headers=headers, max_size=None) as ws:
+            async for message in ws:
+                yield json.loads(message)

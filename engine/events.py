@@ -1,0 +1,84 @@
+"""The in-process event bus behind ``WS /v1/events``.
+
+Publishers may run on the event loop or in worker threads (sync API handlers, the store writer);
+subscribers are asyncio queues on the loop. A slow subscriber loses its oldest events rather than
+holding anyone up, and is told so by a ``stream.overflow`` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.store.timeutil import iso, utcnow
+
+SUBSCRIBER_QUEUE = 2000  # events buffered per subscriber before the oldest are dropped
+
+
+@dataclass
+class Subscription:
+    organization_id: str
+    call_id: str | None = None
+    queue: asyncio.Queue[dict[str, Any]] = field(
+        default_factory=lambda: asyncio.Queue(SUBSCRIBER_QUEUE)
+    )
+
+    def wants(self, event: dict[str, Any]) -> bool:
+        if event.get("organization_id") != self.organization_id:
+            return False
+        return self.call_id is None or event.get("call_id") == self.call_id
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._subs: list[Subscription] = []
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def subscribe(self, organization_id: str, call_id: str | None = None) -> Subscription:
+        sub = Subscription(organization_id, call_id)
+        with self._lock:
+            self._subs.append(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            if sub in self._subs:
+                self._subs.remove(sub)
+
+    def publish(self, type_: str, organization_id: str, data: dict[str, Any],
+                call_id: str | None = None) -> dict[str, Any]:
+        """Send an event to every matching subscriber; callable from any thread."""
+        event = {
+            "type": type_,
+            "organization_id": organization_id,
+            "call_id": call_id,
+            "at": iso(utcnow()),
+            "data": data,
+        }
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return event
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._deliver(event)
+        else:
+            loop.call_soon_threadsafe(self._deliver, event)
+        return event
+
+    def _deliver(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            subs = [s for s in self._subs if s.wants(event)]
+        for sub in subs:
+            if sub.queue.full():
+                sub.queue.get_nowait()
+                sub.queue.put_nowait({"type": "stream.overflow", "data": {}})
+            sub.queue.put_nowait(event)

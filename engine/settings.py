@@ -1,0 +1,51 @@
+"""Engine settings: where data lives, where it listens. CLI flags and the environment fill them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8040
+DEFAULT_SIP_PORT = 5060
+API_KEY_ENV = "SWITCHBOARD_API_KEY"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("switchboard", appauthor=False))
+
+
+@dataclass
+class Settings:
+    data_dir: Path
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    database_url: str | None = None
+    api_key: str | None = None
+    sip_host: str = DEFAULT_HOST
+    sip_port: int = DEFAULT_SIP_PORT
+
+    @classmethod
+    def from_env(cls, data_dir: Path | None = None, **overrides: object) -> Settings:
+        settings = cls(data_dir=Path(data_dir) if data_dir else default_data_dir())
+        settings.api_key = os.environ.get(API_KEY_ENV) or None
+        settings.database_url = os.environ.get("SWITCHBOARD_DATABASE_URL") or None
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(settings, key, value)
+        return settings
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'switchboard.db'}"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"

@@ -1,0 +1,189 @@
+"""Calls and what hangs off them: transcript entries, events, transfers, usage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field
+
+from engine.store.base import Record
+from engine.store.types import UTCDateTime
+
+CALL_STATUSES = (
+    "queued", "ringing", "in_progress", "on_hold", "transferring",
+    "completed", "failed", "busy", "no_answer", "canceled",
+)
+LIVE_STATUSES = ("queued", "ringing", "in_progress", "on_hold", "transferring")
+CALL_SORTS = ("initiated_at", "answered_at", "ended_at", "duration_seconds", "created_at")
+
+
+def _sort_indexes(prefix: str, *lead: str) -> list[Index]:
+    """One index per sort column, led by the organization and the given filter columns."""
+    return [
+        Index(f"ix_call_{prefix}{col}", "organization_id", *lead, col, "id") for col in CALL_SORTS
+    ]
+
+
+class Call(Record, table=True):
+    """One call: its parties, lifecycle, recording, analysis, costs and latency."""
+
+    __table_args__ = (
+        *_sort_indexes(""),
+        Index("ix_call_status_initiated_at", "organization_id", "status", "initiated_at", "id"),
+        Index("ix_call_direction_initiated_at", "organization_id", "direction", "initiated_at", "id"),
+        Index("ix_call_agent_initiated_at", "organization_id", "agent_id", "initiated_at", "id"),
+        Index("ix_call_campaign_initiated_at", "organization_id", "campaign_id", "initiated_at", "id"),
+        Index("ix_call_number_initiated_at", "organization_id", "phone_number_id", "initiated_at", "id"),
+        Index("ix_call_sip_call_id", "sip_call_id"),
+    )
+
+    type: str = Field(default="phone_call", max_length=20)  # phone_call | web_call | test_call
+    transport: str = Field(default="sip", max_length=10)  # sip | webrtc
+    direction: str = Field(default="inbound", max_length=10)  # inbound | outbound
+    from_number: str = Field(default="", max_length=255)
+    to_number: str = Field(default="", max_length=255)
+    agent_id: str | None = Field(default=None, max_length=36)
+    phone_number_id: str | None = Field(default=None, max_length=36)
+    sip_trunk_id: str | None = Field(default=None, max_length=36)
+    campaign_id: str | None = Field(default=None, max_length=36)
+    lead_id: str | None = Field(default=None, max_length=36)
+    user_id: str | None = Field(default=None, max_length=36)
+    sip_call_id: str | None = Field(default=None, max_length=255)
+
+    status: str = Field(default="queued", max_length=20)
+    initiated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    duration_seconds: int | None = Field(default=None)
+    disconnect_reason: str | None = Field(default=None, max_length=50)
+    sip_status_code: int | None = Field(default=None)
+    ringing_timeout_seconds: int = Field(default=30)
+
+    recording_status: str = Field(default="none", max_length=20)  # none|recording|completed|failed
+    recording_path: str | None = Field(default=None, max_length=1000)
+    recording_duration_ms: int | None = Field(default=None)
+
+    transcript: str = Field(default="")
+    summary: str = Field(default="")
+    sentiment: str | None = Field(default=None, max_length=20)  # positive | neutral | negative
+    sentiment_score: int | None = Field(default=None)  # 0..10
+    outcome: str | None = Field(default=None, max_length=100)
+    success: bool | None = Field(default=None)
+    structured_data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    analysis_status: str = Field(default="pending", max_length=20)  # pending|heuristic|llm|failed
+    post_call_webhook_status: str | None = Field(default=None, max_length=20)
+
+    cost_stt_micro_usd: int = Field(default=0)
+    cost_llm_micro_usd: int = Field(default=0)
+    cost_tts_micro_usd: int = Field(default=0)
+    cost_telephony_micro_usd: int = Field(default=0)
+    cost_total_micro_usd: int = Field(default=0)
+    # {"stt_audio_duration_seconds", "tts_characters", "llm_prompt_tokens", "llm_completion_tokens"}
+    cost_details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+    latency_p50_ms: int | None = Field(default=None)
+    latency_p95_ms: int | None = Field(default=None)
+    # [{"turn", "eou_ms", "stt_ms", "brain_ms", "tts_ttfb_ms", "voice_to_voice_ms"}]
+    latency_turns: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+
+    # sip call-id, stt language, tts voice, barge_in_count, menu_matches, error_code, custom fields
+    metadata_: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column("metadata", JSON, nullable=False)
+    )
+    dynamic_variables: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    notes: str = Field(default="")
+    is_test: bool = Field(default=False)
+    rating: int | None = Field(default=None)
+    feedback: str | None = Field(default=None)
+    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TranscriptEntry(Record, table=True):
+    """One utterance of a call, with who said it, when, by which engine, and the turn's latency."""
+
+    __tablename__ = "transcript_entry"
+    __table_args__ = (Index("ix_transcript_entry_call_index", "call_id", "index"),)
+
+    call_id: str = Field(max_length=36)
+    index: int = Field(default=0)
+    source: str = Field(max_length=20)  # user | agent | human_agent | supervisor | system
+    text: str = Field(default="")
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    provider: str | None = Field(default=None, max_length=50)
+    model: str | None = Field(default=None, max_length=100)
+    confidence: float | None = Field(default=None)
+    eou_ms: int | None = Field(default=None)
+    stt_ms: int | None = Field(default=None)
+    brain_ms: int | None = Field(default=None)
+    tts_ttfb_ms: int | None = Field(default=None)
+    voice_to_voice_ms: int | None = Field(default=None)
+    interrupted: bool = Field(default=False)
+    metadata_: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column("metadata", JSON, nullable=False)
+    )
+
+
+class CallEvent(Record, table=True):
+    """An append-only log of what happened on a call; also the supervisor's audit trail."""
+
+    __tablename__ = "call_event"
+    __table_args__ = (Index("ix_call_event_call_occurred", "call_id", "occurred_at"),)
+
+    call_id: str = Field(max_length=36)
+    provider: str = Field(max_length=20)  # sip | webrtc | engine | supervisor
+    event_type: str = Field(max_length=50)
+    status: str | None = Field(default=None, max_length=30)
+    failure_cause: str | None = Field(default=None, max_length=100)
+    sip_status_code: int | None = Field(default=None)
+    sip_status: str | None = Field(default=None, max_length=100)
+    actor: str | None = Field(default=None, max_length=200)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    occurred_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Transfer(Record, table=True):
+    """A blind or warm transfer of a call, with its routing attempts and fallback."""
+
+    __table_args__ = (Index("ix_transfer_call", "call_id"),)
+
+    call_id: str = Field(max_length=36)
+    kind: str = Field(default="blind", max_length=10)  # blind | warm
+    # requested | dialing | screening | consulting | bridging | completed | failed | canceled
+    status: str = Field(default="requested", max_length=20)
+    transfer_to: str = Field(default="", max_length=255)
+    destinations: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    consultation_room: str | None = Field(default=None, max_length=100)
+    participants: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    outbound_trunk_id: str | None = Field(default=None, max_length=36)
+    screening_prompt: str = Field(default="")
+    summary: str = Field(default="")
+    failure_cause: str | None = Field(default=None, max_length=50)
+    sip_status_code: int | None = Field(default=None)
+    routing_attempts: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    next_transfer_id: str | None = Field(default=None, max_length=36)
+    # {"strategy": "return_to_agent" | "take_message" | "end_call", "message"}
+    fallback: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    ringing_timeout_seconds: int = Field(default=30)
+    requested_by: str | None = Field(default=None, max_length=200)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    metadata_: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column("metadata", JSON, nullable=False)
+    )
+
+
+class UsageLog(Record, table=True):
+    """A metered quantity (STT seconds, TTS characters, LLM tokens, telephony minutes) and its cost."""
+
+    __tablename__ = "usage_log"
+    __table_args__ = (Index("ix_usage_log_org_occurred", "organization_id", "occurred_at"),)
+
+    call_id: str | None = Field(default=None, index=True, max_length=36)
+    kind: str = Field(max_length=20)  # stt | tts | llm | telephony
+    quantity: float = Field(default=0.0)
+    unit: str = Field(max_length=20)  # seconds | characters | tokens | minutes
+    cost_micro_usd: int = Field(default=0)
+    provider: str | None = Field(default=None, max_length=50)
+    occurred_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,1 @@
+"""The ``switchboard`` command: the engine server, the console, screenshots and tools."""

@@ -1,0 +1,72 @@
+"""``switchboard``: no arguments opens the console on an embedded engine; subcommands below."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine.settings import DEFAULT_HOST, DEFAULT_PORT
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="switchboard",
+        description="Softphone and supervisor console for AI voice agents. "
+        "With no command, opens the console on an embedded engine.",
+    )
+    parser.add_argument("--engine", metavar="URL", help="attach the console to a remote engine")
+    parser.add_argument("--api-key", metavar="KEY", help="API key of the remote engine")
+    parser.add_argument("--data-dir", type=Path, help="data directory of the embedded engine")
+    sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="run the engine headless (API v1 + events WebSocket)")
+    serve.add_argument("--data-dir", type=Path, dest="serve_data_dir")
+    serve.add_argument("--host", default=DEFAULT_HOST)
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+    serve.add_argument("--demo", action="store_true", help="seed demo data into an empty data dir")
+    serve.add_argument("--database-url", help="SQLAlchemy URL instead of the data dir's SQLite file")
+    serve.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
+
+    sub.add_parser("demo", help="a fresh demo data dir, seeded, with the console attached")
+
+    shot = sub.add_parser("shot", help="render one console view offscreen to a PNG")
+    shot.add_argument("view", help="calls, call:ID, agents, agent:ID, campaigns, campaign:ID, "
+                      "numbers, usage, settings, live")
+    shot.add_argument("out", type=Path)
+    shot.add_argument("--size", default="1400x900")
+    shot.add_argument("--theme", choices=("light", "dark"), default="light")
+    shot.add_argument("--demo", action="store_true",
+                      help="render against a fresh demo engine instead of the user's data")
+    shot.add_argument("--data-dir", type=Path, dest="shot_data_dir")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        from engine.app import run
+        from engine.settings import Settings
+
+        settings = Settings.from_env(args.serve_data_dir or args.data_dir, host=args.host,
+                                     port=args.port, database_url=args.database_url)
+        return run(settings, parent_pid=args.parent_pid, demo=args.demo)
+    if args.command == "shot":
+        from console.shot import run_shot
+
+        width, _, height = args.size.partition("x")
+        return run_shot(args.view, args.out, size=(int(width), int(height)), theme=args.theme,
+                        engine_url=args.engine, api_key=args.api_key,
+                        data_dir=args.shot_data_dir or args.data_dir, demo=args.demo)
+    from console.main import run_console
+
+    if args.command == "demo":
+        return run_console(demo=True)
+    if args.engine and not args.api_key:
+        print("switchboard: --engine needs --api-key (the remote engine's API key)", file=sys.stderr)
+        return 2
+    return run_console(engine_url=args.engine, api_key=args.api_key, data_dir=args.data_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
