@@ -33,6 +33,7 @@ class Engine:
         self.writer = BatchWriter(self.db)
         self.organization_id = ""
         self.ready = False
+        self.telephony: Any = None  # engine.calls.telephony.Telephony when SIP is enabled
 
     def setup(self) -> str | None:
         """Migrate and bootstrap; returns a newly generated admin key (print it once) or None."""
@@ -43,10 +44,18 @@ class Engine:
     async def start(self) -> None:
         self.bus.bind(asyncio.get_running_loop())
         self.writer.start()
+        if self.settings.sip_enabled:
+            from engine.calls.telephony import Telephony
+
+            self.telephony = Telephony(self.db, self.writer, self.bus, self.settings.sip_host,
+                                       self.settings.sip_port, self.settings.recordings_dir)
+            await self.telephony.start()
         self.ready = True
 
     async def stop(self) -> None:
         self.ready = False
+        if self.telephony is not None:
+            await self.telephony.stop()
         await self.writer.stop()
 
     def close(self) -> None:
@@ -81,8 +90,11 @@ async def serve(settings: Settings, *, parent_pid: int | None = None,
         await asyncio.sleep(0.01)
     if server.started and ready_line:
         port = server.servers[0].sockets[0].getsockname()[1]
-        print(json.dumps({"event": "ready", "url": f"http://{settings.host}:{port}",
-                          "data_dir": str(settings.data_dir)}), flush=True)
+        ready: dict[str, Any] = {"event": "ready", "url": f"http://{settings.host}:{port}",
+                                 "data_dir": str(settings.data_dir)}
+        if engine.telephony is not None:
+            ready["sip"] = f"{settings.sip_host}:{engine.telephony.port}"
+        print(json.dumps(ready), flush=True)
     try:
         await serving
     finally:

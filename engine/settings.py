@@ -27,6 +27,7 @@ class Settings:
     api_key: str | None = None
     sip_host: str = DEFAULT_HOST
     sip_port: int = DEFAULT_SIP_PORT
+    sip_enabled: bool = False  # listen for SIP (serve --sip-port/--sip-host turn it on)
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None, **overrides: object) -> Settings:

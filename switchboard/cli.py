@@ -26,6 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
     serve.add_argument("--demo", action="store_true", help="seed demo data into an empty data dir")
     serve.add_argument("--database-url", help="SQLAlchemy URL instead of the data dir's SQLite file")
+    serve.add_argument("--sip-host", help="listen for SIP on this address (turns SIP on)")
+    serve.add_argument("--sip-port", type=int, help="listen for SIP (UDP and TCP) on this port; "
+                       "0 picks a free port (turns SIP on)")
     serve.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
 
     sub.add_parser("demo", help="a fresh demo data dir, seeded, with the console attached")
@@ -49,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         from engine.settings import Settings
 
         settings = Settings.from_env(args.serve_data_dir or args.data_dir, host=args.host,
-                                     port=args.port, database_url=args.database_url)
+                                     port=args.port, database_url=args.database_url,
+                                     sip_host=args.sip_host, sip_port=args.sip_port,
+                                     sip_enabled=True if args.sip_host or args.sip_port is not None
+                                     else None)
         return run(settings, parent_pid=args.parent_pid, demo=args.demo)
     if args.command == "shot":
         from console.shot import run_shot

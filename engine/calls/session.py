@@ -1,0 +1,239 @@
+"""The live session of one inbound SIP call: ringing, answered by its agent, mixed, recorded,
+and ended, with every step written to the call's row and event log.
+
+The session talks to the store through :class:`CallRecords` (a fake in unit tests) and to the
+caller through an :class:`~engine.sip.uas.IncomingCall` and an RTP leg. Until the speech
+pipeline exists, the agent speaks its first_message (espeak-ng) or plays a tone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiortp.port_allocator import PortAllocator
+
+from engine.calls.greeting import SynthesisError, synthesize_async
+from engine.media import AGENT_MASKS, CALLER_MASKS, MediaClock, Mixer, Participant, Player, Recorder, Tone
+from engine.sip import sdp
+from engine.sip.rtp_leg import RtpLeg
+from engine.sip.uas import IncomingCall
+from engine.store.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+GREETING_TONE = Tone((440.0,), on_ms=1000, off_ms=1000)  # template: each call copies its own
+
+
+class CallRecords(Protocol):
+    """The store edge of a call session."""
+
+    def create_call(self, fields: dict[str, Any]) -> str: ...
+
+    def update_call(self, call_id: str, fields: dict[str, Any]) -> None: ...
+
+    def add_event(self, call_id: str, provider: str, event_type: str, *, status: str | None = None,
+                  code: int | None = None, reason: str | None = None, failure: str | None = None,
+                  actor: str | None = None, payload: dict[str, Any] | None = None) -> None: ...
+
+
+@dataclass
+class Route:
+    """What the dialled number resolved to."""
+
+    organization_id: str
+    phone_number_id: str
+    number: str
+    agent_id: str | None
+    agent_name: str = ""
+    first_message: str = ""
+    voice: str | None = None
+    rate_wpm: int | None = None
+    sip_trunk_id: str | None = None
+
+
+@dataclass
+class MediaContext:
+    """Shared media resources of the telephony service."""
+
+    clock: MediaClock
+    local_ip: str
+    recordings_dir: Path
+    allocator: PortAllocator | None = None
+    speak: bool = True  # synthesize first_message; False plays a tone (tests, benchmarks)
+    answer_after_s: float = 0.0  # ring this long before answering
+
+
+@dataclass
+class Stats:
+    frames_received: int = 0
+    frames_sent: int = 0
+    dtmf: list[str] = field(default_factory=list)
+
+
+class CallSession:
+    """One inbound call from INVITE to the final row update."""
+
+    def __init__(self, sip_call: IncomingCall, route: Route, records: CallRecords,
+                 media: MediaContext) -> None:
+        self.sip = sip_call
+        self.route = route
+        self.records = records
+        self.media = media
+        self.leg: RtpLeg | None = None
+        self.mixer: Mixer | None = None
+        self.recorder: Recorder | None = None
+        self.player = Player()
+        self.tone = Tone(GREETING_TONE.freqs, on_ms=GREETING_TONE.on_ms, off_ms=GREETING_TONE.off_ms)
+        self.initiated_at: datetime = utcnow()
+        self.answered_at: datetime | None = None
+        self.ended = asyncio.Event()
+        self.reason: str | None = None
+        self.stats = Stats()
+        self._greeting: asyncio.Task[None] | None = None
+        self.call_id = records.create_call({
+            "organization_id": route.organization_id, "type": "phone_call", "transport": "sip",
+            "direction": "inbound", "from_number": sip_call.caller, "to_number": route.number,
+            "agent_id": route.agent_id, "phone_number_id": route.phone_number_id,
+            "sip_trunk_id": route.sip_trunk_id, "sip_call_id": sip_call.call_id,
+            "status": "ringing", "initiated_at": self.initiated_at,
+            "metadata_": {"sip_call_id": sip_call.call_id},
+        })
+        sip_call.on_event = self._sip_event
+        sip_call.on_ended = self._sip_ended
+        sip_call.on_dtmf = self._dtmf
+        self.records.add_event(self.call_id, "sip", "invite_received", status="ringing",
+                               payload={"call_id": sip_call.call_id, "from": sip_call.caller,
+                                        "to": sip_call.user})
+        self.records.add_event(self.call_id, "sip", "response_sent", code=100, reason="Trying")
+
+    # SIP callbacks
+    def _sip_event(self, event_type: str, status: int | None, detail: str | None) -> None:
+        self.records.add_event(self.call_id, "sip", event_type, code=status, reason=detail)
+
+    def _sip_ended(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+        self.ended.set()
+
+    def _dtmf(self, digit: str) -> None:
+        self.stats.dtmf.append(digit)
+        self.records.add_event(self.call_id, "engine", "dtmf_received", payload={"digit": digit})
+
+    # lifecycle
+    async def run(self) -> None:
+        """Ring, answer, run until either side ends the call, then finish the records."""
+        try:
+            await self._answer()
+            await self.ended.wait()
+        except sdp.SdpError as exc:
+            log.info("call %s: %s", self.call_id, exc)
+            self.sip.reject(488, "error")
+            self.reason = self.reason or "error"
+        except Exception:
+            log.exception("call %s failed", self.call_id)
+            self.reason = self.reason or "error"
+            self.sip.hangup("error")
+        finally:
+            await self._finish()
+
+    async def _answer(self) -> None:
+        self.sip.ring()
+        offer = sdp.parse(self.sip.offer)
+        params = sdp.negotiate(offer)
+        if self.media.answer_after_s > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.ended.wait(), self.media.answer_after_s)
+        if self.sip.state == "ended":
+            return
+        self.leg = await RtpLeg.open(self.media.local_ip, params, self.media.allocator)
+        if self.sip.state == "ended":  # cancelled while the port was opening
+            return
+        self.leg.on_dtmf = self._dtmf
+        self.mixer = Mixer(self.call_id)
+        self.mixer.add(Participant("caller", CALLER_MASKS, self.leg.pull, self.leg.push))
+        self.mixer.add(Participant("agent", AGENT_MASKS, self._agent_frame, None))
+        path = self.media.recordings_dir / f"{self.call_id}.wav"
+        self.recorder = Recorder(path)
+        self.mixer.taps.append(self.recorder.write)
+        answer = sdp.answer(offer, params, self.media.local_ip, self.leg.local_port)
+        self.sip.answer(answer)
+        self.answered_at = utcnow()
+        self.media.clock.add(self.mixer.tick)
+        self.records.update_call(self.call_id, {
+            "status": "in_progress", "answered_at": self.answered_at,
+            "recording_status": "recording", "recording_path": str(path),
+        })
+        self.records.add_event(self.call_id, "engine", "call.answered", status="in_progress",
+                               payload={"agent_id": self.route.agent_id,
+                                        "agent": self.route.agent_name,
+                                        "codec": params.codec})
+        if self.route.first_message and self.media.speak:
+            self._greeting = asyncio.get_running_loop().create_task(self._speak_greeting())
+
+    async def _speak_greeting(self) -> None:
+        try:
+            pcm = await synthesize_async(self.route.first_message, self.route.voice,
+                                         self.route.rate_wpm)
+        except SynthesisError as exc:
+            log.warning("call %s: greeting not synthesized (%s); playing a tone", self.call_id, exc)
+            return
+        self.player.enqueue(pcm)
+        self.records.add_event(self.call_id, "engine", "agent.speaking",
+                               payload={"text": self.route.first_message})
+
+    def _agent_frame(self) -> bytes | None:
+        frame = self.player.next_frame()
+        if frame is not None:
+            return frame
+        if self._greeting is not None:
+            return None  # speaking (or about to): silence between greeting chunks
+        return self.tone.next_frame()
+
+    def hangup(self, reason: str = "agent_hangup") -> None:
+        if self.reason is None:
+            self.reason = reason
+        self.sip.hangup(reason)
+
+    def rtp_idle_s(self, now: float | None = None) -> float:
+        if self.leg is None or self.sip.state not in ("answered", "confirmed"):
+            return 0.0
+        return (now if now is not None else time.monotonic()) - self.leg.last_rx
+
+    async def _finish(self) -> None:
+        ended_at = utcnow()
+        if self.mixer is not None:
+            self.media.clock.remove(self.mixer.tick)
+        if self._greeting is not None:
+            self._greeting.cancel()
+        fields: dict[str, Any] = {"ended_at": ended_at, "disconnect_reason": self.reason}
+        if self.answered_at is not None:
+            fields["status"] = "completed"
+            fields["duration_seconds"] = round((ended_at - self.answered_at).total_seconds())
+        else:
+            fields["status"] = "canceled" if self.reason == "canceled" else "failed"
+        if self.recorder is not None:
+            duration = await self.recorder.close()
+            fields["recording_status"] = "failed" if self.recorder.failed else "completed"
+            fields["recording_duration_ms"] = duration
+        if self.leg is not None:
+            self.stats.frames_received = self.leg.frames_received
+            self.stats.frames_sent = self.leg.frames_sent
+            fields["metadata_"] = {"sip_call_id": self.sip.call_id,
+                                   "rtp": {"frames_received": self.leg.frames_received,
+                                           "frames_sent": self.leg.frames_sent,
+                                           "frames_dropped": self.leg.frames_dropped,
+                                           "codec": self.leg.params.codec},
+                                   "dtmf": "".join(self.stats.dtmf)}
+            await self.leg.close()
+        self.records.update_call(self.call_id, fields)
+        self.records.add_event(self.call_id, "engine", "call.ended", status=fields["status"],
+                               failure=None if self.reason in ("caller_hangup", "agent_hangup")
+                               else self.reason,
+                               payload={"disconnect_reason": self.reason})

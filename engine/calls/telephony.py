@@ -1,0 +1,234 @@
+"""The telephony service: the SIP listener, inbound routing by dialled number, one media clock
+for every call, the RTP-timeout watchdog, and the store writes of each call.
+
+Ordinary call-row writes go through one serial worker thread (in order, never on the event
+loop); call events go through the engine's BatchWriter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiortp.port_allocator import PortAllocator
+from sqlalchemy import Engine as SqlEngine
+from sqlmodel import select
+
+from engine.calls.session import CallSession, MediaContext, Route
+from engine.events import EventBus
+from engine.media import MediaClock
+from engine.sip.ua import UserAgent
+from engine.sip.uas import IncomingCall
+from engine.store import Agent, Call, CallEvent, PhoneNumber, session_scope, utcnow
+from engine.store.types import new_id
+from engine.store.writer import BatchWriter
+
+log = logging.getLogger(__name__)
+
+RTP_TIMEOUT_S = 30.0  # no RTP for this long ends an answered call (Asterisk's rtptimeout is 60)
+WATCHDOG_INTERVAL_S = 0.5
+RTP_PORTS = (20000, 40000)
+STOP_GRACE_S = 5.0
+
+
+class SerialRunner:
+    """Runs blocking store calls one after another on a worker thread, in submission order."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[Callable[[], None] | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="telephony-store")
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._queue.put_nowait(job)
+
+    async def _run(self) -> None:
+        while (job := await self._queue.get()) is not None:
+            try:
+                await asyncio.to_thread(job)
+            except Exception:
+                log.exception("telephony store write failed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._queue.put_nowait(None)
+            await self._task
+            self._task = None
+
+
+class SqlCallRecords:
+    """:class:`~engine.calls.session.CallRecords` on the engine's store, writer and event bus."""
+
+    def __init__(self, db: SqlEngine, writer: BatchWriter, bus: EventBus | None,
+                 runner: SerialRunner) -> None:
+        self.db = db
+        self.writer = writer
+        self.bus = bus
+        self.runner = runner
+        self._orgs: dict[str, str] = {}
+
+    def create_call(self, fields: dict[str, Any]) -> str:
+        call_id = new_id()
+        org = fields["organization_id"]
+        self._orgs[call_id] = org
+        now = utcnow()
+        row = Call(id=call_id, created_at=now, updated_at=now, **fields)
+
+        def insert() -> None:
+            with session_scope(self.db) as session:
+                session.add(row)
+
+        self.runner.submit(insert)
+        self._publish("call.created", call_id, {"id": call_id, "status": fields.get("status"),
+                                                "direction": fields.get("direction")})
+        return call_id
+
+    def update_call(self, call_id: str, fields: dict[str, Any]) -> None:
+        def update() -> None:
+            with session_scope(self.db) as session:
+                call = session.get(Call, call_id)
+                if call is None:
+                    return
+                for key, value in fields.items():
+                    if key == "metadata_":
+                        value = {**call.metadata_, **value}
+                    setattr(call, key, value)
+                call.updated_at = utcnow()
+
+        self.runner.submit(update)
+        public = {k: v for k, v in fields.items() if k in ("status", "disconnect_reason",
+                                                            "duration_seconds")}
+        self._publish("call.updated", call_id, {"id": call_id, **public})
+
+    def add_event(self, call_id: str, provider: str, event_type: str, *, status: str | None = None,
+                  code: int | None = None, reason: str | None = None, failure: str | None = None,
+                  actor: str | None = None, payload: dict[str, Any] | None = None) -> None:
+        self.writer.add(CallEvent, {
+            "organization_id": self._orgs.get(call_id, ""), "call_id": call_id,
+            "provider": provider, "event_type": event_type, "status": status,
+            "sip_status_code": code, "sip_status": reason, "failure_cause": failure,
+            "actor": actor, "payload": payload or {}, "occurred_at": utcnow(),
+        })
+
+    def forget(self, call_id: str) -> None:
+        self._orgs.pop(call_id, None)
+
+    def _publish(self, type_: str, call_id: str, data: dict[str, Any]) -> None:
+        if self.bus is not None:
+            self.bus.publish(type_, self._orgs.get(call_id, ""), data, call_id=call_id)
+
+
+def number_candidates(user: str) -> list[str]:
+    """The stored forms a dialled user part may match: with and without the leading +."""
+    bare = user.strip().lstrip("+")
+    return [bare, f"+{bare}"] if bare else []
+
+
+def lookup_route(db: SqlEngine, user: str) -> Route | None:
+    """Blocking: the phone number (and its agent) that a Request-URI user part dials."""
+    candidates = number_candidates(user)
+    if not candidates:
+        return None
+    with session_scope(db) as session:
+        number = session.exec(select(PhoneNumber).where(PhoneNumber.number.in_(candidates))).first()  # type: ignore[attr-defined]
+        if number is None:
+            return None
+        agent = session.get(Agent, number.agent_id) if number.agent_id else None
+        tts = agent.tts if agent is not None else {}
+        return Route(
+            organization_id=number.organization_id, phone_number_id=number.id,
+            number=number.number, agent_id=agent.id if agent else None,
+            agent_name=agent.name if agent else "",
+            first_message=agent.first_message if agent else "",
+            voice=tts.get("voice") or None, rate_wpm=tts.get("rate") or None,
+            sip_trunk_id=number.sip_trunk_id,
+        )
+
+
+class Telephony:
+    """Answers inbound SIP calls for the engine's phone numbers."""
+
+    def __init__(self, db: SqlEngine, writer: BatchWriter, bus: EventBus | None, host: str,
+                 port: int, recordings_dir: Path, *, speak: bool = True,
+                 rtp_timeout_s: float = RTP_TIMEOUT_S, clock: MediaClock | None = None) -> None:
+        self.db = db
+        self.host = host
+        self.port = port
+        self.runner = SerialRunner()
+        self.records = SqlCallRecords(db, writer, bus, self.runner)
+        self.clock = clock or MediaClock()
+        self.media = MediaContext(self.clock, host, recordings_dir, PortAllocator(RTP_PORTS), speak)
+        self.rtp_timeout_s = rtp_timeout_s
+        self.ua: UserAgent | None = None
+        self.sessions: dict[str, CallSession] = {}
+        self.finished: list[CallSession] = []  # the last calls, for tests and diagnostics
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._watchdog: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.runner.start()
+        self.clock.start()
+        self.ua = await UserAgent.listen(self.host, self.port, self._on_invite)
+        self.port = self.ua.port
+        self._watchdog = asyncio.get_running_loop().create_task(self._watch(), name="rtp-watchdog")
+        log.info("SIP listening on %s:%d (UDP, TCP)", self.host, self.port)
+
+    async def stop(self) -> None:
+        for session in list(self.sessions.values()):
+            session.hangup("agent_hangup")
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_GRACE_S)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+        if self.ua is not None:
+            self.ua.close()
+        await self.clock.stop()
+        await self.runner.stop()
+
+    def _on_invite(self, call: IncomingCall) -> None:
+        task = asyncio.get_running_loop().create_task(self._handle(call))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, call: IncomingCall) -> None:
+        try:
+            route = await asyncio.to_thread(lookup_route, self.db, call.user)
+        except Exception:
+            log.exception("routing %s failed", call.user)
+            call.reject(500, "error")
+            return
+        if call.state == "ended":
+            return  # cancelled while routing
+        if route is None:
+            log.info("INVITE for unknown number %r from %s: 404", call.user, call.caller)
+            call.reject(404, "not_found")
+            return
+        if route.agent_id is None:
+            call.reject(480, "no_agent")
+            return
+        session = CallSession(call, route, self.records, self.media)
+        self.sessions[session.call_id] = session
+        try:
+            await session.run()
+        finally:
+            self.sessions.pop(session.call_id, None)
+            self.records.forget(session.call_id)
+            self.finished = [*self.finished[-99:], session]
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(WATCHDOG_INTERVAL_S)
+            now = time.monotonic()
+            for session in list(self.sessions.values()):
+                if session.reason is None and session.rtp_idle_s(now) > self.rtp_timeout_s:
+                    log.info("call %s: no RTP for %.1f s", session.call_id, session.rtp_idle_s(now))
+                    session.hangup("rtp_timeout")

@@ -1,0 +1,137 @@
+"""The per-call mixer (DESIGN §5): each tick it pulls one frame from every participant and gives
+each participant the sum of the others it may hear.
+
+Who hears whom is two role masks per participant: ``hears`` (whose audio it takes) and
+``heard_by`` (who may take its audio). A hears B when B's role is in A.hears and A's role is in
+B.heard_by. The mixer knows no protocol; legs adapt RTP or WebRTC to ``source``/``sink``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.media.frame import FRAME_BYTES, FRAME_SAMPLES, SILENCE
+
+log = logging.getLogger(__name__)
+
+CALLER = 1
+AGENT = 2  # the AI agent's voice
+HUMAN = 4  # a human agent (softphone) or a supervisor who took over
+SUPERVISOR = 8
+MUSIC = 16  # hold music, tones
+ALL = CALLER | AGENT | HUMAN | SUPERVISOR | MUSIC
+NOBODY = 0
+
+Source = Callable[[], bytes | None]
+Sink = Callable[[bytes], None]
+Tap = Callable[[bytes, bytes], None]  # (caller frame, everyone-else frame) for the recorder
+
+
+@dataclass(frozen=True)
+class Masks:
+    role: int
+    hears: int
+    heard_by: int
+
+
+# DESIGN §5 presets
+CALLER_MASKS = Masks(CALLER, ALL, ALL)
+AGENT_MASKS = Masks(AGENT, CALLER | HUMAN, ALL)
+HUMAN_MASKS = Masks(HUMAN, ALL, ALL)
+LISTEN_MASKS = Masks(SUPERVISOR, ALL, NOBODY)
+WHISPER_MASKS = Masks(SUPERVISOR, ALL, HUMAN)
+BARGE_MASKS = Masks(SUPERVISOR, ALL, ALL)
+MUSIC_MASKS = Masks(MUSIC, NOBODY, CALLER)
+
+
+@dataclass(eq=False)
+class Participant:
+    name: str
+    masks: Masks
+    source: Source | None = None
+    sink: Sink | None = None
+    muted: bool = False
+    frames_in: int = field(default=0)
+
+    def can_hear(self, other: Participant) -> bool:
+        return (other is not self and bool(self.masks.hears & other.masks.role)
+                and bool(other.masks.heard_by & self.masks.role))
+
+
+class Mixer:
+    """Mixes one call. ``tick()`` is driven by the media clock, every 20 ms."""
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+        self.participants: list[Participant] = []
+        self.taps: list[Tap] = []
+        self.ticks = 0
+        self._plan: list[tuple[Participant, list[int]]] | None = None
+
+    def add(self, participant: Participant) -> Participant:
+        self.participants.append(participant)
+        self._plan = None
+        return participant
+
+    def remove(self, participant: Participant) -> None:
+        if participant in self.participants:
+            self.participants.remove(participant)
+            self._plan = None
+
+    def set_masks(self, participant: Participant, masks: Masks) -> None:
+        participant.masks = masks
+        self._plan = None
+
+    def _listeners(self) -> list[tuple[Participant, list[int]]]:
+        if self._plan is None:
+            people = self.participants
+            self._plan = [(p, [j for j, q in enumerate(people) if p.can_hear(q)])
+                          for p in people if p.sink is not None]
+        return self._plan
+
+    def tick(self) -> None:
+        self.ticks += 1
+        people = self.participants
+        frames: list[npt.NDArray[np.int16] | None] = []
+        for p in people:
+            pcm = None
+            if p.source is not None:
+                try:
+                    pcm = p.source()
+                except Exception:
+                    log.exception("mixer %s: source %s failed", self.name, p.name)
+            if pcm is not None and len(pcm) == FRAME_BYTES and not p.muted:
+                p.frames_in += 1
+                frames.append(np.frombuffer(pcm, dtype="<i2"))
+            else:
+                frames.append(None)
+        for listener, heard in self._listeners():
+            pcm = _mix([frames[j] for j in heard])
+            try:
+                listener.sink(pcm)  # type: ignore[misc]
+            except Exception:
+                log.exception("mixer %s: sink %s failed", self.name, listener.name)
+        if self.taps:
+            caller = [f for p, f in zip(people, frames, strict=True) if p.masks.role == CALLER]
+            others = [f for p, f in zip(people, frames, strict=True)
+                      if p.masks.role != CALLER and p.masks.heard_by != NOBODY]
+            left, right = _mix(caller), _mix(others)
+            for tap in self.taps:
+                tap(left, right)
+
+
+def _mix(frames: list[npt.NDArray[np.int16] | None]) -> bytes:
+    present = [f for f in frames if f is not None]
+    if not present:
+        return SILENCE
+    if len(present) == 1:
+        return present[0].tobytes()
+    total = np.zeros(FRAME_SAMPLES, dtype=np.int32)
+    for f in present:
+        total += f
+    return np.clip(total, -32768, 32767).astype("<i2").tobytes()

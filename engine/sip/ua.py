@@ -1,0 +1,164 @@
+"""The user agent core (RFC 3261 §8.2, §12, §13): routes requests to calls and dialogs, answers
+OPTIONS, refuses what it does not implement, and owns the listening transports."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from engine.sip.build import make_response
+from engine.sip.endpoint import Endpoint
+from engine.sip.message import Request, Response
+from engine.sip.server_transaction import (
+    InviteServerTransaction,
+    NonInviteServerTransaction,
+    ServerTransaction,
+)
+from engine.sip.timers import Clock, LoopClock
+from engine.sip.transport import Peer, TcpTransport, UdpTransport
+from engine.sip.uas import IncomingCall
+
+log = logging.getLogger(__name__)
+
+ALLOWED = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO")
+SUPPORTED_EXTENSIONS: frozenset[str] = frozenset()
+DialogId = tuple[str, str, str]
+
+
+class UserAgent:
+    """One SIP identity on one host/port. ``on_invite`` receives each new :class:`IncomingCall`
+    (once, however often the INVITE is retransmitted)."""
+
+    def __init__(self, endpoint: Endpoint, on_invite: Callable[[IncomingCall], None]) -> None:
+        self.endpoint = endpoint
+        self.on_invite = on_invite
+        self.dialogs: dict[DialogId, Any] = {}
+        self.invites: dict[str, IncomingCall] = {}
+        self.allow = ", ".join(ALLOWED)
+        endpoint.tu = self
+
+    @classmethod
+    async def listen(cls, host: str, port: int, on_invite: Callable[[IncomingCall], None],
+                     clock: Clock | None = None, tcp: bool = True) -> UserAgent:
+        """Listen on UDP and (by default) TCP at the same port; port 0 picks a free one."""
+        endpoint = Endpoint(clock or LoopClock(), host)
+        udp = UdpTransport(endpoint.receive)
+        await udp.listen(host, port)
+        endpoint.add_transport(udp)
+        if tcp:
+            stream = TcpTransport(endpoint.receive)
+            await stream.listen(host, udp.local_addr[1])
+            endpoint.add_transport(stream)
+        return cls(endpoint, on_invite)
+
+    def close(self) -> None:
+        for transport in self.endpoint.transports.values():
+            transport.close()
+
+    @property
+    def port(self) -> int:
+        return self.endpoint.port("UDP")
+
+    def contact(self, transport: str = "UDP") -> str:
+        suffix = "" if transport == "UDP" else f";transport={transport.lower()}"
+        return f"<sip:switchboard@{self.endpoint.host}:{self.endpoint.port(transport)}{suffix}>"
+
+    def via(self, transport: str = "UDP") -> str:
+        return self.endpoint.via(transport)
+
+    def register_dialog(self, dialog_id: DialogId, owner: Any) -> None:
+        self.dialogs[dialog_id] = owner
+
+    def forget_dialog(self, dialog_id: DialogId) -> None:
+        self.dialogs.pop(dialog_id, None)
+
+    def forget_invite(self, key: str) -> None:
+        self.invites.pop(key, None)
+
+    @staticmethod
+    def _dialog_id(request: Request) -> DialogId:
+        return (request.call_id, request.to_tag or "", request.from_tag or "")
+
+    # TransactionUser
+    def on_request(self, request: Request, tx: ServerTransaction, peer: Peer) -> None:
+        method = request.method
+        unsupported = self._unsupported(request)
+        if method not in ALLOWED:
+            tx.respond(make_response(request, 501, extra=[("Allow", self.allow)]))
+            return
+        if unsupported:
+            tx.respond(make_response(request, 420, extra=[("Unsupported", ", ".join(unsupported))]))
+            return
+        if method == "OPTIONS":
+            tx.respond(make_response(request, 200, extra=[
+                ("Allow", self.allow), ("Accept", "application/sdp"), ("Supported", "")]))
+            return
+        if request.to_tag:
+            self._in_dialog(request, tx)
+            return
+        if method == "INVITE":
+            assert isinstance(tx, InviteServerTransaction)
+            call = IncomingCall(self, request, tx, peer)
+            self.invites[tx.key] = call
+            try:
+                self.on_invite(call)
+            except Exception:
+                log.exception("INVITE handler failed for %s", request.call_id)
+                call.reject(500, "error")
+            return
+        # BYE/INFO outside a dialog, or a stray request
+        tx.respond(make_response(request, 481))
+
+    def _in_dialog(self, request: Request, tx: ServerTransaction) -> None:
+        owner = self.dialogs.get(self._dialog_id(request))
+        if owner is None:
+            tx.respond(make_response(request, 481))
+            return
+        dialog = owner.dialog
+        if dialog is not None and dialog.remote_seq is not None and request.method != "ACK":
+            if request.cseq.seq < dialog.remote_seq:
+                tx.respond(make_response(request, 500, extra=[("Retry-After", "1")]))
+                return
+            dialog.remote_seq = request.cseq.seq
+        if request.method == "BYE":
+            owner.receive_bye(request, tx)
+        elif request.method == "INFO":
+            owner.receive_info(request, tx)
+        elif request.method == "INVITE":
+            owner.receive_reinvite(request, tx)
+        else:
+            tx.respond(make_response(request, 405, extra=[("Allow", self.allow)]))
+
+    def _unsupported(self, request: Request) -> list[str]:
+        if request.method in ("ACK", "CANCEL"):
+            return []
+        required = [v.strip() for value in request.header_values("Require")
+                    for v in value.split(",") if v.strip()]
+        return [r for r in required if r not in SUPPORTED_EXTENSIONS]
+
+    def on_ack(self, request: Request, peer: Peer) -> None:
+        owner = self.dialogs.get(self._dialog_id(request))
+        if owner is None:  # a sloppy ACK without the To tag: match the INVITE by Call-ID and CSeq
+            seq = request.cseq.seq
+            owner = next((c for c in self.invites.values() if c.call_id == request.call_id
+                          and c.invite.cseq.seq == seq), None)
+        if owner is not None and hasattr(owner, "receive_ack"):
+            owner.receive_ack(request)
+        else:
+            log.debug("ACK matched no dialog: %s", request.call_id)
+
+    def on_cancel(self, request: Request, tx: NonInviteServerTransaction,
+                  invite: InviteServerTransaction | None) -> None:
+        call = self.invites.get(invite.key) if invite is not None else None
+        if invite is None:
+            tx.respond(make_response(request, 481))
+            return
+        tx.respond(make_response(request, 200))
+        if call is not None:
+            call.receive_cancel()
+
+    def on_stray_response(self, response: Response, peer: Peer) -> None:
+        owner = self.dialogs.get((response.call_id, response.from_tag or "", response.to_tag or ""))
+        if owner is not None and hasattr(owner, "receive_stray_response"):
+            owner.receive_stray_response(response)

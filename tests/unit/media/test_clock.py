@@ -1,0 +1,48 @@
+"""The media clock in virtual time: absolute deadlines, late-tick accounting, catch-up."""
+
+from __future__ import annotations
+
+from engine.media.clock import LATE_S, TICK_S, MediaClock
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.stalls: dict[int, float] = {}  # tick index -> extra seconds the loop oversleeps
+        self.sleeps = 0
+
+    def time(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds + self.stalls.get(self.sleeps, 0.0)
+        self.sleeps += 1
+
+
+async def test_ticks_on_schedule_without_drift() -> None:
+    fake = FakeTime()
+    clock = MediaClock(now=fake.time, sleep=fake.sleep)
+    seen: list[float] = []
+    clock.add(lambda: seen.append(fake.now))
+    await clock.run(ticks=500)
+    assert len(seen) == 500 and clock.late_ticks == 0
+    assert abs(seen[-1] - (100.0 + 500 * TICK_S)) < 1e-6
+
+
+async def test_late_ticks_are_counted_and_missed_ones_replayed() -> None:
+    fake = FakeTime()
+    fake.stalls = {10: LATE_S + 0.005, 20: 0.045}  # one late tick; one stall of two slots
+    clock = MediaClock(now=fake.time, sleep=fake.sleep)
+    ticks: list[float] = []
+    clock.add(lambda: ticks.append(fake.now))
+    await clock.run(ticks=100)
+    assert clock.late_ticks >= 2 and clock.skipped_ticks == 0
+    assert abs(ticks[-1] - (100.0 + 100 * TICK_S)) < 0.03  # caught up: no drift
+
+
+async def test_long_stall_resyncs_instead_of_bursting() -> None:
+    fake = FakeTime()
+    fake.stalls = {5: 1.0}
+    clock = MediaClock(now=fake.time, sleep=fake.sleep)
+    await clock.run(ticks=20)
+    assert clock.skipped_ticks >= 45

@@ -1,0 +1,52 @@
+"""Resampling at leg boundaries: lengths, continuity across frames, tone frequency kept, aliases
+suppressed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.media.frame import to_pcm
+from engine.media.resample import Resampler, resample_once
+
+
+def _tone(freq: float, rate: int, seconds: float) -> bytes:
+    t = np.arange(int(rate * seconds)) / rate
+    return to_pcm(np.sin(2 * np.pi * freq * t) * 10000)
+
+
+def _peak_hz(pcm: bytes, rate: int) -> float:
+    x = np.frombuffer(pcm, dtype="<i2").astype(float)
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return float(np.argmax(spectrum) * rate / len(x))
+
+
+def _run(src: int, dst: int, pcm: bytes) -> bytes:
+    r = Resampler(src, dst)
+    chunk = src * 2 // 50  # 20 ms
+    return b"".join(r.process(pcm[i:i + chunk]) for i in range(0, len(pcm), chunk))
+
+
+@pytest.mark.parametrize(("src", "dst"), [(8000, 16000), (16000, 8000), (48000, 16000),
+                                          (16000, 48000)])
+def test_lengths_and_frequency(src: int, dst: int) -> None:
+    out = _run(src, dst, _tone(1000, src, 1.0))
+    assert len(out) == 2 * dst  # one second in, one second out, frame by frame
+    assert abs(_peak_hz(out[2000:], dst) - 1000) < 5
+
+
+def test_frame_by_frame_equals_one_shot() -> None:
+    pcm = _tone(440, 8000, 0.5)
+    whole = Resampler(8000, 16000).process(pcm)
+    assert _run(8000, 16000, pcm) == whole  # the filter state carries across frames
+
+
+def test_downsampling_suppresses_what_cannot_be_represented() -> None:
+    out = _run(16000, 8000, _tone(6000, 16000, 1.0))  # above 4 kHz Nyquist: must vanish
+    assert np.abs(np.frombuffer(out, "<i2")[400:]).max() < 1000  # > 20 dB down from 10000
+
+
+def test_resample_once_for_prompts() -> None:
+    out = resample_once(_tone(500, 22050, 1.0), 22050, 16000)
+    assert abs(len(out) // 2 - 16000) <= 1
+    assert abs(_peak_hz(out, 16000) - 500) < 5
