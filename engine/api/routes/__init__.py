@@ -4,4 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from engine.api.routes import (
+    call_records,
+    calls,
+    campaign_actions,
+    events,
+    organizations,
+    usage,
+    voices,
+)
+
+ROUTERS: list[APIRouter] = [
+    calls.router,
+    call_records.router,
+    campaign_actions.router,
+    organizations.router,
+    usage.router,
+    voices.router,
+    events.router,
+]

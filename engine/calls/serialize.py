@@ -1,0 +1,151 @@
+"""Calls as the API shows them: light summary rows for lists, the full detail, the report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import inspect as sa_inspect
+from sqlmodel import SQLModel
+
+from engine.store import Call, CallEvent, TranscriptEntry, Transfer
+from engine.store.timeutil import iso
+
+# The columns of a list row: no transcript text, no per-turn latency, no JSON blobs.
+SUMMARY_FIELDS: tuple[str, ...] = (
+    "id", "type", "transport", "direction", "from_number", "to_number", "agent_id",
+    "phone_number_id", "campaign_id", "lead_id", "status", "initiated_at", "answered_at",
+    "ended_at", "duration_seconds", "disconnect_reason", "recording_status", "summary", "sentiment",
+    "sentiment_score", "outcome", "success", "analysis_status", "cost_total_micro_usd",
+    "latency_p50_ms", "latency_p95_ms", "is_test", "rating", "created_at", "updated_at",
+)
+
+_COLUMNS: dict[type[SQLModel], list[tuple[str, str]]] = {}
+
+
+def _columns(model: type[SQLModel]) -> list[tuple[str, str]]:
+    pairs = _COLUMNS.get(model)
+    if pairs is None:
+        pairs = [(a.key, a.columns[0].key) for a in sa_inspect(model).mapper.column_attrs]
+        _COLUMNS[model] = pairs
+    return pairs
+
+
+def _value(value: Any) -> Any:
+    return iso(value) if isinstance(value, datetime) else value
+
+
+def record(row: SQLModel) -> dict[str, Any]:
+    """Every column of a row, times as ISO text, ``metadata_`` as ``metadata``."""
+    return {key: _value(getattr(row, attr)) for attr, key in _columns(type(row))}
+
+
+def recording_url(call_id: str, recording_path: str | None) -> str | None:
+    return f"/v1/calls/{call_id}/recording" if recording_path else None
+
+
+def summary_row(values: Mapping[str, Any], agent_name: str | None) -> dict[str, Any]:
+    """A list row from the selected summary columns."""
+    out = {name: _value(values[name]) for name in SUMMARY_FIELDS}
+    out["agent_name"] = agent_name
+    return out
+
+
+def entry(row: TranscriptEntry) -> dict[str, Any]:
+    return record(row)
+
+
+def event(row: CallEvent) -> dict[str, Any]:
+    return record(row)
+
+
+def transfer(row: Transfer) -> dict[str, Any]:
+    return record(row)
+
+
+def costs(call: Call) -> dict[str, Any]:
+    return {
+        "stt": call.cost_stt_micro_usd,
+        "llm": call.cost_llm_micro_usd,
+        "tts": call.cost_tts_micro_usd,
+        "telephony": call.cost_telephony_micro_usd,
+        "total": call.cost_total_micro_usd,
+        "details": call.cost_details or {},
+    }
+
+
+def analysis(call: Call) -> dict[str, Any]:
+    return {
+        "summary": call.summary,
+        "sentiment": call.sentiment,
+        "sentiment_score": call.sentiment_score,
+        "outcome": call.outcome,
+        "success": call.success,
+        "structured_data": call.structured_data or {},
+        "status": call.analysis_status,
+    }
+
+
+def detail(call: Call, agent_name: str | None, entries: Sequence[TranscriptEntry],
+           transfers: Iterable[Transfer]) -> dict[str, Any]:
+    """The whole call: the summary fields plus transcript, transfers, analysis, costs, latency."""
+    values = record(call)
+    out = {name: values[name] for name in SUMMARY_FIELDS}
+    out["agent_name"] = agent_name
+    for name in ("organization_id", "sip_trunk_id", "user_id", "sip_call_id", "sip_status_code",
+                 "ringing_timeout_seconds", "post_call_webhook_status", "metadata",
+                 "dynamic_variables", "notes", "feedback", "retry_at"):
+        out[name] = values[name]
+    out["agent"] = {"id": call.agent_id, "name": agent_name} if call.agent_id else None
+    out["recording"] = {
+        "status": call.recording_status,
+        "duration_ms": call.recording_duration_ms,
+        "url": recording_url(call.id, call.recording_path),
+    }
+    out["analysis"] = analysis(call)
+    out["costs"] = costs(call)
+    out["latency"] = {
+        "p50_ms": call.latency_p50_ms,
+        "p95_ms": call.latency_p95_ms,
+        "turns": call.latency_turns or [],
+    }
+    out["transcript"] = {"entries": [entry(e) for e in entries]}
+    out["transfers"] = [transfer(t) for t in transfers]
+    return out
+
+
+def report(call: Call, entries: Sequence[TranscriptEntry]) -> dict[str, Any]:
+    """The post-call report: summary, outcome, structured data, transcript, costs, statuses."""
+    breakdown = [
+        {"kind": kind, "cost_micro_usd": cost}
+        for kind, cost in (("stt", call.cost_stt_micro_usd), ("llm", call.cost_llm_micro_usd),
+                           ("tts", call.cost_tts_micro_usd),
+                           ("telephony", call.cost_telephony_micro_usd))
+    ]
+    return {
+        "call_id": call.id,
+        "organization_id": call.organization_id,
+        "status": call.status,
+        "summary": call.summary,
+        "outcome": call.outcome,
+        "success": call.success,
+        "sentiment": call.sentiment,
+        "sentiment_score": call.sentiment_score,
+        "structured_data": call.structured_data or {},
+        "transcript": {"entries": [entry(e) for e in entries]},
+        "cost_micro_usd": call.cost_total_micro_usd,
+        "cost_breakdown": breakdown,
+        "cost_details": call.cost_details or {},
+        "metadata": call.metadata_ or {},
+        "scheduled_callback": {"retry_at": iso(call.retry_at)} if call.retry_at else None,
+        "analysis_status": call.analysis_status,
+        "post_call_webhook_status": call.post_call_webhook_status,
+        "recording_url": recording_url(call.id, call.recording_path),
+        "created_at": iso(call.created_at),
+        "updated_at": iso(call.updated_at),
+    }
+
+
+__all__ = ["SUMMARY_FIELDS", "analysis", "costs", "detail", "entry", "event", "record", "report",
+           "summary_row", "transfer"]
