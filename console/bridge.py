@@ -1,0 +1,181 @@
+"""ApiBridge: the console's API client on an asyncio loop in a worker thread.
+
+The GUI thread never awaits anything. ``ApiBridge.call`` schedules a coroutine on the worker
+loop with ``asyncio.run_coroutine_threadsafe``; the result comes back on the GUI thread through
+a queued Qt signal and is handed to the caller's ``on_ok`` or ``on_error``. The events WebSocket
+runs on the same loop and emits each event through ``event_received``.
+
+This is the same shape as the softphone's media thread (its own loop, talking to Qt through
+signals), and it avoids a Qt-driven asyncio loop with its re-entrancy: a modal dialog or a
+``processEvents`` can never run an API coroutine halfway inside another one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+
+from engine.client import ApiError, Client
+
+log = logging.getLogger(__name__)
+
+EVENTS_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # back-off between reconnects of the events socket
+
+ApiCall = Callable[[Client], Awaitable[Any]]
+OnOk = Callable[[Any], None]
+OnError = Callable[[Exception], None]
+
+
+def _alive(callback: Callable[..., Any] | None, context: QObject | None) -> bool:
+    """False when the callback belongs to a Qt object that has been deleted meanwhile."""
+    for owner in (context, getattr(callback, "__self__", None)):
+        if isinstance(owner, QObject) and not shiboken6.isValid(owner):
+            return False
+    return True
+
+
+class ApiBridge(QObject):
+    """Owns the worker thread, its asyncio loop and the ``engine.client.Client`` on it."""
+
+    _delivered = Signal(object)
+    event_received = Signal(dict)
+    events_connected = Signal(bool)
+    connection_changed = Signal(str)
+
+    def __init__(self, base_url: str, api_key: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.base_url = base_url
+        self.api_key = api_key
+        self._loop = asyncio.new_event_loop()
+        self._client: Client | None = None
+        self._events_task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._delivered.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self._thread = threading.Thread(target=self._run_loop, name="switchboard-api", daemon=True)
+        self._thread.start()
+        self._submit(self._open(base_url, api_key)).result(timeout=10)
+
+    # -- the worker loop -------------------------------------------------------------------------
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_forever()
+        self._loop.close()
+
+    def _submit(self, coroutine: Awaitable[Any]) -> Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
+
+    async def _open(self, base_url: str, api_key: str) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+        self._client = Client(base_url, api_key)
+
+    # -- requests --------------------------------------------------------------------------------
+
+    def call(self, request: ApiCall, on_ok: OnOk | None = None, on_error: OnError | None = None,
+             *, context: QObject | None = None) -> None:
+        """Run ``request(client)`` on the worker loop; ``on_ok``/``on_error`` run on the GUI thread.
+
+        The callbacks are dropped when ``context`` (or the object a callback is a method of) has
+        been deleted by the time the answer arrives.
+        """
+        if self._closed:
+            return
+
+        async def run() -> None:
+            assert self._client is not None
+            try:
+                result = await request(self._client)
+            except Exception as exc:  # every failure goes back to the GUI as a value
+                if not isinstance(exc, ApiError):
+                    log.debug("API call failed: %r", exc)
+                self._delivered.emit((on_error, exc, True, context))
+            else:
+                self._delivered.emit((on_ok, result, False, context))
+
+        self._submit(run())
+
+    @Slot(object)
+    def _deliver(self, item: tuple[Callable[[Any], None] | None, Any, bool, QObject | None]) -> None:
+        callback, value, failed, context = item
+        if callback is None:
+            if failed:
+                log.warning("API call failed: %s", value)
+            return
+        if _alive(callback, context):
+            callback(value)
+
+    def reconnect(self, base_url: str, api_key: str) -> None:
+        """Point the client at another engine (remote attach); the events socket follows."""
+        self.base_url, self.api_key = base_url, api_key
+        events_running = self._events_task is not None
+        self.stop_events()
+        self._submit(self._open(base_url, api_key)).result(timeout=10)
+        if events_running:
+            self.start_events()
+        self.connection_changed.emit(base_url)
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def start_events(self) -> None:
+        """Keep the events WebSocket open (reconnecting with back-off); events arrive as signals."""
+        if self._events_task is None and not self._closed:
+            self._events_task = self._submit(self._start_events_task()).result(timeout=5)
+
+    async def _start_events_task(self) -> asyncio.Task[None]:
+        return asyncio.get_running_loop().create_task(self._pump_events())
+
+    async def _pump_events(self) -> None:
+        failures = 0
+        while True:
+            client = self._client
+            assert client is not None
+            try:
+                async for event in client.events():
+                    if failures or event.get("type") == "snapshot":
+                        self.events_connected.emit(True)
+                    failures = 0
+                    self.event_received.emit(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("events socket closed: %r", exc)
+            self.events_connected.emit(False)
+            await asyncio.sleep(EVENTS_RETRY_SECONDS[min(failures, len(EVENTS_RETRY_SECONDS) - 1)])
+            failures += 1
+
+    def stop_events(self) -> None:
+        task = self._events_task
+        self._events_task = None
+        if task is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(task.cancel)
+
+    # -- shutdown --------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Cancel the events socket, close the client and stop the worker thread."""
+        if self._closed:
+            return
+        self._closed = True
+        self.stop_events()
+
+        async def shutdown() -> None:
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+            if self._client is not None:
+                await self._client.aclose()
+
+        try:
+            self._submit(shutdown()).result(timeout=5)
+        except Exception as exc:
+            log.debug("closing the API client: %r", exc)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)

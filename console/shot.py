@@ -1,0 +1,77 @@
+"""``switchboard shot VIEW OUT.png``: one console view rendered offscreen to a PNG."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+LOAD_TIMEOUT_MS = 60_000
+
+
+def grab(window: object, out: Path) -> Path:
+    """Paint the window into a PNG."""
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    assert isinstance(window, QWidget)
+    for _ in range(3):  # let layouts and deferred deletions settle before painting
+        QApplication.processEvents()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(out), "PNG"):
+        raise OSError(f"could not write {out}")
+    return out
+
+
+def run_shot(view: str, out: Path, *, size: tuple[int, int] = (1400, 900), theme: str = "light",
+             engine_url: str | None = None, api_key: str | None = None, data_dir: Path | None = None,
+             demo: bool = False) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from console import theme as themes
+    from console.context import EngineInfo
+    from console.embedded import EmbeddedEngine
+    from console.session import open_session, open_view, wait_loaded
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    themes.apply(app, theme)
+    embedded: EmbeddedEngine | None = None
+    scratch: Path | None = None
+    try:
+        if engine_url:
+            info = EngineInfo(url=engine_url, mode="remote")
+            key = api_key or ""
+        else:
+            if demo:
+                scratch = Path(tempfile.mkdtemp(prefix="switchboard-shot-"))
+                embedded = EmbeddedEngine(scratch / "data", demo=True)
+            else:
+                embedded = EmbeddedEngine(data_dir)
+            embedded.start()
+            info = EngineInfo(url=embedded.wait_ready(), mode="demo" if demo else "embedded",
+                              data_dir=embedded.data_dir)
+            key = embedded.api_key
+        session = open_session(info, key, persist_theme=False)
+        try:
+            window = session.window
+            window.resize(*size)
+            window.show()
+            page = open_view(window, view)
+            if not wait_loaded(page, LOAD_TIMEOUT_MS):
+                print(f"switchboard shot: {view} did not finish loading; capturing anyway", file=sys.stderr)
+            grab(window, Path(out))
+        finally:
+            session.close()
+    except (ValueError, RuntimeError, TimeoutError) as exc:
+        print(f"switchboard shot: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if embedded is not None:
+            embedded.stop()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print(out)
+    return 0

@@ -1,0 +1,167 @@
+"""The Agents view: the agents beside an editor with every field of an agent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QWidget
+
+from console.context import ConsoleContext
+from console.models.records import Column
+from console.views.base import View
+from console.views.editor import RecordEditor
+from console.views.forms import new_form
+from console.views.widgets import heading
+from engine.client import Client, Collection, Record
+
+LANGUAGES = ("en-US", "en-GB", "es-ES", "fr-FR", "de-DE", "it-IT", "pt-BR", "nl-NL", "ko-KR", "ja-JP")
+AGENT_FIELDS = ("name", "description", "language", "first_message", "system_prompt", "brain", "stt",
+                "tts", "idle_timeout_seconds", "idle_max_prompts", "max_duration_seconds", "interruptible",
+                "voicemail_message", "end_call_message", "script")
+
+
+class AgentEditor(RecordEditor):
+    noun = "agent"
+    duplicable = True
+
+    def collection(self, api: Client) -> Collection:
+        return api.agents
+
+    def columns(self) -> list[Column]:
+        return [Column.key("Name", "name"), Column.key("Language", "language"),
+                Column("Brain", lambda r: (r.get("brain") or {}).get("kind", ""))]
+
+    def blank(self) -> Record:
+        return {"language": "en-US", "brain": {"kind": "scripted", "temperature": 0.7},
+                "stt": {"engine": "whisper"}, "tts": {"engine": "espeak-ng", "rate": 175, "pitch": 50},
+                "idle_timeout_seconds": 10, "idle_max_prompts": 1, "max_duration_seconds": 1800,
+                "interruptible": True, "script": {}}
+
+    def build_form(self) -> QWidget:
+        f = self.form
+        page = QWidget()
+        grid = QGridLayout(page)
+        grid.setContentsMargins(0, 0, 6, 0)
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(12)
+
+        identity = new_form()
+        f.line(identity, "Name", "name", "Front desk")
+        f.line(identity, "Description", "description")
+        language = f.combo(identity, "Language", "language", [(code, code) for code in LANGUAGES])
+        language.setEditable(True)
+        f.text(identity, "First message", "first_message", height=64,
+               placeholder="What the agent says when the call starts")
+        f.text(identity, "System prompt", "system_prompt", height=96)
+        f.text(identity, "Voicemail message", "voicemail_message", height=52)
+        f.text(identity, "End-of-call message", "end_call_message", height=52)
+        grid.addWidget(_group("Conversation", identity), 0, 0, 2, 1)
+
+        brain = new_form()
+        f.combo(brain, "Kind", "brain.kind", [("Scripted (offline)", "scripted"),
+                                               ("LLM (OpenAI-compatible)", "llm")])
+        f.line(brain, "Base URL", "brain.base_url", "http://localhost:11434/v1", empty_is_none=True)
+        f.line(brain, "Model", "brain.model", "llama3.1", empty_is_none=True)
+        f.decimal(brain, "Temperature", "brain.temperature", 0.0, 2.0, default=0.7)
+        grid.addWidget(_group("Brain", brain), 0, 1)
+
+        speech = new_form()
+        f.combo(speech, "STT engine", "stt.engine", [("Whisper", "whisper"), ("Vosk", "vosk")])
+        f.line(speech, "STT model", "stt.model", "tiny.en", empty_is_none=True)
+        f.line(speech, "STT language", "stt.language", "en", empty_is_none=True)
+        self.voice = f.combo(speech, "Voice", "tts.voice", [("Default voice", None)])
+        f.spin(speech, "Rate", "tts.rate", 80, 450, " wpm")
+        f.spin(speech, "Pitch", "tts.pitch", 0, 99)
+        grid.addWidget(_group("Speech", speech), 1, 1)
+
+        limits = new_form()
+        f.spin(limits, "Idle timeout", "idle_timeout_seconds", 1, 3600, " s")
+        f.spin(limits, "Idle prompts", "idle_max_prompts", 0, 20)
+        f.spin(limits, "Max duration", "max_duration_seconds", 10, 86400, " s")
+        f.check(limits, "Interruptible", "interruptible", "Caller speech stops the agent (barge-in)")
+        grid.addWidget(_group("Limits", limits), 2, 0)
+
+        script = new_form()
+        f.json(script, "Script", "script", height=150)
+        grid.addWidget(_group("Scripted brain (JSON)", script), 2, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        grid.setRowStretch(3, 1)
+        return page
+
+    def body(self, values: Record, original: Record | None) -> Record:
+        body = super().body(values, original)
+        return {key: body[key] for key in AGENT_FIELDS if key in body}
+
+    def duplicate_body(self, body: Record) -> Record:
+        body = super().duplicate_body(body)
+        return {key: body[key] for key in (*AGENT_FIELDS, "tool_ids", "analysis_template_id", "metadata")
+                if key in body}
+
+    def set_voices(self, voices: list[Record]) -> None:
+        combo: QComboBox = self.voice
+        current = combo.currentData()
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem("Default voice", None)
+        for voice in voices:
+            ident = voice.get("id") or voice.get("name")
+            languages = voice.get("languages") or voice.get("language") or ""
+            if isinstance(languages, list):
+                languages = ", ".join(str(x) for x in languages[:2])
+            name = str(voice.get("name", ident))
+            text = f"{name}  ({languages})" if languages else name
+            combo.addItem(text, ident)
+        index = combo.findData(current)
+        if index < 0 and current is not None:
+            combo.addItem(str(current), current)
+            index = combo.count() - 1
+        combo.setCurrentIndex(max(0, index))
+        combo.blockSignals(False)
+
+
+def _group(title: str, layout: Any) -> QGroupBox:
+    box = QGroupBox(title)
+    box.setLayout(layout)
+    return box
+
+
+class AgentsView(View):
+    title = "Agents"
+
+    def __init__(self, ctx: ConsoleContext) -> None:
+        super().__init__(ctx)
+        top, self.subtitle = heading("Agents", "Who answers and places your calls, and how they sound")
+        self.page.addWidget(top)
+        self.editor = AgentEditor(self.bridge, "All agents")
+        self.editor.splitter.setSizes([330, 1000])
+        self.page.addWidget(self.editor, 1)
+        self.editor.loaded.connect(self._editor_loaded)
+        self.editor.saved.connect(lambda _: ctx.records_changed.emit("agent"))
+        self.editor.removed.connect(lambda _: ctx.records_changed.emit("agent"))
+        self._pending = 0
+
+    def refresh(self) -> None:
+        self.is_loaded = False
+        self._pending = 2
+        self.editor.refresh()
+        self.bridge.call(lambda api: api.voices(), self._got_voices, lambda exc: self._settle())
+
+    def _got_voices(self, voices: list[Record]) -> None:
+        self.editor.set_voices(voices)
+        if self.editor.current is not None:
+            self.editor.form.bindings["tts.voice"].set((self.editor.current.get("tts") or {}).get("voice"))
+        self._settle()
+
+    def _editor_loaded(self) -> None:
+        count = self.editor.model.rowCount()
+        self.subtitle.setText(f"{count} agent{'s' if count != 1 else ''}")
+        self._settle()
+
+    def _settle(self) -> None:
+        self._pending -= 1
+        if self._pending <= 0:
+            self.loaded.emit()
+
+    def select(self, agent_id: str) -> None:
+        self.editor.select(agent_id)

@@ -1,0 +1,282 @@
+"""The Calls view: a filter bar, the paged calls table and the selected call's detail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QComboBox, QDateEdit, QLineEdit, QSplitter
+
+from console import formatting as fmt
+from console.context import ConsoleContext
+from console.models.calls import CallQuery, CallsTableModel
+from console.views.base import View
+from console.views.call_detail import CallDetail
+from console.views.widgets import button, hbox, heading, table_view
+from engine.client import Record
+
+SEARCH_DEBOUNCE_MS = 300  # typing pauses longer than this start a search
+NO_DATE = QDate(2000, 1, 1)
+# the widest usual value of each column: widths follow the font instead of fixed pixels
+COLUMN_SAMPLES = ("Nov 22 00:32", "↗ Out", "+17025550124", "+17025550124", "Appointments", "In progress",
+                  "12:34", "Negative", "$0.0144")
+CELL_PADDING = 18
+AGENT_COLUMN = 4  # gives up width first when the table would not fit
+AGENT_MIN_WIDTH = 64  # item padding plus the view's focus margins
+DETAIL_MIN_WIDTH = 380
+
+
+class DateFilter(QDateEdit):
+    """A date picker whose lowest value means "no date"."""
+
+    def __init__(self, placeholder: str) -> None:
+        super().__init__()
+        self.setCalendarPopup(True)
+        self.setMinimumDate(NO_DATE)
+        self.setSpecialValueText(placeholder)
+        self.setDisplayFormat("yyyy-MM-dd")
+        self.setDate(NO_DATE)
+        self.setMinimumWidth(104)
+
+    def day(self) -> QDate | None:
+        return None if self.date() == NO_DATE else self.date()
+
+
+def _utc_iso(day: QDate, end_of_day: bool) -> str:
+    local = datetime.combine(day.toPython(), time.min).astimezone()
+    if end_of_day:
+        local += timedelta(days=1)
+    return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class CallsView(View):
+    title = "Calls"
+
+    def __init__(self, ctx: ConsoleContext) -> None:
+        super().__init__(ctx)
+        top, self.count_label = heading("Calls", "Loading…")
+        self.page.addLayout(hbox(top, None, button("Refresh", self.refresh)))
+
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search transcripts")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(150)
+        self.status = self._combo("Any status", [(fmt.label(s), s) for s in fmt.CALL_STATUSES])
+        self.direction = self._combo("Any direction", [(fmt.label(d), d) for d in fmt.DIRECTIONS])
+        self.agent = self._combo("Any agent", [])
+        self.campaign = self._combo("Any campaign", [])
+        self.since = DateFilter("From date")
+        self.until = DateFilter("To date")
+        self.clear_button = button("Clear", self.clear_filters)
+        self.page.addLayout(hbox(self.search, self.status, self.direction, self.agent, self.campaign,
+                                 self.since, self.until, self.clear_button, None))
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.apply_filters)
+        self.search.textChanged.connect(lambda _: self._debounce.start())
+        for combo in (self.status, self.direction, self.agent, self.campaign):
+            combo.currentIndexChanged.connect(lambda _: self.apply_filters())
+        for edit in (self.since, self.until):
+            edit.dateChanged.connect(lambda _: self.apply_filters())
+
+        self.model = CallsTableModel(self.bridge, self)
+        self.table = table_view(self.model, stretch_last=True)
+        self.table.setObjectName("callsTable")
+        header = self.table.horizontalHeader()
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(0, Qt.SortOrder.DescendingOrder)
+        header.setSectionsClickable(True)
+        header.sectionClicked.connect(self.sort_by_column)
+        self.table.selectionModel().currentRowChanged.connect(lambda cur, _: self._open_row(cur.row()))
+        self.model.loaded.connect(self._first_page)
+        self.model.total_changed.connect(lambda total: self.count_label.setText(f"{total:,} calls"))
+        self.model.failed.connect(lambda text: self.count_label.setText(f"Could not load calls: {text}"))
+
+        self.detail = CallDetail(self.bridge)
+        self.detail.call_updated.connect(self.model.update_call)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.detail.setMinimumWidth(DETAIL_MIN_WIDTH)
+        self._sized = False
+        self.splitter.setChildrenCollapsible(False)
+        self.page.addWidget(self.splitter, 1)
+        self._lookups_pending = 0
+        self._open_when_loaded: str | None = None
+        ctx.records_changed.connect(self._records_changed)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if not self._sized and self.splitter.width() > DETAIL_MIN_WIDTH * 2:
+            self._sized = True
+            room = self.splitter.width() - self.splitter.handleWidth() - DETAIL_MIN_WIDTH
+            table_width = self.fit_columns(room)
+            detail = self.splitter.width() - table_width - self.splitter.handleWidth()
+            self.splitter.setSizes([table_width, detail])
+
+    def fit_columns(self, room: int) -> int:
+        """Column widths from the table's font, within ``room``; returns the table's width."""
+        header = self.table.horizontalHeader()
+        cells, titles = self.table.fontMetrics(), header.fontMetrics()
+        total = 0
+        for column, sample in enumerate(COLUMN_SAMPLES):
+            title = self.model.columns[column].title
+            sort_room = 14 if self.model.columns[column].sort_key else 0
+            title_width = titles.horizontalAdvance(title) * 11 // 10 + sort_room  # headers are bold
+            width = max(cells.horizontalAdvance(sample), title_width)
+            header.resizeSection(column, width + CELL_PADDING)
+            total += width + CELL_PADDING
+        total += self.table.verticalScrollBar().sizeHint().width() + 4
+        if total > room:
+            agent = header.sectionSize(AGENT_COLUMN)
+            shrunk = max(AGENT_MIN_WIDTH, agent - (total - room))
+            header.resizeSection(AGENT_COLUMN, shrunk)
+            total -= agent - shrunk
+        return total
+
+    @staticmethod
+    def _combo(any_text: str, options: list[tuple[str, str]]) -> QComboBox:
+        combo = QComboBox()
+        combo.addItem(any_text, None)
+        for text, value in options:
+            combo.addItem(text, value)
+        combo.setMinimumWidth(96)
+        return combo
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self.is_loaded = False
+        self._load_lookups()
+        self.model.set_query(self.query())
+
+    def _load_lookups(self) -> None:
+        """Agent and campaign names for the filter bar and the agent column."""
+        self.bridge.call(lambda api: api.agents.all(), self._got_agents, lambda exc: None)
+        self.bridge.call(lambda api: api.campaigns.all(), self._got_campaigns, lambda exc: None)
+
+    def _records_changed(self, kind: str) -> None:
+        if kind in ("agent", "campaign") and self._started:
+            self._load_lookups()
+
+    def _got_agents(self, agents: list[Record]) -> None:
+        names = {a["id"]: a.get("name", "") for a in agents}
+        self.model.set_agent_names(names)
+        self.detail.agent_names = names
+        self._refill(self.agent, [(a.get("name", ""), a["id"]) for a in agents])
+
+    def _got_campaigns(self, campaigns: list[Record]) -> None:
+        self._refill(self.campaign, [(c.get("name", ""), c["id"]) for c in campaigns])
+
+    @staticmethod
+    def _refill(combo: QComboBox, options: list[tuple[str, str]]) -> None:
+        current = combo.currentData()
+        combo.blockSignals(True)
+        while combo.count() > 1:
+            combo.removeItem(1)
+        for text, value in sorted(options, key=lambda o: o[0].lower()):
+            combo.addItem(text, value)
+        index = combo.findData(current)
+        combo.setCurrentIndex(max(0, index))
+        combo.blockSignals(False)
+
+    def _first_page(self) -> None:
+        if self._open_when_loaded:
+            call_id, self._open_when_loaded = self._open_when_loaded, None
+            self.open_call(call_id)
+            return
+        if self.detail.call_id is None and self.model.rowCount() > 0:
+            self.table.selectRow(0)
+            self.detail.loaded.connect(self._detail_ready, Qt.ConnectionType.SingleShotConnection)
+            return
+        self.loaded.emit()
+
+    def _detail_ready(self) -> None:
+        self.loaded.emit()
+
+    # -- filters and sort ------------------------------------------------------------------------
+
+    def query(self) -> CallQuery:
+        since, until = self.since.day(), self.until.day()
+        header = self.table.horizontalHeader()
+        sort_by = self.model.sort_column(header.sortIndicatorSection()) or "initiated_at"
+        order = "asc" if header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder else "desc"
+        return CallQuery(
+            status=self.status.currentData(), direction=self.direction.currentData(),
+            agent_id=self.agent.currentData(), campaign_id=self.campaign.currentData(),
+            since=_utc_iso(since, False) if since else None,
+            until=_utc_iso(until, True) if until else None,
+            q=self.search.text().strip() or None, sort_by=sort_by, sort_order=order,
+        )
+
+    def apply_filters(self) -> None:
+        self._debounce.stop()
+        query = self.query()
+        if query != self.model.query or not self.model.pages_fetched:
+            self.detail.clear()
+            self.model.set_query(query)
+
+    def clear_filters(self) -> None:
+        for widget in (self.search, self.status, self.direction, self.agent, self.campaign,
+                       self.since, self.until):
+            widget.blockSignals(True)
+        self.search.clear()
+        for combo in (self.status, self.direction, self.agent, self.campaign):
+            combo.setCurrentIndex(0)
+        self.since.setDate(NO_DATE)
+        self.until.setDate(NO_DATE)
+        for widget in (self.search, self.status, self.direction, self.agent, self.campaign,
+                       self.since, self.until):
+            widget.blockSignals(False)
+        self.apply_filters()
+
+    def sort_by_column(self, column: int) -> None:
+        """Header click: sort through the API when the column can sort, else keep the order."""
+        header = self.table.horizontalHeader()
+        key = self.model.sort_column(column)
+        current = self.model.query
+        if key is None:
+            previous = next((i for i, c in enumerate(self.model.columns) if c.sort_key == current.sort_by), 0)
+            order = (Qt.SortOrder.AscendingOrder if current.sort_order == "asc"
+                     else Qt.SortOrder.DescendingOrder)
+            header.blockSignals(True)
+            header.setSortIndicator(previous, order)
+            header.blockSignals(False)
+            return
+        if key == current.sort_by:
+            order = "asc" if current.sort_order == "desc" else "desc"
+        else:
+            order = "desc"
+        header.setSortIndicator(column, Qt.SortOrder.AscendingOrder if order == "asc"
+                                else Qt.SortOrder.DescendingOrder)
+        self.detail.clear()
+        self.model.set_query(self.query().with_(sort_by=key, sort_order=order))
+
+    # -- detail ----------------------------------------------------------------------------------
+
+    def _open_row(self, row: int) -> None:
+        record = self.model.record(row)
+        if record is not None:
+            self.detail.show_call(str(record["id"]))
+
+    def open_call(self, call_id: str) -> None:
+        """Show one call's detail (selecting its row when it is loaded)."""
+        row = self.model.row_of(call_id)
+        if row is not None:
+            self.table.selectionModel().blockSignals(True)
+            self.table.selectRow(row)
+            self.table.selectionModel().blockSignals(False)
+        self.detail.loaded.connect(self._detail_ready, Qt.ConnectionType.SingleShotConnection)
+        self.detail.show_call(call_id)
+
+    def open_call_when_loaded(self, call_id: str) -> None:
+        """For ``shot call:ID``: the detail of that call once the table is in."""
+        if self.model.pages_fetched:
+            self.open_call(call_id)
+        else:
+            self._open_when_loaded = call_id
+

@@ -1,0 +1,362 @@
+"""The Campaigns view: campaigns, their editor, start/pause, and the leads with a CSV import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressDialog,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console import formatting as fmt
+from console.context import ConsoleContext
+from console.leads_csv import DEFAULT_REGION, LeadsFile, parse_leads
+from console.models.records import Column, PagedRecordModel
+from console.views.base import View
+from console.views.editor import RecordEditor, options
+from console.views.forms import new_form
+from console.views.widgets import button, hbox, heading, inform, section, table_view
+from engine.client import Client, Collection, Record
+
+IMPORT_CHUNK = 100  # leads per bulk request: one progress step
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+RETRY_ON = ("no_answer", "busy", "failed")
+TIMEZONES = ("UTC", "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
+             "Europe/London", "Europe/Paris", "Europe/Berlin", "Asia/Seoul", "Asia/Tokyo",
+             "Australia/Sydney")
+
+
+class Checks(QWidget):
+    """A row of check boxes that reads and writes a list of values."""
+
+    def __init__(self, choices: list[tuple[str, Any]]) -> None:
+        super().__init__()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(10)
+        self.boxes: list[tuple[QCheckBox, Any]] = []
+        for text, value in choices:
+            box = QCheckBox(text)
+            layout.addWidget(box)
+            self.boxes.append((box, value))
+        layout.addStretch(1)
+
+    def values(self) -> list[Any]:
+        return [value for box, value in self.boxes if box.isChecked()]
+
+    def set_values(self, values: Any) -> None:
+        chosen = set(values or [])
+        for box, value in self.boxes:
+            box.setChecked(value in chosen)
+
+
+class CampaignEditor(RecordEditor):
+    noun = "campaign"
+
+    def collection(self, api: Client) -> Collection:
+        return api.campaigns
+
+    def columns(self) -> list[Column]:
+        return [Column.key("Name", "name"), Column("Status", lambda r: fmt.label(r.get("status")))]
+
+    def blank(self) -> Record:
+        return {"timezone": "UTC", "calling_hours_start": "09:00", "calling_hours_end": "17:00",
+                "calling_days": [0, 1, 2, 3, 4], "max_concurrent": 2, "max_attempts": 3,
+                "retry_delay_minutes": 60, "retry_on": list(RETRY_ON)}
+
+    def title_of(self, record: Record) -> str:
+        return f"{record.get('name', 'Campaign')}  ·  {fmt.label(record.get('status'))}"
+
+    def build_form(self) -> QWidget:
+        f = self.form
+        page = QWidget()
+        grid = QGridLayout(page)
+        grid.setContentsMargins(0, 0, 6, 0)
+        grid.setHorizontalSpacing(12)
+        what = new_form()
+        f.line(what, "Name", "name", "Spring renewals")
+        f.line(what, "Description", "description")
+        self.agent = f.combo(what, "Agent", "agent_id", [("Choose an agent", None)])
+        self.number = f.combo(what, "Caller number", "phone_number_id", [("None", None)])
+        grid.addWidget(_group("Campaign", what), 0, 0)
+        when = new_form()
+        timezone = f.combo(when, "Time zone", "timezone", [(tz, tz) for tz in TIMEZONES])
+        timezone.setEditable(True)
+        f.line(when, "Calls from", "calling_hours_start", "09:00")
+        f.line(when, "Calls until", "calling_hours_end", "17:00")
+        days = Checks([(day, index) for index, day in enumerate(DAYS)])
+        f.custom(when, "Days", "calling_days", days, days.values, days.set_values)
+        grid.addWidget(_group("Calling hours", when), 0, 1)
+        pace = new_form()
+        f.spin(pace, "Max concurrent", "max_concurrent", 1, 100)
+        f.spin(pace, "Max attempts", "max_attempts", 1, 20)
+        f.spin(pace, "Retry after", "retry_delay_minutes", 1, 10080, " min")
+        retry = Checks([(fmt.label(v), v) for v in RETRY_ON])
+        f.custom(pace, "Retry on", "retry_on", retry, retry.values, retry.set_values)
+        grid.addWidget(_group("Pacing and retries", pace), 1, 0, 1, 2)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        grid.setRowStretch(2, 1)
+        return page
+
+    def body(self, values: Record, original: Record | None) -> Record:
+        values.pop("status", None)
+        return values
+
+    def set_choices(self, agents: list[Record], numbers: list[Record]) -> None:
+        for combo, items, none in ((self.agent, options(agents), "Choose an agent"),
+                                   (self.number, options(numbers, label="number"), "None")):
+            current = combo.currentData()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(none, None)
+            for text, value in items:
+                combo.addItem(text, value)
+            combo.setCurrentIndex(max(0, combo.findData(current)))
+            combo.blockSignals(False)
+        if self.current is not None:
+            self.form.load(self.current)
+
+
+def _group(title: str, layout: Any) -> QGroupBox:
+    box = QGroupBox(title)
+    box.setLayout(layout)
+    return box
+
+
+class ImportReport(QDialog):
+    """Which rows of the file cannot be imported (by line), and how many can."""
+
+    def __init__(self, parent: QWidget, path: Path, parsed: LeadsFile) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import leads")
+        self.setMinimumWidth(520)
+        layout = QVBoxLayout(self)
+        good, bad = len(parsed.leads), len(parsed.bad)
+        summary = QLabel(f"<b>{path.name}</b>: {good} lead{'s' if good != 1 else ''} ready to import, "
+                         f"{bad} row{'s' if bad != 1 else ''} with problems.")
+        summary.setWordWrap(True)
+        layout.addWidget(summary)
+        self.problems = QPlainTextEdit()
+        self.problems.setReadOnly(True)
+        self.problems.setPlainText("\n".join(f"Line {row.line}: {row.reason}" for row in parsed.bad))
+        self.problems.setVisible(bool(bad))
+        layout.addWidget(self.problems)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.import_button = buttons.addButton(f"Import {good} leads", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.import_button.setEnabled(good > 0)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+
+class CampaignsView(View):
+    title = "Campaigns"
+    import_finished = Signal(int, int)  # imported, rejected by the API
+
+    def __init__(self, ctx: ConsoleContext) -> None:
+        super().__init__(ctx)
+        top, self.subtitle = heading("Campaigns", "Outbound calling: who to call, when, and how often")
+        self.start_button = button("Start", self.start, primary=True)
+        self.pause_button = button("Pause", self.pause)
+        self.page.addLayout(hbox(top, None, self.start_button, self.pause_button))
+        self.editor = CampaignEditor(self.bridge, "All campaigns")
+        self.editor.splitter.setSizes([330, 1000])
+        self.editor.selected.connect(self._campaign_selected)
+        self.editor.saved.connect(lambda _: ctx.records_changed.emit("campaign"))
+        self.editor.removed.connect(lambda _: ctx.records_changed.emit("campaign"))
+        self.editor.loaded.connect(self._editor_loaded)
+
+        leads_panel = QFrame()
+        leads_panel.setObjectName("panel")
+        leads_layout = QVBoxLayout(leads_panel)
+        leads_layout.setContentsMargins(16, 12, 16, 12)
+        self.leads_title = section("Leads")
+        self.import_button = button("Import CSV…", self.choose_csv)
+        leads_layout.addLayout(hbox(self.leads_title, None, self.import_button))
+        self.leads = PagedRecordModel(self.bridge, [
+            Column.key("Phone number", "phone_number"), Column.key("Name", "name"),
+            Column("Status", lambda r: fmt.label(r.get("status"))),
+            Column.key("Attempts", "attempts", align=Qt.AlignmentFlag.AlignRight),
+            Column("Next attempt", lambda r: fmt.local_time(r.get("next_attempt_at"))),
+            Column("Variables", lambda r: ", ".join(f"{k}={v}" for k, v in (r.get("variables") or {}).items()
+                                                    )),
+        ], self)
+        self.leads_table = table_view(self.leads)
+        for column, width in enumerate((150, 180, 100, 80, 140)):
+            self.leads_table.horizontalHeader().resizeSection(column, width)
+        leads_layout.addWidget(self.leads_table, 1)
+        self.leads.loaded.connect(self._leads_loaded)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.editor)
+        splitter.addWidget(leads_panel)
+        splitter.setSizes([520, 300])
+        splitter.setChildrenCollapsible(False)
+        self.page.addWidget(splitter, 1)
+        self.report: ImportReport | None = None
+        self.progress: QProgressDialog | None = None
+        self._pending = 0
+        ctx.records_changed.connect(self._records_changed)
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self.is_loaded = False
+        self._pending = 2
+        self.editor.refresh()
+        self._load_choices()
+
+    def _load_choices(self) -> None:
+        async def both(api: Client) -> tuple[list[Record], list[Record]]:
+            return await api.agents.all(), await api.phone_numbers.all()
+
+        self.bridge.call(both, self._got_choices, lambda exc: self._settle())
+
+    def _records_changed(self, kind: str) -> None:
+        if kind in ("agent", "phone_number") and self._started:
+            self._load_choices()
+
+    def _got_choices(self, choices: tuple[list[Record], list[Record]]) -> None:
+        self.editor.set_choices(*choices)
+        self._settle()
+
+    def _editor_loaded(self) -> None:
+        count = self.editor.model.rowCount()
+        self.subtitle.setText(f"{count} campaign{'s' if count != 1 else ''}")
+        if self.editor.current is None:
+            self.leads.load(None)
+
+    def _leads_loaded(self) -> None:
+        campaign = self.editor.current
+        self.leads_title.setText(f"Leads · {self.leads.total:,}" if campaign else "Leads")
+        self._settle()
+
+    def _settle(self) -> None:
+        self._pending = max(0, self._pending - 1)
+        if self._pending == 0:
+            self.loaded.emit()
+
+    def _campaign_selected(self, campaign: Record) -> None:
+        ident = str(campaign["id"])
+        status = campaign.get("status")
+        self.start_button.setEnabled(status not in ("running", "completed", "canceled"))
+        self.pause_button.setEnabled(status == "running")
+        self.import_button.setEnabled(True)
+        self.leads.load(lambda api, page, limit: api.leads(ident).list(page=page, limit=limit,
+                                                                        sort_order="asc"))
+
+    def select(self, campaign_id: str) -> None:
+        self.editor.select(campaign_id)
+
+    # -- start / pause ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._lifecycle(lambda api, ident: api.start_campaign(ident))
+
+    def pause(self) -> None:
+        self._lifecycle(lambda api, ident: api.pause_campaign(ident))
+
+    def _lifecycle(self, action: Any) -> None:
+        campaign = self.editor.current
+        if campaign is None:
+            return
+        ident = str(campaign["id"])
+        self.bridge.call(lambda api: action(api, ident), self._lifecycle_done,
+                         lambda exc: inform(self, "Campaign", str(exc), error=True))
+
+    def _lifecycle_done(self, campaign: Record) -> None:
+        if campaign.get("id"):
+            self.editor.model.upsert(campaign)
+            self.editor.edit(campaign)
+        self.ctx.records_changed.emit("campaign")
+
+    # -- CSV import ------------------------------------------------------------------------------
+
+    def choose_csv(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import leads", str(Path.home()),
+                                              "CSV files (*.csv);;All files (*)")
+        if path:
+            self.import_csv(Path(path))
+
+    def import_csv(self, path: Path, region: str = DEFAULT_REGION) -> ImportReport | None:
+        """Check the file; the report dialog lists bad rows by line and imports the good ones."""
+        campaign = self.editor.current
+        if campaign is None:
+            inform(self, "Import leads", "Choose or save a campaign first.")
+            return None
+        try:
+            parsed = parse_leads(path.read_text(encoding="utf-8-sig"), region)
+        except (OSError, UnicodeDecodeError) as exc:
+            inform(self, "Import leads", f"Cannot read {path}: {exc}", error=True)
+            return None
+        self.report = ImportReport(self, path, parsed)
+        self.report.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        ident = str(campaign["id"])
+        self.report.accepted.connect(lambda: self._import(ident, parsed))
+        self.report.open()
+        return self.report
+
+    def _import(self, campaign_id: str, parsed: LeadsFile) -> None:
+        chunks = [parsed.leads[i:i + IMPORT_CHUNK] for i in range(0, len(parsed.leads), IMPORT_CHUNK)]
+        self.progress = QProgressDialog("Importing leads…", "Stop", 0, len(parsed.leads), self)
+        self.progress.setWindowTitle("Import leads")
+        self.progress.setMinimumDuration(0)
+        self.progress.setAutoClose(False)
+        self.progress.setValue(0)
+        self.progress.open()
+        self._import_chunk(campaign_id, chunks, 0, 0, [])
+
+    def _import_chunk(self, campaign_id: str, chunks: list[list[Record]], index: int, imported: int,
+                      rejected: list[str]) -> None:
+        progress = self.progress
+        if index >= len(chunks) or progress is None or progress.wasCanceled():
+            self._import_done(campaign_id, imported, rejected)
+            return
+        chunk = chunks[index]
+
+        def done(result: Record) -> None:
+            count = int(result.get("imported", len(chunk)))
+            errors = [f"{chunk[e['index']].get('phone_number')}: {e.get('error')}"
+                      for e in result.get("errors", []) if 0 <= e.get("index", -1) < len(chunk)]
+            if progress is not None:
+                progress.setValue(progress.value() + len(chunk))
+            self._import_chunk(campaign_id, chunks, index + 1, imported + count, rejected + errors)
+
+        def failed(exc: Exception) -> None:
+            self._import_chunk(campaign_id, chunks, len(chunks), imported, [*rejected, str(exc)])
+
+        self.bridge.call(lambda api: api.import_leads(campaign_id, chunk), done, failed)
+
+    def _import_done(self, campaign_id: str, imported: int, rejected: list[str]) -> None:
+        if self.progress is not None:
+            self.progress.close()
+            self.progress.deleteLater()
+            self.progress = None
+        message = f"Imported {imported} lead{'s' if imported != 1 else ''}."
+        if rejected:
+            message += "\n\nThe engine refused:\n" + "\n".join(rejected[:20])
+        self.window_message(message)
+        if self.editor.current is not None and self.editor.current.get("id") == campaign_id:
+            self._campaign_selected(self.editor.current)
+        self.import_finished.emit(imported, len(rejected))
+
+    def window_message(self, text: str) -> None:
+        show = getattr(self.window(), "show_message", None)
+        if show is not None:
+            show(text.splitlines()[0])

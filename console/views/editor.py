@@ -1,0 +1,256 @@
+"""A collection's records in a table beside the form that edits the selected one.
+
+Subclasses say which collection (``collection``), what the table shows (``columns``), how the
+form looks (``build_form``) and, when needed, how form values become an API body (``body``).
+Every button is one API call; validation messages land on the field the API names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHeaderView,
+    QLabel,
+    QScrollArea,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.bridge import ApiBridge
+from console.models.records import Column, RecordTableModel
+from console.views.forms import Form, FormInvalid
+from console.views.widgets import button, confirm, hbox, section, table_view
+from engine.client import ApiError, Client, Collection, Record
+
+COMMON_FIELDS = ("id", "organization_id", "created_at", "updated_at")
+
+
+class RecordEditor(QWidget):
+    loaded = Signal()
+    saved = Signal(dict)
+    removed = Signal(str)
+    selected = Signal(dict)
+
+    noun = "record"
+    duplicable = False
+    orientation = Qt.Orientation.Horizontal
+
+    def __init__(self, bridge: ApiBridge, title: str) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.current: Record | None = None
+        self.form = Form()
+        self.model = RecordTableModel(self.columns(), self)
+        self.table: QTableView = table_view(self.model)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, self.model.columnCount()):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.selectionModel().currentRowChanged.connect(lambda cur, _: self._row_selected(cur.row()))
+        self.confirmation: QWidget | None = None
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
+        self.new_button = button(f"New {self.noun}", self.new_record)
+        self.duplicate_button = button("Duplicate", self.duplicate)
+        self.duplicate_button.setVisible(self.duplicable)
+        self.delete_button = button("Delete", self.ask_delete, danger=True)
+        self.save_button = button("Save", self.save, primary=True)
+        self.state = QLabel()
+        self.state.setObjectName("viewSubtitle")
+        self.state.setWordWrap(True)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.setSpacing(8)
+        left_layout.addLayout(hbox(section(title), None, self.new_button))
+        left_layout.addWidget(self.table, 1)
+
+        right = QFrame()
+        right.setObjectName("panel")
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(16, 12, 16, 12)
+        right_layout.setSpacing(8)
+        self.form_title = section(f"New {self.noun}")
+        right_layout.addLayout(hbox(self.form_title, None, self.duplicate_button, self.delete_button))
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setObjectName("formScroll")
+        page = self.build_form()
+        page.setObjectName("formPage")
+        scroll.setWidget(page)
+        right_layout.addWidget(scroll, 1)
+        right_layout.addLayout(hbox(self.state, None, self.save_button))
+
+        self.splitter = QSplitter(self.orientation)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setChildrenCollapsible(False)
+        layout.addWidget(self.splitter, 1)
+        self._select_after_load: str | None = None
+        self.new_record()
+
+    # -- what subclasses describe ----------------------------------------------------------------
+
+    def collection(self, api: Client) -> Collection:
+        raise NotImplementedError
+
+    def columns(self) -> list[Column]:
+        return [Column.key("Name", "name")]
+
+    def build_form(self) -> QWidget:
+        raise NotImplementedError
+
+    def blank(self) -> Record:
+        return {}
+
+    def body(self, values: Record, original: Record | None) -> Record:
+        """Form values as the API body (merge nested dicts with the original by default)."""
+        if original is None:
+            return values
+        out = dict(values)
+        for key, value in values.items():
+            if isinstance(value, dict) and isinstance(original.get(key), dict) and key != "script":
+                out[key] = {**original[key], **value}
+        return out
+
+    def title_of(self, record: Record) -> str:
+        return str(record.get("name") or self.noun)
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def refresh(self, select_id: str | None = None) -> None:
+        keep = select_id or (self.current or {}).get("id")
+        self.bridge.call(lambda api: self.collection(api).all(), lambda rows: self._got_records(rows, keep),
+                         self._load_failed)
+
+    def select(self, ident: str) -> None:
+        row = self.model.row_of(ident)
+        if row >= 0:
+            self.table.selectRow(row)
+        else:
+            self._select_after_load = ident
+
+    def _got_records(self, records: list[Record], keep: str | None) -> None:
+        self.model.set_records(records)
+        wanted = self._select_after_load or keep
+        self._select_after_load = None
+        row = self.model.row_of(wanted) if wanted else -1
+        if row < 0 and records:
+            row = 0
+        if row >= 0:
+            self.table.selectRow(row)
+        else:
+            self.new_record()
+        self.loaded.emit()
+
+    def _load_failed(self, exc: Exception) -> None:
+        self.state.setText(f"Could not load: {exc}")
+        self.loaded.emit()
+
+    def _row_selected(self, row: int) -> None:
+        record = self.model.record(row)
+        if record is not None:
+            self.edit(record)
+
+    def edit(self, record: Record) -> None:
+        self.current = record
+        self.form.load(record)
+        self.form_title.setText(self.title_of(record))
+        self.delete_button.setEnabled(True)
+        self.duplicate_button.setEnabled(True)
+        self.state.clear()
+        self.selected.emit(record)
+
+    def new_record(self) -> None:
+        self.current = None
+        self.table.clearSelection()
+        self.form.load(self.blank())
+        self.form_title.setText(f"New {self.noun}")
+        self.delete_button.setEnabled(False)
+        self.duplicate_button.setEnabled(False)
+        self.state.clear()
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def save(self) -> None:
+        self.form.errors.clear()
+        try:
+            values = self.form.values()
+        except FormInvalid as exc:
+            self.form.show_error(exc.field, exc.message)
+            self.state.setText("Fix the marked field.")
+            return
+        original = self.current
+        body = self.body(values, original)
+        self.save_button.setEnabled(False)
+        self.state.setText("Saving…")
+        if original is None:
+            request = lambda api: self.collection(api).create(**body)  # noqa: E731
+        else:
+            ident = str(original["id"])
+            request = lambda api: self.collection(api).update(ident, **body)  # noqa: E731
+        self.bridge.call(request, self._saved, self._save_failed)
+
+    def _saved(self, record: Record) -> None:
+        self.save_button.setEnabled(True)
+        self.model.upsert(record)
+        self.table.selectRow(self.model.row_of(str(record["id"])))
+        self.edit(record)
+        self.state.setText("Saved")
+        self.saved.emit(record)
+
+    def _save_failed(self, exc: Exception) -> None:
+        self.save_button.setEnabled(True)
+        if isinstance(exc, ApiError):
+            shown = self.form.show_error(exc.field, exc.message)
+            self.state.setText("Fix the marked field." if shown else exc.message)
+        else:
+            self.state.setText(f"Not saved: {exc}")
+
+    def duplicate(self) -> None:
+        if self.current is None:
+            return
+        body = {k: v for k, v in self.current.items() if k not in COMMON_FIELDS and not k.startswith("has_")}
+        body = self.duplicate_body(body)
+        self.bridge.call(lambda api: self.collection(api).create(**body), self._saved, self._save_failed)
+
+    def duplicate_body(self, body: Record) -> Record:
+        body["name"] = f"{body.get('name', '')} (copy)"
+        return body
+
+    def ask_delete(self) -> None:
+        record = self.current
+        if record is None:
+            return
+        self.confirmation = confirm(self, f"Delete {self.noun}",
+                                    f"Delete {self.noun} “{self.title_of(record)}”? This cannot be undone.",
+                                    lambda: self.delete(str(record["id"])))
+
+    def delete(self, ident: str) -> None:
+        self.bridge.call(lambda api: self.collection(api).delete(ident), lambda _: self._deleted(ident),
+                         self._save_failed)
+
+    def _deleted(self, ident: str) -> None:
+        self.model.remove(ident)
+        self.removed.emit(ident)
+        if self.model.rowCount():
+            self.table.selectRow(0)
+        else:
+            self.new_record()
+        self.state.setText("Deleted")
+
+
+def options(records: list[Record], *, none: str | None = None, label: str = "name") -> list[tuple[str, Any]]:
+    """Combo options from records (id as the value), optionally led by a "none" choice."""
+    items: list[tuple[str, Any]] = [(none, None)] if none is not None else []
+    return items + [(str(r.get(label) or r.get("id")), r.get("id")) for r in records]

@@ -1,0 +1,241 @@
+"""Settings: the engine connection (and attaching to a remote one), the data dir, API keys, theme."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console import formatting as fmt
+from console import theme
+from console.context import ConsoleContext
+from console.models.records import Column, RecordTableModel
+from console.views.base import View
+from console.views.widgets import button, confirm, hbox, heading, table_view
+from engine.client import Client, Record
+
+
+class NewKeyDialog(QDialog):
+    """Shows a new API key, this once."""
+
+    def __init__(self, parent: QWidget, record: Record) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New API key")
+        self.setMinimumWidth(520)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"The key <b>{record.get('name', '')}</b> is shown only now. Copy it."))
+        self.key = QLineEdit(str(record.get("key", "")))
+        self.key.setReadOnly(True)
+        self.key.selectAll()
+        layout.addWidget(self.key)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+
+class SettingsView(View):
+    title = "Settings"
+
+    def __init__(self, ctx: ConsoleContext) -> None:
+        super().__init__(ctx)
+        top, _ = heading("Settings", "The engine this console talks to, its keys, and how the console looks")
+        self.page.addWidget(top)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(14)
+        grid.setVerticalSpacing(14)
+
+        engine = QFormLayout()
+        engine.setHorizontalSpacing(14)
+        engine.setVerticalSpacing(8)
+        self.url = QLabel()
+        self.url.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.state = QLabel()
+        self.mode = QLabel()
+        self.version = QLabel()
+        self.data_dir = QLabel()
+        self.data_dir.setWordWrap(True)
+        self.data_dir.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.organization = QLabel()
+        for text, widget in (("URL", self.url), ("State", self.state), ("Runs as", self.mode),
+                             ("Version", self.version), ("Data directory", self.data_dir),
+                             ("Organization", self.organization)):
+            engine.addRow(text, widget)
+        grid.addWidget(_group("Engine", engine), 0, 0)
+
+        remote = QFormLayout()
+        remote.setHorizontalSpacing(14)
+        remote.setVerticalSpacing(8)
+        self.remote_url = QLineEdit()
+        self.remote_url.setPlaceholderText("http://engine.example.com:8040")
+        self.remote_key = QLineEdit()
+        self.remote_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.remote_key.setPlaceholderText("API key of that engine")
+        self.attach_state = QLabel()
+        self.attach_state.setObjectName("viewSubtitle")
+        self.attach_state.setWordWrap(True)
+        remote.addRow("Engine URL", self.remote_url)
+        remote.addRow("API key", self.remote_key)
+        remote.addRow("", _row(self.attach_state, button("Attach", self.attach, primary=True)))
+        right = QVBoxLayout()
+        right.setSpacing(14)
+        right.addWidget(_group("Attach to a remote engine", remote))
+
+        appearance = QFormLayout()
+        self.theme = QComboBox()
+        for name in theme.THEMES:
+            self.theme.addItem(name.capitalize(), name)
+        self.theme.setCurrentIndex(self.theme.findData(theme.current()))
+        self.theme.currentIndexChanged.connect(lambda _: ctx.set_theme(self.theme.currentData()))
+        appearance.addRow("Theme", self.theme)
+        right.addWidget(_group("Appearance", appearance))
+        right.addStretch(1)
+        grid.addLayout(right, 0, 1, 2, 1)
+
+        keys_box = QVBoxLayout()
+        keys_box.setSpacing(8)
+        self.keys = RecordTableModel([
+            Column.key("Name", "name"), Column.key("Prefix", "prefix"),
+            Column("Scopes", lambda r: ", ".join(r.get("scopes") or []) or "all"),
+            Column("Created", lambda r: fmt.local_time(r.get("created_at"))),
+            Column("Last used", lambda r: fmt.local_time(r.get("last_used_at"))),
+        ], self)
+        self.keys_table = table_view(self.keys)
+        for column, width in enumerate((150, 120, 90, 130)):
+            self.keys_table.horizontalHeader().resizeSection(column, width)
+        self.key_name = QLineEdit()
+        self.key_name.setPlaceholderText("Name of a new key, e.g. CRM sync")
+        self.key_name.setMinimumWidth(240)
+        self.revoke_button = button("Revoke", self.ask_revoke, danger=True)
+        keys_box.addWidget(self.keys_table, 1)
+        keys_box.addLayout(hbox(self.key_name, button("Create key", self.create_key, primary=True), None,
+                                self.revoke_button))
+        grid.addWidget(_group("API keys", keys_box), 1, 0)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        grid.setRowStretch(1, 1)
+        self.page.addLayout(grid, 1)
+        self.new_key_dialog: NewKeyDialog | None = None
+        self.confirmation: QWidget | None = None
+        self._pending = 0
+        ctx.engine_changed.connect(self._show_engine)
+        ctx.theme_changed.connect(self._theme_changed)
+
+    def _theme_changed(self, name: str) -> None:
+        self.theme.blockSignals(True)
+        self.theme.setCurrentIndex(self.theme.findData(name))
+        self.theme.blockSignals(False)
+
+    def _show_engine(self) -> None:
+        info = self.ctx.engine
+        self.url.setText(info.url)
+        self.mode.setText({"embedded": "Embedded: started by this console, stops with it",
+                           "demo": "Embedded demo engine (a fresh data dir each time)",
+                           "remote": "Remote: attached by URL and API key"}.get(info.mode, info.mode))
+        self.data_dir.setText(str(info.data_dir) if info.data_dir else "On the remote machine")
+        window = self.window()
+        self.state.setText(fmt.label(getattr(window, "connection_state", "")) or "—")
+
+    def refresh(self) -> None:
+        self.is_loaded = False
+        self._show_engine()
+        self._pending = 3
+        self.bridge.call(lambda api: api.health(), self._got_health, self._health_failed)
+        self.bridge.call(lambda api: api.organization(), self._got_org, lambda exc: self._settle())
+        self._load_keys()
+
+    def _load_keys(self) -> None:
+        self.bridge.call(lambda api: api.list_api_keys(), self._got_keys, self._keys_failed)
+
+    def _got_health(self, body: Record) -> None:
+        self.state.setText("Connected" + ("" if body.get("ready", True) else " (starting)"))
+        self.version.setText(str(body.get("version", "")))
+        self._settle()
+
+    def _health_failed(self, exc: Exception) -> None:
+        self.state.setText(f"Disconnected: {exc}")
+        self._settle()
+
+    def _got_org(self, org: Record) -> None:
+        self.organization.setText(str(org.get("name", "")))
+        self._settle()
+
+    def _got_keys(self, keys: list[Record]) -> None:
+        self.keys.set_records(keys)
+        self._settle()
+
+    def _keys_failed(self, exc: Exception) -> None:
+        self.keys.set_records([])
+        self._settle()
+
+    def _settle(self) -> None:
+        self._pending = max(0, self._pending - 1)
+        if self._pending == 0:
+            self.loaded.emit()
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def attach(self) -> None:
+        url, key = self.remote_url.text().strip(), self.remote_key.text().strip()
+        if not url or not key:
+            self.attach_state.setText("Give the engine's URL and an API key.")
+            return
+        self.attach_state.setText("Checking…")
+
+        async def probe(api: Client) -> Record:
+            async with Client(url, key, timeout=5.0) as other:
+                await other.health()
+                return await other.organization()
+
+        self.bridge.call(probe, lambda org: self._attached(url, key, org),
+                         lambda exc: self.attach_state.setText(f"Cannot attach: {exc}"))
+
+    def _attached(self, url: str, key: str, org: Record) -> None:
+        self.attach_state.setText(f"Attached to {org.get('name', url)}")
+        self.remote_key.clear()
+        self.ctx.attach(url, key)
+
+    def create_key(self) -> None:
+        name = self.key_name.text().strip() or "Console key"
+        self.bridge.call(lambda api: api.create_api_key(name), self._key_created,
+                         lambda exc: self.show_error(exc))
+
+    def _key_created(self, record: Record) -> None:
+        self.key_name.clear()
+        self.new_key_dialog = NewKeyDialog(self, record)
+        self.new_key_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.new_key_dialog.open()
+        self._load_keys()
+
+    def ask_revoke(self) -> None:
+        row = self.keys_table.currentIndex().row()
+        record = self.keys.record(row)
+        if record is None:
+            return
+        ident = str(record["id"])
+        self.confirmation = confirm(self, "Revoke API key",
+                                    f"Revoke “{record.get('name', ident)}”? Scripts using it stop working.",
+                                    lambda: self.bridge.call(lambda api: api.revoke_api_key(ident),
+                                                             lambda _: self._load_keys(), self.show_error),
+                                    yes_text="Revoke")
+
+
+def _group(title: str, layout: QFormLayout | QVBoxLayout) -> QGroupBox:
+    box = QGroupBox(title)
+    box.setLayout(layout)
+    return box
+
+
+def _row(*widgets: QWidget) -> QWidget:
+    holder = QWidget()
+    holder.setLayout(hbox(*widgets))
+    return holder
