@@ -1,0 +1,269 @@
+"""The LLM brain: any OpenAI-compatible chat-completions endpoint, streamed over httpx (SSE).
+
+Text deltas come out as :class:`BrainToken` frames as they arrive (TTS speaks each sentence as
+soon as it is complete); tool-call deltas are assembled by index. Function tools run through the
+injected runner and their results go back to the model; ``end_call`` / ``transfer_call`` end the
+brain's part. An error mid-stream gives a spoken apology and an ``error`` event, never a dead call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from engine.agents.brain import Brain, BrainOutput
+from engine.agents.template import fill
+from engine.agents.tools import END_CALL, FUNCTION, TRANSFER_CALL, ToolRunner, ToolSpec, tool_index
+from engine.speech.frames import BrainEvent, BrainText, BrainToken, ToolCall
+
+APOLOGY = "I'm sorry, I'm having trouble right now. Could you say that again?"
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 20.0  # between two streamed chunks
+MAX_TOOL_ROUNDS = 4  # model -> function tool -> model, at most this many times per turn
+DEFAULT_TEMPERATURE = 0.4
+
+
+class LlmStreamError(RuntimeError):
+    """The endpoint answered with an error or a broken stream."""
+
+
+@dataclass
+class LlmConfig:
+    """Where and how to ask: endpoint, model, key, sampling."""
+
+    base_url: str
+    model: str
+    api_key: str | None = None
+    temperature: float = DEFAULT_TEMPERATURE
+    max_tokens: int | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_agent(cls, brain: Mapping[str, Any], api_key: str | None = None) -> LlmConfig:
+        """From an Agent's ``brain`` settings (``base_url``, ``model``, ``temperature``)."""
+        return cls(
+            base_url=str(brain.get("base_url") or ""),
+            model=str(brain.get("model") or ""),
+            api_key=api_key,
+            temperature=float(brain.get("temperature", DEFAULT_TEMPERATURE)),
+            max_tokens=brain.get("max_tokens"),
+        )
+
+
+async def sse_events(response: httpx.Response) -> AsyncIterator[str]:
+    """The ``data:`` payloads of a server-sent-event stream (multi-line data joined)."""
+    data: list[str] = []
+    async for line in response.aiter_lines():
+        if not line:
+            if data:
+                yield "\n".join(data)
+                data = []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        if name == "data":
+            data.append(value[1:] if value.startswith(" ") else value)
+    if data:
+        yield "\n".join(data)
+
+
+@dataclass
+class _PendingCall:
+    id: str = ""
+    name: str = ""
+    arguments: str = ""
+
+
+class LlmBrain(Brain):
+    """One call's conversation with a chat-completions model."""
+
+    kind = "llm"
+
+    def __init__(
+        self,
+        config: LlmConfig,
+        *,
+        system_prompt: str = "",
+        first_message: str = "",
+        variables: Mapping[str, Any] | None = None,
+        tools: Iterable[ToolSpec] = (),
+        tool_runner: ToolRunner | None = None,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.variables = dict(variables or {})
+        self.first_message = first_message
+        self.tools = tool_index(tools)
+        self.tool_runner = tool_runner
+        self._client = client
+        self._own_client = client is None
+        self.messages: list[dict[str, Any]] = []
+        if system_prompt:
+            self.messages.append({"role": "system", "content": fill(system_prompt, self.variables)})
+        self.usage = {"prompt_tokens": 0, "completion_tokens": 0}
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            timeout = httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+            self._client = httpx.AsyncClient(timeout=timeout)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._own_client and self._client is not None:
+            await self._client.aclose()
+
+    def checkpoint(self) -> list[dict[str, Any]]:
+        return [dict(m) for m in self.messages]
+
+    def rollback(self, snapshot: Any) -> None:
+        self.messages = [dict(m) for m in snapshot]
+
+    def say(self, text: str) -> None:
+        self.messages.append({"role": "assistant", "content": text})
+
+    async def greet(self) -> AsyncIterator[BrainOutput]:
+        if self.first_message:
+            text = fill(self.first_message, self.variables)
+            self.messages.append({"role": "assistant", "content": text})
+            yield BrainText(text)
+
+    async def on_user_text(self, text: str) -> AsyncIterator[BrainOutput]:
+        if self.ended or not text.strip():
+            return
+        self.messages.append({"role": "user", "content": text})
+        async for out in self._reply():
+            yield out
+
+    async def on_dtmf(self, digits: str) -> AsyncIterator[BrainOutput]:
+        if self.ended:
+            return
+        self.messages.append({"role": "user", "content": f"(The caller pressed {digits} on the keypad.)"})
+        async for out in self._reply():
+            yield out
+
+    async def inject_context(self, text: str, *, reply: bool = False) -> AsyncIterator[BrainOutput]:
+        self.context.append(text)
+        self.messages.append({"role": "system", "content": text})
+        if reply and not self.ended:
+            async for out in self._reply():
+                yield out
+
+    # -- one model turn ----------------------------------------------------------------------
+
+    def _request(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": self.messages,
+            "stream": True,
+            "temperature": self.config.temperature,
+            "stream_options": {"include_usage": True},
+        }
+        if self.config.max_tokens:
+            body["max_tokens"] = self.config.max_tokens
+        if self.tools:
+            body["tools"] = [tool.openai() for tool in self.tools.values()]
+        return body
+
+    async def _reply(self) -> AsyncIterator[BrainOutput]:
+        for _ in range(MAX_TOOL_ROUNDS):
+            text: list[str] = []
+            calls: dict[int, _PendingCall] = {}
+            try:
+                async for out in self._stream(text, calls):
+                    yield out
+            except (httpx.HTTPError, LlmStreamError, ValueError) as exc:
+                spoken = "".join(text)
+                self.messages.append({"role": "assistant", "content": (spoken + " " + APOLOGY).strip()})
+                yield BrainText(APOLOGY)
+                kind = type(exc).__name__
+                yield BrainEvent("error", {"message": str(exc) or kind, "type": kind})
+                return
+            content = "".join(text)
+            pending = [calls[i] for i in sorted(calls)]
+            message: dict[str, Any] = {"role": "assistant", "content": content or None}
+            if pending:
+                message["tool_calls"] = [
+                    {
+                        "id": c.id,
+                        "type": "function",
+                        "function": {"name": c.name, "arguments": c.arguments or "{}"},
+                    }
+                    for c in pending
+                ]
+            self.messages.append(message)
+            if not pending:
+                return
+            ran_function = False
+            for pending_call in pending:
+                async for out in self._tool(pending_call):
+                    yield out
+                ran_function = ran_function or not self.ended
+            if self.ended or not ran_function:
+                return
+
+    async def _stream(self, text: list[str], calls: dict[int, _PendingCall]) -> AsyncIterator[BrainOutput]:
+        headers = {"Accept": "text/event-stream", **self.config.extra_headers}
+        if self.config.api_key:
+            headers["Authorization"] = f"Bearer {self.config.api_key}"
+        url = self.config.base_url.rstrip("/") + "/chat/completions"
+        async with self.client.stream("POST", url, json=self._request(), headers=headers) as response:
+            if response.status_code >= 400:
+                body = (await response.aread()).decode("utf-8", "replace")[:300]
+                raise LlmStreamError(f"HTTP {response.status_code}: {body}")
+            done = False
+            async for data in sse_events(response):
+                if data.strip() == "[DONE]":
+                    done = True
+                    break
+                chunk = json.loads(data)
+                if "error" in chunk:
+                    error = chunk["error"]
+                    raise LlmStreamError(str(error.get("message") if isinstance(error, dict) else error))
+                if usage := chunk.get("usage"):
+                    self.usage["prompt_tokens"] += int(usage.get("prompt_tokens") or 0)
+                    self.usage["completion_tokens"] += int(usage.get("completion_tokens") or 0)
+                    yield BrainEvent("usage", dict(usage))
+                for choice in chunk.get("choices") or ():
+                    delta = choice.get("delta") or {}
+                    if piece := delta.get("content"):
+                        text.append(piece)
+                        yield BrainToken(piece)
+                    for tc in delta.get("tool_calls") or ():
+                        pending = calls.setdefault(int(tc.get("index", 0)), _PendingCall())
+                        pending.id = tc.get("id") or pending.id
+                        function = tc.get("function") or {}
+                        pending.name += function.get("name") or ""
+                        pending.arguments += function.get("arguments") or ""
+            if not done:
+                raise LlmStreamError("the stream ended before [DONE]")
+
+    async def _tool(self, pending: _PendingCall) -> AsyncIterator[BrainOutput]:
+        spec = self.tools.get(pending.name)
+        kind = spec.type if spec else FUNCTION
+        try:
+            arguments = json.loads(pending.arguments) if pending.arguments.strip() else {}
+        except json.JSONDecodeError:
+            arguments = {"_raw": pending.arguments}
+        call = ToolCall(pending.name, arguments, type=kind, call_id=pending.id)
+        yield call
+        if kind in (END_CALL, TRANSFER_CALL):
+            self.ended = True
+            done = {"role": "tool", "tool_call_id": pending.id, "content": json.dumps({"ok": True})}
+            self.messages.append(done)
+            return
+        try:
+            if self.tool_runner is None:
+                raise RuntimeError(f"no runner for tool {pending.name}")
+            result: Any = dict(await self.tool_runner(call))
+            yield BrainEvent("tool_result", {"name": pending.name, "result": result})
+        except Exception as exc:
+            result = {"error": str(exc)}
+            yield BrainEvent("tool_error", {"name": pending.name, "error": str(exc)})
+        self.messages.append({"role": "tool", "tool_call_id": pending.id, "content": json.dumps(result)})
