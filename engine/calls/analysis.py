@@ -12,6 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlmodel import Session
+
+from engine.store import Agent, AnalysisTemplate, Call
+
 ANALYSIS_STATUS = "heuristic"
 
 POSITIVE_WORDS = frozenset("""
@@ -354,5 +358,30 @@ def analyse(utterances: Sequence[Utterance], template: Mapping[str, Any] | None 
     )
 
 
-__all__ = ["ANALYSIS_STATUS", "Analysis", "Utterance", "analyse", "choose_outcome", "extract",
-           "sentiment", "summarize"]
+__all__ = [
+    "ANALYSIS_STATUS",
+    "Analysis",
+    "Utterance",
+    "analyse",
+    "choose_outcome",
+    "extract",
+    "sentiment",
+    "summarize",
+    "template_for",
+]
+
+
+def template_for(session: Session, call: Call) -> dict[str, Any] | None:
+    """The analysis template of the call's agent, as ``analyse`` reads it (None without one)."""
+    agent = session.get(Agent, call.agent_id) if call.agent_id else None
+    if agent is None or agent.analysis_template_id is None:
+        return None
+    template = session.get(AnalysisTemplate, agent.analysis_template_id)
+    if template is None or template.organization_id != call.organization_id:
+        return None
+    return {
+        "outcomes": template.outcomes,
+        "success_criteria": template.success_criteria,
+        "structured_data_schema": template.structured_data_schema,
+        "sentiment_enabled": template.sentiment_enabled,
+    }

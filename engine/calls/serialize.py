@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import inspect as sa_inspect
-from sqlmodel import SQLModel
-
 from engine.store import Call, CallEvent, TranscriptEntry, Transfer
+from engine.store.columns import jsonable
+from engine.store.columns import row_dict as record
 from engine.store.timeutil import iso
 
 # The columns of a list row: no transcript text, no per-turn latency, no JSON blobs.
@@ -21,33 +19,13 @@ SUMMARY_FIELDS: tuple[str, ...] = (
     "latency_p50_ms", "latency_p95_ms", "is_test", "rating", "created_at", "updated_at",
 )
 
-_COLUMNS: dict[type[SQLModel], list[tuple[str, str]]] = {}
-
-
-def _columns(model: type[SQLModel]) -> list[tuple[str, str]]:
-    pairs = _COLUMNS.get(model)
-    if pairs is None:
-        pairs = [(a.key, a.columns[0].key) for a in sa_inspect(model).mapper.column_attrs]
-        _COLUMNS[model] = pairs
-    return pairs
-
-
-def _value(value: Any) -> Any:
-    return iso(value) if isinstance(value, datetime) else value
-
-
-def record(row: SQLModel) -> dict[str, Any]:
-    """Every column of a row, times as ISO text, ``metadata_`` as ``metadata``."""
-    return {key: _value(getattr(row, attr)) for attr, key in _columns(type(row))}
-
-
 def recording_url(call_id: str, recording_path: str | None) -> str | None:
     return f"/v1/calls/{call_id}/recording" if recording_path else None
 
 
 def summary_row(values: Mapping[str, Any], agent_name: str | None) -> dict[str, Any]:
     """A list row from the selected summary columns."""
-    out = {name: _value(values[name]) for name in SUMMARY_FIELDS}
+    out = {name: jsonable(values[name]) for name in SUMMARY_FIELDS}
     out["agent_name"] = agent_name
     return out
 

@@ -15,8 +15,9 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import Engine, Table, insert
-from sqlalchemy import inspect as sa_inspect
 from sqlmodel import SQLModel
+
+from engine.store.columns import column_pairs
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class BatchWriter:
         filled; returns it keyed by attribute name, as the API shows it."""
         obj = model.model_validate(row)
         table: Table = model.__table__  # type: ignore[attr-defined]
-        values = {column: getattr(obj, attr) for attr, column in _columns(model)}
+        values = {column: getattr(obj, attr) for attr, column in column_pairs(model)}
         with self._lock:
             self._pending[table].append(values)
         return obj.model_dump()
@@ -82,15 +83,3 @@ class BatchWriter:
         self.rows_written += count
         return count
 
-
-_COLUMN_CACHE: dict[type[SQLModel], list[tuple[str, str]]] = {}
-
-
-def _columns(model: type[SQLModel]) -> list[tuple[str, str]]:
-    """(attribute, column key) pairs of a table model; ``metadata_`` maps to ``metadata``."""
-    pairs = _COLUMN_CACHE.get(model)
-    if pairs is None:
-        mapper = sa_inspect(model)
-        pairs = [(attr.key, attr.columns[0].key) for attr in mapper.column_attrs]
-        _COLUMN_CACHE[model] = pairs
-    return pairs

@@ -14,9 +14,9 @@ from engine.api.auth import Principal, principal_from
 from engine.api.crud import publish
 from engine.api.errors import ApiError
 from engine.api.routes.calls import call_summary, owned_call
-from engine.calls.analysis import Utterance, analyse
+from engine.calls.analysis import Utterance, analyse, template_for
 from engine.calls.serialize import event, report, transfer
-from engine.store import LIVE_STATUSES, Agent, AnalysisTemplate, Call, CallEvent, TranscriptEntry, Transfer
+from engine.store import LIVE_STATUSES, Call, CallEvent, TranscriptEntry, Transfer
 from engine.store.timeutil import utcnow
 
 router = APIRouter(tags=["calls"])
@@ -60,22 +60,6 @@ def call_report(request: Request, call_id: str, principal: Auth) -> dict[str, An
         return report(call, _entries(session, call_id))
 
 
-def template_of(session: Session, call: Call) -> dict[str, Any] | None:
-    """The analysis template of the call's agent, as the analysis reads it."""
-    agent = session.get(Agent, call.agent_id) if call.agent_id else None
-    if agent is None or agent.analysis_template_id is None:
-        return None
-    template = session.get(AnalysisTemplate, agent.analysis_template_id)
-    if template is None or template.organization_id != call.organization_id:
-        return None
-    return {
-        "outcomes": template.outcomes,
-        "success_criteria": template.success_criteria,
-        "structured_data_schema": template.structured_data_schema,
-        "sentiment_enabled": template.sentiment_enabled,
-    }
-
-
 @router.post("/v1/calls/{call_id}/report/finalize", summary="Re-run the post-call analysis")
 def finalize_report(request: Request, call_id: str, principal: Auth) -> dict[str, Any]:
     with Session(request.app.state.db, expire_on_commit=False) as session:
@@ -84,7 +68,7 @@ def finalize_report(request: Request, call_id: str, principal: Auth) -> dict[str
             raise ApiError(409, f"call {call_id} is still {call.status}; its report is written "
                                 "when it ends", "CONFLICT")
         entries = _entries(session, call_id)
-        result = analyse([Utterance(e.source, e.text) for e in entries], template_of(session, call),
+        result = analyse([Utterance(e.source, e.text) for e in entries], template_for(session, call),
                          call.status)
         for name, value in result.to_fields().items():
             setattr(call, name, value)
@@ -119,4 +103,4 @@ def call_recording(request: Request, call_id: str, principal: Auth) -> FileRespo
     return FileResponse(path, media_type=media, filename=f"call-{call_id}{path.suffix}")
 
 
-__all__ = ["router", "template_of"]
+__all__ = ["router"]
