@@ -13,7 +13,7 @@ APT_RUNTIME=(espeak-ng libespeak-ng1 libgl1 libegl1 libxkbcommon0 libxkbcommon-x
   libfontconfig1 fonts-dejavu-core libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4
   libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
   libxcb-xfixes0 libxcb-xkb1 libpulse0)
-APT_TEST=(sip-tester baresip sox xvfb pulseaudio asterisk-core-sounds-en-wav asterisk-core-sounds-en)
+APT_TEST=(sip-tester baresip kamailio sox xvfb pulseaudio asterisk-core-sounds-en-wav asterisk-core-sounds-en)
 
 PYTHON="${PYTHON:-}"
 if [ -z "$PYTHON" ]; then

@@ -19,9 +19,12 @@ from typing import Any, Protocol
 
 from aiortp.port_allocator import PortAllocator
 
+from engine.calls.agent_leg import AgentLeg, CallInfo
 from engine.calls.greeting import SynthesisError, synthesize_async
 from engine.media import AGENT_MASKS, CALLER_MASKS, MediaClock, Mixer, Participant, Player, Recorder, Tone
+from engine.media.loop import MediaLoop
 from engine.sip import sdp
+from engine.sip.rtp_batch import RtpBatch
 from engine.sip.rtp_leg import RtpLeg
 from engine.sip.uas import IncomingCall
 from engine.store.timeutil import utcnow
@@ -62,12 +65,18 @@ class Route:
 class MediaContext:
     """Shared media resources of the telephony service."""
 
-    clock: MediaClock
+    loop: MediaLoop
     local_ip: str
     recordings_dir: Path
     allocator: PortAllocator | None = None
+    batch: RtpBatch | None = None  # G.711 legs converted together (lives on the media loop)
     speak: bool = True  # synthesize first_message; False plays a tone (tests, benchmarks)
     answer_after_s: float = 0.0  # ring this long before answering
+    agents: Any = None  # engine.calls.agent_leg.AgentLegs: the AI agent's speech pipeline answers
+
+    @property
+    def clock(self) -> MediaClock:
+        return self.loop.clock
 
 
 @dataclass
@@ -97,6 +106,7 @@ class CallSession:
         self.reason: str | None = None
         self.stats = Stats()
         self._greeting: asyncio.Task[None] | None = None
+        self.agent: AgentLeg | None = None
         self.call_id = records.create_call({
             "organization_id": route.organization_id, "type": "phone_call", "transport": "sip",
             "direction": "inbound", "from_number": sip_call.caller, "to_number": route.number,
@@ -124,6 +134,8 @@ class CallSession:
 
     def _dtmf(self, digit: str) -> None:
         self.stats.dtmf.append(digit)
+        if self.agent is not None:
+            self.agent.dtmf(digit)
         self.records.add_event(self.call_id, "engine", "dtmf_received", payload={"digit": digit})
 
     # lifecycle
@@ -152,20 +164,25 @@ class CallSession:
                 await asyncio.wait_for(self.ended.wait(), self.media.answer_after_s)
         if self.sip.state == "ended":
             return
-        self.leg = await RtpLeg.open(self.media.local_ip, params, self.media.allocator)
+        media = self.media.loop
+        self.leg = await media.run(RtpLeg.open(self.media.local_ip, params, self.media.allocator,
+                                               media.clock, self.media.batch))
         if self.sip.state == "ended":  # cancelled while the port was opening
             return
-        self.leg.on_dtmf = self._dtmf
+        loop = asyncio.get_running_loop()
+        self.leg.on_dtmf = lambda digit: loop.call_soon_threadsafe(self._dtmf, digit)
         self.mixer = Mixer(self.call_id)
         self.mixer.add(Participant("caller", CALLER_MASKS, self.leg.pull, self.leg.push))
-        self.mixer.add(Participant("agent", AGENT_MASKS, self._agent_frame, None))
+        self.agent = await self._open_agent()
+        self.mixer.add(self.agent.participant if self.agent is not None and self.agent.participant
+                       else Participant("agent", AGENT_MASKS, self._agent_frame, None))
         path = self.media.recordings_dir / f"{self.call_id}.wav"
         self.recorder = Recorder(path)
         self.mixer.taps.append(self.recorder.write)
         answer = sdp.answer(offer, params, self.media.local_ip, self.leg.local_port)
         self.sip.answer(answer)
         self.answered_at = utcnow()
-        self.media.clock.add(self.mixer.tick)
+        media.call(media.clock.add, self.mixer.tick)
         self.records.update_call(self.call_id, {
             "status": "in_progress", "answered_at": self.answered_at,
             "recording_status": "recording", "recording_path": str(path),
@@ -174,8 +191,23 @@ class CallSession:
                                payload={"agent_id": self.route.agent_id,
                                         "agent": self.route.agent_name,
                                         "codec": params.codec})
-        if self.route.first_message and self.media.speak:
+        if self.agent is not None:
+            await self.agent.start()
+        elif self.route.first_message and self.media.speak:
             self._greeting = asyncio.get_running_loop().create_task(self._speak_greeting())
+
+    async def _open_agent(self) -> AgentLeg | None:
+        """The agent's speech pipeline, or None (no pipeline here: the greeting player answers)."""
+        if self.media.agents is None or not self.media.speak or self.route.agent_id is None:
+            return None
+        info = CallInfo(self.call_id, self.route.organization_id, self.route.agent_id,
+                        self.sip.caller, self.route.number)
+        try:
+            leg: AgentLeg = await self.media.agents.open(info, self.records, self.hangup)
+        except Exception:
+            log.exception("call %s: the agent's pipeline failed to start", self.call_id)
+            return None
+        return leg
 
     async def _speak_greeting(self) -> None:
         try:
@@ -208,10 +240,13 @@ class CallSession:
 
     async def _finish(self) -> None:
         ended_at = utcnow()
+        media = self.media.loop
         if self.mixer is not None:
-            self.media.clock.remove(self.mixer.tick)
+            await media.call_soon_wait(media.clock.remove, self.mixer.tick)
         if self._greeting is not None:
             self._greeting.cancel()
+        if self.agent is not None:
+            await self.agent.close()
         fields: dict[str, Any] = {"ended_at": ended_at, "disconnect_reason": self.reason}
         if self.answered_at is not None:
             fields["status"] = "completed"
@@ -231,7 +266,7 @@ class CallSession:
                                            "frames_dropped": self.leg.frames_dropped,
                                            "codec": self.leg.params.codec},
                                    "dtmf": "".join(self.stats.dtmf)}
-            await self.leg.close()
+            await media.run(self.leg.close())
         self.records.update_call(self.call_id, fields)
         self.records.add_event(self.call_id, "engine", "call.ended", status=fields["status"],
                                failure=None if self.reason in ("caller_hangup", "agent_hangup")

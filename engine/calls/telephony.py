@@ -19,12 +19,20 @@ from aiortp.port_allocator import PortAllocator
 from sqlalchemy import Engine as SqlEngine
 from sqlmodel import select
 
+from engine.calls.agent_leg import AgentLegs
+from engine.calls.outbound import DialPlan, OutboundSession
 from engine.calls.session import CallSession, MediaContext, Route
 from engine.events import EventBus
 from engine.media import MediaClock
+from engine.media.loop import MediaLoop
+from engine.sip.auth import Credentials
+from engine.sip.registration import Registration
+from engine.sip.rtp_batch import RtpBatch
+from engine.sip.transport import Peer
 from engine.sip.ua import UserAgent
 from engine.sip.uas import IncomingCall
-from engine.store import Agent, Call, CallEvent, PhoneNumber, session_scope, utcnow
+from engine.speech.models import SpeechModels
+from engine.store import Agent, Call, CallEvent, PhoneNumber, SipTrunk, session_scope, utcnow
 from engine.store.types import new_id
 from engine.store.writer import BatchWriter
 
@@ -117,6 +125,9 @@ class SqlCallRecords:
             "actor": actor, "payload": payload or {}, "occurred_at": utcnow(),
         })
 
+    def remember(self, call_id: str, organization_id: str) -> None:
+        self._orgs[call_id] = organization_id
+
     def forget(self, call_id: str) -> None:
         self._orgs.pop(call_id, None)
 
@@ -152,6 +163,33 @@ def lookup_route(db: SqlEngine, user: str) -> Route | None:
         )
 
 
+class DialError(Exception):
+    """A queued call that cannot be dialled (no such call, not queued, no trunk)."""
+
+
+def load_dial_plan(db: SqlEngine, call_id: str) -> DialPlan:
+    """Blocking: how to dial a stored queued outbound call, through its number's trunk."""
+    with session_scope(db) as session:
+        call = session.get(Call, call_id)
+        if call is None:
+            raise DialError(f"no call {call_id}")
+        if call.status != "queued" or call.direction != "outbound":
+            raise DialError(f"call {call_id} is {call.direction} {call.status}, not queued outbound")
+        trunk_id = call.sip_trunk_id
+        if trunk_id is None and call.phone_number_id is not None:
+            number = session.get(PhoneNumber, call.phone_number_id)
+            trunk_id = number.sip_trunk_id if number is not None else None
+        trunk = session.get(SipTrunk, trunk_id) if trunk_id else None
+        if trunk is None:
+            raise DialError("no SIP trunk to dial through (give the number a trunk)")
+        return DialPlan(
+            call_id=call.id, organization_id=call.organization_id, to_number=call.to_number,
+            from_number=call.from_number, host=trunk.host, port=trunk.port,
+            transport=trunk.transport.upper(), username=trunk.username, password=trunk.password,
+            realm=trunk.auth_realm, caller_id=trunk.caller_id or call.from_number or None,
+            ringing_timeout_s=float(call.ringing_timeout_seconds or 30))
+
+
 class Telephony:
     """Answers inbound SIP calls for the engine's phone numbers."""
 
@@ -163,24 +201,41 @@ class Telephony:
         self.port = port
         self.runner = SerialRunner()
         self.records = SqlCallRecords(db, writer, bus, self.runner)
-        self.clock = clock or MediaClock()
-        self.media = MediaContext(self.clock, host, recordings_dir, PortAllocator(RTP_PORTS), speak)
+        clock = clock or MediaClock()
+        self.media_loop = MediaLoop(clock)
+        self.media = MediaContext(self.media_loop, host, recordings_dir, PortAllocator(RTP_PORTS),
+                                  RtpBatch(clock), speak)
+        # recordings_dir is <data dir>/recordings (Settings): models live in <data dir>/models
+        self.agents = AgentLegs(db, writer, bus, SpeechModels(recordings_dir.parent))
+        self.media.agents = self.agents
         self.rtp_timeout_s = rtp_timeout_s
         self.ua: UserAgent | None = None
-        self.sessions: dict[str, CallSession] = {}
-        self.finished: list[CallSession] = []  # the last calls, for tests and diagnostics
+        self.sessions: dict[str, CallSession | OutboundSession] = {}
+        self.finished: list[CallSession | OutboundSession] = []  # the last calls (diagnostics)
+        self.registrations: dict[str, Registration] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._watchdog: asyncio.Task[None] | None = None
 
+    @property
+    def clock(self) -> MediaClock:
+        return self.media_loop.clock
+
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self.runner.start()
-        self.clock.start()
+        self.media_loop.start()
+        if self.media.speak:
+            self.agents.start()
         self.ua = await UserAgent.listen(self.host, self.port, self._on_invite)
         self.port = self.ua.port
         self._watchdog = asyncio.get_running_loop().create_task(self._watch(), name="rtp-watchdog")
         log.info("SIP listening on %s:%d (UDP, TCP)", self.host, self.port)
+        self._spawn(self._register_trunks())
 
     async def stop(self) -> None:
+        for registration in self.registrations.values():
+            registration.close()
         for session in list(self.sessions.values()):
             session.hangup("agent_hangup")
         if self._tasks:
@@ -191,13 +246,92 @@ class Telephony:
                 await self._watchdog
         if self.ua is not None:
             self.ua.close()
-        await self.clock.stop()
+        await self.media_loop.stop()
         await self.runner.stop()
 
-    def _on_invite(self, call: IncomingCall) -> None:
-        task = asyncio.get_running_loop().create_task(self._handle(call))
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _on_invite(self, call: IncomingCall) -> None:
+        self._spawn(self._handle(call))
+
+    # outbound
+    def dial_soon(self, call_id: str) -> None:
+        """:meth:`dial` from any thread (an API handler running in a worker thread)."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("telephony is not started")
+        loop.call_soon_threadsafe(self.dial, call_id)
+
+    def dial(self, call_id: str) -> asyncio.Task[None]:
+        """Place a stored queued outbound call through its number's trunk (in the background)."""
+        return self._spawn(self._dial(call_id))
+
+    async def _dial(self, call_id: str) -> None:
+        try:
+            plan = await asyncio.to_thread(load_dial_plan, self.db, call_id)
+        except DialError as exc:
+            log.info("call %s not dialled: %s", call_id, exc)
+            self.records.update_call(call_id, {"status": "failed", "ended_at": utcnow(),
+                                               "disconnect_reason": "error",
+                                               "metadata_": {"error_message": str(exc)}})
+            self.records.add_event(call_id, "engine", "call.ended", status="failed",
+                                   failure="error", payload={"error": str(exc)})
+            return
+        assert self.ua is not None
+        self.records.remember(call_id, plan.organization_id)
+        session = OutboundSession(plan, self.ua, self.records, self.media)
+        self.sessions[call_id] = session
+        try:
+            await session.run()
+        finally:
+            self.sessions.pop(call_id, None)
+            self.records.forget(call_id)
+            self.finished = [*self.finished[-99:], session]
+
+    async def _register_trunks(self) -> None:
+        def trunks() -> list[SipTrunk]:
+            with session_scope(self.db) as session:
+                return list(session.exec(select(SipTrunk).where(
+                    SipTrunk.register_enabled == True)).all())  # noqa: E712 - SQL expression
+
+        for trunk in await asyncio.to_thread(trunks):
+            await self.register_trunk(trunk)
+
+    async def register_trunk(self, trunk: SipTrunk) -> Registration:
+        """REGISTER with a trunk and keep the binding refreshed; its status goes to the row."""
+        assert self.ua is not None
+        old = self.registrations.pop(trunk.id, None)
+        if old is not None:
+            old.close()
+        user = trunk.username or "switchboard"
+        credentials = Credentials(trunk.username, trunk.password or "", trunk.auth_realm) \
+            if trunk.username else None
+        registration = Registration(
+            self.ua, Peer(trunk.transport.upper(), trunk.host, trunk.port),
+            f"sip:{user}@{trunk.host}", credentials=credentials,
+            expires=trunk.register_expires_seconds)
+        trunk_id = trunk.id
+
+        def store(reg: Registration) -> None:
+            status = "registered" if reg.state == "registered" else "failed"
+
+            def update() -> None:
+                with session_scope(self.db) as session:
+                    row = session.get(SipTrunk, trunk_id)
+                    if row is not None:
+                        row.registration_status = status
+                        row.updated_at = utcnow()
+
+            self.runner.submit(update)
+
+        registration.on_change = store
+        self.registrations[trunk_id] = registration
+        await registration.register()
+        return registration
 
     async def _handle(self, call: IncomingCall) -> None:
         try:

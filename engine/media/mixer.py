@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 
 from engine.media.frame import FRAME_BYTES, FRAME_SAMPLES, SILENCE
 
@@ -97,7 +96,7 @@ class Mixer:
     def tick(self) -> None:
         self.ticks += 1
         people = self.participants
-        frames: list[npt.NDArray[np.int16] | None] = []
+        frames: list[bytes | None] = []
         for p in people:
             pcm = None
             if p.source is not None:
@@ -107,7 +106,7 @@ class Mixer:
                     log.exception("mixer %s: source %s failed", self.name, p.name)
             if pcm is not None and len(pcm) == FRAME_BYTES and not p.muted:
                 p.frames_in += 1
-                frames.append(np.frombuffer(pcm, dtype="<i2"))
+                frames.append(pcm)
             else:
                 frames.append(None)
         for listener, heard in self._listeners():
@@ -125,13 +124,14 @@ class Mixer:
                 tap(left, right)
 
 
-def _mix(frames: list[npt.NDArray[np.int16] | None]) -> bytes:
+def _mix(frames: list[bytes | None]) -> bytes:
+    """The sum of the frames present, clipped to 16 bits (one frame passes through as is)."""
     present = [f for f in frames if f is not None]
     if not present:
         return SILENCE
     if len(present) == 1:
-        return present[0].tobytes()
+        return present[0]
     total = np.zeros(FRAME_SAMPLES, dtype=np.int32)
     for f in present:
-        total += f
+        total += np.frombuffer(f, dtype="<i2")
     return np.clip(total, -32768, 32767).astype("<i2").tobytes()

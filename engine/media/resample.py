@@ -24,7 +24,11 @@ def lowpass(cutoff: float, taps: int) -> npt.NDArray[np.float64]:
 
 
 class Resampler:
-    """Converts 16-bit mono PCM from ``src`` Hz to ``dst`` Hz, one chunk at a time."""
+    """Converts 16-bit mono PCM from ``src`` Hz to ``dst`` Hz, one chunk at a time.
+
+    Integer ratios (8↔16 kHz, 16↔48 kHz: every leg) take a polyphase path in float32 that
+    computes only the output samples; other ratios zero-stuff, filter and decimate.
+    """
 
     def __init__(self, src: int, dst: int) -> None:
         self.src, self.dst = src, dst
@@ -35,6 +39,16 @@ class Resampler:
         self._h = lowpass(0.45 / factor, taps) * self.up
         self._history = np.zeros(taps - 1)
         self._phase = 0  # index of the next output sample within the upsampled stream
+        self._process = self._general
+        if self.down == 1 and self.up > 1:
+            padded = np.concatenate((self._h, np.zeros((-len(self._h)) % self.up)))
+            self._phases = [padded[p::self.up].astype(np.float32) for p in range(self.up)]
+            self._hist32 = np.zeros(len(self._phases[0]) - 1, dtype=np.float32)
+            self._process = self._interpolate
+        elif self.up == 1 and self.down > 1:
+            self._h32 = self._h.astype(np.float32)
+            self._hist32 = np.zeros(len(self._h) - 1, dtype=np.float32)
+            self._process = self._decimate
 
     @property
     def passthrough(self) -> bool:
@@ -43,6 +57,32 @@ class Resampler:
     def process(self, pcm: bytes) -> bytes:
         if self.passthrough or not pcm:
             return pcm
+        return self._process(pcm)
+
+    def _extend(self, pcm: bytes) -> npt.NDArray[np.float32]:
+        x = np.frombuffer(pcm, dtype="<i2")
+        keep = len(self._hist32)
+        buf = np.empty(keep + len(x), dtype=np.float32)
+        buf[:keep] = self._hist32
+        buf[keep:] = x
+        self._hist32 = buf[len(x):]
+        return buf
+
+    def _interpolate(self, pcm: bytes) -> bytes:
+        buf = self._extend(pcm)
+        up = self.up
+        out = np.empty((len(buf) - len(self._hist32)) * up, dtype=np.float32)
+        for p, h in enumerate(self._phases):
+            out[p::up] = np.convolve(buf, h, mode="valid")
+        return _to_pcm32(out)
+
+    def _decimate(self, pcm: bytes) -> bytes:
+        filtered = np.convolve(self._extend(pcm), self._h32, mode="valid")
+        out = filtered[self._phase::self.down]
+        self._phase = (self._phase - len(filtered)) % self.down
+        return _to_pcm32(out)
+
+    def _general(self, pcm: bytes) -> bytes:
         x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
         stuffed = np.zeros(len(x) * self.up)
         stuffed[::self.up] = x
@@ -59,6 +99,11 @@ class Resampler:
         return (len(self._h) - 1) / 2 / self.down
 
 
+def _to_pcm32(out: npt.NDArray[np.float32]) -> bytes:
+    np.clip(out, -32768, 32767, out=out)
+    return out.astype("<i2").tobytes()
+
+
 def resample_once(pcm: bytes, src: int, dst: int) -> bytes:
     """Convert a whole clip between any two rates (e.g. a 22.05 kHz prompt to 16 kHz): low-pass
     below the lower Nyquist, then linear interpolation. For prompts, off the media loop."""
@@ -70,3 +115,69 @@ def resample_once(pcm: bytes, src: int, dst: int) -> bytes:
     count = int(len(x) * dst / src)
     t = np.arange(count) * (src / dst)
     return to_pcm(np.interp(t, np.arange(len(x)), x))
+
+
+class BatchResampler:
+    """Many streams converted between the same two rates at once, one row per stream.
+
+    Each stream owns a slot holding its filter history, so a row converts exactly as a
+    :class:`Resampler` of the same ratio would (same filter, float32). Integer ratios only, and
+    every chunk a whole number of output samples (20 ms frames of 8, 16 or 48 kHz are).
+    """
+
+    def __init__(self, src: int, dst: int, capacity: int = 64) -> None:
+        g = gcd(src, dst)
+        self.up, self.down = dst // g, src // g
+        if self.up != 1 and self.down != 1:
+            raise ValueError(f"{src} -> {dst} Hz is not an integer ratio")
+        factor = max(self.up, self.down)
+        h = lowpass(0.45 / factor, TAPS_PER_PHASE * factor | 1) * self.up
+        if self.up > 1:
+            padded = np.concatenate((h, np.zeros((-len(h)) % self.up)))
+            self._phases = [padded[p::self.up].astype(np.float32) for p in range(self.up)]
+            keep = len(self._phases[0]) - 1
+        else:
+            self._h = h.astype(np.float32)
+            keep = len(h) - 1
+        self._keep = keep
+        self._history = np.zeros((capacity, keep), dtype=np.float32)
+        self._free = list(range(capacity - 1, -1, -1))
+
+    def open(self) -> int:
+        """A slot for a new stream (its history silent)."""
+        if not self._free:
+            old = len(self._history)
+            self._history = np.concatenate((self._history, np.zeros_like(self._history)))
+            self._free = list(range(2 * old - 1, old - 1, -1))
+        slot = self._free.pop()
+        self._history[slot] = 0
+        return slot
+
+    def close(self, slot: int) -> None:
+        self._free.append(slot)
+
+    def process(self, slots: list[int], x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Convert one chunk per stream: ``x`` is (len(slots), n) samples; returns float32."""
+        k, n = x.shape
+        keep = self._keep
+        index = np.asarray(slots, dtype=np.intp)
+        buf = np.empty((k, keep + n), dtype=np.float32)
+        buf[:, :keep] = self._history[index]
+        buf[:, keep:] = x
+        self._history[index] = buf[:, n:]
+        tmp = np.empty((k, n // self.down), dtype=np.float32)
+        if self.up > 1:
+            out = np.zeros((k, n * self.up), dtype=np.float32)
+            for p, h in enumerate(self._phases):
+                acc = out[:, p::self.up]
+                for j, coef in enumerate(h):
+                    np.multiply(buf[:, keep - j:keep - j + n], coef, out=tmp)
+                    acc += tmp
+            return out
+        m = self.down
+        out = np.zeros((k, n // m), dtype=np.float32)
+        for j, coef in enumerate(self._h):
+            start = keep - j
+            np.multiply(buf[:, start:start + n:m], coef, out=tmp)
+            out += tmp
+        return out

@@ -44,7 +44,11 @@ class InviteClientTransaction(ClientTransaction):
         self._transmit(self.request)
         if not self.reliable:
             self._start_timer("A", self._interval, self._timer_a)
-        self._start_timer("B", 64 * T1, self._timeout)
+        self._start_timer("B", 64 * T1, self._timer_b)
+
+    def _timer_b(self) -> None:
+        if self.state is State.CALLING:  # §17.1.1.2: once a 1xx came, we wait for the final
+            self._timeout()
 
     def _timer_a(self) -> None:
         if self.state is not State.CALLING:
@@ -58,6 +62,7 @@ class InviteClientTransaction(ClientTransaction):
             if response.status < 200:
                 self.state = State.PROCEEDING
                 self._stop_timer("A")
+                self._stop_timer("B")
                 self._on_response(response)
             elif response.status < 300:
                 self.final = response

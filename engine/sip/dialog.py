@@ -50,14 +50,17 @@ class Dialog:
     def as_uac(cls, invite: Request, response: Response, peer: Peer) -> Dialog:
         """The dialog a UAC creates on a 2xx (or tagged 1xx) to its INVITE (§12.1.2)."""
         routes = list(reversed(response.header_values("Record-Route")))
+        target = response.contact_uri or invite.uri
+        # §12.2.1.1: without a route set, in-dialog requests go to the remote target itself
+        hop = _next_hop(routes, peer) if routes else _uri_peer(target, peer)
         return cls(
             call_id=invite.call_id,
             local_tag=invite.from_tag or "",
             remote_tag=response.to_tag or "",
             local_uri=_strip_tag(invite.header("From") or ""),
             remote_uri=_strip_tag(response.header("To") or ""),
-            remote_target=response.contact_uri or invite.uri,
-            peer=_next_hop(routes, peer),
+            remote_target=target,
+            peer=hop,
             local_contact=invite.header("Contact") or "",
             route_set=routes,
             local_seq=invite.cseq.seq,
@@ -93,6 +96,18 @@ class Dialog:
 def _strip_tag(value: str) -> str:
     parts = [p for p in value.split(";") if not p.strip().lower().startswith("tag=")]
     return ";".join(parts).strip()
+
+
+def _uri_peer(uri: str, peer: Peer) -> Peer:
+    """Where a SIP URI points (its host and port), or ``peer`` when it cannot be read."""
+    try:
+        parsed = parse_uri(uri.strip().strip("<>"))
+    except (ValueError, IndexError):
+        return peer
+    if not parsed.host:
+        return peer
+    transport = (parsed.params.get("transport") or peer.transport).upper()
+    return Peer(transport, parsed.host, parsed.port or 5060)
 
 
 def _next_hop(routes: list[str], peer: Peer) -> Peer:

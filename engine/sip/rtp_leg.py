@@ -4,6 +4,9 @@ Inbound packets are reordered by aiortp's jitter buffer, decoded, resampled to 1
 queued; the mixer pulls one frame per tick. Outbound, each mixed frame is resampled to the
 codec's rate, encoded and sent (one packet per tick keeps RTP timestamps continuous).
 Symmetric RTP (RFC 4961): we send to where the peer's packets come from.
+
+A leg lives on the media loop (its sockets, callbacks and mixer calls); ``on_dtmf`` is called
+there too. When given the media clock, each sent frame is reported to it for lateness figures.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from aiortp import RTPSession
 from aiortp.codecs import get_codec
 from aiortp.port_allocator import PortAllocator
 
+from engine.media.clock import MediaClock
 from engine.media.frame import FRAME_BYTES, SAMPLE_RATE, FrameCutter
 from engine.media.resample import Resampler
+from engine.sip.rtp_batch import RtpBatch
 from engine.sip.sdp import MediaParams
 
 log = logging.getLogger(__name__)
@@ -44,14 +49,20 @@ class _Session(RTPSession):
 class RtpLeg:
     """One RTP stream as a mixer participant's ``source``/``sink``."""
 
-    def __init__(self, session: _Session, params: MediaParams) -> None:
+    def __init__(self, session: _Session, params: MediaParams,
+                 clock: MediaClock | None = None, batch: RtpBatch | None = None) -> None:
         self.session = session
+        self.clock = clock
         self.params = params
         codec = session.codec
         assert codec is not None
         self.codec_rate = codec.sample_rate
+        self.batch = batch if batch is not None and batch.accepts(params.payload_type,
+                                                                    self.codec_rate) else None
         self._inbound: deque[bytes] = deque()
-        self._cutter = FrameCutter(FRAME_BYTES)
+        self._codec_frames: deque[bytes] = deque()  # batched legs: decoded, not yet resampled
+        self._cutter = FrameCutter(FRAME_BYTES if self.batch is None
+                                   else FRAME_BYTES * self.codec_rate // SAMPLE_RATE)
         self._rx = Resampler(self.codec_rate, SAMPLE_RATE)
         self._tx = Resampler(SAMPLE_RATE, self.codec_rate)
         self.on_dtmf: Callable[[str], None] = lambda _digit: None
@@ -61,22 +72,32 @@ class RtpLeg:
         self.dtmf_received: list[str] = []
         self.opened_at = time.monotonic()
         self.sending = params.direction in ("sendrecv", "sendonly")
-        session.on_audio = self._on_audio
+        self._reserved: tuple[PortAllocator | None, int] = (None, 0)
+        session.on_audio = self._on_audio if self.batch is None else self._on_codec_audio
         session.on_dtmf = self._on_dtmf
+        if self.batch is not None:
+            self.batch.attach(self)
 
     @classmethod
     async def open(cls, local_ip: str, params: MediaParams,
-                   allocator: PortAllocator | None = None) -> RtpLeg:
+                   allocator: PortAllocator | None = None,
+                   clock: MediaClock | None = None, batch: RtpBatch | None = None,
+                   port: int | None = None) -> RtpLeg:
+        """Bind a leg; ``port`` binds one reserved earlier (the port of an offer we sent), which
+        is given back to ``allocator`` when the leg closes."""
         codec = get_codec(params.payload_type)
         session = await _Session.create(
-            local_addr=(local_ip, 0), remote_addr=params.remote_addr,
+            local_addr=(local_ip, port or 0), remote_addr=params.remote_addr,
             payload_type=params.payload_type, codec=codec,
             dtmf_payload_type=params.dtmf_payload_type if params.dtmf_payload_type is not None
             else -1,
             jitter_prefetch=JITTER_PREFETCH, rtcp_interval=RTCP_INTERVAL_S, symmetric_rtp=True,
-            port_allocator=allocator, cname="switchboard",
+            port_allocator=allocator if port is None else None, cname="switchboard",
         )
-        return cls(session, params)
+        leg = cls(session, params, clock, batch)
+        if port is not None:
+            leg._reserved = (allocator, port)
+        return leg
 
     @property
     def local_port(self) -> int:
@@ -103,6 +124,13 @@ class RtpLeg:
                 self._inbound.popleft()
                 self.frames_dropped += 1
 
+    def _on_codec_audio(self, pcm: bytes, _timestamp: int) -> None:
+        for frame in self._cutter.feed(pcm):
+            self._codec_frames.append(frame)
+            if len(self._codec_frames) + len(self._inbound) > MAX_QUEUED_FRAMES:
+                self._codec_frames.popleft()
+                self.frames_dropped += 1
+
     def _on_dtmf(self, digit: str, _duration: int) -> None:
         self.dtmf_received.append(digit)
         self.on_dtmf(digit)
@@ -114,11 +142,35 @@ class RtpLeg:
     def push(self, pcm: bytes) -> None:
         if not self.sending:
             return
+        if self.batch is not None:
+            self.batch.queue(self, pcm)
+            return
         self.session.send_audio_pcm_auto(self._tx.process(pcm))
+        self.frames_sent += 1
+        if self.clock is not None:
+            self.clock.frame_sent()
+
+    # batch side
+    def next_codec_frame(self) -> bytes | None:
+        """One decoded 20 ms frame at the codec's rate, for the batch to resample."""
+        return self._codec_frames.popleft() if self._codec_frames else None
+
+    def deliver(self, frame: bytes) -> None:
+        """A resampled frame from the batch, for the mixer's next pull."""
+        self._inbound.append(frame)
+        self.frames_received += 1
+
+    def send_encoded(self, payload: bytes) -> None:
+        self.session.send_audio_auto(payload)
         self.frames_sent += 1
 
     def send_dtmf(self, digit: str, duration_ms: int = 160) -> None:
         self.session.send_dtmf(digit, duration_ms)
 
     async def close(self) -> None:
+        if self.batch is not None:
+            self.batch.detach(self)
         await self.session.close()
+        allocator, port = self._reserved
+        if allocator is not None and port:
+            await allocator.release(port)

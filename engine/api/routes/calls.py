@@ -277,6 +277,9 @@ def create_call(request: Request, body: CallCreate, principal: Auth, response: R
         summary = {name: data[name] for name in (*SUMMARY_FIELDS, "agent_name")}
     response.status_code = 201
     publish(request, "call.created", principal, summary, call_id=call.id)
+    telephony = request.app.state.engine.telephony
+    if telephony is not None and not call.is_test:
+        telephony.dial_soon(call.id)  # dial the queued call through its number's SIP trunk
     return data
 
 

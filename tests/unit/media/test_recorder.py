@@ -58,5 +58,4 @@ def test_header_never_claims_more_than_the_file_holds(tmp_path: Path) -> None:
             declared = int.from_bytes(raw[40:44], "little")
             assert declared <= len(raw) - 44
             assert int.from_bytes(raw[4:8], "little") == 36 + declared
-    recorder.close_nowait()
-    recorder._thread.join(10)
+    recorder.wait_closed(10)
