@@ -18,6 +18,7 @@ from engine.events import EventBus
 from engine.settings import Settings
 from engine.store import make_engine, migrate
 from engine.store.writer import BatchWriter
+from engine.webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class Engine:
         self.db: SqlEngine = make_engine(settings.db_url)
         self.bus = EventBus()
         self.writer = BatchWriter(self.db)
+        self.webhooks = WebhookDispatcher(self.db, self.bus)
         self.organization_id = ""
         self.ready = False
         self.telephony: Any = None  # engine.calls.telephony.Telephony when SIP is enabled
@@ -44,11 +46,13 @@ class Engine:
     async def start(self) -> None:
         self.bus.bind(asyncio.get_running_loop())
         self.writer.start()
+        await self.webhooks.start()
         if self.settings.sip_enabled:
             from engine.calls.telephony import Telephony
 
             self.telephony = Telephony(self.db, self.writer, self.bus, self.settings.sip_host,
                                        self.settings.sip_port, self.settings.recordings_dir)
+            self.telephony.agents.webhooks = self.webhooks
             await self.telephony.start()
         self.ready = True
 
@@ -56,6 +60,7 @@ class Engine:
         self.ready = False
         if self.telephony is not None:
             await self.telephony.stop()
+        await self.webhooks.stop()
         await self.writer.stop()
 
     def close(self) -> None:

@@ -225,6 +225,17 @@ class Client:
             self._decode(response)
         return response.content
 
+    # -- webhooks -------------------------------------------------------------------------------
+
+    async def webhook_deliveries(self, webhook_id: str, **params: Any) -> Page:
+        """A webhook's deliveries, newest first (``page``, ``limit``, ``status``, ``event``, ``call_id``)."""
+        return Page.from_json(await self.request("GET", f"/v1/webhooks/{webhook_id}/deliveries",
+                                                 params=_clean(params)))
+
+    async def test_webhook(self, webhook_id: str) -> Record:
+        """Send a ``ping`` to the webhook now; answers the delivery (status, response_code, ...)."""
+        return await self.request("POST", f"/v1/webhooks/{webhook_id}/test")
+
     # -- usage, voices --------------------------------------------------------------------------
 
     async def usage(self, *, since: str | None = None, until: str | None = None) -> Record:
@@ -236,6 +247,10 @@ class Client:
 
     async def voices(self) -> list[Record]:
         return (await self.request("GET", "/v1/voices"))["items"]
+
+    async def models(self) -> list[Record]:
+        """The installed speech recognition models: ``{"engine", "name", "path", "language", "source"}``."""
+        return (await self.request("GET", "/v1/models"))["items"]
 
     # -- events ---------------------------------------------------------------------------------
 

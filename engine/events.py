@@ -46,6 +46,12 @@ class EventBus:
             self._subs.append(sub)
         return sub
 
+    def attach(self, sub: Subscription) -> Subscription:
+        """Add a subscription made by the caller (e.g. one whose ``wants`` spans organizations)."""
+        with self._lock:
+            self._subs.append(sub)
+        return sub
+
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
             if sub in self._subs:

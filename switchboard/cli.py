@@ -33,6 +33,16 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="a fresh demo data dir, seeded, with the console attached")
 
+    models = sub.add_parser("models", help="speech recognition models")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    models_import = models_sub.add_parser("import", help="install a vosk model (zip or folder)")
+    models_import.add_argument("path", type=Path)
+    models_import.add_argument("--name", help="the model's name (default: the archive's folder)")
+    models_import.add_argument("--data-dir", type=Path, dest="models_data_dir")
+    models_import.add_argument("--replace", action="store_true", help="replace an installed model")
+    models_list = models_sub.add_parser("list", help="list the installed models")
+    models_list.add_argument("--data-dir", type=Path, dest="models_data_dir")
+
     shot = sub.add_parser("shot", help="render one console view offscreen to a PNG")
     shot.add_argument("view", help="calls, call:ID, agents, agent:ID, campaigns, campaign:ID, "
                       "numbers, usage, settings, live")
@@ -57,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
                                      sip_enabled=True if args.sip_host or args.sip_port is not None
                                      else None)
         return run(settings, parent_pid=args.parent_pid, demo=args.demo)
+    if args.command == "models":
+        from switchboard.models import run_models
+
+        return run_models(args)
     if args.command == "shot":
         from console.shot import run_shot
 

@@ -9,9 +9,11 @@ from engine.api.routes import (
     calls,
     campaign_actions,
     events,
+    models,
     organizations,
     usage,
     voices,
+    webhook_deliveries,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -21,5 +23,7 @@ ROUTERS: list[APIRouter] = [
     organizations.router,
     usage.router,
     voices.router,
+    models.router,
+    webhook_deliveries.router,
     events.router,
 ]

@@ -1,0 +1,302 @@
+"""The AI agent's leg of a call: its speech pipeline joined to the call's mixer, and everything
+it hears and says written down as it happens.
+
+:class:`AgentLegs` (one per engine) builds a leg per answered call from the agent's record: the
+brain (:func:`engine.agents.factory.build_brain`), the recogniser its ``stt`` settings name
+(shared across calls, see :class:`engine.speech.models.SpeechModels`), espeak-ng with its voice,
+rate and pitch. The leg writes transcript entries through the BatchWriter, publishes
+``transcript.partial`` / ``transcript.final`` / ``agent.speaking`` / ``metrics.turn`` on the
+event bus, and at the end fills the call's transcript, latency, costs and usage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Engine as SqlEngine
+from sqlmodel import select
+
+from engine.agents.brain import Brain
+from engine.agents.factory import build_brain
+from engine.agents.tools import ToolError, ToolSpec
+from engine.calls.costs import CallUsage, Rates, call_costs
+from engine.calls.metrics import latency_fields
+from engine.events import EventBus
+from engine.media import AGENT_MASKS, Participant
+from engine.speech.espeak import DEFAULT_PITCH, DEFAULT_RATE, DEFAULT_VOICE, VoiceSettings
+from engine.speech.frames import BrainEvent, ToolCall
+from engine.speech.models import SpeechModels
+from engine.speech.pipeline import Line, Pipeline, PipelineConfig, PipelineObserver
+from engine.speech.tts import EspeakTTS, TextToSpeech
+from engine.store import Agent, ToolTemplate, TranscriptEntry, UsageLog, session_scope
+from engine.store.timeutil import iso, utcnow
+from engine.store.writer import BatchWriter
+
+log = logging.getLogger(__name__)
+
+AGENT_PARTICIPANT = "agent"
+# The BYE after the agent's last words waits this long, so the far end's jitter buffer (60-200 ms
+# on common phones) plays them out before the call drops.
+HANGUP_DELAY_S = 0.3
+
+
+class Records(Protocol):
+    """The store edge a leg needs (the call session's :class:`~engine.calls.session.CallRecords`)."""
+
+    def update_call(self, call_id: str, fields: dict[str, Any]) -> None: ...
+
+    def add_event(self, call_id: str, provider: str, event_type: str, *, status: str | None = None,
+                  code: int | None = None, reason: str | None = None, failure: str | None = None,
+                  actor: str | None = None, payload: dict[str, Any] | None = None) -> None: ...
+
+
+@dataclass
+class CallInfo:
+    """What a leg knows of its call."""
+
+    call_id: str
+    organization_id: str
+    agent_id: str
+    from_number: str = ""
+    to_number: str = ""
+    direction: str = "inbound"
+    variables: Mapping[str, Any] | None = None
+
+
+def load_agent(db: SqlEngine, agent_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Blocking: the agent's record and its tool templates, as dicts."""
+    with session_scope(db) as session:
+        agent = session.get(Agent, agent_id)
+        if agent is None:
+            raise LookupError(f"agent {agent_id} not found")
+        row = agent.model_dump()
+        tools: list[dict[str, Any]] = []
+        if agent.tool_ids:
+            found = session.exec(select(ToolTemplate).where(
+                ToolTemplate.id.in_(agent.tool_ids))).all()  # type: ignore[attr-defined]
+            tools = [t.model_dump() for t in found]
+    return row, tools
+
+
+def pipeline_config(agent: Mapping[str, Any]) -> PipelineConfig:
+    stt = agent.get("stt") or {}
+    language = stt.get("language") or agent.get("language") or None
+    config = PipelineConfig(
+        language=str(language).split("-")[0].lower() if language else None,
+        interruptible=bool(agent.get("interruptible", True)),
+        idle_timeout_s=float(agent.get("idle_timeout_seconds") or 10),
+        idle_max_prompts=int(agent.get("idle_max_prompts") or 0),
+        max_duration_s=float(agent.get("max_duration_seconds") or 1800),
+    )
+    if agent.get("end_call_message"):
+        config.idle_goodbye = str(agent["end_call_message"])
+    return config
+
+
+def voice_settings(agent: Mapping[str, Any]) -> VoiceSettings:
+    tts = agent.get("tts") or {}
+    return VoiceSettings(voice=str(tts.get("voice") or DEFAULT_VOICE),
+                         rate=int(tts.get("rate") or DEFAULT_RATE),
+                         pitch=int(tts.get("pitch") or DEFAULT_PITCH))
+
+
+class AgentLegs:
+    """Builds agent legs for the engine's calls; owns the shared recognisers."""
+
+    def __init__(self, db: SqlEngine, writer: BatchWriter, bus: EventBus | None,
+                 models: SpeechModels, *, rates: Rates | None = None,
+                 tts_factory: Callable[[VoiceSettings], TextToSpeech] = EspeakTTS) -> None:
+        self.db = db
+        self.writer = writer
+        self.bus = bus
+        self.models = models
+        self.rates = rates or Rates.from_env()
+        self.tts_factory = tts_factory
+        self.webhooks: Any = None  # engine.webhooks.WebhookDispatcher, when the engine runs one
+
+    def start(self) -> None:
+        """Loads the default recogniser in the background (engine start does not wait)."""
+        self.models.warm_in_background()
+
+    async def open(self, call: CallInfo, records: Records,
+                   hangup: Callable[[str], None]) -> AgentLeg:
+        agent, tools = await asyncio.to_thread(load_agent, self.db, call.agent_id)
+        stt, fallback = self.models.for_agent(agent.get("stt") or {})
+        if fallback:
+            log.warning("call %s: %s; whisper answers instead", call.call_id, fallback)
+            records.add_event(call.call_id, "engine", "stt.fallback",
+                              payload={"engine": stt.provider, "reason": fallback})
+        runner = None
+        if self.webhooks is not None:
+            runner = self.webhooks.tool_runner(call.organization_id, {
+                "id": call.call_id, "agent_id": call.agent_id, "organization_id": call.organization_id,
+                "from_number": call.from_number, "to_number": call.to_number,
+                "direction": call.direction})
+        leg = AgentLeg(self, call, records, hangup, agent)
+
+        async def run_tool(tool_call: ToolCall) -> Mapping[str, Any]:
+            if runner is None:
+                leg.event("tool.unavailable", {"name": tool_call.name,
+                                               "reason": "no webhook dispatcher in this engine"})
+                raise ToolError(f"no webhook runs tool {tool_call.name}")
+            return dict(await runner(tool_call))
+
+        brain = build_brain(agent, tools=[ToolSpec.from_template(t) for t in tools],
+                            variables=dict(call.variables or {}), tool_runner=run_tool)
+        leg.build(brain, stt, self.tts_factory(voice_settings(agent)))
+        return leg
+
+
+class AgentLeg(PipelineObserver):
+    """One call's agent: a mixer participant, its pipeline, and the call's records."""
+
+    def __init__(self, legs: AgentLegs, call: CallInfo, records: Records,
+                 hangup: Callable[[str], None], agent: Mapping[str, Any]) -> None:
+        self.legs = legs
+        self.call = call
+        self.records = records
+        self._hangup = hangup
+        self.agent = agent
+        self.started_at: datetime = utcnow()
+        self.pipeline: Pipeline | None = None
+        self.participant: Participant | None = None
+        self.brain: Brain | None = None
+        self.menu_matches: list[dict[str, Any]] = []
+        self.menu_final_selection: str | None = None
+        self.slots: dict[str, Any] = {}
+        self.tool_calls: list[ToolCall] = []
+        self._closed = False
+
+    def build(self, brain: Brain, stt: Any, tts: TextToSpeech) -> None:
+        self.brain = brain
+        self.pipeline = Pipeline(brain, stt, tts, self, pipeline_config(self.agent))
+        audio = self.pipeline.audio
+        self.participant = Participant(AGENT_PARTICIPANT, AGENT_MASKS, audio.source, audio.sink)
+
+    async def start(self) -> None:
+        """Joins the call (the participant must be in the mixer) and greets."""
+        assert self.pipeline is not None
+        self.started_at = utcnow()
+        await self.pipeline.start()
+
+    def dtmf(self, digit: str) -> None:
+        if self.pipeline is not None:
+            self.pipeline.dtmf(digit)
+
+    # -- pipeline observer ---------------------------------------------------------------------
+
+    def _at(self, media_s: float | None) -> datetime | None:
+        return None if media_s is None else self.started_at + timedelta(seconds=media_s)
+
+    def _publish(self, type_: str, data: dict[str, Any]) -> None:
+        if self.legs.bus is not None:
+            self.legs.bus.publish(type_, self.call.organization_id, data, call_id=self.call.call_id)
+
+    def event(self, kind: str, payload: dict[str, Any]) -> None:
+        self.records.add_event(self.call.call_id, "engine", kind, payload=payload)
+
+    def partial(self, index: int, text: str, started_at: float) -> None:
+        self._publish("transcript.partial", {"call_id": self.call.call_id, "index": index,
+                                             "source": "user", "text": text, "partial": True,
+                                             "started_at": iso(self._at(started_at))})
+
+    def final(self, line: Line) -> None:
+        row = {"organization_id": self.call.organization_id, "call_id": self.call.call_id,
+               "index": line.index, "source": line.source, "text": line.text,
+               "started_at": self._at(line.started_at), "ended_at": self._at(line.ended_at),
+               "provider": line.provider, "model": line.model, "confidence": line.confidence,
+               "interrupted": line.interrupted, **line.latency(),
+               "metadata_": {"kind": line.kind} if line.kind else {}}
+        self.legs.writer.add(TranscriptEntry, row)
+        data = {**row, "started_at": iso(row["started_at"]), "ended_at": iso(row["ended_at"]),
+                "partial": False, "metadata": row.pop("metadata_")}
+        data.pop("metadata_", None)
+        self._publish("transcript.final", data)
+
+    def state(self, state: str) -> None:
+        self._publish("agent.speaking", {"call_id": self.call.call_id, "state": state,
+                                         "speaking": state == "speaking"})
+
+    def turn(self, line: Line) -> None:
+        assert self.pipeline is not None
+        self._publish("metrics.turn", {"call_id": self.call.call_id, "index": line.index,
+                                       "turn": len(self.pipeline.turn_lines()) - 1, **line.latency()})
+
+    def brain_event(self, event: BrainEvent) -> None:
+        if event.kind == "menu_match":
+            self.menu_matches.append(dict(event.data))
+        elif event.kind == "menu_final_selection":
+            self.menu_final_selection = str(event.data.get("label"))
+        elif event.kind == "slot":
+            self.slots[str(event.data.get("name"))] = event.data.get("value")
+        if event.kind in ("menu_match", "menu_final_selection"):
+            self.records.update_call(self.call.call_id, {"metadata_": self._menu()})
+        if event.kind != "usage":
+            self.event(f"agent.{event.kind}", dict(event.data))
+
+    def tool_call(self, call: ToolCall) -> None:
+        self.tool_calls.append(call)
+        payload = {"name": call.name, "type": call.type, "arguments": dict(call.arguments)}
+        if call.type == "transfer_call":
+            self.event("transfer.requested", payload)
+        elif call.type == "end_call":
+            self.event("tool.end_call", payload)
+        else:
+            self.event("tool.called", payload)
+
+    def barge_in(self, count: int) -> None:
+        self.records.update_call(self.call.call_id, {"metadata_": {"barge_in_count": count}})
+
+    def hangup(self, reason: str) -> None:
+        self.event("agent.hangup", {"reason": reason})
+        asyncio.get_running_loop().call_later(HANGUP_DELAY_S, self._hangup, reason)
+
+    def _menu(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.menu_matches:
+            out["menu_matches"] = list(self.menu_matches)
+        if self.menu_final_selection is not None:
+            out["menu_final_selection"] = self.menu_final_selection
+        return out
+
+    # -- the end -------------------------------------------------------------------------------
+
+    async def close(self) -> dict[str, Any]:
+        """Stops the pipeline; writes the call's transcript, latency, usage and costs."""
+        if self._closed or self.pipeline is None:
+            return {}
+        self._closed = True
+        pipeline = self.pipeline
+        await pipeline.close()
+        if self.brain is not None:
+            await self.brain.aclose()
+        lines = sorted(pipeline.lines, key=lambda line: line.index)
+        turns = [line.latency() for line in pipeline.turn_lines()]
+        usage = CallUsage(stt_seconds=pipeline.usage.stt_audio_s,
+                          tts_characters=pipeline.usage.tts_characters,
+                          llm_prompt_tokens=pipeline.usage.llm_prompt_tokens,
+                          llm_completion_tokens=pipeline.usage.llm_completion_tokens,
+                          telephony_seconds=pipeline.audio.tick * 0.02,
+                          stt_provider=pipeline.stt.provider, tts_provider=pipeline.tts.provider,
+                          llm_provider=str((self.agent.get("brain") or {}).get("model") or ""))
+        costs, usage_rows = call_costs(usage, self.legs.rates)
+        now = utcnow()
+        for row in usage_rows:
+            self.legs.writer.add(UsageLog, {"organization_id": self.call.organization_id,
+                                            "call_id": self.call.call_id, "occurred_at": now, **row})
+        fields: dict[str, Any] = {
+            "transcript": "\n".join(f"{line.source}: {line.text}" for line in lines),
+            **latency_fields(turns), **costs,
+            "metadata_": {"barge_in_count": pipeline.barge_ins, **self._menu(),
+                          "stt_engine": pipeline.stt.provider, "stt_model": pipeline.stt.model,
+                          "tts_voice": voice_settings(self.agent).voice,
+                          "speculative_discards": pipeline.speculative_discards,
+                          **({"slots": dict(self.slots)} if self.slots else {})},
+        }
+        self.records.update_call(self.call.call_id, fields)
+        return fields

@@ -1,0 +1,91 @@
+"""Where an event goes: the organization's enabled webhooks subscribed to it (agent-scoped ones
+only for their agent's calls), or a function tool's own URL. Blocking: run in a worker thread."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine as SqlEngine
+from sqlmodel import Session, select
+
+from engine.store import Agent, ToolTemplate, Webhook
+
+DEFAULT_TIMEOUT_S = 5.0  # a webhook's timeout when none is set (Webhook.timeout_seconds default)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One receiver: URL, secret (never shown), custom headers, timeout."""
+
+    id: str
+    organization_id: str
+    url: str
+    secret: str = field(default="", repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    agent_id: str | None = None
+
+
+def _target(row: Webhook) -> Target:
+    return Target(row.id, row.organization_id, row.url, row.secret or "", dict(row.headers or {}),
+                  float(row.timeout_seconds or DEFAULT_TIMEOUT_S), row.agent_id)
+
+
+def find_targets(db: SqlEngine, organization_id: str, event: str,
+                 agent_id: str | None = None, *, any_agent: bool = False) -> list[Target]:
+    """Enabled webhooks of the organization subscribed to ``event``, oldest first.
+
+    Agent-scoped webhooks match only ``agent_id`` (or every agent with ``any_agent``)."""
+    with Session(db) as session:
+        rows = session.exec(
+            select(Webhook).where(Webhook.organization_id == organization_id)
+            .where(Webhook.enabled == True)  # noqa: E712 - SQL comparison
+            .order_by(Webhook.created_at, Webhook.id)  # type: ignore[arg-type]
+        ).all()
+    return [_target(r) for r in rows
+            if event in (r.events or []) and (any_agent or r.agent_id is None or r.agent_id == agent_id)]
+
+
+def target_by_id(db: SqlEngine, organization_id: str, webhook_id: str) -> Target | None:
+    with Session(db) as session:
+        row = session.get(Webhook, webhook_id)
+    if row is None or row.organization_id != organization_id:
+        return None
+    return _target(row)
+
+
+def tool_target(db: SqlEngine, organization_id: str, agent_id: str | None,
+                name: str) -> Target | None:
+    """The function tool's own URL when the agent has a tool of that name with one."""
+    if not agent_id:
+        return None
+    with Session(db) as session:
+        agent = session.get(Agent, agent_id)
+        if agent is None or agent.organization_id != organization_id or not agent.tool_ids:
+            return None
+        tools = session.exec(
+            select(ToolTemplate).where(ToolTemplate.id.in_(agent.tool_ids))  # type: ignore[attr-defined]
+            .where(ToolTemplate.organization_id == organization_id)
+        ).all()
+    for tool in tools:
+        function: Mapping[str, Any] = tool.function or {}
+        if tool.type != "function" or (function.get("name") or tool.name) != name:
+            continue
+        url = function.get("url")
+        if not url:
+            return None
+        return Target(tool.id, organization_id, str(url), str(function.get("secret") or ""),
+                      dict(function.get("headers") or {}),
+                      float(function.get("timeout_seconds") or DEFAULT_TIMEOUT_S), agent_id)
+    return None
+
+
+def agent_in_organization(db: SqlEngine, organization_id: str, agent_id: str) -> bool:
+    with Session(db) as session:
+        agent = session.get(Agent, agent_id)
+    return agent is not None and agent.organization_id == organization_id
+
+
+__all__ = ["Target", "agent_in_organization", "find_targets", "target_by_id", "tool_target"]
