@@ -1,12 +1,22 @@
 """The calls list query: filters, sorts, counts and pages that stay fast at millions of calls.
 
 Every list is answered in two steps (a deferred join): first the page's ids are read in sort
-order from a covering index ``(organization_id, <filter>, <sort>, id)`` with a keyset condition
-and a short ``OFFSET``, then only those rows are fetched with their agent's name. Deep pages start
-from bookmarks (``Positions``) instead of skipping hundreds of thousands of index entries. Totals
-are counted over an index alone and kept briefly per organization and filter set when large,
-since counting a million index entries costs more than the page itself. Searches that match few
-calls (full text, number substrings) are answered from the matching ids.
+order from an index with a keyset condition and a short ``OFFSET``, then only those rows are
+fetched with their agent's name. The sort indexes ``(organization_id, <sort>, id)`` also carry
+initiated_at, status, direction and seq, so a sorted walk filtered by those reads the index alone;
+filters on agent, campaign or number id on the default sort use ``(organization_id, <filter>,
+initiated_at, id)``. Deep pages start from bookmarks (``Positions``) instead of skipping hundreds
+of thousands of index entries.
+
+Searches (SQLite): full text and number substrings (three characters or more) are FTS5 tables
+whose rowid is the call's ``seq``, so a match is a set of integers read from the index alone. Few
+matches are fetched by seq and sorted; many are tested row by row while walking the sort index.
+
+Totals: equality filters (status, direction, agent, campaign, phone number) are summed from
+``call_count``, kept by triggers, so they are exact and O(1); a time range with at most status and
+direction from ``call_count_day`` plus its two partial days; a search alone is the size of its
+matched set; the rest (time ranges with other filters, short number substrings, combinations with
+a search) are counted over an index and kept briefly per organization and filter set when large.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -40,14 +50,25 @@ CALL = Call.__table__  # type: ignore[attr-defined]
 AGENT = Agent.__table__  # type: ignore[attr-defined]
 
 TRIGRAM_MIN = 3  # the trigram index answers substrings of three characters or more
-# A search matching at most this many calls is answered from their ids (primary-key lookups and a
-# small sort); more matches are dense enough that walking the sort index finds a page at once.
+# A search matching at most this many calls is answered from their seqs (index lookups and a small
+# sort); more matches are dense enough that walking the sort index, testing each row's seq against
+# the matched set, finds a page at once.
 MATCH_IDS_MAX = 2000
-# Counting costs ~1 ms per 100k index entries (measured on the reference machine); below this a
-# total is always exact, above it a total may be up to COUNT_TTL_S old.
+# Matched sets at least this large are kept for MATCH_TTL_S (or until a call is added): fetching
+# the 233,540 rowids of a common word costs ~60 ms on the reference machine, testing one row 0.3 us.
+MATCH_CACHE_MIN = 20_000
+MATCH_TTL_S = 30.0  # as long as the bookmarks (POSITION_TTL_S) that were laid over the set
+_MATCH_CACHE_SIZE = 8
+# Totals of filters that call_count cannot answer: counting costs ~1 ms per 100k index entries
+# (measured on the reference machine); below this a total is always exact, above it a total may be
+# up to COUNT_TTL_S old.
 COUNT_CACHE_MIN = 20_000
 COUNT_TTL_S = 5.0
 _COUNT_CACHE_SIZE = 256
+# A time range holding at most this many calls is read through the initiated_at index and sorted;
+# a wider one is filtered while walking the sort index (which carries initiated_at).
+RANGE_SORT_MAX = 5000
+MATCH_FUNCTION = "sb_call_matched"  # SQL function: is this seq in the current search's matches
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
@@ -84,10 +105,74 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def conditions(conn: Connection, f: CallFilter) -> list[ColumnElement[bool]]:
-    """The WHERE clauses of a filter, but for its time range (see ``time_conditions``)."""
+class MatchCache:
+    """Recent large sets of matched call seqs per search, dropped after a TTL or a new call."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], tuple[float, int, frozenset[int]]] = {}
+
+    def get(self, key: tuple[str, str], generation: int) -> frozenset[int] | None:
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is None or hit[1] != generation or time.monotonic() - hit[0] > MATCH_TTL_S:
+            return None
+        return hit[2]
+
+    def put(self, key: tuple[str, str], generation: int, seqs: frozenset[int]) -> None:
+        with self._lock:
+            if len(self._entries) >= _MATCH_CACHE_SIZE:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[key] = (time.monotonic(), generation, seqs)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+MATCHES = MatchCache()
+
+_SEARCHES = {  # kind -> the statement listing the seqs of the calls that match :m
+    "text": "SELECT rowid FROM call_text_fts WHERE call_text_fts MATCH :m",
+    "number": "SELECT rowid FROM call_numbers_fts WHERE call_numbers_fts MATCH :m",
+}
+
+
+def _matched(conn: Connection, kind: str, match: str) -> frozenset[int]:
+    """The seqs of every call (of any organization) the search matches."""
+    gen = generation(conn)
+    cached = MATCHES.get((kind, match), gen)
+    if cached is not None:
+        return cached
+    raw = conn.connection.driver_connection
+    if raw is not None and hasattr(raw, "execute"):  # sqlite3: skip SQLAlchemy's row processing
+        seqs = frozenset(r[0] for r in raw.execute(_SEARCHES[kind].replace(":m", "?"), (match,)))
+    else:
+        seqs = frozenset(conn.execute(text(_SEARCHES[kind]), {"m": match}).scalars())
+    if len(seqs) >= MATCH_CACHE_MIN:
+        MATCHES.put((kind, match), gen, seqs)
+    return seqs
+
+
+class Where(list[ColumnElement[bool]]):
+    """A filter's WHERE clauses, with what was learnt building them: the seqs its searches matched
+    and, per sort, whether its time range is walked (see ``time_conditions``)."""
+
+    matched: frozenset[int] | None = None
+
+    def __init__(self, clauses: Sequence[ColumnElement[bool]] = ()) -> None:
+        super().__init__(clauses)
+        self.walks: dict[str, bool] = {}
+
+
+def conditions(conn: Connection, f: CallFilter) -> Where:
+    """The WHERE clauses of a filter, but for its time range (see ``time_conditions``).
+
+    On SQLite, searches yield the seqs of the matching calls (rowids of the search tables). Few
+    matches become ``seq IN (...)``; many become a test of each walked row's seq against the set,
+    through a function registered on this connection (``MATCH_FUNCTION``)."""
     c = CALL.c
-    where: list[ColumnElement[bool]] = [c.organization_id == f.organization_id]
+    where = Where([c.organization_id == f.organization_id])
     if len(f.statuses) == 1:
         where.append(c.status == f.statuses[0])
     elif f.statuses:
@@ -101,74 +186,79 @@ def conditions(conn: Connection, f: CallFilter) -> list[ColumnElement[bool]]:
     if f.phone_number_id:
         where.append(c.phone_number_id == f.phone_number_id)
     sqlite = conn.dialect.name == "sqlite"
-    matches: list[set[str]] = []
+    found: list[frozenset[int]] = []
     if f.number:
         needle = f.number.strip()
         if sqlite and len(needle) >= TRIGRAM_MIN:
-            match = '"' + needle.replace('"', '""') + '"'
-            found = text("SELECT DISTINCT call_id FROM call_number_fts WHERE numbers MATCH :m LIMIT :n")
-            ids = _few(conn, found.bindparams(m=match, n=MATCH_IDS_MAX + 1))
-            if ids is not None:
-                matches.append(ids)
-            else:
-                where.append(c.id.in_(
-                    select(literal_column("call_id")).select_from(text("call_number_fts"))
-                    .where(text("call_number_fts.numbers MATCH :number_match")
-                           .bindparams(number_match=match))
-                ))
+            found.append(_matched(conn, "number", '"' + needle.replace('"', '""') + '"'))
         else:
             pattern = f"%{_like_escape(needle)}%"
             where.append(or_(c.from_number.like(pattern, escape="\\"),
                              c.to_number.like(pattern, escape="\\")))
     if f.q:
-        if sqlite:
-            query = fts_query(f.q)
-            found = text("SELECT DISTINCT call_id FROM transcript_fts WHERE transcript_fts MATCH :m "
-                         "LIMIT :n")
-            ids = _few(conn, found.bindparams(m=query, n=MATCH_IDS_MAX + 1))
-            if ids is not None:
-                matches.append(ids)
-            else:
-                where.append(c.id.in_(
-                    select(literal_column("call_id")).select_from(text("transcript_fts"))
-                    .where(text("transcript_fts MATCH :q_match").bindparams(q_match=query))
-                ))
+        query = fts_query(f.q)
+        if sqlite and query is not None:
+            found.append(_matched(conn, "text", query))
         else:
             entries = select(literal_column("call_id")).select_from(text("transcript_entry")).where(
                 text("transcript_entry.text ILIKE :q_like").bindparams(q_like=f"%{_like_escape(f.q)}%"))
             where.append(c.id.in_(entries))
-    if matches:
-        # Few matches: fetch them by primary key and sort those, rather than walk a sort index
-        # probing every row. The unary + keeps SQLite off the organization-led indexes.
-        ids = set.intersection(*matches)
-        where[0] = text('+"call".organization_id = :org_scope').bindparams(org_scope=f.organization_id)
-        where.append(c.id.in_(sorted(ids)))
+    if found:
+        seqs = found[0] if len(found) == 1 else frozenset.intersection(*found)
+        if len(seqs) <= MATCH_IDS_MAX:
+            # Few matches: fetch them by seq and sort those, rather than walk a sort index. The
+            # unary + keeps SQLite off the organization-led indexes.
+            where[0] = text('+"call".organization_id = :org_scope').bindparams(
+                org_scope=f.organization_id)
+            where.append(c.seq.in_(sorted(seqs)))
+        else:
+            conn.connection.driver_connection.create_function(  # type: ignore[union-attr]
+                MATCH_FUNCTION, 1, seqs.__contains__)
+            where.append(func.coalesce(getattr(func, MATCH_FUNCTION)(c.seq), False).is_(True))
+        where.matched = seqs
     return where
 
 
 def time_conditions(f: CallFilter, sort_by: str | None = None, order: str = "desc",
-                    position: Key | None = None) -> list[ColumnElement[bool]]:
+                    position: Key | None = None, *,
+                    walk: bool = False) -> list[ColumnElement[bool]]:
     """The ``since``/``until`` clauses. When a scan on ``initiated_at`` starts from a position
     inside the range, the bound behind it is implied by the keyset condition and left out: SQLite
-    would otherwise seek by that bound and walk every row up to the position."""
+    would otherwise seek by that bound and walk every row up to the position. With ``walk`` the
+    clauses test each row of another sort's index (which carries initiated_at) instead of leading
+    SQLite to seek by time and sort every row in the range."""
     since, until = f.since, f.until
     if position is not None and sort_by == "initiated_at" and isinstance(position[0], str):
         if order == "desc" and until is not None and position[0] < iso(until):
             until = None
         if order == "asc" and since is not None and position[0] >= str(iso(since)):
             since = None
+    column: Any = CALL.c.initiated_at
+    if walk:
+        column = literal_column('+"call".initiated_at', type_=CALL.c.initiated_at.type)
     out: list[ColumnElement[bool]] = []
     if since is not None:
-        out.append(CALL.c.initiated_at >= since)
+        out.append(column >= since)
     if until is not None:
-        out.append(CALL.c.initiated_at < until)
+        out.append(column < until)
     return out
 
 
-def _few(conn: Connection, query: Any) -> set[str] | None:
-    """The ids a search query finds when there are at most MATCH_IDS_MAX of them, else None."""
-    ids = {row[0] for row in conn.execute(query)}
-    return ids if len(ids) <= MATCH_IDS_MAX else None
+def _walk_range(conn: Connection, f: CallFilter, where: Sequence[ColumnElement[bool]],
+                sort_by: str) -> bool:
+    """Whether a time range is wide enough that walking the sort index beats sorting the range
+    (decided once per sort for a ``Where``)."""
+    if sort_by == "initiated_at" or (f.since is None and f.until is None):
+        return False
+    walks = getattr(where, "walks", None)
+    if walks is not None and sort_by in walks:
+        return bool(walks[sort_by])
+    probe = select(CALL.c.id).where(*where, *time_conditions(f)).limit(RANGE_SORT_MAX + 1)
+    size = conn.execute(select(func.count()).select_from(probe.subquery())).scalar_one()
+    wide = int(size) > RANGE_SORT_MAX
+    if walks is not None:
+        walks[sort_by] = wide
+    return wide
 
 
 class CountCache:
@@ -209,9 +299,93 @@ def generation(conn: Connection) -> int:
     return int(conn.execute(text("SELECT max(rowid) FROM call")).scalar() or 0)
 
 
+def _tallied(conn: Connection, f: CallFilter) -> int | None:
+    """The total from ``call_count`` (one row per organization, status, direction, agent, campaign
+    and number, kept by triggers) when the filter has no time range or search: exact and O(1)."""
+    if conn.dialect.name != "sqlite" or f.since or f.until or f.q or f.number:
+        return None
+    clauses = ["organization_id = :org"]
+    params: dict[str, Any] = {"org": f.organization_id}
+    if f.statuses:
+        names = [f"s{i}" for i in range(len(f.statuses))]
+        clauses.append(f"status IN ({', '.join(':' + n for n in names)})")
+        params.update(zip(names, f.statuses, strict=True))
+    for column in ("direction", "agent_id", "campaign_id", "phone_number_id"):
+        value = getattr(f, column)
+        if value:
+            clauses.append(f"{column} = :{column}")
+            params[column] = value
+    stmt = text(f"SELECT coalesce(sum(calls), 0) FROM call_count WHERE {' AND '.join(clauses)}")
+    return int(conn.execute(stmt, params).scalar_one())
+
+
+def _days(conn: Connection, f: CallFilter) -> int | None:
+    """The total of a time range (with at most a status and direction filter) from
+    ``call_count_day``: whole days summed from the table, the partial days at either end counted
+    over the initiated_at index (a day is ~2,700 calls in the benchmark store)."""
+    if (conn.dialect.name != "sqlite" or f.q or f.number or f.agent_id or f.campaign_id
+            or f.phone_number_id or (f.since is None and f.until is None)):
+        return None
+    first = _day_start(f.since, up=True) if f.since is not None else None
+    end = _day_start(f.until, up=False) if f.until is not None else None
+    if first is not None and end is not None and first >= end:
+        return None  # under two days: counted over the index as it is
+    clauses = ["organization_id = :org", "day != ''"]
+    params: dict[str, Any] = {"org": f.organization_id}
+    if first is not None:
+        clauses.append("day >= :first")
+        params["first"] = first.strftime("%Y-%m-%d")
+    if end is not None:
+        clauses.append("day < :end")
+        params["end"] = end.strftime("%Y-%m-%d")
+    if f.statuses:
+        names = [f"s{i}" for i in range(len(f.statuses))]
+        clauses.append(f"status IN ({', '.join(':' + n for n in names)})")
+        params.update(zip(names, f.statuses, strict=True))
+    if f.direction:
+        clauses.append("direction = :direction")
+        params["direction"] = f.direction
+    stmt = text(f"SELECT coalesce(sum(calls), 0) FROM call_count_day WHERE {' AND '.join(clauses)}")
+    total = int(conn.execute(stmt, params).scalar_one())
+    base = conditions(conn, CallFilter(f.organization_id, statuses=f.statuses, direction=f.direction))
+    edges = []
+    if f.since is not None and first is not None and f.since < first:
+        edges.append((f.since, first))
+    if f.until is not None and end is not None and end < f.until:
+        edges.append((end, f.until))
+    for lo, hi in edges:
+        total += int(conn.execute(select(func.count()).select_from(CALL).where(
+            *base, CALL.c.initiated_at >= lo, CALL.c.initiated_at < hi)).scalar_one())
+    return total
+
+
+def _day_start(moment: datetime, *, up: bool) -> datetime:
+    """The start of the UTC day of ``moment``; with ``up``, of the next day unless it is one."""
+    start = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start + timedelta(days=1) if up and start < moment else start
+
+
+def _alone(conn: Connection, organization_id: str) -> bool:
+    """Whether no other organization has calls (so a search's matches are all this one's)."""
+    other = conn.execute(text("SELECT 1 FROM call_count WHERE organization_id != :org AND calls > 0 "
+                              "LIMIT 1"), {"org": organization_id}).first()
+    return other is None
+
+
 def count(conn: Connection, f: CallFilter, where: Sequence[ColumnElement[bool]],
           generation: int) -> int:
-    """How many calls match, answered from the cache when the number is large and recent."""
+    """How many calls match: from ``call_count`` for equality filters, the size of the matched set
+    for a search alone, else counted over an index (and cached when large)."""
+    tallied = _tallied(conn, f)
+    if tallied is None:
+        tallied = _days(conn, f)
+    if tallied is not None:
+        return tallied
+    seqs = getattr(where, "matched", None)
+    only_search = not (f.statuses or f.direction or f.agent_id or f.campaign_id or f.phone_number_id
+                       or f.since or f.until) and (f.number is None or len(f.number) >= TRIGRAM_MIN)
+    if seqs is not None and only_search and _alone(conn, f.organization_id):
+        return len(seqs)
     cached = COUNTS.get(f, generation)
     if cached is not None:
         return cached
@@ -262,7 +436,8 @@ def scan(conn: Connection, f: CallFilter, where: Sequence[ColumnElement[bool]], 
     """Up to ``limit`` (sort value, id) pairs in order, ``offset`` rows past ``position`` (or past
     the start), read from the covering index."""
     column = CALL.c[sort_by]
-    where = [*where, *time_conditions(f, sort_by, order, position)]
+    walk = _walk_range(conn, f, where, sort_by)
+    where = [*where, *time_conditions(f, sort_by, order, position, walk=walk)]
     base = select(CALL.c.id, column).where(*where)
     if position is None:
         stmt = _ordered(base, column, order).limit(limit)
@@ -370,5 +545,5 @@ def summaries(conn: Connection, ids: Sequence[str]) -> list[dict[str, Any]]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-__all__ = ["COUNTS", "POSITIONS", "CallFilter", "Key", "conditions", "count", "fts_query", "generation",
-           "scan", "summaries", "time_conditions"]
+__all__ = ["COUNTS", "MATCHES", "POSITIONS", "CallFilter", "Key", "Where", "conditions", "count",
+           "fts_query", "generation", "scan", "summaries", "time_conditions"]

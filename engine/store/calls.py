@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer
 from sqlmodel import Field
 
 from engine.store.base import Record
@@ -19,10 +19,17 @@ LIVE_STATUSES = ("queued", "ringing", "in_progress", "on_hold", "transferring")
 CALL_SORTS = ("initiated_at", "answered_at", "ended_at", "duration_seconds", "created_at")
 
 
-def _sort_indexes(prefix: str, *lead: str) -> list[Index]:
-    """One index per sort column, led by the organization and the given filter columns."""
+# Carried by every sort index after (organization_id, <sort>, id), so a sorted walk filtered by a
+# time range, status, direction or search match (by seq) reads the index alone.
+SORT_INDEX_COVER = ("initiated_at", "status", "direction", "seq")
+
+
+def _sort_indexes() -> list[Index]:
+    """One index per sort column, led by the organization."""
     return [
-        Index(f"ix_call_{prefix}{col}", "organization_id", *lead, col, "id") for col in CALL_SORTS
+        Index(f"ix_call_{col}", "organization_id", col, "id",
+              *(c for c in SORT_INDEX_COVER if c != col))
+        for col in CALL_SORTS
     ]
 
 
@@ -30,14 +37,19 @@ class Call(Record, table=True):
     """One call: its parties, lifecycle, recording, analysis, costs and latency."""
 
     __table_args__ = (
-        *_sort_indexes(""),
+        *_sort_indexes(),
         Index("ix_call_status_initiated_at", "organization_id", "status", "initiated_at", "id"),
         Index("ix_call_direction_initiated_at", "organization_id", "direction", "initiated_at", "id"),
         Index("ix_call_agent_initiated_at", "organization_id", "agent_id", "initiated_at", "id"),
         Index("ix_call_campaign_initiated_at", "organization_id", "campaign_id", "initiated_at", "id"),
         Index("ix_call_number_initiated_at", "organization_id", "phone_number_id", "initiated_at", "id"),
         Index("ix_call_sip_call_id", "sip_call_id"),
+        Index("ix_call_seq", "seq", unique=True),
     )
+
+    # A unique integer given on insert (SQLite: by a trigger, max + 1; PostgreSQL: a sequence) and
+    # never changed: the rowid of the SQLite search tables (migration 0002).
+    seq: int | None = Field(default=None, sa_type=BigInteger().with_variant(Integer(), "sqlite"))
 
     type: str = Field(default="phone_call", max_length=20)  # phone_call | web_call | test_call
     transport: str = Field(default="sip", max_length=10)  # sip | webrtc
