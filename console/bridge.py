@@ -19,12 +19,16 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any
 
+import httpx
 import shiboken6
+import websockets.asyncio.client  # noqa: F401  (see below)
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from engine.client import ApiError, Client
 
 log = logging.getLogger(__name__)
+# websockets.asyncio.client is imported with the console rather than by the events socket on the
+# worker thread: that import (~60 ms measured) holds the GIL while the first page is painted.
 
 EVENTS_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # back-off between reconnects of the events socket
 
@@ -41,6 +45,15 @@ def _alive(callback: Callable[..., Any] | None, context: QObject | None) -> bool
     return True
 
 
+def _transport(base_url: str) -> httpx.AsyncBaseTransport | None:
+    """A transport without a TLS context for plain HTTP (the embedded engine on loopback).
+
+    httpx builds a verifying TLS context for every client, loading the CA bundle: 30-55 ms
+    measured here, holding the GIL while the window is being built.
+    """
+    return httpx.AsyncHTTPTransport(verify=False) if base_url.startswith("http://") else None
+
+
 class ApiBridge(QObject):
     """Owns the worker thread, its asyncio loop and the ``engine.client.Client`` on it."""
 
@@ -55,12 +68,13 @@ class ApiBridge(QObject):
         self.api_key = api_key
         self._loop = asyncio.new_event_loop()
         self._client: Client | None = None
-        self._events_task: asyncio.Task[None] | None = None
+        self._events_task: asyncio.Task[None] | None = None  # touched on the worker loop only
+        self._events_wanted = False
         self._closed = False
         self._delivered.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._thread = threading.Thread(target=self._run_loop, name="switchboard-api", daemon=True)
         self._thread.start()
-        self._submit(self._open(base_url, api_key)).result(timeout=10)
+        self._submit(self._open(base_url, api_key))  # runs before any request submitted after it
 
     # -- the worker loop -------------------------------------------------------------------------
 
@@ -73,9 +87,9 @@ class ApiBridge(QObject):
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
 
     async def _open(self, base_url: str, api_key: str) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-        self._client = Client(base_url, api_key)
+        previous, self._client = self._client, Client(base_url, api_key, transport=_transport(base_url))
+        if previous is not None:
+            await previous.aclose()
 
     # -- requests --------------------------------------------------------------------------------
 
@@ -115,9 +129,9 @@ class ApiBridge(QObject):
     def reconnect(self, base_url: str, api_key: str) -> None:
         """Point the client at another engine (remote attach); the events socket follows."""
         self.base_url, self.api_key = base_url, api_key
-        events_running = self._events_task is not None
+        events_running = self._events_wanted
         self.stop_events()
-        self._submit(self._open(base_url, api_key)).result(timeout=10)
+        self._submit(self._open(base_url, api_key))
         if events_running:
             self.start_events()
         self.connection_changed.emit(base_url)
@@ -126,11 +140,13 @@ class ApiBridge(QObject):
 
     def start_events(self) -> None:
         """Keep the events WebSocket open (reconnecting with back-off); events arrive as signals."""
-        if self._events_task is None and not self._closed:
-            self._events_task = self._submit(self._start_events_task()).result(timeout=5)
+        if not self._events_wanted and not self._closed:
+            self._events_wanted = True
+            self._loop.call_soon_threadsafe(self._start_events_task)
 
-    async def _start_events_task(self) -> asyncio.Task[None]:
-        return asyncio.get_running_loop().create_task(self._pump_events())
+    def _start_events_task(self) -> None:
+        if self._events_task is None:
+            self._events_task = self._loop.create_task(self._pump_events())
 
     async def _pump_events(self) -> None:
         failures = 0
@@ -152,10 +168,14 @@ class ApiBridge(QObject):
             failures += 1
 
     def stop_events(self) -> None:
-        task = self._events_task
-        self._events_task = None
-        if task is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(task.cancel)
+        if self._events_wanted and not self._loop.is_closed():
+            self._events_wanted = False
+            self._loop.call_soon_threadsafe(self._stop_events_task)
+
+    def _stop_events_task(self) -> None:
+        task, self._events_task = self._events_task, None
+        if task is not None:
+            task.cancel()
 
     # -- shutdown --------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEventLoop, QSettings, QTimer
@@ -16,6 +17,20 @@ from console.window import MainWindow
 
 VIEW_NAMES = ("calls", "agents", "campaigns", "numbers", "usage", "settings", "live")
 SINGULAR = {"call": "calls", "agent": "agents", "campaign": "campaigns"}
+
+
+_startup_frozen = False
+
+
+def freeze_startup_objects() -> None:
+    """Put everything allocated so far (modules, classes, the Qt bindings) out of the garbage
+    collector's sight, once per process: a full collection then scans only what the console made
+    since. Measured at the first calls page: full collections of 96-190 ms without this, which
+    hold the GIL and so stall the GUI thread."""
+    global _startup_frozen
+    if not _startup_frozen:
+        _startup_frozen = True
+        gc.freeze()
 
 
 def saved_theme() -> str:
@@ -56,6 +71,7 @@ def open_session(engine: EngineInfo, api_key: str, *, embedded: EmbeddedEngine |
         if persist_theme:
             remember_theme(name)
 
+    freeze_startup_objects()
     bridge = ApiBridge(engine.url, api_key)
     context = ConsoleContext(bridge, engine, set_theme)
     window = MainWindow(context)

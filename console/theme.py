@@ -25,6 +25,7 @@ class ThemeColors:
     accent: str
     danger: str
     success: str
+    selection: str  # a selected table row (the style sheets' ``::item:selected``)
     # transcript speakers: bubble background per source
     speakers: dict[str, str]
     # usage chart: one colour per kind
@@ -33,14 +34,14 @@ class ThemeColors:
 
 LIGHT = ThemeColors(
     window="#f5f6f8", surface="#ffffff", text="#1f2328", muted="#6b7280", border="#e2e5ea",
-    accent="#4f46e5", danger="#dc2626", success="#16a34a",
+    accent="#4f46e5", danger="#dc2626", success="#16a34a", selection="#e0e4ff",
     speakers={"agent": "#eef0ff", "user": "#ecfdf3", "human_agent": "#fff7e6",
               "supervisor": "#fdf0f7", "system": "#f3f4f6"},
     kinds={"stt": "#6366f1", "llm": "#f59e0b", "tts": "#10b981", "telephony": "#ef4444"},
 )
 DARK = ThemeColors(
     window="#121418", surface="#1b1e24", text="#e6e8eb", muted="#9aa1ab", border="#2b3039",
-    accent="#818cf8", danger="#f87171", success="#4ade80",
+    accent="#818cf8", danger="#f87171", success="#4ade80", selection="#33386a",
     speakers={"agent": "#2a2d4a", "user": "#17372a", "human_agent": "#3b2f17",
               "supervisor": "#3a1f32", "system": "#262a32"},
     kinds={"stt": "#818cf8", "llm": "#fbbf24", "tts": "#34d399", "telephony": "#f87171"},

@@ -6,6 +6,7 @@ calls as over a hundred. Sorting and filtering start over from the first page of
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,7 +17,7 @@ from console import formatting as fmt
 from console import theme
 from console.bridge import ApiBridge
 from console.models.records import RECORD_ROLE, Column, Index
-from engine.client import Page, Record
+from engine.client import Client, Page, Record
 
 PAGE_SIZE = 100  # the API's maximum page
 RIGHT = Qt.AlignmentFlag.AlignRight
@@ -43,12 +44,82 @@ class CallQuery:
         return replace(self, **changes)
 
 
-def _sentiment(record: Record) -> str:
-    return fmt.label(record.get("sentiment"))
+AGENT_COLUMN = 4
+DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+RECORD = int(RECORD_ROLE)
+FAILED_STATUSES = frozenset({"failed", "busy", "no_answer", "canceled"})
+
+
+def _agent_column(record: Record) -> str:
+    return record.get("agent_name") or ""
+
+
+def _status_tone(record: Record) -> str:
+    status = record.get("status")
+    if status in FAILED_STATUSES:
+        return "danger"
+    return "accent" if status in fmt.LIVE_STATUSES else ""
+
+
+def _sentiment_tone(record: Record) -> str:
+    return {"positive": "success", "negative": "danger"}.get(record.get("sentiment") or "", "")
+
+
+COLUMNS = (
+    Column("Time", lambda r: fmt.short_time(r.get("initiated_at")), sort_key="initiated_at"),
+    Column("Dir", lambda r: fmt.direction(r.get("direction"))),
+    Column.key("From", "from_number"),
+    Column.key("To", "to_number"),
+    Column("Agent", _agent_column),
+    Column("Status", lambda r: fmt.label(r.get("status"))),
+    Column("Duration", lambda r: fmt.duration(r.get("duration_seconds")), RIGHT,
+           sort_key="duration_seconds"),
+    Column("Sentiment", lambda r: fmt.label(r.get("sentiment"))),
+    Column("Cost", lambda r: fmt.money(r.get("cost_total_micro_usd")), RIGHT),
+)
+# the tone of a column's text (a ``theme.ThemeColors`` field name, "" for the plain text colour)
+TONES: dict[int, Callable[[Record], str]] = {5: _status_tone, 7: _sentiment_tone}
+ALIGNMENTS = tuple(int(c.align | Qt.AlignmentFlag.AlignVCenter) for c in COLUMNS)
+
+
+class CallRow:
+    """One call as the table shows it: the text and the tone of each cell, formatted once."""
+
+    __slots__ = ("texts", "tones")
+
+    def __init__(self, texts: list[str], tones: list[str]) -> None:
+        self.texts = texts
+        self.tones = tones
+
+
+def format_row(record: Record, agent_names: Mapping[str, str]) -> CallRow:
+    """A call's cells; pure Python, so pages are formatted on the API worker thread."""
+    texts = []
+    for column in COLUMNS:
+        value = column.value(record)
+        texts.append("" if value is None else str(value))
+    if not texts[AGENT_COLUMN]:
+        texts[AGENT_COLUMN] = agent_names.get(record.get("agent_id") or "", "")
+    tones = [""] * len(COLUMNS)
+    for column, tone in TONES.items():
+        tones[column] = tone(record)
+    return CallRow(texts, tones)
+
+
+def _tone_colors() -> dict[str, QColor]:
+    colors = theme.colors()
+    return {"danger": QColor(colors.danger), "accent": QColor(colors.accent),
+            "success": QColor(colors.success)}
 
 
 class CallsTableModel(QAbstractTableModel):
-    """Calls of one ``CallQuery``; ``loaded`` fires when its first page is in."""
+    """Calls of one ``CallQuery``; ``loaded`` fires when its first page is in.
+
+    Each page is formatted into ``CallRow``s as it arrives, so painting a cell is a lookup;
+    ``CallCellDelegate`` paints straight from them.
+    """
 
     loaded = Signal()
     failed = Signal(str)
@@ -58,20 +129,10 @@ class CallsTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.bridge = bridge
         self.agent_names: dict[str, str] = {}
-        self.columns = [
-            Column("Time", lambda r: fmt.short_time(r.get("initiated_at")), sort_key="initiated_at"),
-            Column("Dir", lambda r: fmt.direction(r.get("direction"))),
-            Column.key("From", "from_number"),
-            Column.key("To", "to_number"),
-            Column("Agent", self._agent_name),
-            Column("Status", lambda r: fmt.label(r.get("status"))),
-            Column("Duration", lambda r: fmt.duration(r.get("duration_seconds")), RIGHT,
-                   sort_key="duration_seconds"),
-            Column("Sentiment", _sentiment),
-            Column("Cost", lambda r: fmt.money(r.get("cost_total_micro_usd")), RIGHT),
-        ]
+        self.columns = list(COLUMNS)
         self.query = CallQuery()
         self.records: list[Record] = []
+        self.rows: list[CallRow] = []
         self.total = 0
         self.pages_fetched = 0
         self._rows_by_id: dict[str, int] = {}
@@ -80,9 +141,13 @@ class CallsTableModel(QAbstractTableModel):
         self._more = False
         self._loading = False
         self._generation = 0
+        self._tone_theme = ""
+        self._tone_colors: dict[str, QColor] = {}
 
-    def _agent_name(self, record: Record) -> str:
-        return record.get("agent_name") or self.agent_names.get(record.get("agent_id") or "", "")
+    @property
+    def loading(self) -> bool:
+        """True while a page is being fetched."""
+        return self._loading
 
     # -- query -----------------------------------------------------------------------------------
 
@@ -92,6 +157,7 @@ class CallsTableModel(QAbstractTableModel):
         self.beginResetModel()
         self.query = query
         self.records = []
+        self.rows = []
         self._rows_by_id = {}
         self._cursor = None
         self._next_page = 1
@@ -109,8 +175,11 @@ class CallsTableModel(QAbstractTableModel):
 
     def set_agent_names(self, names: dict[str, str]) -> None:
         self.agent_names = dict(names)
+        for record, row in zip(self.records, self.rows, strict=True):
+            row.texts[AGENT_COLUMN] = _agent_column(record) or names.get(record.get("agent_id") or "", "")
         if self.records:
-            self.dataChanged.emit(self.index(0, 4), self.index(len(self.records) - 1, 4))
+            self.dataChanged.emit(self.index(0, AGENT_COLUMN),
+                                  self.index(len(self.records) - 1, AGENT_COLUMN))
 
     # -- paging ----------------------------------------------------------------------------------
 
@@ -128,12 +197,17 @@ class CallsTableModel(QAbstractTableModel):
             params["cursor"] = self._cursor
         elif self._next_page and self._next_page > 1:
             params["page"] = self._next_page
+        names = dict(self.agent_names)
+
+        async def fetch(api: Client) -> tuple[Page, list[CallRow]]:
+            page = await api.list_calls(**params)
+            return page, [format_row(record, names) for record in page.items]
+
         self._loading = True
-        self.bridge.call(lambda api: api.list_calls(**params),
-                         lambda page: self._arrived(generation, page),
+        self.bridge.call(fetch, lambda answer: self._arrived(generation, *answer),
                          lambda exc: self._failed(generation, exc), context=self)
 
-    def _arrived(self, generation: int, page: Page) -> None:
+    def _arrived(self, generation: int, page: Page, rows: list[CallRow]) -> None:
         if generation != self._generation:
             return
         self._loading = False
@@ -148,13 +222,15 @@ class CallsTableModel(QAbstractTableModel):
         else:
             self._next_page = page.page + 1
             self._more = bool(page.items) and page.page < page.total_pages
-        items = [r for r in page.items if str(r.get("id")) not in self._rows_by_id]
-        if items:
+        fresh = [(record, row) for record, row in zip(page.items, rows, strict=True)
+                 if str(record.get("id")) not in self._rows_by_id]
+        if fresh:
             start = len(self.records)
-            self.beginInsertRows(QModelIndex(), start, start + len(items) - 1)
-            for offset, record in enumerate(items):
+            self.beginInsertRows(QModelIndex(), start, start + len(fresh) - 1)
+            for offset, (record, row) in enumerate(fresh):
                 self._rows_by_id[str(record.get("id"))] = start + offset
-            self.records.extend(items)
+                self.records.append(record)
+                self.rows.append(row)
             self.endInsertRows()
         if first_page:
             self.loaded.emit()
@@ -174,6 +250,10 @@ class CallsTableModel(QAbstractTableModel):
     def record(self, row: int) -> Record | None:
         return self.records[row] if 0 <= row < len(self.records) else None
 
+    def formatted(self, row: int) -> CallRow | None:
+        """The row's cells as the table shows them."""
+        return self.rows[row] if 0 <= row < len(self.rows) else None
+
     def row_of(self, call_id: str) -> int | None:
         return self._rows_by_id.get(call_id)
 
@@ -182,6 +262,7 @@ class CallsTableModel(QAbstractTableModel):
         row = self._rows_by_id.get(str(record.get("id")))
         if row is not None:
             self.records[row] = {**self.records[row], **record}
+            self.rows[row] = format_row(self.records[row], self.agent_names)
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.columns) - 1))
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
@@ -203,35 +284,23 @@ class CallsTableModel(QAbstractTableModel):
             return "Click to sort" if column.sort_key else None
         return None
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self.records):
+    def data(self, index: Index, role: int = DISPLAY) -> Any:
+        row = index.row()
+        if not 0 <= row < len(self.rows):
             return None
-        record = self.records[index.row()]
-        column = self.columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            value = column.value(record)
-            return "" if value is None else str(value)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(column.align | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return _status_color(record, column.title)
-        if role == RECORD_ROLE:
-            return record
+        if role == DISPLAY:
+            return self.rows[row].texts[index.column()]
+        if role == ALIGNMENT:
+            return ALIGNMENTS[index.column()]
+        if role == FOREGROUND:
+            tone = self.rows[row].tones[index.column()]
+            return self.tone_color(tone) if tone else None
+        if role == RECORD:
+            return self.records[row]
         return None
 
-
-def _status_color(record: Record, title: str) -> QColor | None:
-    colors = theme.colors()
-    if title == "Status":
-        status = record.get("status")
-        if status in ("failed", "busy", "no_answer", "canceled"):
-            return QColor(colors.danger)
-        if status in fmt.LIVE_STATUSES:
-            return QColor(colors.accent)
-    if title == "Sentiment":
-        sentiment = record.get("sentiment")
-        if sentiment == "positive":
-            return QColor(colors.success)
-        if sentiment == "negative":
-            return QColor(colors.danger)
-    return None
+    def tone_color(self, tone: str) -> QColor:
+        """The colour of a tone in the current theme."""
+        if self._tone_theme != theme.current():
+            self._tone_theme, self._tone_colors = theme.current(), _tone_colors()
+        return self._tone_colors[tone]

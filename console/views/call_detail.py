@@ -39,6 +39,7 @@ LATENCY_FIELDS = (("EOU", "eou_ms", "end of turn: caller's last word to the turn
                   ("TTS", "tts_ttfb_ms", "text to speech: first audio"),
                   ("Voice to voice", "voice_to_voice_ms", "caller's last word to the agent's first audio"))
 LATENCY_TOTAL_TITLE = "Total"
+EVENT_CELL_PADDING = 20  # item padding and the style's text margins, both sides
 
 
 def transcript_entries(call: Record) -> list[Record]:
@@ -173,6 +174,13 @@ class CallDetail(QWidget):
         self.tabs.setTabToolTip(3, "Cost breakdown and per-turn latency")
         self.tabs.addTab(self._notes_tab(), "Notes")
 
+    def _size_event_columns(self) -> None:
+        """Column widths from the font, so times and SIP reasons are not cut short."""
+        header = self.events_view.horizontalHeader()
+        cell_width = self.events_view.fontMetrics().horizontalAdvance
+        for column, sample in enumerate(("00:00:00", "engine · call.answered", "503 Service Unavail")):
+            header.resizeSection(column, cell_width(sample) + EVENT_CELL_PADDING)
+
     # -- tabs ------------------------------------------------------------------------------------
 
     def _analysis_tab(self) -> QWidget:
@@ -289,8 +297,7 @@ class CallDetail(QWidget):
         if generation != self._generation:
             return
         self.events_model.set_records(events)
-        for column, width in ((0, 66), (1, 150), (2, 96)):
-            self.events_view.horizontalHeader().resizeSection(column, width)
+        self._size_event_columns()
         self._settle()
 
     def _got_call(self, generation: int, call: Record) -> None:

@@ -12,6 +12,7 @@ from console import formatting as fmt
 from console.context import ConsoleContext
 from console.models.calls import CallQuery, CallsTableModel
 from console.views.base import View
+from console.views.call_cells import CallCellDelegate
 from console.views.call_detail import CallDetail
 from console.views.widgets import button, hbox, heading, table_view
 from engine.client import Record
@@ -84,6 +85,7 @@ class CallsView(View):
         self.model = CallsTableModel(self.bridge, self)
         self.table = table_view(self.model, stretch_last=True)
         self.table.setObjectName("callsTable")
+        self.table.setItemDelegate(CallCellDelegate(self.model, self.table))
         header = self.table.horizontalHeader()
         header.setSortIndicatorShown(True)
         header.setSortIndicator(0, Qt.SortOrder.DescendingOrder)
@@ -93,6 +95,7 @@ class CallsView(View):
         self.model.loaded.connect(self._first_page)
         self.model.total_changed.connect(lambda total: self.count_label.setText(f"{total:,} calls"))
         self.model.failed.connect(lambda text: self.count_label.setText(f"Could not load calls: {text}"))
+        self.model.set_query(self.query())  # the first page is on its way while the rest is built
 
         self.detail = CallDetail(self.bridge)
         self.detail.call_updated.connect(self.model.update_call)
@@ -148,6 +151,11 @@ class CallsView(View):
         return combo
 
     # -- loading ---------------------------------------------------------------------------------
+
+    def activate(self) -> None:
+        if not self._started:
+            self._started = True  # the first page was asked for when the view was built
+            self._load_lookups()
 
     def refresh(self) -> None:
         self.is_loaded = False

@@ -105,12 +105,13 @@ class SettingsView(View):
         keys_box.setSpacing(8)
         self.keys = RecordTableModel([
             Column.key("Name", "name"), Column.key("Prefix", "prefix"),
+            Column("State", lambda r: "Revoked" if r.get("revoked") else "Active"),
             Column("Scopes", lambda r: ", ".join(r.get("scopes") or []) or "all"),
             Column("Created", lambda r: fmt.local_time(r.get("created_at"))),
             Column("Last used", lambda r: fmt.local_time(r.get("last_used_at"))),
         ], self)
         self.keys_table = table_view(self.keys)
-        for column, width in enumerate((150, 120, 90, 130)):
+        for column, width in enumerate((150, 110, 76, 70, 130)):
             self.keys_table.horizontalHeader().resizeSection(column, width)
         self.key_name = QLineEdit()
         self.key_name.setPlaceholderText("Name of a new key, e.g. CRM sync")

@@ -1,0 +1,38 @@
+"""Campaign start and pause from the console change the campaign's status in the engine and on screen."""
+
+from __future__ import annotations
+
+from pytestqt.qtbot import QtBot
+
+from tests.enginehost import RunningEngine
+from tests.gui.conftest import Console, run_api
+
+
+def test_start_and_pause_buttons_change_the_status(console: Console, qtbot: QtBot,
+                                                   engine_server: RunningEngine) -> None:
+    agent = run_api(engine_server, lambda api: api.agents.create(name="Pacer"))
+    campaign = run_api(engine_server, lambda api: api.campaigns.create(
+        name="Start and pause", agent_id=agent["id"], calling_days=[]))
+    run_api(engine_server, lambda api: api.leads(campaign["id"]).create(phone_number="+14155550123"))
+    campaigns = console.view("campaigns")
+    campaigns.select(campaign["id"])
+    qtbot.waitUntil(lambda: (campaigns.editor.current or {}).get("id") == campaign["id"], timeout=10_000)
+    assert campaigns.editor.current["status"] == "draft"
+    assert campaigns.start_button.isEnabled() and not campaigns.pause_button.isEnabled()
+
+    def shown_status() -> str:
+        row = campaigns.editor.model.row_of(campaign["id"])
+        status = next(i for i, c in enumerate(campaigns.editor.model.columns) if c.title == "Status")
+        return str(campaigns.editor.model.data(campaigns.editor.model.index(row, status)))
+
+    campaigns.start_button.click()
+    qtbot.waitUntil(lambda: (campaigns.editor.current or {}).get("status") == "running", timeout=10_000)
+    assert shown_status() == "Running"
+    assert not campaigns.start_button.isEnabled() and campaigns.pause_button.isEnabled()
+    assert run_api(engine_server, lambda api: api.campaigns.get(campaign["id"]))["status"] == "running"
+
+    campaigns.pause_button.click()
+    qtbot.waitUntil(lambda: (campaigns.editor.current or {}).get("status") == "paused", timeout=10_000)
+    assert shown_status() == "Paused"
+    assert campaigns.start_button.isEnabled() and not campaigns.pause_button.isEnabled()
+    assert run_api(engine_server, lambda api: api.campaigns.get(campaign["id"]))["status"] == "paused"
