@@ -209,6 +209,12 @@ class Client:
         """An outbound or test call: agent_id, from_number or phone_number_id, to_number, ..."""
         return await self.request("POST", "/v1/calls", json=fields)
 
+    async def control(self, call_id: str, type: str, **fields: Any) -> Record:
+        """A live control command (say, inject_context, end_call, hold, resume, mute_agent,
+        unmute_agent, dtmf) with its fields; answers ``{"result": ..., "status": ...}``."""
+        return await self.request("POST", f"/v1/calls/{call_id}/control",
+                                  json={"type": type, **fields})
+
     async def call_events(self, call_id: str) -> list[Record]:
         return (await self.request("GET", f"/v1/calls/{call_id}/events"))["events"]
 
@@ -224,6 +230,27 @@ class Client:
         if response.status_code >= 400:
             self._decode(response)
         return response.content
+
+    # -- joining calls over WebRTC -------------------------------------------------------------
+
+    async def join_call(self, call_id: str, sdp: str, role: str) -> Record:
+        """Join a live call with a WebRTC offer as listen, whisper, barge, takeover or agent;
+        answers ``{"sdp", "type": "answer", "participant_id"}``."""
+        return await self.request("POST", f"/v1/calls/{call_id}/join",
+                                  json={"sdp": sdp, "type": "offer", "role": role})
+
+    async def leave_call(self, call_id: str, participant_id: str) -> Record:
+        """Leave a call joined with :meth:`join_call` (a takeover hands the call back)."""
+        return await self.request("DELETE", f"/v1/calls/{call_id}/participants/{participant_id}")
+
+    async def call_participants(self, call_id: str) -> list[Record]:
+        return (await self.request("GET", f"/v1/calls/{call_id}/participants"))["items"]
+
+    async def web_call(self, agent_id: str, sdp: str, **fields: Any) -> Record:
+        """A web call to an agent from a WebRTC offer (``dynamic_variables`` optional);
+        answers ``{"call_id", "sdp", "type": "answer"}``."""
+        return await self.request("POST", "/v1/web-calls",
+                                  json={"agent_id": agent_id, "sdp": sdp, **fields})
 
     # -- webhooks -------------------------------------------------------------------------------
 

@@ -188,6 +188,33 @@ class AgentLeg(PipelineObserver):
         if self.pipeline is not None:
             self.pipeline.dtmf(digit)
 
+    # -- supervisor controls (on the call's loop) ----------------------------------------------
+
+    def say(self, text: str, *, interrupt: bool = True, interruptible: bool = True,
+            end_after: bool = False) -> None:
+        """The agent speaks a supervisor's words (transcript source ``supervisor``)."""
+        assert self.pipeline is not None
+        self.pipeline.say(text, interrupt=interrupt, interruptible=interruptible,
+                          end_after=end_after)
+
+    def inject_context(self, text: str, *, trigger_response: bool = False) -> None:
+        """A hidden instruction for the brain; with ``trigger_response`` it answers now."""
+        assert self.pipeline is not None
+        self.pipeline.inject_context(text, reply=trigger_response)
+
+    @property
+    def speaking(self) -> bool:
+        return self.pipeline is not None and self.pipeline.state != "listening"
+
+    def pause(self) -> None:
+        """The call is on hold: the pipeline stops hearing and speaking."""
+        if self.pipeline is not None:
+            self.pipeline.pause()
+
+    def resume(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.resume()
+
     # -- pipeline observer ---------------------------------------------------------------------
 
     def _at(self, media_s: float | None) -> datetime | None:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from aiortp.port_allocator import PortAllocator
 
 from engine.calls.agent_leg import AgentLeg, CallInfo
+from engine.calls.control import CallControl
 from engine.calls.greeting import SynthesisError, synthesize_async
 from engine.media import AGENT_MASKS, CALLER_MASKS, MediaClock, Mixer, Participant, Player, Recorder, Tone
 from engine.media.loop import MediaLoop
@@ -107,6 +108,7 @@ class CallSession:
         self.stats = Stats()
         self._greeting: asyncio.Task[None] | None = None
         self.agent: AgentLeg | None = None
+        self.control = CallControl(self)  # a supervisor's live commands; hold and re-INVITEs
         self.call_id = records.create_call({
             "organization_id": route.organization_id, "type": "phone_call", "transport": "sip",
             "direction": "inbound", "from_number": sip_call.caller, "to_number": route.number,
@@ -118,6 +120,7 @@ class CallSession:
         sip_call.on_event = self._sip_event
         sip_call.on_ended = self._sip_ended
         sip_call.on_dtmf = self._dtmf
+        sip_call.on_reoffer = self.control.answer_reoffer
         self.records.add_event(self.call_id, "sip", "invite_received", status="ringing",
                                payload={"call_id": sip_call.call_id, "from": sip_call.caller,
                                         "to": sip_call.user})
@@ -179,7 +182,8 @@ class CallSession:
         path = self.media.recordings_dir / f"{self.call_id}.wav"
         self.recorder = Recorder(path)
         self.mixer.taps.append(self.recorder.write)
-        answer = sdp.answer(offer, params, self.media.local_ip, self.leg.local_port)
+        answer = sdp.answer(offer, params, self.media.local_ip, self.leg.local_port,
+                            session_id=self.control.sdp_id)
         self.sip.answer(answer)
         self.answered_at = utcnow()
         media.call(media.clock.add, self.mixer.tick)
@@ -234,7 +238,7 @@ class CallSession:
         self.sip.hangup(reason)
 
     def rtp_idle_s(self, now: float | None = None) -> float:
-        if self.leg is None or self.sip.state not in ("answered", "confirmed"):
+        if self.leg is None or self.sip.state not in ("answered", "confirmed") or self.control.holding:
             return 0.0
         return (now if now is not None else time.monotonic()) - self.leg.last_rx
 
@@ -245,6 +249,7 @@ class CallSession:
             await media.call_soon_wait(media.clock.remove, self.mixer.tick)
         if self._greeting is not None:
             self._greeting.cancel()
+        self.control.cancel_timers()
         if self.agent is not None:
             await self.agent.close()
         fields: dict[str, Any] = {"ended_at": ended_at, "disconnect_reason": self.reason}

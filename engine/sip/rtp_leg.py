@@ -165,7 +165,11 @@ class RtpLeg:
         self.frames_sent += 1
 
     def send_dtmf(self, digit: str, duration_ms: int = 160) -> None:
-        self.session.send_dtmf(digit, duration_ms)
+        """One RFC 4733 event, stamped with the audio stream's current RTP timestamp (each
+        digit its own event: a receiver merges packets that share a timestamp)."""
+        sender: Any = self.session._sender
+        self.session.send_dtmf(digit, duration_ms,
+                               timestamp=int(getattr(sender, "current_timestamp", 0)))
 
     async def close(self) -> None:
         if self.batch is not None:

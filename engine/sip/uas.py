@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from engine.sip.build import make_response, new_tag
 from engine.sip.dialog import Dialog
 from engine.sip.message import Request, Response
+from engine.sip.reinvite import OnResult, ReInvite
 from engine.sip.server_transaction import InviteServerTransaction, ServerTransaction
 from engine.sip.transport import Peer
 
@@ -48,6 +49,8 @@ class IncomingCall:
         self.on_ended: Callable[[str], None] = _ignore_end
         self.on_dtmf: Callable[[str], None] = lambda _digit: None
         self.on_reoffer: Callable[[bytes], bytes | None] = lambda _offer: None
+        self.reinvite_out: ReInvite | None = None  # the re-INVITE we sent last
+        self._reinvite_in: InviteServerTransaction | None = None  # the peer's last re-INVITE
         tx.on_ack_timeout = self._ack_timeout
         tx.on_ack = self._acked
 
@@ -120,6 +123,22 @@ class IncomingCall:
         self.ua.endpoint.client_transaction(bye, dialog.peer, on_response, on_timeout)
         self._end(reason)
 
+    def reinvite(self, offer: bytes, on_result: OnResult) -> bool:
+        """Send a re-INVITE with a new offer (hold, resume); False when the dialog is not
+        confirmed or another offer is still outstanding (§14.1)."""
+        if self.state != "confirmed" or self.dialog is None or (
+                self.reinvite_out is not None and self.reinvite_out.pending):
+            return False
+
+        def done(status: int, body: bytes) -> None:
+            self.on_event("reinvite_response", status, None)
+            on_result(status, body)
+
+        self.reinvite_out = ReInvite(self.ua, self.dialog, offer, done)
+        self.on_event("reinvite_sent", None, None)
+        self.reinvite_out.start()
+        return True
+
     # what the peer does (called by the UserAgent)
     def _acked(self, request: Request) -> None:
         if self.state == "answered":
@@ -128,6 +147,10 @@ class IncomingCall:
             self.on_confirmed()
 
     def receive_ack(self, request: Request) -> None:
+        reinvite = self._reinvite_in
+        if reinvite is not None and request.cseq.seq == reinvite.request.cseq.seq:
+            reinvite.receive_ack(request)  # the ACK of our 2xx to the peer's re-INVITE
+            return
         self.tx.receive_ack(request)
 
     def receive_bye(self, request: Request, tx: ServerTransaction) -> None:
@@ -152,12 +175,16 @@ class IncomingCall:
                     self.on_dtmf(value.strip()[:1])
 
     def receive_reinvite(self, request: Request, tx: InviteServerTransaction) -> None:
+        if self.reinvite_out is not None and self.reinvite_out.pending:
+            tx.respond(make_response(request, 491))  # glare: both sides offered (§14.2)
+            return
         answer = self.on_reoffer(request.body) if request.body else None
         if answer is None:
             tx.respond(make_response(request, 488))
             return
         assert self.dialog is not None
         self.dialog.remote_seq = request.cseq.seq
+        self._reinvite_in = tx
         tx.respond(make_response(request, 200, body=answer,
                                  extra=[("Contact", self.dialog.local_contact)]))
         self.on_event("reinvite_answered", 200, None)

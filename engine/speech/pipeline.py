@@ -62,6 +62,8 @@ LISTENING, THINKING, SPEAKING = "listening", "thinking", "speaking"
 HANGUP_END_CALL = "agent_hangup"
 HANGUP_IDLE = "idle_timeout"
 HANGUP_MAX_DURATION = "max_duration"
+HANGUP_SUPERVISOR = "supervisor_hangup"
+SUPERVISOR = "supervisor"  # the transcript source of a supervisor's say
 
 
 @dataclass
@@ -125,6 +127,7 @@ class _Reply:
 
     kind: str
     interruptible: bool = True
+    source: str = "agent"  # the transcript source of its line: agent | supervisor
     hangup: str | None = None  # hang up with this reason once it has been played
     playout: Playout = field(default_factory=Playout)
     texts: list[str] = field(default_factory=list)
@@ -217,6 +220,8 @@ class Pipeline:
         self._user_index: int | None = None
         self._turn_started_at = 0.0
         self._held = False  # a transfer was asked for: the agent stays quiet
+        self._paused = False  # the call is on hold: nothing heard, nothing said, no timers
+        self._vad = vad
         self._next_index = 0
         self._idle_since = 0.0
         self._idle_prompts = 0
@@ -284,14 +289,43 @@ class Pipeline:
         self._dtmf_in.append(digit)
         self._wake_any_thread()
 
-    def say(self, text: str, *, interrupt: bool = False) -> None:
-        """Speaks ``text`` now (a supervisor's say); ``interrupt`` cuts the current speech first."""
+    def say(self, text: str, *, interrupt: bool = False, interruptible: bool | None = None,
+            end_after: bool = False, source: str = SUPERVISOR) -> None:
+        """Speaks ``text`` (a supervisor's say): ``interrupt`` cuts the current speech first,
+        otherwise it follows it; uninterruptible speech ignores barge-in; ``end_after`` hangs up
+        once it has been played (or cut short)."""
         if interrupt:
             self._interrupt("say", count=False)
         self.brain.say(text)
-        reply = self._new_reply("say")
+        reply = self._new_reply("say", interruptible=interruptible,
+                                hangup=HANGUP_SUPERVISOR if end_after else None)
+        reply.source = source
+        if end_after:
+            self.ended = HANGUP_SUPERVISOR
         self._speak(reply, text)
         self._close_reply(reply)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Stops hearing and speaking (the call is on hold): speech in flight is cut, the
+        caller's audio is dropped and the idle and duration timers stop."""
+        if self._paused or self._closed:
+            return
+        self._paused = True
+        self._discard_speculation()
+        self._interrupt("hold", count=False, force=True)
+
+    def resume(self) -> None:
+        """Listens again after :meth:`pause`, with a fresh turn detector and idle timer."""
+        if not self._paused:
+            return
+        self._paused = False
+        self.detector = TurnDetector(self._vad)
+        self._preroll.clear()
+        self._idle_since = self.audio.now
 
     def inject_context(self, text: str, *, reply: bool = False) -> None:
         """A hidden instruction for the brain; with ``reply`` it answers now."""
@@ -310,9 +344,12 @@ class Pipeline:
                 self._played(self.audio.finished.popleft())
             while self.audio.inbox and not self._closed:
                 pts, pcm = self.audio.inbox.popleft()
-                self._frame(pts, pcm)
+                if not self._paused:
+                    self._frame(pts, pcm)
             while self._dtmf_in:
-                self._digit(self._dtmf_in.popleft())
+                digit = self._dtmf_in.popleft()
+                if not self._paused:
+                    self._digit(digit)
 
     def _frame(self, pts: float, pcm: bytes) -> None:
         in_turn = self.detector.speaking
@@ -607,7 +644,7 @@ class Pipeline:
         now = self.audio.now
         text = " ".join(reply.texts)
         if text:
-            line = Line(reply.index if reply.index is not None else self._take_index(), "agent", text,
+            line = Line(reply.index if reply.index is not None else self._take_index(), reply.source, text,
                         playout.first_pts, playout.ended_pts if playout.ended_pts is not None else now,
                         self.tts.provider, _voice(self.tts), None, reply.interrupted,
                         kind=reply.kind)
@@ -624,13 +661,15 @@ class Pipeline:
         self._idle_since = max(self._idle_since, now)
         if not self._replies:
             self._set_state(LISTENING)
-        if reply.hangup and not reply.interrupted and not self._closed:
+        if reply.hangup and not self._closed and (not reply.interrupted
+                                                  or reply.hangup == HANGUP_SUPERVISOR):
             self.ended = reply.hangup
             self.observer.hangup(reply.hangup)
 
-    def _interrupt(self, reason: str, *, count: bool) -> None:
-        """Stops speaking now: the playout is emptied, queued speech dropped, replies cut short."""
-        if not self._replies or any(not r.interruptible for r in self._replies):
+    def _interrupt(self, reason: str, *, count: bool, force: bool = False) -> None:
+        """Stops speaking now: the playout is emptied, queued speech dropped, replies cut short
+        (uninterruptible ones only when ``force``)."""
+        if not self._replies or (not force and any(not r.interruptible for r in self._replies)):
             return  # nothing to cut, or a goodbye / hand-over that must be heard whole
         was_playing = self.audio.playing
         self.audio.stop()
@@ -729,9 +768,11 @@ __all__ = [
     "HANGUP_END_CALL",
     "HANGUP_IDLE",
     "HANGUP_MAX_DURATION",
+    "HANGUP_SUPERVISOR",
     "IDLE_PROMPT",
     "LISTENING",
     "SPEAKING",
+    "SUPERVISOR",
     "THINKING",
     "Line",
     "Pipeline",

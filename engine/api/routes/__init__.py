@@ -8,7 +8,9 @@ from engine.api.routes import (
     call_records,
     calls,
     campaign_actions,
+    control,
     events,
+    join,
     models,
     organizations,
     usage,
@@ -18,6 +20,8 @@ from engine.api.routes import (
 
 ROUTERS: list[APIRouter] = [
     calls.router,
+    control.router,
+    join.router,
     call_records.router,
     campaign_actions.router,
     organizations.router,

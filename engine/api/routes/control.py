@@ -1,0 +1,95 @@
+"""``POST /v1/calls/{id}/control``: a supervisor's live commands on a call in progress.
+
+The handler runs in the server's thread pool; the call lives on the telephony service's loop,
+so the command hops there and the handler waits for its outcome.
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the parameters from the signature.
+
+import asyncio
+import concurrent.futures
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request
+from sqlmodel import Session
+
+from engine.api.auth import Principal, principal_from
+from engine.api.crud import publish
+from engine.api.errors import ApiError, invalid
+from engine.api.routes.calls import owned_call
+from engine.calls.commands import COMMAND_TYPES, CommandError, EndCall, content_of, parse_command
+from engine.calls.control import ControlError, not_live, run_command
+from engine.store import LIVE_STATUSES, ApiKey
+
+router = APIRouter(tags=["calls"])
+
+Auth = Annotated[Principal, Depends(principal_from)]
+CONTROL_SCOPES = ("admin", "write", "supervisor")
+CONTROL_TIMEOUT_S = 20.0  # a hold waits for the caller's re-INVITE answer (8 s at most)
+
+EXAMPLES: dict[str, Any] = {
+    "say": {"value": {"type": "say", "content": "A colleague will call you back today.",
+                      "interrupt": True, "interruptible": True, "end_after": False}},
+    "inject_context": {"value": {"type": "inject_context", "trigger_response": True,
+                                 "content": "The caller is a premium customer; offer the upgrade."}},
+    "end_call": {"value": {"type": "end_call", "message": "Thank you for calling. Goodbye!"}},
+    "hold": {"value": {"type": "hold"}},
+    "resume": {"value": {"type": "resume"}},
+    "mute_agent": {"value": {"type": "mute_agent"}},
+    "unmute_agent": {"value": {"type": "unmute_agent"}},
+    "dtmf": {"value": {"type": "dtmf", "digits": "1234#"}},
+}
+
+
+def actor_of(session: Session, principal: Principal) -> str:
+    """Who gave a command: the API key's name (its id when unnamed)."""
+    key = session.get(ApiKey, principal.key_id)
+    name = key.name.strip() if key is not None and key.name else ""
+    return f"api_key:{name or principal.key_id}"
+
+
+@router.post("/v1/calls/{call_id}/control", summary="Send a live control command to a call",
+             description=f"One of {', '.join(COMMAND_TYPES)}. 400 CALL_NOT_LIVE when the call "
+                         "is over; end_call is idempotent (ending, then already_ended).")
+def control_call(
+    request: Request,
+    call_id: str,
+    principal: Auth,
+    body: Annotated[dict[str, Any], Body(openapi_examples=EXAMPLES)],
+) -> dict[str, Any]:
+    if not any(scope in principal.scopes for scope in CONTROL_SCOPES):
+        raise ApiError(403, "controlling calls needs an admin, write or supervisor key", "FORBIDDEN")
+    try:
+        command = parse_command(body)
+    except CommandError as exc:
+        raise invalid(exc.field, exc.message) from None
+    with Session(request.app.state.db) as session:
+        call = owned_call(session, principal, call_id)
+        status = call.status
+        actor = actor_of(session, principal)
+    telephony = request.app.state.engine.telephony
+    loop = telephony.loop if telephony is not None else None
+    if status not in LIVE_STATUSES or loop is None:
+        if isinstance(command, EndCall):
+            return {"call_id": call_id, "type": command.type, "result": "already_ended",
+                    "status": status}
+        error = not_live(call_id, status)
+        raise ApiError(error.status, error.message, error.code)
+    future = asyncio.run_coroutine_threadsafe(run_command(telephony, call_id, command, actor,
+                                                             status), loop)
+    try:
+        result = future.result(CONTROL_TIMEOUT_S)
+    except ControlError as exc:
+        raise ApiError(exc.status, exc.message, exc.code) from None
+    except concurrent.futures.TimeoutError:
+        future.cancel()
+        raise ApiError(504, f"the call did not act on {command.type} in time",
+                       "CONTROL_TIMEOUT") from None
+    publish(request, "call.control", principal,
+            {"call_id": call_id, "type": command.type, "actor": actor,
+             "content": content_of(command), "result": result["result"],
+             "status": result["status"]}, call_id=call_id)
+    return result
+
+
+__all__ = ["router"]

@@ -1,0 +1,163 @@
+"""The live-control commands of ``POST /v1/calls/{id}/control``, validated from their JSON bodies.
+
+Each command is a small pydantic model tagged by ``type``; :func:`parse_command` turns a body
+into one, or raises :class:`CommandError` naming the field at fault.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+MAX_TEXT = 2000  # characters a say / inject_context / end_call message may carry
+DTMF_DIGITS = "0123456789*#ABCD"
+MAX_DIGITS = 32
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _text(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+class Say(_Command):
+    """The agent speaks ``content`` now (cutting its speech) or after it (``interrupt: false``)."""
+
+    type: Literal["say"]
+    content: Annotated[str, Field(max_length=MAX_TEXT)]
+    interrupt: bool = True
+    interruptible: bool = True
+    end_after: bool = False
+
+    _strip = field_validator("content")(classmethod(lambda cls, v: _text(v)))
+
+
+class InjectContext(_Command):
+    """A hidden instruction to the brain; ``trigger_response`` makes the agent reply at once."""
+
+    type: Literal["inject_context"]
+    content: Annotated[str, Field(max_length=MAX_TEXT)]
+    trigger_response: bool = False
+
+    _strip = field_validator("content")(classmethod(lambda cls, v: _text(v)))
+
+
+class EndCall(_Command):
+    """Hang up, after speaking ``message`` when one is given."""
+
+    type: Literal["end_call"]
+    message: Annotated[str | None, Field(max_length=MAX_TEXT)] = None
+
+
+class Hold(_Command):
+    """Put the caller on hold (re-INVITE a=sendonly, music on hold, the agent paused)."""
+
+    type: Literal["hold"]
+
+
+class Resume(_Command):
+    """Take the caller off hold (re-INVITE a=sendrecv, the agent listens again)."""
+
+    type: Literal["resume"]
+
+
+class MuteAgent(_Command):
+    """The caller no longer hears the AI agent."""
+
+    type: Literal["mute_agent"]
+
+
+class UnmuteAgent(_Command):
+    type: Literal["unmute_agent"]
+
+
+class Dtmf(_Command):
+    """Key ``digits`` to the caller as RFC 4733 telephone-events."""
+
+    type: Literal["dtmf"]
+    digits: Annotated[str, Field(min_length=1, max_length=MAX_DIGITS)]
+
+    @field_validator("digits")
+    @classmethod
+    def _digits(cls, value: str) -> str:
+        value = value.upper()
+        bad = sorted({c for c in value if c not in DTMF_DIGITS})
+        if bad:
+            raise ValueError(f"not DTMF digits: {' '.join(bad)} (use 0-9 * # A-D)")
+        return value
+
+
+Command = Annotated[Say | InjectContext | EndCall | Hold | Resume | MuteAgent | UnmuteAgent | Dtmf,
+                    Field(discriminator="type")]
+COMMAND_TYPES = ("say", "inject_context", "end_call", "hold", "resume", "mute_agent",
+                 "unmute_agent", "dtmf")
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)
+
+
+AnyCommand = Say | InjectContext | EndCall | Hold | Resume | MuteAgent | UnmuteAgent | Dtmf
+
+
+def content_of(command: AnyCommand) -> str | None:
+    """The text a command carries (for the audit trail), if any."""
+    if isinstance(command, (Say, InjectContext)):
+        return command.content
+    if isinstance(command, EndCall):
+        return command.message.strip() if command.message and command.message.strip() else None
+    if isinstance(command, Dtmf):
+        return command.digits
+    return None
+
+
+class CommandError(ValueError):
+    """A control body that is not a valid command: ``field`` names what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def parse_command(body: Any) -> AnyCommand:
+    """The command a JSON body describes, or :class:`CommandError`."""
+    if not isinstance(body, dict):
+        raise CommandError("body", "expected a JSON object with a type")
+    kind = body.get("type")
+    if kind is None:
+        raise CommandError("type", f"missing; one of {', '.join(COMMAND_TYPES)}")
+    if kind not in COMMAND_TYPES:
+        raise CommandError("type", f"unknown command {kind!r}; one of {', '.join(COMMAND_TYPES)}")
+    try:
+        command: Any = _ADAPTER.validate_python(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [str(p) for p in first.get("loc", ()) if p != kind] or ["body"]
+        field = ".".join(loc)
+        message = first.get("msg", "invalid")
+        if first.get("type") == "extra_forbidden":
+            message = f"not a field of {kind}"
+        raise CommandError(field, message) from None
+    return command  # type: ignore[no-any-return]
+
+
+__all__ = [
+    "COMMAND_TYPES",
+    "AnyCommand",
+    "Command",
+    "CommandError",
+    "Dtmf",
+    "EndCall",
+    "Hold",
+    "InjectContext",
+    "MuteAgent",
+    "Resume",
+    "Say",
+    "UnmuteAgent",
+    "content_of",
+    "parse_command",
+]

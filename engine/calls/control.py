@@ -1,0 +1,432 @@
+"""Live control of a call in progress (DESIGN §5.4): a supervisor's say, inject_context,
+end_call, hold / resume, mute_agent / unmute_agent and dtmf, acting on the engine's live
+:class:`~engine.calls.session.CallSession`, each written to the call's events as an audit trail.
+
+Hold is a re-INVITE to the caller with a=sendonly (resume: a=sendrecv), music on hold that only
+the caller hears (:data:`~engine.media.MUSIC_MASKS`) and the agent's pipeline paused. A re-INVITE
+from the caller that holds us (a=sendonly, a=inactive or c=0.0.0.0) is answered with the matching
+direction, and our outgoing media and the agent pause until the caller resumes.
+
+Everything here runs on the signalling loop; mixer changes and RTP sends hop to the media loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine.calls.commands import (
+    AnyCommand,
+    Dtmf,
+    EndCall,
+    Hold,
+    InjectContext,
+    MuteAgent,
+    Resume,
+    Say,
+    UnmuteAgent,
+    content_of,
+)
+from engine.calls.greeting import SynthesisError, synthesize_async
+from engine.media import MUSIC_MASKS, HoldMusic, Participant
+from engine.media.mixer import AGENT
+from engine.sip import sdp
+
+if TYPE_CHECKING:
+    from engine.calls.session import CallSession
+
+log = logging.getLogger(__name__)
+
+SUPERVISOR_HANGUP = "supervisor_hangup"
+REINVITE_WAIT_S = 8.0  # a hold answers once the caller's phone answered the re-INVITE, or this
+DTMF_DURATION_MS = 160  # RFC 4733 event length; common phones send 100-200 ms
+DTMF_GAP_S = 0.25  # from one digit's start to the next (ITU-T Q.24 asks at least 40 ms pause)
+# After an end_call message the BYE follows its playout; should the speech never finish (a
+# failed synthesis), the call ends this long after the words' reading time anyway.
+END_CALL_GRACE_S = 5.0
+READING_S_PER_CHAR = 0.09  # espeak-ng at 170 wpm speaks about 11 characters a second
+HOLD_DIRECTION = {"sendrecv": "sendonly", "recvonly": "inactive"}  # ours, while we hold
+
+
+class ControlError(Exception):
+    """A command that cannot run on this call now (the API answers ``status`` with ``code``)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def not_live(call_id: str, status: str) -> ControlError:
+    return ControlError(400, "CALL_NOT_LIVE", f"call {call_id} is not live (status {status})")
+
+
+@dataclass
+class Outcome:
+    """What a command did: ``result`` (e.g. ``ending``, ``already_ended``) and details."""
+
+    result: str
+    details: dict[str, Any]
+
+    def body(self, call_id: str, kind: str, status: str) -> dict[str, Any]:
+        return {"call_id": call_id, "type": kind, "result": self.result, "status": status,
+                **self.details}
+
+
+class CallControl:
+    """The supervisor's handle on one inbound call session."""
+
+    def __init__(self, session: CallSession) -> None:
+        self.session = session
+        self.sdp_id = int(time.time())  # o= session id of our SDP; re-offers bump sdp_version
+        self.sdp_version = 1
+        self.on_hold = False  # we hold the caller
+        self.held_by_peer = False  # the caller holds us
+        self.agent_muted = False
+        self.ending = False
+        self._music: Participant | None = None
+        self._lock = asyncio.Lock()
+        self._deadline: asyncio.TimerHandle | None = None
+
+    # -- state --------------------------------------------------------------------------------
+
+    @property
+    def holding(self) -> bool:
+        """Either side holds the call (the caller's RTP may stop: no RTP timeout then)."""
+        return self.on_hold or self.held_by_peer
+
+    @property
+    def status(self) -> str:
+        session = self.session
+        if session.ended.is_set() or session.sip.state == "ended":
+            return "ended"
+        if self.ending or session.reason is not None:
+            return "ending"
+        if session.answered_at is None:
+            return "ringing"
+        return "on_hold" if self.on_hold else "in_progress"
+
+    # -- commands -----------------------------------------------------------------------------
+
+    async def execute(self, command: AnyCommand, actor: str) -> dict[str, Any]:
+        """Runs one command and records it (provider ``supervisor``) in the call's events."""
+        kind = command.type
+        status = self.status
+        if isinstance(command, EndCall):
+            if status in ("ended", "ending"):
+                outcome = Outcome("already_ended", {})
+            else:
+                outcome = await self._end_call(command)
+        elif status in ("ended", "ending"):
+            raise not_live(self.session.call_id, status)
+        elif status == "ringing":
+            raise ControlError(409, "CALL_NOT_ANSWERED",
+                               f"call {self.session.call_id} is not answered yet")
+        else:
+            async with self._lock:
+                outcome = await self._run(command)
+        self._audit(command, actor, outcome)
+        return outcome.body(self.session.call_id, kind, self.status)
+
+    async def _run(self, command: AnyCommand) -> Outcome:
+        if isinstance(command, Say):
+            return await self._say(command)
+        if isinstance(command, InjectContext):
+            return self._inject(command)
+        if isinstance(command, Hold):
+            return await self._hold()
+        if isinstance(command, Resume):
+            return await self._resume()
+        if isinstance(command, MuteAgent | UnmuteAgent):
+            return self._mute(isinstance(command, MuteAgent))
+        assert isinstance(command, Dtmf)
+        return self._dtmf(command.digits)
+
+    def _audit(self, command: AnyCommand, actor: str, outcome: Outcome) -> None:
+        fields = command.model_dump(exclude={"type", "content", "message", "digits"})
+        self.session.records.add_event(
+            self.session.call_id, "supervisor", f"control.{command.type}", actor=actor,
+            status=self.status,
+            payload={"action": command.type, "content": content_of(command), **fields,
+                     "result": outcome.result, **outcome.details})
+
+    def _pipeline_agent(self) -> Any:
+        agent = self.session.agent
+        return agent if agent is not None and agent.pipeline is not None else None
+
+    async def _say(self, command: Say) -> Outcome:
+        if self.on_hold:
+            raise ControlError(409, "CALL_ON_HOLD", "the caller is on hold; resume first")
+        agent = self._pipeline_agent()
+        if agent is not None:
+            queued = not command.interrupt and agent.speaking
+            agent.say(command.content, interrupt=command.interrupt,
+                      interruptible=command.interruptible, end_after=command.end_after)
+            if command.end_after:
+                self._end_soon(command.content)
+            return Outcome("queued" if queued else "speaking", {})
+        await self._play(command.content, interrupt=command.interrupt)
+        if command.end_after:
+            self._end_soon(command.content)
+        return Outcome("speaking", {})
+
+    async def _play(self, text: str, *, interrupt: bool) -> None:
+        """Speech without a pipeline (the greeting player answers the call)."""
+        session = self.session
+        try:
+            pcm = await synthesize_async(text, session.route.voice, session.route.rate_wpm)
+        except SynthesisError as exc:
+            raise ControlError(409, "AGENT_UNAVAILABLE", f"no speech synthesis: {exc}") from exc
+        if interrupt:
+            session.player.clear()
+        session.player.enqueue(pcm)
+
+    def _inject(self, command: InjectContext) -> Outcome:
+        if self.on_hold and command.trigger_response:
+            raise ControlError(409, "CALL_ON_HOLD", "the caller is on hold; resume first")
+        agent = self._pipeline_agent()
+        if agent is None:
+            raise ControlError(409, "AGENT_UNAVAILABLE", "this call's agent has no brain to instruct")
+        agent.inject_context(command.content, trigger_response=command.trigger_response)
+        return Outcome("responding" if command.trigger_response else "injected", {})
+
+    async def _end_call(self, command: EndCall) -> Outcome:
+        self.ending = True
+        session = self.session
+        message = content_of(command)
+        if message is None or session.answered_at is None:
+            session.hangup(SUPERVISOR_HANGUP)
+            return Outcome("ending", {})
+        if self.on_hold:
+            self._unhold_media()
+        agent = self._pipeline_agent()
+        if agent is not None:
+            if self.agent_muted:
+                self.agent_muted = False
+                self._apply_mute()
+            agent.say(message, interrupt=True, interruptible=False, end_after=True)
+        else:
+            try:
+                await self._play(message, interrupt=True)
+            except ControlError:
+                session.hangup(SUPERVISOR_HANGUP)
+                return Outcome("ending", {})
+        self._end_soon(message)
+        return Outcome("ending", {})
+
+    def _end_soon(self, text: str) -> None:
+        """The BYE after spoken words, whatever happens to their playout."""
+        if self._deadline is not None:
+            return
+        delay = len(text) * READING_S_PER_CHAR + END_CALL_GRACE_S
+        if self._pipeline_agent() is None:
+            delay = len(text) * READING_S_PER_CHAR + 1.0  # the player gives no end signal
+        self._deadline = asyncio.get_running_loop().call_later(
+            delay, self.session.hangup, SUPERVISOR_HANGUP)
+
+    def cancel_timers(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    # -- hold ---------------------------------------------------------------------------------
+
+    async def _hold(self) -> Outcome:
+        if self.on_hold:
+            return Outcome("already_on_hold", {})
+        session = self.session
+        self.on_hold = True
+        music = Participant("hold_music", MUSIC_MASKS, HoldMusic().next_frame, None)
+        self._music = music
+        if session.mixer is not None:
+            session.media.loop.call(session.mixer.add, music)
+        self._apply_mute()
+        agent = self._pipeline_agent()
+        if agent is not None:
+            agent.pause()
+        session.records.update_call(session.call_id, {"status": "on_hold"})
+        status = await self._reinvite("sendonly")
+        return Outcome("on_hold", {"reinvite_status": status})
+
+    async def _resume(self) -> Outcome:
+        if not self.on_hold:
+            return Outcome("not_on_hold", {})
+        self._unhold_media()
+        status = await self._reinvite("sendrecv")
+        self.session.records.update_call(self.session.call_id, {"status": "in_progress"})
+        return Outcome("resumed", {"reinvite_status": status})
+
+    def _unhold_media(self) -> None:
+        session = self.session
+        self.on_hold = False
+        music, self._music = self._music, None
+        if music is not None and session.mixer is not None:
+            session.media.loop.call(session.mixer.remove, music)
+        self._apply_mute()
+        agent = self._pipeline_agent()
+        if agent is not None and not self.held_by_peer:
+            agent.resume()
+
+    def _local_sdp(self, direction: str) -> bytes:
+        leg = self.session.leg
+        assert leg is not None
+        self.sdp_version += 1
+        return sdp.build(self.session.media.local_ip, leg.local_port, [leg.params.payload_type],
+                         leg.params.dtmf_payload_type, direction, self.sdp_id, self.sdp_version)
+
+    async def _reinvite(self, direction: str) -> int | None:
+        """Offers ``direction`` to the caller; the final status, or None when none came in time
+        (or no re-INVITE could be sent)."""
+        session = self.session
+        leg = session.leg
+        if leg is None:
+            return None
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[tuple[int, bytes]] = loop.create_future()
+
+        def done(status: int, body: bytes) -> None:
+            if not answered.done():
+                answered.set_result((status, body))
+
+        if not session.sip.reinvite(self._local_sdp(direction), done):
+            return None
+        if self.held_by_peer:  # the caller does not want our media meanwhile
+            leg.set_direction("inactive" if direction == "sendonly" else "recvonly")
+        else:
+            leg.set_direction(direction)
+        try:
+            status, _body = await asyncio.wait_for(answered, REINVITE_WAIT_S)
+        except TimeoutError:
+            return None
+        return status
+
+    def answer_reoffer(self, body: bytes) -> bytes | None:
+        """The SDP answer to the caller's re-INVITE (None: 488), pausing or resuming our media
+        when it holds or resumes us."""
+        session = self.session
+        leg = session.leg
+        if leg is None:
+            return None
+        try:
+            offer = sdp.parse(body)
+            sdp.negotiate(offer)
+        except sdp.SdpError as exc:
+            log.info("call %s: re-INVITE not accepted: %s", session.call_id, exc)
+            return None
+        audio = offer.audio
+        assert audio is not None
+        if str(leg.params.payload_type) not in audio.formats:
+            log.info("call %s: re-INVITE changes the codec; refused", session.call_id)
+            return None
+        conn = audio.connection or offer.connection
+        zero = conn is not None and conn.address == "0.0.0.0"  # RFC 2543 hold
+        theirs = "sendonly" if zero and audio.direction == "sendrecv" else audio.direction
+        held = theirs in ("sendonly", "inactive")
+        ours = sdp.ANSWER_DIRECTION.get(theirs, "sendrecv")
+        if self.on_hold:
+            ours = HOLD_DIRECTION.get(ours, ours)
+        leg.set_direction(ours)
+        if conn is not None and not zero and (conn.address, audio.port) != leg.params.remote_addr:
+            session.media.loop.call(leg.update_remote, (conn.address, audio.port))
+        if held != self.held_by_peer:
+            self.held_by_peer = held
+            session.records.add_event(session.call_id, "sip", "hold_received" if held
+                                      else "resume_received", payload={"direction": theirs})
+            agent = self._pipeline_agent()
+            if agent is not None:
+                if held:
+                    agent.pause()
+                elif not self.on_hold:
+                    agent.resume()
+        self.sdp_version += 1
+        return sdp.build(session.media.local_ip, leg.local_port, [leg.params.payload_type],
+                         leg.params.dtmf_payload_type, ours, self.sdp_id, self.sdp_version)
+
+    # -- mute and keys ------------------------------------------------------------------------
+
+    def _agent_participant(self) -> Participant | None:
+        session = self.session
+        if session.agent is not None and session.agent.participant is not None:
+            return session.agent.participant
+        mixer = session.mixer
+        if mixer is None:
+            return None
+        return next((p for p in list(mixer.participants) if p.masks.role == AGENT), None)
+
+    def _apply_mute(self) -> None:
+        participant = self._agent_participant()
+        if participant is not None:
+            participant.muted = self.agent_muted or self.on_hold
+
+    def _mute(self, mute: bool) -> Outcome:
+        if mute == self.agent_muted:
+            return Outcome("already_muted" if mute else "not_muted", {})
+        self.agent_muted = mute
+        self._apply_mute()
+        return Outcome("muted" if mute else "unmuted", {})
+
+    def _dtmf(self, digits: str) -> Outcome:
+        leg = self.session.leg
+        if leg is None or leg.params.dtmf_payload_type is None:
+            raise ControlError(409, "DTMF_UNAVAILABLE",
+                               "the caller's phone did not offer telephone-event (RFC 4733)")
+        send_dtmf(self.session.media.loop, leg, digits)
+        return Outcome("sent", {"digits": digits})
+
+
+def send_dtmf(media: Any, leg: Any, digits: str) -> None:
+    """RFC 4733 events for ``digits`` on ``leg``, :data:`DTMF_GAP_S` apart, sent from the media
+    loop (``media`` is the :class:`~engine.media.loop.MediaLoop`)."""
+
+    def schedule() -> None:
+        loop = asyncio.get_running_loop()
+        for index, digit in enumerate(digits):
+            loop.call_later(DTMF_GAP_S * index, leg.send_dtmf, digit, DTMF_DURATION_MS)
+
+    media.call(schedule)
+
+
+async def run_command(telephony: Any, call_id: str, command: AnyCommand, actor: str,
+                      stored_status: str = "ended") -> dict[str, Any]:
+    """Runs ``command`` on the live call ``call_id`` of ``telephony`` (on its loop);
+    ``stored_status`` is the call row's status, for the error when no session runs it."""
+    from engine.calls.session import CallSession
+
+    session = telephony.sessions.get(call_id)
+    if session is None:
+        if isinstance(command, EndCall):
+            return {"call_id": call_id, "type": command.type, "result": "already_ended",
+                    "status": stored_status}
+        raise not_live(call_id, stored_status)
+    if isinstance(session, CallSession):
+        return await session.control.execute(command, actor)
+    # an outbound call: it has no agent pipeline yet, so only ending and keys apply
+    if isinstance(command, EndCall):
+        result = "already_ended" if session.reason is not None else "ending"
+        session.hangup(SUPERVISOR_HANGUP)
+    elif isinstance(command, Dtmf) and session.leg is not None:
+        send_dtmf(session.media.loop, session.leg, command.digits)
+        result = "sent"
+    else:
+        raise ControlError(409, "CONTROL_UNSUPPORTED",
+                           f"{command.type} is not available on outbound calls yet")
+    session.records.add_event(call_id, "supervisor", f"control.{command.type}", actor=actor,
+                              payload={"action": command.type, "content": content_of(command),
+                                       "result": result})
+    return {"call_id": call_id, "type": command.type, "result": result,
+            "status": "ending" if isinstance(command, EndCall) else "in_progress"}
+
+
+__all__ = [
+    "SUPERVISOR_HANGUP",
+    "CallControl",
+    "ControlError",
+    "Outcome",
+    "not_live",
+    "run_command",
+    "send_dtmf",
+]
