@@ -13,13 +13,14 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiortp.port_allocator import PortAllocator
 from sqlalchemy import Engine as SqlEngine
 from sqlmodel import select
 
 from engine.calls.agent_leg import AgentLegs
+from engine.calls.joins import LiveJoins
 from engine.calls.outbound import DialPlan, OutboundSession
 from engine.calls.session import CallSession, MediaContext, Route
 from engine.events import EventBus
@@ -35,6 +36,9 @@ from engine.speech.models import SpeechModels
 from engine.store import Agent, Call, CallEvent, PhoneNumber, SipTrunk, session_scope, utcnow
 from engine.store.types import new_id
 from engine.store.writer import BatchWriter
+
+if TYPE_CHECKING:
+    from engine.calls.web_session import WebCallSession
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +214,9 @@ class Telephony:
         self.media.agents = self.agents
         self.rtp_timeout_s = rtp_timeout_s
         self.ua: UserAgent | None = None
-        self.sessions: dict[str, CallSession | OutboundSession] = {}
-        self.finished: list[CallSession | OutboundSession] = []  # the last calls (diagnostics)
+        self.sessions: dict[str, CallSession | OutboundSession | WebCallSession] = {}
+        self.finished: list[CallSession | OutboundSession | WebCallSession] = []  # the last calls
+        self.joins = LiveJoins(self, bus)  # WebRTC joins of live calls, and web calls
         self.registrations: dict[str, Registration] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -220,6 +225,11 @@ class Telephony:
     @property
     def clock(self) -> MediaClock:
         return self.media_loop.clock
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The signalling loop the calls live on (API handlers hop onto it), once started."""
+        return self._loop
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -246,8 +256,23 @@ class Telephony:
                 await self._watchdog
         if self.ua is not None:
             self.ua.close()
+        await self.joins.close()
         await self.media_loop.stop()
         await self.runner.stop()
+
+    def run_session(self, session: WebCallSession) -> asyncio.Task[None]:
+        """Runs a session started elsewhere (a web call) as one of the live calls."""
+        self.sessions[session.call_id] = session
+
+        async def run() -> None:
+            try:
+                await session.run()
+            finally:
+                self.sessions.pop(session.call_id, None)
+                self.records.forget(session.call_id)
+                self.finished = [*self.finished[-99:], session]
+
+        return self._spawn(run())
 
     def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
