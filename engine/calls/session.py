@@ -22,6 +22,7 @@ from aiortp.port_allocator import PortAllocator
 from engine.calls.agent_leg import AgentLeg, CallInfo
 from engine.calls.control import CallControl
 from engine.calls.greeting import SynthesisError, synthesize_async
+from engine.calls.live import end_fields, failure_of, open_agent, start_recording
 from engine.media import AGENT_MASKS, CALLER_MASKS, MediaClock, Mixer, Participant, Player, Recorder, Tone
 from engine.media.loop import MediaLoop
 from engine.sip import sdp
@@ -179,9 +180,7 @@ class CallSession:
         self.agent = await self._open_agent()
         self.mixer.add(self.agent.participant if self.agent is not None and self.agent.participant
                        else Participant("agent", AGENT_MASKS, self._agent_frame, None))
-        path = self.media.recordings_dir / f"{self.call_id}.wav"
-        self.recorder = Recorder(path)
-        self.mixer.taps.append(self.recorder.write)
+        self.recorder = start_recording(self.mixer, self.media.recordings_dir, self.call_id)
         answer = sdp.answer(offer, params, self.media.local_ip, self.leg.local_port,
                             session_id=self.control.sdp_id)
         self.sip.answer(answer)
@@ -189,7 +188,7 @@ class CallSession:
         media.call(media.clock.add, self.mixer.tick)
         self.records.update_call(self.call_id, {
             "status": "in_progress", "answered_at": self.answered_at,
-            "recording_status": "recording", "recording_path": str(path),
+            "recording_status": "recording", "recording_path": str(self.recorder.path),
         })
         self.records.add_event(self.call_id, "engine", "call.answered", status="in_progress",
                                payload={"agent_id": self.route.agent_id,
@@ -206,12 +205,7 @@ class CallSession:
             return None
         info = CallInfo(self.call_id, self.route.organization_id, self.route.agent_id,
                         self.sip.caller, self.route.number)
-        try:
-            leg: AgentLeg = await self.media.agents.open(info, self.records, self.hangup)
-        except Exception:
-            log.exception("call %s: the agent's pipeline failed to start", self.call_id)
-            return None
-        return leg
+        return await open_agent(self.media.agents, info, self.records, self.hangup)
 
     async def _speak_greeting(self) -> None:
         try:
@@ -252,16 +246,7 @@ class CallSession:
         self.control.cancel_timers()
         if self.agent is not None:
             await self.agent.close()
-        fields: dict[str, Any] = {"ended_at": ended_at, "disconnect_reason": self.reason}
-        if self.answered_at is not None:
-            fields["status"] = "completed"
-            fields["duration_seconds"] = round((ended_at - self.answered_at).total_seconds())
-        else:
-            fields["status"] = "canceled" if self.reason == "canceled" else "failed"
-        if self.recorder is not None:
-            duration = await self.recorder.close()
-            fields["recording_status"] = "failed" if self.recorder.failed else "completed"
-            fields["recording_duration_ms"] = duration
+        fields = await end_fields(ended_at, self.answered_at, self.reason, self.recorder)
         if self.leg is not None:
             self.stats.frames_received = self.leg.frames_received
             self.stats.frames_sent = self.leg.frames_sent
@@ -274,6 +259,5 @@ class CallSession:
             await media.run(self.leg.close())
         self.records.update_call(self.call_id, fields)
         self.records.add_event(self.call_id, "engine", "call.ended", status=fields["status"],
-                               failure=None if self.reason in ("caller_hangup", "agent_hangup")
-                               else self.reason,
+                               failure=failure_of(self.reason),
                                payload={"disconnect_reason": self.reason})
