@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from engine.demo import scripts
-from engine.demo.people import FIRST_NAMES, person_name, unique_numbers
+from engine.demo.people import person_name, unique_numbers
 from engine.demo.rows import RowMaker
 from engine.store import (
     Agent,
@@ -97,7 +97,7 @@ AGENT_SPECS: tuple[dict[str, Any], ...] = (
     {"role": "appointments", "name": "Appointments",
      "description": "Books, moves and cancels dental appointments; calls patients with reminders.",
      "script": scripts.appointments_script, "voice": "en-us+m3", "rate": 180, "pitch": 50,
-     "stt": ("vosk", "vosk-model-small-en-us-0.15"), "template": "appointments",
+     "stt": ("whisper", "tiny.en"), "template": "appointments",
      "tools": (scripts.END_CALL_TOOL,),
      "number": ("+12125550142", "Appointments line")},
 )
@@ -301,7 +301,7 @@ def _leads(org: str, rng: random.Random, new_id: Callable[[], str], now: datetim
     for index, phone in enumerate(numbers):
         campaign = campaigns[0] if index < running_count else campaigns[1]
         name = person_name(rng)
-        first = name.split()[0] if rng.random() < 0.9 else rng.choice(FIRST_NAMES)
+        first = name.split()[0]
         if campaign.agent_role == "appointments":
             visit = now + timedelta(days=rng.randint(2, 20))
             variables: dict[str, Any] = {
