@@ -7,6 +7,10 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from console.views.base import View
 
 LOAD_TIMEOUT_MS = 60_000
 
@@ -22,6 +26,18 @@ def grab(window: object, out: Path) -> Path:
     if not window.grab().save(str(out), "PNG"):
         raise OSError(f"could not write {out}")
     return out
+
+
+def open_live_call(window: object, spec: str) -> View:
+    """``live:CALL_ID``: the Live view with that call's live panel open."""
+    from console.session import open_view
+    from console.views.live import LiveView
+
+    call_id = spec.partition(":")[2]
+    page = open_view(window, "live")  # type: ignore[arg-type]
+    assert isinstance(page, LiveView)
+    page.open_call(call_id)
+    return page
 
 
 def run_shot(view: str, out: Path, *, size: tuple[int, int] = (1400, 900), theme: str = "light",
@@ -59,7 +75,7 @@ def run_shot(view: str, out: Path, *, size: tuple[int, int] = (1400, 900), theme
             window = session.window
             window.resize(*size)
             window.show()
-            page = open_view(window, view)
+            page = open_live_call(window, view) if view.startswith("live:") else open_view(window, view)
             if not wait_loaded(page, LOAD_TIMEOUT_MS):
                 print(f"switchboard shot: {view} did not finish loading; capturing anyway", file=sys.stderr)
             grab(window, Path(out))

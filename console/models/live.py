@@ -1,14 +1,24 @@
-"""Live calls: the events socket's snapshot, then ``call.*`` events, as table rows."""
+"""Live calls: the events socket's snapshot, then ``call.*`` and ``transcript.final`` events, as
+table rows. Events are collected as pending changes and applied by ``flush()`` (the board calls it
+on a short timer), so a burst of events costs one repaint."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
 
 from console import formatting as fmt
-from console.models.records import Column, RecordTableModel
+from console import theme
+from console.models.records import Column, Index, RecordTableModel
 from engine.client import Record
+
+NEW_CALL_HIGHLIGHT_S = 3.0  # how long a new row stays highlighted
+UTTERANCE_CHARS = 160  # the last utterance is cut to this many characters
+SNAPSHOT_DETAILS = 50  # live calls of a snapshot whose last utterance is fetched (one request each)
 
 
 def _calls_of_snapshot(data: Any) -> list[Record]:
@@ -31,36 +41,144 @@ def _call_of_event(event: Record) -> Record | None:
     return call if call.get("id") else None
 
 
+def live_seconds(call: Record, now: datetime | None = None) -> float | None:
+    """Seconds since the call was answered (or, before that, since it began)."""
+    start = fmt.parse_time(call.get("answered_at")) or fmt.parse_time(call.get("initiated_at")) \
+        or fmt.parse_time(call.get("created_at"))
+    if start is None:
+        return None
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    return max(0.0, ((now or datetime.now(UTC)) - start).total_seconds())
+
+
+def utterance(entry: Record) -> str:
+    speaker = fmt.SPEAKER_LABELS.get(str(entry.get("source")), fmt.label(entry.get("source")))
+    text = " ".join(str(entry.get("text") or "").split())
+    if len(text) > UTTERANCE_CHARS:
+        text = text[:UTTERANCE_CHARS - 1] + "…"
+    return f"{speaker}: {text}" if text else ""
+
+
 class LiveCallsModel(RecordTableModel):
     """The calls that are live now; rows come and go with the events."""
 
     changed = Signal()
+    detail_wanted = Signal(str)  # a call is known only by id; the board fetches its row
 
     def __init__(self, parent: Any = None) -> None:
         self.agent_names: dict[str, str] = {}
         super().__init__([
-            Column("Started", lambda r: fmt.clock(r.get("initiated_at"))),
-            Column("Direction", lambda r: fmt.label(r.get("direction"))),
-            Column.key("From", "from_number"),
-            Column.key("To", "to_number"),
-            Column("Agent", lambda r: self.agent_names.get(r.get("agent_id") or "", "")),
+            Column("Direction", lambda r: fmt.direction(r.get("direction"))),
+            Column("Caller", lambda r: r.get("from_number") or ""),
+            Column("Agent", self._agent),
             Column("Status", lambda r: fmt.label(r.get("status"))),
+            Column("Duration", lambda r: fmt.duration(live_seconds(r)),
+                   align=Qt.AlignmentFlag.AlignRight),
+            Column("Last utterance", lambda r: r.get("last_utterance") or ""),
         ], parent)
+        self._pending: dict[str, Record | None] = {}  # call id -> fields to merge, None = gone
+        self._first_seen: dict[str, float] = {}
+
+    def _agent(self, record: Record) -> str:
+        return record.get("agent_name") or self.agent_names.get(record.get("agent_id") or "", "")
+
+    # -- events -----------------------------------------------------------------------------------
 
     def apply_event(self, event: Record) -> None:
+        """Take one event in; rows change at the next ``flush()`` (a snapshot at once)."""
         kind = str(event.get("type", ""))
         if kind == "snapshot":
-            calls = _calls_of_snapshot(event.get("data"))
-            self.set_records([c for c in calls if c.get("status") in fmt.LIVE_STATUSES])
+            calls = [c for c in _calls_of_snapshot(event.get("data"))
+                     if c.get("status") in fmt.LIVE_STATUSES]
+            self._pending.clear()
+            self.set_records(calls)
             self.changed.emit()
+            for call in calls[:SNAPSHOT_DETAILS]:
+                self.detail_wanted.emit(str(call["id"]))
         elif kind.startswith("call."):
             call = _call_of_event(event)
             if call is None:
                 return
-            row = self.row_of(str(call["id"]))
-            merged = {**(self.records[row] if row >= 0 else {}), **call}
-            if merged.get("status") in fmt.LIVE_STATUSES and kind != "call.ended":
-                self.upsert(merged)
+            ident = str(call["id"])
+            if kind == "call.ended" or (call.get("status") and call["status"] not in fmt.LIVE_STATUSES):
+                self._pending[ident] = None
+                return
+            fields = {k: v for k, v in call.items() if not isinstance(v, dict | list)}
+            self._merge_pending(ident, fields)
+            if kind == "call.created" or (self.row_of(ident) < 0 and ident not in self._first_seen):
+                self._first_seen.setdefault(ident, time.monotonic())
+                if "from_number" not in call:
+                    self.detail_wanted.emit(ident)
+        elif kind == "transcript.final":
+            data = event.get("data") or {}
+            ident = str(event.get("call_id") or data.get("call_id") or "")
+            text = utterance(data)
+            if ident and text and (self.row_of(ident) >= 0 or self._pending.get(ident)):
+                self._merge_pending(ident, {"last_utterance": text})
+
+    def merge_detail(self, call: Record) -> None:
+        """A call's row as fetched (the board asked for it after ``call.created``)."""
+        ident = str(call.get("id") or "")
+        if not ident or call.get("status") not in fmt.LIVE_STATUSES:
+            return
+        fields = {k: v for k, v in call.items() if not isinstance(v, dict | list)}
+        entries = [e for e in (call.get("transcript") or {}).get("entries") or []
+                   if isinstance(e, dict) and e.get("text")]
+        if entries:
+            fields["last_utterance"] = utterance(max(entries, key=lambda e: e.get("index", 0)))
+        pending = self._pending.get(ident)
+        if ident in self._pending and pending is None:
+            return  # it ended meanwhile
+        # what the events said since is newer than the fetched row
+        self._pending[ident] = {**fields, **(pending or {})}
+
+    def _merge_pending(self, ident: str, fields: Record) -> None:
+        current = self._pending.get(ident)
+        if ident in self._pending and current is None:
+            return
+        self._pending[ident] = {**(current or {}), **fields, "id": ident}
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
+    def flush(self) -> bool:
+        """Apply the pending changes; True when rows changed."""
+        if not self._pending:
+            return False
+        pending, self._pending = self._pending, {}
+        for ident, fields in pending.items():
+            row = self.row_of(ident)
+            if fields is None:
+                self.remove(ident)
+                self._first_seen.pop(ident, None)
             else:
-                self.remove(str(call["id"]))
-            self.changed.emit()
+                self.upsert({**(self.records[row] if row >= 0 else {}), **fields})
+        self.changed.emit()
+        return True
+
+    # -- time -------------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """A second went by: durations move on, highlights of new calls fade."""
+        if self.records:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.records) - 1,
+                                                               len(self.columns) - 1),
+                                  [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.BackgroundRole])
+
+    def is_new(self, ident: str) -> bool:
+        seen = self._first_seen.get(ident)
+        return seen is not None and time.monotonic() - seen < NEW_CALL_HIGHLIGHT_S
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.BackgroundRole and index.isValid():
+            record = self.record(index.row())
+            if record is not None and self.is_new(str(record.get("id"))):
+                return QColor(theme.colors().selection)
+            return None
+        return super().data(index, role)
+
+    def call_id(self, index: QModelIndex) -> str | None:
+        record = self.record(index.row()) if index.isValid() else None
+        return str(record["id"]) if record else None

@@ -1,17 +1,21 @@
-"""The Live view: calls in progress now, fed by the events socket (snapshot, then ``call.*``)."""
+"""The Live view: calls in progress now, fed by the events socket (snapshot, then ``call.*`` and
+transcripts), and the live call panel of the one opened with Enter or a double-click."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QStackedLayout, QWidget
+from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtWidgets import QStackedLayout, QVBoxLayout, QWidget
 
 from console.context import ConsoleContext
 from console.models.live import LiveCallsModel
 from console.views.base import View
+from console.views.live_call import LiveCallPanel
 from console.views.widgets import empty_state, heading, table_view
 from engine.client import Record
 
 SNAPSHOT_WAIT_MS = 5000  # without a snapshot by then, the board shows what it has
+FLUSH_MS = 100  # pending row changes are painted at most this often (≤ 10 repaints a second)
+TICK_MS = 1000  # durations move on once a second
 
 
 class LiveView(View):
@@ -19,26 +23,49 @@ class LiveView(View):
 
     def __init__(self, ctx: ConsoleContext) -> None:
         super().__init__(ctx)
+        self.board = QWidget()
+        board = self.board
+        board_layout = QVBoxLayout(board)
+        board_layout.setContentsMargins(0, 0, 0, 0)
+        board_layout.setSpacing(14)
         top, self.subtitle = heading("Live", "Calls in progress right now")
-        self.page.addWidget(top)
+        board_layout.addWidget(top)
         self.model = LiveCallsModel(self)
         self.table = table_view(self.model)
-        for column, width in enumerate((90, 90, 150, 150, 160)):
+        for column, width in enumerate((80, 150, 160, 110, 80)):
             self.table.horizontalHeader().resizeSection(column, width)
+        self.table.activated.connect(self._open_index)  # Enter, and double-click
+        self.table.doubleClicked.connect(self._open_index)
         self.empty = empty_state("No live calls\n\nCalls appear here the moment they start.")
         holder = QWidget()
         self.stack = QStackedLayout(holder)
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.table)
-        self.page.addWidget(holder, 1)
+        board_layout.addWidget(holder, 1)
+
+        self.pages = QStackedLayout()
+        self.pages.addWidget(board)
+        self.page.addLayout(self.pages, 1)
+        self.panel: LiveCallPanel | None = None
+
         self.snapshot_seen = False
+        self._details_waiting: set[str] = set()  # rows of the snapshot whose detail is on its way
         self.model.changed.connect(self._changed)
+        self.model.detail_wanted.connect(self._fetch_call)
         self.bridge.event_received.connect(self._event)
         self.bridge.events_connected.connect(self._events_state)
         self._timeout = QTimer(self)
         self._timeout.setSingleShot(True)
         self._timeout.setInterval(SNAPSHOT_WAIT_MS)
         self._timeout.timeout.connect(self.loaded.emit)
+        self._flush = QTimer(self)
+        self._flush.setSingleShot(True)
+        self._flush.setInterval(FLUSH_MS)
+        self._flush.timeout.connect(self.model.flush)
+        self._tick = QTimer(self)
+        self._tick.setInterval(TICK_MS)
+        self._tick.timeout.connect(self.model.tick)
+        self._tick.start()
         ctx.records_changed.connect(lambda kind: self._load_agents() if kind == "agent" else None)
 
     def refresh(self) -> None:
@@ -51,18 +78,49 @@ class LiveView(View):
             self._timeout.start()
 
     def _load_agents(self) -> None:
-        self.bridge.call(lambda api: api.agents.all(), self._got_agents, lambda exc: None)
+        self.bridge.call(lambda api: api.agents.all(), self._got_agents, lambda exc: None, context=self)
 
     def _got_agents(self, agents: list[Record]) -> None:
         self.model.agent_names = {a["id"]: a.get("name", "") for a in agents}
         self.model.layoutChanged.emit()
 
-    def _event(self, event: Record) -> None:
-        self.model.apply_event(event)
-        if event.get("type") == "snapshot":
-            self.snapshot_seen = True
-            self._timeout.stop()
+    def _fetch_call(self, call_id: str) -> None:
+        self._details_waiting.add(call_id)
+
+        def arrived(call: Record) -> None:
+            self.model.merge_detail(call)
+            self._detail_done(call_id)
+
+        self.bridge.call(lambda api: api.get_call(call_id), arrived,
+                         lambda exc: self._detail_done(call_id), context=self)
+
+    def _detail_done(self, call_id: str) -> None:
+        self._details_waiting.discard(call_id)
+        if self._details_waiting or self.is_loaded or not self.snapshot_seen:
+            self._schedule_flush()
+            return
+        self._flush.stop()  # the first picture of the board: at once, with every detail in
+        self.model.flush()
+        self._timeout.stop()
+        if self.panel is None:
             self.loaded.emit()
+
+    def _event(self, event: Record) -> None:
+        if event.get("type") == "snapshot":
+            self._details_waiting.clear()
+            self.model.apply_event(event)  # asks for the rows' details
+            self.snapshot_seen = True
+            if not self._details_waiting:
+                self._timeout.stop()
+                if self.panel is None:
+                    self.loaded.emit()
+        else:
+            self.model.apply_event(event)
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if self.model.has_pending and not self._flush.isActive():
+            self._flush.start()
 
     def _events_state(self, up: bool) -> None:
         if not up and not self.snapshot_seen and self._started:
@@ -73,5 +131,39 @@ class LiveView(View):
     def _changed(self) -> None:
         count = self.model.rowCount()
         self.stack.setCurrentWidget(self.table if count else self.empty)
+        if count and not self.table.currentIndex().isValid():
+            self.table.setCurrentIndex(self.model.index(0, 0))
         self.subtitle.setText(f"{count} live call{'s' if count != 1 else ''}" if count
                               else "Calls in progress right now")
+
+    # -- the live call panel ----------------------------------------------------------------------
+
+    def _open_index(self, index: QModelIndex) -> None:
+        call_id = self.model.call_id(index)
+        if call_id:
+            self.open_call(call_id)
+
+    def open_call(self, call_id: str) -> LiveCallPanel:
+        """Show the live call panel of this call (its history first, then the stream)."""
+        if self.panel is not None and self.panel.model.call_id == call_id:
+            return self.panel  # a double-click activates twice
+        self.close_call()
+        panel = LiveCallPanel(self.bridge, call_id)
+        panel.close_requested.connect(self.close_call)
+        panel.model.loaded.connect(self.loaded.emit)
+        self.panel = panel
+        self.is_loaded = False
+        self.pages.addWidget(panel)
+        self.pages.setCurrentWidget(panel)
+        panel.start()
+        panel.say_box.setFocus(Qt.FocusReason.OtherFocusReason)
+        return panel
+
+    def close_call(self) -> None:
+        panel, self.panel = self.panel, None
+        if panel is not None:
+            panel.stop()
+            self.pages.removeWidget(panel)
+            panel.deleteLater()
+        self.pages.setCurrentWidget(self.board)
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)

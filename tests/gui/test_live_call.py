@@ -1,0 +1,161 @@
+"""The live board and the live call panel against a real engine process with SIP on loopback: a
+sipp caller rings the order-status agent; the board shows the call, the panel streams the agent's
+greeting, Say round-trips as a supervisor line, Hold and Resume switch the status, End hangs up."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from console.views.live import LiveView
+from engine.client import Client
+from engine.demo.scripts import order_status_script
+from tests.enginehost import RunningEngine, start_engine
+from tests.gui.conftest import Console, _console, run_api
+from tests.integration.control.callers import answer_reinvite, recv_bye, write_scenario
+from tests.integration.sip.conftest import (
+    SippResult,
+    free_media_port,
+    free_udp_port,
+    requires_sipp,
+    run_sipp,
+)
+
+pytestmark = requires_sipp
+
+NUMBER = "+14155550188"
+SAID = "A supervisor says your refund is approved."
+
+
+@dataclass
+class SipServer:
+    engine: RunningEngine
+    sip_port: int
+    agent_id: str
+
+
+@pytest.fixture(scope="module")
+def sip_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SipServer]:
+    """An engine process with SIP on loopback and a number routed to the order-status agent."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    port = free_udp_port()
+    engine = start_engine(tmp_path_factory.mktemp("live"),
+                          extra_args=("--sip-host", "127.0.0.1", "--sip-port", str(port)))
+    try:
+        script = order_status_script()
+
+        async def setup(api: Client) -> str:
+            agent = await api.agents.create(
+                name="Order status", first_message=script["greeting"], script=script,
+                stt={"engine": "whisper", "model": "tiny.en"},
+                tts={"engine": "espeak-ng", "voice": "en-us+f3", "rate": 175},
+                idle_timeout_seconds=60)
+            await api.phone_numbers.create(number=NUMBER, label="main", agent_id=agent["id"])
+            return str(agent["id"])
+
+        yield SipServer(engine, port, run_api(engine, setup))
+    finally:
+        engine.stop()
+
+
+class Caller:
+    """A sipp caller on its own thread: it accepts the engine's hold and resume re-INVITEs and
+    waits for the engine's BYE. Its RTP port is a socket nobody reads."""
+
+    def __init__(self, server: SipServer, tmp: Path) -> None:
+        self.media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        media_port = free_media_port()
+        self.media.bind(("127.0.0.1", media_port))
+        xml = write_scenario(tmp / "caller.xml", answer_reinvite(1, "sendonly", "recvonly"),
+                             answer_reinvite(2, "sendrecv", "sendrecv"), recv_bye(40000))
+        self.result: SippResult | BaseException | None = None
+
+        def run() -> None:
+            try:
+                self.result = asyncio.run(run_sipp(xml, server.sip_port, NUMBER.lstrip("+"),
+                                                   limit_s=45, extra=["-key", "rtp_port",
+                                                                      str(media_port)]))
+            except BaseException as exc:  # handed to the test
+                self.result = exc
+
+        self.thread = threading.Thread(target=run, name="sipp-caller", daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.thread.join(timeout=60)
+        self.media.close()
+
+
+@pytest.fixture
+def live_console(qapp: QApplication, sip_server: SipServer) -> Iterator[Console]:
+    yield from _console(qapp, sip_server.engine)
+
+
+def test_board_panel_greeting_say_and_hold(live_console: Console, sip_server: SipServer,
+                                           qtbot: QtBot, tmp_path: Path) -> None:
+    board = live_console.view("live")
+    assert isinstance(board, LiveView)
+    assert board.model.rowCount() == 0
+    caller = Caller(sip_server, tmp_path)
+    try:
+        # the board shows the call, with the caller and the agent filled in
+        qtbot.waitUntil(lambda: board.model.rowCount() == 1, timeout=15_000)
+        qtbot.waitUntil(lambda: board.model.data(board.model.index(0, 3)) == "In progress"
+                        and board.model.data(board.model.index(0, 2)) == "Order status",
+                        timeout=15_000)
+        assert board.model.data(board.model.index(0, 1)) == "caller"
+        call_id = board.model.call_id(board.model.index(0, 0))
+        assert call_id
+
+        # Enter opens the panel, which streams the greeting as a final agent line
+        board.table.setFocus()
+        board.table.setCurrentIndex(board.model.index(0, 0))
+        qtbot.keyClick(board.table, Qt.Key.Key_Return)
+        panel = board.panel
+        assert panel is not None and panel.model.call_id == call_id
+        qtbot.waitUntil(lambda: panel.model.is_loaded, timeout=10_000)
+        entries = panel.model.transcript.entries
+        qtbot.waitUntil(lambda: any(e.get("source") == "agent" and not e.get("partial")
+                                    and "Northwind" in str(e.get("text")) for e in entries),
+                        timeout=20_000)
+        qtbot.waitUntil(lambda: panel.model.agent_state == "listening", timeout=20_000)
+        assert "Listening" in panel.state_badge.text()
+
+        # Say: Enter sends, the line comes back as the supervisor's
+        qtbot.keyClicks(panel.say_box, SAID)
+        qtbot.keyClick(panel.say_box, Qt.Key.Key_Return)
+        assert panel.say_box.toPlainText() == ""
+        qtbot.waitUntil(lambda: any(e.get("source") == "supervisor" and SAID in str(e.get("text"))
+                                    and not e.get("partial") for e in entries), timeout=15_000)
+        assert not panel.error_label.isVisible()
+
+        # Hold, then Resume (the same button)
+        qtbot.mouseClick(panel.hold_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: panel.model.status == "on_hold", timeout=15_000)
+        assert panel.hold_button.text() == "Resume"
+        qtbot.waitUntil(lambda: board.model.data(board.model.index(0, 3)) == "On hold", timeout=5_000)
+        qtbot.waitUntil(lambda: panel.hold_button.isEnabled(), timeout=5_000)
+        qtbot.mouseClick(panel.hold_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: panel.model.status == "in_progress", timeout=15_000)
+        assert panel.hold_button.text() == "Hold"
+
+        # End call: the engine hangs up, the board lets the row go, the panel's controls close
+        panel.model.end_call()
+        qtbot.waitUntil(lambda: board.model.rowCount() == 0, timeout=15_000)
+        qtbot.waitUntil(lambda: not panel.say_button.isEnabled(), timeout=10_000)
+        board.close_call()
+        assert board.panel is None
+    finally:
+        caller.close()
+    assert isinstance(caller.result, SippResult), caller.result
+    assert caller.result.returncode == 0, caller.result.stderr
