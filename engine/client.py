@@ -215,6 +215,15 @@ class Client:
         return await self.request("POST", f"/v1/calls/{call_id}/control",
                                   json={"type": type, **fields})
 
+    async def blind_transfer(self, call_id: str, to: str, **fields: Any) -> Record:
+        """Blind-transfer a live call to ``to`` (E.164 or sip: URI); ``ringing_timeout``,
+        ``play_dialtone``. The transfer row as started."""
+        return await self.request("POST", f"/v1/calls/{call_id}/transfers/blind",
+                                  json={"to": to, **fields})
+
+    async def call_transfers(self, call_id: str) -> list[Record]:
+        return (await self.request("GET", f"/v1/calls/{call_id}/transfers"))["items"]
+
     async def call_events(self, call_id: str) -> list[Record]:
         return (await self.request("GET", f"/v1/calls/{call_id}/events"))["events"]
 

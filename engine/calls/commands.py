@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from engine.calls.destinations import check_destination
+
 MAX_TEXT = 2000  # characters a say / inject_context / end_call message may carry
 DTMF_DIGITS = "0123456789*#ABCD"
 MAX_DIGITS = 32
@@ -93,14 +95,30 @@ class Dtmf(_Command):
         return value
 
 
-Command = Annotated[Say | InjectContext | EndCall | Hold | Resume | MuteAgent | UnmuteAgent | Dtmf,
-                    Field(discriminator="type")]
+MAX_RINGING_TIMEOUT_S = 300
+
+
+class Transfer(_Command):
+    """A blind transfer of the caller to ``to`` (an E.164 number or a sip: URI): a new leg
+    rings for ``ringing_timeout`` seconds and, once answered, replaces the AI agent."""
+
+    type: Literal["transfer"]
+    to: Annotated[str, Field(max_length=255)]
+    ringing_timeout: Annotated[int, Field(ge=1, le=MAX_RINGING_TIMEOUT_S)] = 30
+    play_dialtone: bool = False
+
+    _to = field_validator("to")(classmethod(lambda cls, v: check_destination(v)))
+
+
+Command = Annotated[Say | InjectContext | EndCall | Hold | Resume | MuteAgent | UnmuteAgent | Dtmf
+                    | Transfer, Field(discriminator="type")]
 COMMAND_TYPES = ("say", "inject_context", "end_call", "hold", "resume", "mute_agent",
-                 "unmute_agent", "dtmf")
+                 "unmute_agent", "dtmf", "transfer")
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)
 
 
-AnyCommand = Say | InjectContext | EndCall | Hold | Resume | MuteAgent | UnmuteAgent | Dtmf
+AnyCommand = Say | InjectContext | EndCall | Hold | Resume | MuteAgent | UnmuteAgent | Dtmf \
+    | Transfer
 
 
 def content_of(command: AnyCommand) -> str | None:
@@ -111,6 +129,8 @@ def content_of(command: AnyCommand) -> str | None:
         return command.message.strip() if command.message and command.message.strip() else None
     if isinstance(command, Dtmf):
         return command.digits
+    if isinstance(command, Transfer):
+        return command.to
     return None
 
 
@@ -157,6 +177,7 @@ __all__ = [
     "MuteAgent",
     "Resume",
     "Say",
+    "Transfer",
     "UnmuteAgent",
     "content_of",
     "parse_command",

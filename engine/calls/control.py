@@ -27,6 +27,7 @@ from engine.calls.commands import (
     MuteAgent,
     Resume,
     Say,
+    Transfer,
     UnmuteAgent,
     content_of,
 )
@@ -88,6 +89,8 @@ class CallControl:
         self.held_by_peer = False  # the caller holds us
         self.agent_muted = False
         self.ending = False
+        self.transferring = False  # a transfer's new leg is ringing (engine.calls.transfers)
+        self.transferred = False  # the caller talks to the transfer's recipient; the agent left
         self._music: Participant | None = None
         self._lock = asyncio.Lock()
         self._deadline: asyncio.TimerHandle | None = None
@@ -108,6 +111,8 @@ class CallControl:
             return "ending"
         if session.answered_at is None:
             return "ringing"
+        if self.transferring:
+            return "transferring"
         return "on_hold" if self.on_hold else "in_progress"
 
     # -- commands -----------------------------------------------------------------------------
@@ -126,6 +131,12 @@ class CallControl:
         elif status == "ringing":
             raise ControlError(409, "CALL_NOT_ANSWERED",
                                f"call {self.session.call_id} is not answered yet")
+        elif status == "transferring":
+            raise ControlError(409, "TRANSFER_IN_PROGRESS",
+                               f"call {self.session.call_id} is being transferred")
+        elif self.transferred and not isinstance(command, Dtmf):
+            raise ControlError(409, "CALL_TRANSFERRED",
+                               f"call {self.session.call_id} was transferred; the agent left it")
         else:
             async with self._lock:
                 outcome = await self._run(command)
@@ -397,6 +408,8 @@ async def run_command(telephony: Any, call_id: str, command: AnyCommand, actor: 
     from engine.calls.session import CallSession
 
     session = telephony.sessions.get(call_id)
+    if isinstance(command, Transfer):
+        return await _transfer(telephony, session, call_id, command, actor, stored_status)
     if session is None:
         if isinstance(command, EndCall):
             return {"call_id": call_id, "type": command.type, "result": "already_ended",
@@ -419,6 +432,21 @@ async def run_command(telephony: Any, call_id: str, command: AnyCommand, actor: 
                                        "result": result})
     return {"call_id": call_id, "type": command.type, "result": result,
             "status": "ending" if isinstance(command, EndCall) else "in_progress"}
+
+
+async def _transfer(telephony: Any, session: Any, call_id: str, command: Transfer, actor: str,
+                    stored_status: str) -> dict[str, Any]:
+    """A ``transfer`` command: a blind transfer (engine.calls.transfers), audited like the rest."""
+    started = await telephony.transfers.blind(call_id, command, actor, stored_status)
+    details = {"transfer_id": started["id"], "transfer_status": started["status"]}
+    session.records.add_event(call_id, "supervisor", "control.transfer", actor=actor,
+                              status="transferring",
+                              payload={"action": "transfer", "content": command.to,
+                                       "ringing_timeout": command.ringing_timeout,
+                                       "play_dialtone": command.play_dialtone,
+                                       "result": "transferring", **details})
+    return {"call_id": call_id, "type": "transfer", "result": "transferring",
+            "status": "transferring", **details, "transfer": started}
 
 
 __all__ = [

@@ -23,6 +23,7 @@ from engine.calls.agent_leg import AgentLegs
 from engine.calls.joins import LiveJoins
 from engine.calls.outbound import DialPlan, OutboundSession
 from engine.calls.session import CallSession, MediaContext, Route
+from engine.calls.transfers import Transfers
 from engine.events import EventBus
 from engine.media import MediaClock
 from engine.media.loop import MediaLoop
@@ -217,6 +218,7 @@ class Telephony:
         self.sessions: dict[str, CallSession | OutboundSession | WebCallSession] = {}
         self.finished: list[CallSession | OutboundSession | WebCallSession] = []  # the last calls
         self.joins = LiveJoins(self, bus)  # WebRTC joins of live calls, and web calls
+        self.transfers = Transfers(self)  # blind transfers of live inbound calls
         self.registrations: dict[str, Registration] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()

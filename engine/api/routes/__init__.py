@@ -13,6 +13,7 @@ from engine.api.routes import (
     join,
     models,
     organizations,
+    transfers,
     usage,
     voices,
     webhook_deliveries,
@@ -21,6 +22,7 @@ from engine.api.routes import (
 ROUTERS: list[APIRouter] = [
     calls.router,
     control.router,
+    transfers.router,
     join.router,
     call_records.router,
     campaign_actions.router,

@@ -38,6 +38,7 @@ EXAMPLES: dict[str, Any] = {
     "mute_agent": {"value": {"type": "mute_agent"}},
     "unmute_agent": {"value": {"type": "unmute_agent"}},
     "dtmf": {"value": {"type": "dtmf", "digits": "1234#"}},
+    "transfer": {"value": {"type": "transfer", "to": "+14155550123", "ringing_timeout": 30}},
 }
 
 

@@ -1,0 +1,401 @@
+"""Blind transfers of live inbound calls (DESIGN §5.4): a new outbound leg to the destination,
+placed through the call's SIP trunk (an E.164 number) or straight to a ``sip:`` URI, bridged
+into the call's mixer as a human once it answers, with the AI agent leaving the call.
+
+A transfer is a :class:`~engine.store.Transfer` row (kind ``blind``) going requested → dialing →
+completed or failed, the failure typed (declined, busy, no_answer, failed) with the SIP status.
+Each step is a call event ``transfer.*`` and a bus event of the same name. While the new leg
+rings the call is ``transferring``: the agent is paused and muted, and the caller hears ringback
+when asked for. On failure the agent comes back, says it could not connect the call, and the call
+returns to ``in_progress``. Once bridged, the caller and the recipient hear each other; either
+hanging up ends the call.
+
+Everything here runs on the telephony loop; mixer changes hop to the media loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine.calls.commands import Transfer as TransferCommand
+from engine.calls.control import ControlError, not_live
+from engine.calls.destinations import is_phone_number, parse_sip
+from engine.calls.serialize import transfer as serialize_transfer
+from engine.media import HUMAN_MASKS, MUSIC_MASKS, Participant, Tone
+from engine.sip import sdp
+from engine.sip.auth import Credentials
+from engine.sip.rtp_leg import RtpLeg
+from engine.sip.transport import Peer
+from engine.sip.uac import OutgoingCall
+from engine.store import SipTrunk, Transfer, session_scope, utcnow
+from engine.store.types import new_id
+
+if TYPE_CHECKING:
+    from engine.calls.session import CallSession
+    from engine.calls.telephony import Telephony
+
+log = logging.getLogger(__name__)
+
+NOT_CONNECTED = "I'm sorry, I could not connect your call. Is there anything else I can help with?"
+RINGBACK = Tone((440.0, 480.0), on_ms=2000, off_ms=4000)  # template: each transfer copies it
+RECIPIENT_HANGUP = "agent_hangup"  # the human who took the call hung up
+DECLINED = frozenset({403, 603})
+
+
+def failure_cause(outcome: str | None, status: int | None) -> str:
+    """The typed cause of a transfer whose leg was not answered."""
+    if status in DECLINED:
+        return "declined"
+    if outcome in ("busy", "no_answer"):
+        return outcome
+    return "failed"
+
+
+@dataclass
+class Target:
+    """Where the transfer's INVITE goes."""
+
+    uri: str
+    peer: Peer
+    credentials: Credentials | None = None
+    caller_id: str | None = None
+    trunk_id: str | None = None
+
+
+def load_trunk(db: Any, trunk_id: str) -> SipTrunk | None:
+    """Blocking: the trunk row (detached)."""
+    with session_scope(db) as session:
+        trunk = session.get(SipTrunk, trunk_id)
+        if trunk is not None:
+            session.expunge(trunk)
+        return trunk
+
+
+class BlindTransfer:
+    """One blind transfer of one call, from request to bridge (or failure) and the end."""
+
+    def __init__(self, transfers: Transfers, session: CallSession, command: TransferCommand,
+                 target: Target, actor: str) -> None:
+        self.transfers = transfers
+        self.session = session
+        self.command = command
+        self.target = target
+        self.actor = actor
+        self.id = new_id()
+        self.status = "requested"
+        self.fields: dict[str, Any] = {
+            "id": self.id, "organization_id": session.route.organization_id,
+            "call_id": session.call_id, "kind": "blind", "status": "requested",
+            "transfer_to": command.to,
+            "destinations": [{"to": command.to}],
+            "outbound_trunk_id": target.trunk_id,
+            "ringing_timeout_seconds": command.ringing_timeout, "requested_by": actor,
+            "participants": [{"identity": "caller", "role": "caller"}],
+            "metadata_": {"play_dialtone": command.play_dialtone, "method": "dial_and_bridge"},
+        }
+        self.sip: OutgoingCall | None = None
+        self.leg: RtpLeg | None = None
+        self.participant: Participant | None = None
+        self._ringback: Participant | None = None
+        self._port = 0
+
+    # -- records ------------------------------------------------------------------------------
+
+    def body(self) -> dict[str, Any]:
+        """The transfer as the API shows it."""
+        now = utcnow()
+        return serialize_transfer(Transfer(created_at=now, updated_at=now, **self.fields))
+
+    def _update(self, **fields: Any) -> None:
+        self.fields.update(fields)
+        if "status" in fields:
+            self.status = fields["status"]
+        self.transfers.update_row(self.id, fields)
+
+    def _event(self, name: str, *, code: int | None = None, reason: str | None = None,
+               failure: str | None = None, **payload: Any) -> None:
+        session = self.session
+        data = {"transfer_id": self.id, "kind": "blind", "to": self.command.to,
+                "status": self.status, **payload}
+        session.records.add_event(session.call_id, "engine", f"transfer.{name}",
+                                  status=self.status, code=code, reason=reason, failure=failure,
+                                  actor=self.actor if name == "requested" else None, payload=data)
+        self.transfers.publish(f"transfer.{name}", session, {
+            "call_id": session.call_id, "failure_cause": failure, "sip_status_code": code, **data})
+
+    # -- the transfer -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        session = self.session
+        control = session.control
+        try:
+            answered = await self._dial()
+            if answered:
+                await self._bridge()
+                await self._until_either_ends()
+        except Exception:
+            log.exception("call %s: transfer %s failed", session.call_id, self.id)
+            if self.status in ("requested", "dialing"):
+                self._fail("failed", None, "error")
+        finally:
+            control.transferring = False
+            await self._close()
+
+    async def _dial(self) -> bool:
+        session, media = self.session, self.session.media
+        control = session.control
+        self._update(status="dialing")
+        self._event("dialing")
+        session.records.update_call(session.call_id, {"status": "transferring"})
+        agent = control._pipeline_agent()
+        if agent is not None:
+            agent.pause()
+        self._set_agent_muted(True)
+        if self.command.play_dialtone and session.mixer is not None:
+            tone = Tone(RINGBACK.freqs, on_ms=RINGBACK.on_ms, off_ms=RINGBACK.off_ms)
+            self._ringback = Participant("ringback", MUSIC_MASKS, tone.next_frame, None)
+            media.loop.call(session.mixer.add, self._ringback)
+        if media.allocator is not None:
+            self._port, _ = await media.loop.run(media.allocator.allocate())
+        offer = sdp.build(media.local_ip, self._port, sdp.supported_payload_types(), sdp.DTMF_PT)
+        ua = self.transfers.telephony.ua
+        assert ua is not None
+        target = self.target
+        caller = (target.caller_id or session.sip.caller or "switchboard").replace(" ", "")
+        call = OutgoingCall(ua, target.uri, target.peer, offer,
+                            from_uri=f"sip:{caller}@{ua.endpoint.host}",
+                            credentials=target.credentials,
+                            ringing_timeout_s=float(self.command.ringing_timeout))
+        self.sip = call
+        answered = asyncio.Event()
+        ended = asyncio.Event()
+        call.on_event = lambda kind, code, detail: session.records.add_event(
+            session.call_id, "sip", f"transfer.{kind}", code=code, reason=detail,
+            payload={"transfer_id": self.id})
+        call.on_answered = lambda _body: answered.set()
+        call.on_ended = lambda _reason: ended.set()
+        call.start()
+        waits = [asyncio.ensure_future(e.wait()) for e in (answered, ended, session.ended)]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if call.state == "answered" and not session.ended.is_set():
+            return True
+        if session.ended.is_set():  # the caller went away (or the call was ended) meanwhile
+            call.hangup("caller_hangup")
+            self._update(status="canceled", completed_at=utcnow(), failure_cause="caller_hangup")
+            self._event("canceled", failure="caller_hangup")
+            return False
+        self._fail(failure_cause(call.outcome, call.status), call.status, call.reason)
+        return False
+
+    def _fail(self, cause: str, code: int | None, reason: str | None) -> None:
+        session = self.session
+        self._update(status="failed", failure_cause=cause, sip_status_code=code,
+                     completed_at=utcnow(),
+                     routing_attempts=[{"to": self.command.to, "status": "failed",
+                                        "failure_cause": cause, "sip_status_code": code}])
+        self._event("failed", code=code, reason=reason, failure=cause)
+        self._remove_ringback()
+        if session.ended.is_set() or session.reason is not None:
+            return
+        control = session.control
+        control.transferring = False
+        self._set_agent_muted(False)
+        agent = control._pipeline_agent()
+        if agent is not None:
+            if not control.held_by_peer:
+                agent.resume()
+            agent.say(NOT_CONNECTED, interrupt=True, interruptible=True)
+        session.records.update_call(session.call_id, {"status": "in_progress"})
+
+    async def _bridge(self) -> None:
+        session, media = self.session, self.session.media.loop
+        call = self.sip
+        assert call is not None and session.mixer is not None
+        params = sdp.negotiate(sdp.parse(call.answer))
+        self.leg = await media.run(RtpLeg.open(session.media.local_ip, params,
+                                               session.media.allocator, media.clock,
+                                               session.media.batch, port=self._port))
+        self._port = 0  # the leg gives it back
+        self.participant = Participant(f"transfer:{self.id}", HUMAN_MASKS, self.leg.pull,
+                                       self.leg.push)
+        agent = session.control._agent_participant()
+        mixer = session.mixer
+        self._remove_ringback()
+        media.call(mixer.add, self.participant)
+        if agent is not None:
+            media.call(mixer.remove, agent)  # the AI agent leaves the call
+        session.control.transferred = True
+        session.control.transferring = False
+        self._update(status="completed", completed_at=utcnow(), sip_status_code=call.status,
+                     participants=[*self.fields["participants"],
+                                   {"identity": f"transfer:{self.id}", "role": "human",
+                                    "to": self.command.to, "sip_call_id": call.call_id}],
+                     routing_attempts=[{"to": self.command.to, "status": "answered",
+                                        "sip_status_code": call.status}])
+        self._event("completed", code=call.status, reason=call.reason, codec=params.codec)
+        session.records.update_call(session.call_id, {"status": "in_progress"})
+
+    async def _until_either_ends(self) -> None:
+        session, call = self.session, self.sip
+        assert call is not None
+        gone = asyncio.Event()
+        call.on_ended = lambda _reason: gone.set()
+        if call.state == "ended":
+            gone.set()
+        waits = [asyncio.ensure_future(gone.wait()), asyncio.ensure_future(session.ended.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if gone.is_set() and not session.ended.is_set():
+            session.records.add_event(session.call_id, "engine", "transfer.recipient_hangup",
+                                      payload={"transfer_id": self.id})
+            session.hangup(RECIPIENT_HANGUP)
+        elif call.state != "ended":
+            call.hangup(session.reason or "caller_hangup")
+
+    async def _close(self) -> None:
+        session, media = self.session, self.session.media.loop
+        self._remove_ringback()
+        if self.participant is not None and session.mixer is not None:
+            await media.call_soon_wait(session.mixer.remove, self.participant)
+        if self.sip is not None and self.sip.state != "ended" and session.ended.is_set():
+            self.sip.hangup(session.reason or "caller_hangup")
+        if self.leg is not None:
+            await media.run(self.leg.close())
+        elif self._port and session.media.allocator is not None:
+            await media.run(session.media.allocator.release(self._port))
+            self._port = 0
+
+    def _remove_ringback(self) -> None:
+        ringback, self._ringback = self._ringback, None
+        mixer = self.session.mixer
+        if ringback is not None and mixer is not None:
+            self.session.media.loop.call(mixer.remove, ringback)
+
+    def _set_agent_muted(self, muted: bool) -> None:
+        control = self.session.control
+        participant = control._agent_participant()
+        if participant is None:
+            return
+        if muted:
+            participant.muted = True
+        else:
+            control._apply_mute()
+
+
+class Transfers:
+    """The telephony service's transfers: starts them on live sessions and writes their rows."""
+
+    def __init__(self, telephony: Telephony) -> None:
+        self.telephony = telephony
+        self.active: dict[str, BlindTransfer] = {}  # by call id
+
+    async def blind(self, call_id: str, command: TransferCommand, actor: str,
+                    stored_status: str = "ended") -> dict[str, Any]:
+        """Starts a blind transfer of the live call ``call_id``; the transfer as first written
+        (ControlError when the call cannot be transferred now)."""
+        from engine.calls.session import CallSession
+
+        session = self.telephony.sessions.get(call_id)
+        if session is None:
+            raise not_live(call_id, stored_status)
+        if not isinstance(session, CallSession):
+            raise ControlError(409, "CONTROL_UNSUPPORTED",
+                               "transfers are available on inbound SIP calls only")
+        status = session.control.status
+        if status in ("ended", "ending"):
+            raise not_live(call_id, status)
+        if status == "ringing":
+            raise ControlError(409, "CALL_NOT_ANSWERED", f"call {call_id} is not answered yet")
+        if session.control.transferring or call_id in self.active:
+            raise ControlError(409, "TRANSFER_IN_PROGRESS",
+                               f"call {call_id} is already being transferred")
+        if session.control.transferred:
+            raise ControlError(409, "CALL_TRANSFERRED", f"call {call_id} was transferred already")
+        if session.control.on_hold:
+            raise ControlError(409, "CALL_ON_HOLD", "the caller is on hold; resume first")
+        target = await self._target(session, command.to)
+        transfer = BlindTransfer(self, session, command, target, actor)
+        session.control.transferring = True
+        self.active[call_id] = transfer
+        await self._insert(transfer.fields)
+        transfer._event("requested")
+        body = transfer.body()
+
+        async def run() -> None:
+            try:
+                await transfer.run()
+            finally:
+                self.active.pop(call_id, None)
+
+        self.telephony._spawn(run())
+        return body
+
+    async def _target(self, session: CallSession, to: str) -> Target:
+        if not is_phone_number(to):
+            dest = parse_sip(to)
+            return Target(dest.uri, Peer(dest.transport, dest.host, dest.port))
+        trunk_id = session.route.sip_trunk_id
+        trunk = await asyncio.to_thread(load_trunk, self.telephony.db, trunk_id) \
+            if trunk_id else None
+        if trunk is None:
+            raise ControlError(409, "NO_TRUNK", "the call's number has no SIP trunk to dial "
+                                                "a phone number through; give a sip: URI")
+        credentials = Credentials(trunk.username, trunk.password or "", trunk.auth_realm) \
+            if trunk.username else None
+        return Target(f"sip:{to}@{trunk.host}:{trunk.port}",
+                      Peer(trunk.transport.upper(), trunk.host, trunk.port), credentials,
+                      trunk.caller_id or None, trunk.id)
+
+    # -- the store and the bus ----------------------------------------------------------------
+
+    async def _insert(self, fields: dict[str, Any]) -> None:
+        """Writes the new row and waits until it landed (the API answers with it)."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        db = self.telephony.db
+        now = utcnow()
+        row = Transfer(created_at=now, updated_at=now, **fields)
+
+        def insert() -> None:
+            try:
+                with session_scope(db) as session:
+                    session.add(row)
+            finally:
+                loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+
+        self.telephony.runner.submit(insert)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(done), 10)
+
+    def update_row(self, transfer_id: str, fields: dict[str, Any]) -> None:
+        db = self.telephony.db
+
+        def update() -> None:
+            with session_scope(db) as session:
+                row = session.get(Transfer, transfer_id)
+                if row is None:
+                    return
+                for key, value in fields.items():
+                    setattr(row, key, value)
+                row.updated_at = utcnow()
+
+        self.telephony.runner.submit(update)
+
+    def publish(self, type_: str, session: CallSession, data: dict[str, Any]) -> None:
+        bus = self.telephony.records.bus
+        if bus is not None:
+            bus.publish(type_, session.route.organization_id, data, call_id=session.call_id)
+
+
+__all__ = ["NOT_CONNECTED", "BlindTransfer", "Target", "Transfers", "failure_cause"]
