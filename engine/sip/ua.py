@@ -21,9 +21,10 @@ from engine.sip.uas import IncomingCall
 
 log = logging.getLogger(__name__)
 
-ALLOWED = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO")
+ALLOWED = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "NOTIFY")
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset()
 DialogId = tuple[str, str, str]
+NotifyHandler = Callable[[Request, ServerTransaction], None]
 
 
 class UserAgent:
@@ -35,6 +36,7 @@ class UserAgent:
         self.on_invite = on_invite
         self.dialogs: dict[DialogId, Any] = {}
         self.invites: dict[str, IncomingCall] = {}
+        self.notify_handlers: dict[DialogId, NotifyHandler] = {}  # a REFER's subscription
         self.allow = ", ".join(ALLOWED)
         endpoint.tu = self
 
@@ -72,6 +74,14 @@ class UserAgent:
 
     def forget_dialog(self, dialog_id: DialogId) -> None:
         self.dialogs.pop(dialog_id, None)
+
+    def subscribe_notify(self, dialog_id: DialogId, handler: NotifyHandler) -> None:
+        """NOTIFYs in this dialog go to ``handler`` (the implicit subscription of a REFER)."""
+        self.notify_handlers[dialog_id] = handler
+
+    def unsubscribe_notify(self, dialog_id: DialogId, handler: NotifyHandler) -> None:
+        if self.notify_handlers.get(dialog_id) == handler:
+            del self.notify_handlers[dialog_id]
 
     def forget_invite(self, key: str) -> None:
         self.invites.pop(key, None)
@@ -127,6 +137,12 @@ class UserAgent:
             owner.receive_info(request, tx)
         elif request.method == "INVITE":
             owner.receive_reinvite(request, tx)
+        elif request.method == "NOTIFY":
+            handler = self.notify_handlers.get(self._dialog_id(request))
+            if handler is None:
+                tx.respond(make_response(request, 481))  # no such subscription (RFC 6665)
+            else:
+                handler(request, tx)
         else:
             tx.respond(make_response(request, 405, extra=[("Allow", self.allow)]))
 
