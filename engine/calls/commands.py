@@ -96,16 +96,20 @@ class Dtmf(_Command):
 
 
 MAX_RINGING_TIMEOUT_S = 300
+TransferMethod = Literal["auto", "refer", "bridge"]
 
 
 class Transfer(_Command):
-    """A blind transfer of the caller to ``to`` (an E.164 number or a sip: URI): a new leg
-    rings for ``ringing_timeout`` seconds and, once answered, replaces the AI agent."""
+    """A blind transfer of the caller to ``to`` (an E.164 number or a sip: URI). ``method``:
+    ``refer`` asks the caller's side to call ``to`` itself (SIP REFER); ``bridge`` dials ``to``
+    on a new leg that rings for ``ringing_timeout`` seconds and, once answered, replaces the AI
+    agent; ``auto`` sends REFER where allowed and bridges when it is refused."""
 
     type: Literal["transfer"]
     to: Annotated[str, Field(max_length=255)]
     ringing_timeout: Annotated[int, Field(ge=1, le=MAX_RINGING_TIMEOUT_S)] = 30
     play_dialtone: bool = False
+    method: TransferMethod = "auto"
 
     _to = field_validator("to")(classmethod(lambda cls, v: check_destination(v)))
 
@@ -178,6 +182,7 @@ __all__ = [
     "Resume",
     "Say",
     "Transfer",
+    "TransferMethod",
     "UnmuteAgent",
     "content_of",
     "parse_command",

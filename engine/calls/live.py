@@ -13,7 +13,7 @@ from engine.media import Mixer, Recorder
 
 log = logging.getLogger(__name__)
 
-CLEAN_ENDS = ("caller_hangup", "agent_hangup")  # reasons that are not failures
+CLEAN_ENDS = ("caller_hangup", "agent_hangup", "transferred")  # reasons that are not failures
 
 
 async def open_agent(agents: Any, info: CallInfo, records: Records,

@@ -1,6 +1,17 @@
-"""Blind transfers of live inbound calls (DESIGN §5.4): a new outbound leg to the destination,
-placed through the call's SIP trunk (an E.164 number) or straight to a ``sip:`` URI, bridged
-into the call's mixer as a human once it answers, with the AI agent leaving the call.
+"""Blind transfers of live inbound calls (DESIGN §5.4), by SIP REFER or by dial and bridge.
+
+REFER (RFC 3515) asks the caller's side to call the destination itself; it is tried first when
+the call has a confirmed SIP dialog and its trunk allows REFER (``allow_refer``; a direct call
+without a trunk allows it), unless the request says ``method: "bridge"``. Its NOTIFY sipfrag
+lines become ``transfer.refer_progress`` events; a final 2xx completes the transfer (metadata
+``method: "refer"``) and our leg toward the caller hangs up with the reason ``transferred``. A
+final sipfrag ≥ 300 fails the transfer with that SIP code. A refused REFER (405, 501, 603, …)
+or one that times out without a 2xx falls back to dial and bridge (``method: "auto"``) or
+fails (``method: "refer"``); ``routing_attempts`` lists every attempt.
+
+Dial and bridge: a new outbound leg to the destination, placed through the call's SIP trunk
+(an E.164 number) or straight to a ``sip:`` URI, bridged into the call's mixer as a human once
+it answers, with the AI agent leaving the call (metadata ``method: "bridge"``).
 
 A transfer is a :class:`~engine.store.Transfer` row (kind ``blind``) going requested → dialing →
 completed or failed, the failure typed (declined, busy, no_answer, failed) with the SIP status.
@@ -22,12 +33,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.calls.commands import Transfer as TransferCommand
+from engine.calls.commands import TransferMethod
 from engine.calls.control import ControlError, not_live
 from engine.calls.destinations import is_phone_number, parse_sip
 from engine.calls.serialize import transfer as serialize_transfer
 from engine.media import HUMAN_MASKS, MUSIC_MASKS, Participant, Tone
 from engine.sip import sdp
 from engine.sip.auth import Credentials
+from engine.sip.message import Response
+from engine.sip.refer import NOTIFY_WAIT_S, Refer, ReferResult
 from engine.sip.rtp_leg import RtpLeg
 from engine.sip.transport import Peer
 from engine.sip.uac import OutgoingCall
@@ -43,7 +57,11 @@ log = logging.getLogger(__name__)
 NOT_CONNECTED = "I'm sorry, I could not connect your call. Is there anything else I can help with?"
 RINGBACK = Tone((440.0, 480.0), on_ms=2000, off_ms=4000)  # template: each transfer copies it
 RECIPIENT_HANGUP = "agent_hangup"  # the human who took the call hung up
+TRANSFERRED = "transferred"  # our leg's disconnect reason once the caller was referred away
 DECLINED = frozenset({403, 603})
+BUSY = frozenset({486, 600})
+UNANSWERED = frozenset({408, 480, 487})
+REFER_NOTIFY_MARGIN_S = 5.0  # the final NOTIFY may come this long after the ringing timeout
 
 
 def failure_cause(outcome: str | None, status: int | None) -> str:
@@ -53,6 +71,39 @@ def failure_cause(outcome: str | None, status: int | None) -> str:
     if outcome in ("busy", "no_answer"):
         return outcome
     return "failed"
+
+
+def sipfrag_cause(status: int | None) -> str:
+    """The typed cause of a REFER whose final sipfrag status (or refusal) is ``status``."""
+    if status in BUSY:
+        return "busy"
+    if status in UNANSWERED:
+        return "no_answer"
+    return failure_cause(None, status)
+
+
+def refer_allowed(sip_call: Any, trunk: SipTrunk | None) -> bool:
+    """Whether a REFER may be sent in ``sip_call``: its dialog is established and its trunk
+    (if any) allows REFER."""
+    if getattr(sip_call, "dialog", None) is None:
+        return False
+    if getattr(sip_call, "state", None) not in ("answered", "confirmed"):
+        return False
+    return trunk is None or trunk.allow_refer
+
+
+class TransferRefer(Refer):
+    """A :class:`Refer` that also reports the REFER's own 2xx (``on_accepted``)."""
+
+    def __init__(self, *args: Any, on_accepted: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_accepted = on_accepted or (lambda _status: None)
+
+    def _on_response(self, response: Response) -> None:
+        first = self.refer_status is None and 200 <= response.status < 300
+        super()._on_response(response)
+        if first:
+            self.on_accepted(response.status)
 
 
 @dataclass
@@ -79,14 +130,17 @@ class BlindTransfer:
     """One blind transfer of one call, from request to bridge (or failure) and the end."""
 
     def __init__(self, transfers: Transfers, session: CallSession, command: TransferCommand,
-                 target: Target, actor: str) -> None:
+                 target: Target, actor: str, use_refer: bool = False) -> None:
         self.transfers = transfers
         self.session = session
         self.command = command
         self.target = target
         self.actor = actor
+        self.use_refer = use_refer  # REFER first (else dial and bridge only)
         self.id = new_id()
         self.status = "requested"
+        self.attempts: list[dict[str, Any]] = []  # routing_attempts, in order
+        self.refer: TransferRefer | None = None
         self.fields: dict[str, Any] = {
             "id": self.id, "organization_id": session.route.organization_id,
             "call_id": session.call_id, "kind": "blind", "status": "requested",
@@ -95,7 +149,9 @@ class BlindTransfer:
             "outbound_trunk_id": target.trunk_id,
             "ringing_timeout_seconds": command.ringing_timeout, "requested_by": actor,
             "participants": [{"identity": "caller", "role": "caller"}],
-            "metadata_": {"play_dialtone": command.play_dialtone, "method": "dial_and_bridge"},
+            "metadata_": {"play_dialtone": command.play_dialtone,
+                          "method": "refer" if use_refer else "bridge",
+                          "requested_method": command.method},
         }
         self.sip: OutgoingCall | None = None
         self.leg: RtpLeg | None = None
@@ -133,6 +189,8 @@ class BlindTransfer:
         session = self.session
         control = session.control
         try:
+            if self.use_refer and not await self._refer():
+                return
             answered = await self._dial()
             if answered:
                 await self._bridge()
@@ -145,16 +203,109 @@ class BlindTransfer:
             control.transferring = False
             await self._close()
 
-    async def _dial(self) -> bool:
-        session, media = self.session, self.session.media
-        control = session.control
-        self._update(status="dialing")
-        self._event("dialing")
+    def _hold_agent(self) -> None:
+        """The call is ``transferring``: the agent paused and muted."""
+        session = self.session
         session.records.update_call(session.call_id, {"status": "transferring"})
-        agent = control._pipeline_agent()
+        agent = session.control._pipeline_agent()
         if agent is not None:
             agent.pause()
         self._set_agent_muted(True)
+
+    def _attempt(self, entry: dict[str, Any]) -> list[dict[str, Any]]:
+        self.attempts.append({"to": self.command.to, **entry})
+        return [dict(a) for a in self.attempts]
+
+    def _metadata(self, **fields: Any) -> dict[str, Any]:
+        return {**self.fields["metadata_"], **fields}
+
+    async def _refer(self) -> bool:
+        """Sends the REFER and follows it to its result: True when the transfer goes on by dial
+        and bridge, False when it is over (completed, failed or canceled)."""
+        session = self.session
+        dialog = session.sip.dialog
+        ua = self.transfers.telephony.ua
+        assert dialog is not None and ua is not None
+        self._update(status="dialing")
+        self._event("dialing", method="refer")
+        self._hold_agent()
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[ReferResult] = loop.create_future()
+
+        def progress(code: int, line: str) -> None:
+            self._event("refer_progress", code=code, reason=line, sipfrag=line)
+
+        def accepted(code: int) -> None:
+            self._event("refer_accepted", code=code)
+
+        wait_s = max(NOTIFY_WAIT_S, self.command.ringing_timeout + REFER_NOTIFY_MARGIN_S)
+        refer = TransferRefer(ua, dialog, self.target.uri,
+                              lambda result: done.done() or done.set_result(result),
+                              on_progress=progress, on_accepted=accepted, notify_wait_s=wait_s)
+        self.refer = refer
+        refer.start()
+        ended = asyncio.ensure_future(session.ended.wait())
+        try:
+            await asyncio.wait([done, ended], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ended.cancel()
+        if not done.done():  # the call ended while the REFER was outstanding
+            accepted_first = refer.refer_status is not None and refer.refer_status < 300
+            refer._done("timeout")  # stops listening for NOTIFYs
+            if accepted_first:  # the caller's side took the transfer and left our leg
+                self._complete_by_refer(refer.refer_status or 202, None, None, confirmed=False)
+            else:
+                self._update(status="canceled", completed_at=utcnow(),
+                             failure_cause="caller_hangup",
+                             routing_attempts=self._attempt({"method": "refer",
+                                                             "status": "canceled"}))
+                self._event("canceled", failure="caller_hangup")
+            return False
+        result = done.result()
+        attempt = {"method": "refer", "status": result.outcome, "refer_status": result.refer_status,
+                   "sip_status_code": result.final_status, "sipfrag": result.final_line}
+        if result.outcome == "completed":
+            self._complete_by_refer(result.refer_status, result.final_status, result.final_line)
+            return False
+        if result.outcome == "failed":
+            cause = sipfrag_cause(result.final_status)
+            self._fail(cause, result.final_status, result.final_line,
+                       attempts=self._attempt({**attempt, "failure_cause": cause}))
+            return False
+        # refused, or no answer in time
+        code = result.refer_status
+        if self.command.method == "refer":
+            cause = sipfrag_cause(code)
+            self._fail(cause, code, f"REFER {result.outcome}",
+                       attempts=self._attempt({**attempt, "failure_cause": cause}))
+            return False
+        self._update(routing_attempts=self._attempt(attempt),
+                     metadata_=self._metadata(method="bridge", refer_outcome=result.outcome))
+        self._event(f"refer_{result.outcome}", code=code, fallback="bridge")
+        return True
+
+    def _complete_by_refer(self, refer_status: int, code: int | None, line: str | None,
+                           confirmed: bool = True) -> None:
+        session = self.session
+        session.control.transferred = True
+        session.control.transferring = False
+        self._update(status="completed", completed_at=utcnow(), sip_status_code=code,
+                     routing_attempts=self._attempt({"method": "refer", "status": "completed",
+                                                     "refer_status": refer_status,
+                                                     "sip_status_code": code, "sipfrag": line}),
+                     participants=[*self.fields["participants"],
+                                   {"identity": "refer_target", "role": "transfer_target",
+                                    "to": self.command.to}],
+                     metadata_=self._metadata(method="refer", refer_confirmed=confirmed))
+        self._event("completed", code=code, reason=line, method="refer", confirmed=confirmed)
+        if not session.ended.is_set():
+            session.hangup(TRANSFERRED)  # the caller now talks to the destination directly
+
+    async def _dial(self) -> bool:
+        session, media = self.session, self.session.media
+        self._update(status="dialing")
+        self._event("dialing", method="bridge")
+        self._hold_agent()
         if self.command.play_dialtone and session.mixer is not None:
             tone = Tone(RINGBACK.freqs, on_ms=RINGBACK.on_ms, off_ms=RINGBACK.off_ms)
             self._ringback = Participant("ringback", MUSIC_MASKS, tone.next_frame, None)
@@ -189,18 +340,22 @@ class BlindTransfer:
             return True
         if session.ended.is_set():  # the caller went away (or the call was ended) meanwhile
             call.hangup("caller_hangup")
-            self._update(status="canceled", completed_at=utcnow(), failure_cause="caller_hangup")
+            self._update(status="canceled", completed_at=utcnow(), failure_cause="caller_hangup",
+                         routing_attempts=self._attempt({"method": "bridge",
+                                                         "status": "canceled"}))
             self._event("canceled", failure="caller_hangup")
             return False
         self._fail(failure_cause(call.outcome, call.status), call.status, call.reason)
         return False
 
-    def _fail(self, cause: str, code: int | None, reason: str | None) -> None:
+    def _fail(self, cause: str, code: int | None, reason: str | None,
+              attempts: list[dict[str, Any]] | None = None) -> None:
         session = self.session
+        if attempts is None:
+            attempts = self._attempt({"method": "bridge", "status": "failed",
+                                      "failure_cause": cause, "sip_status_code": code})
         self._update(status="failed", failure_cause=cause, sip_status_code=code,
-                     completed_at=utcnow(),
-                     routing_attempts=[{"to": self.command.to, "status": "failed",
-                                        "failure_cause": cause, "sip_status_code": code}])
+                     completed_at=utcnow(), routing_attempts=attempts)
         self._event("failed", code=code, reason=reason, failure=cause)
         self._remove_ringback()
         if session.ended.is_set() or session.reason is not None:
@@ -238,9 +393,11 @@ class BlindTransfer:
                      participants=[*self.fields["participants"],
                                    {"identity": f"transfer:{self.id}", "role": "human",
                                     "to": self.command.to, "sip_call_id": call.call_id}],
-                     routing_attempts=[{"to": self.command.to, "status": "answered",
-                                        "sip_status_code": call.status}])
-        self._event("completed", code=call.status, reason=call.reason, codec=params.codec)
+                     routing_attempts=self._attempt({"method": "bridge", "status": "answered",
+                                                     "sip_status_code": call.status}),
+                     metadata_=self._metadata(method="bridge"))
+        self._event("completed", code=call.status, reason=call.reason, codec=params.codec,
+                    method="bridge")
         session.records.update_call(session.call_id, {"status": "in_progress"})
 
     async def _until_either_ends(self) -> None:
@@ -324,8 +481,10 @@ class Transfers:
             raise ControlError(409, "CALL_TRANSFERRED", f"call {call_id} was transferred already")
         if session.control.on_hold:
             raise ControlError(409, "CALL_ON_HOLD", "the caller is on hold; resume first")
-        target = await self._target(session, command.to)
-        transfer = BlindTransfer(self, session, command, target, actor)
+        trunk = await self._call_trunk(session)
+        use_refer = self._use_refer(session, trunk, command.method)
+        target = await self._target(session, command.to, trunk)
+        transfer = BlindTransfer(self, session, command, target, actor, use_refer)
         session.control.transferring = True
         self.active[call_id] = transfer
         await self._insert(transfer.fields)
@@ -341,13 +500,29 @@ class Transfers:
         self.telephony._spawn(run())
         return body
 
-    async def _target(self, session: CallSession, to: str) -> Target:
+    async def _call_trunk(self, session: CallSession) -> SipTrunk | None:
+        trunk_id = session.route.sip_trunk_id
+        if not trunk_id:
+            return None
+        return await asyncio.to_thread(load_trunk, self.telephony.db, trunk_id)
+
+    @staticmethod
+    def _use_refer(session: CallSession, trunk: SipTrunk | None, method: TransferMethod) -> bool:
+        """Whether the transfer starts with a REFER (ControlError when ``refer`` is asked for
+        and not possible)."""
+        if method == "bridge":
+            return False
+        allowed = refer_allowed(session.sip, trunk)
+        if method == "refer" and not allowed:
+            why = "the call's trunk does not allow REFER" if trunk is not None and \
+                not trunk.allow_refer else "the call has no established SIP dialog"
+            raise ControlError(409, "REFER_NOT_ALLOWED", f"cannot transfer by REFER: {why}")
+        return allowed
+
+    async def _target(self, session: CallSession, to: str, trunk: SipTrunk | None) -> Target:
         if not is_phone_number(to):
             dest = parse_sip(to)
             return Target(dest.uri, Peer(dest.transport, dest.host, dest.port))
-        trunk_id = session.route.sip_trunk_id
-        trunk = await asyncio.to_thread(load_trunk, self.telephony.db, trunk_id) \
-            if trunk_id else None
         if trunk is None:
             raise ControlError(409, "NO_TRUNK", "the call's number has no SIP trunk to dial "
                                                 "a phone number through; give a sip: URI")
@@ -398,4 +573,5 @@ class Transfers:
             bus.publish(type_, session.route.organization_id, data, call_id=session.call_id)
 
 
-__all__ = ["NOT_CONNECTED", "BlindTransfer", "Target", "Transfers", "failure_cause"]
+__all__ = ["NOT_CONNECTED", "TRANSFERRED", "BlindTransfer", "Target", "TransferRefer", "Transfers",
+           "failure_cause", "refer_allowed", "sipfrag_cause"]

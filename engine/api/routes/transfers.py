@@ -1,6 +1,7 @@
 """``POST /v1/calls/{id}/transfers/blind``: transfer a live call's caller to a phone number or a
-SIP URI (a new leg that replaces the AI agent once answered); the transfer row comes back at once
-and its progress follows in ``GET /v1/calls/{id}/transfers`` and ``transfer.*`` events."""
+SIP URI, by SIP REFER where the call's trunk allows it or by a new leg that replaces the AI agent
+once answered (``method``: auto, refer, bridge); the transfer row comes back at once and its
+progress follows in ``GET /v1/calls/{id}/transfers`` and ``transfer.*`` events."""
 
 # No ``from __future__ import annotations``: FastAPI reads the parameters from the signature.
 
@@ -30,13 +31,19 @@ EXAMPLES: dict[str, Any] = {
                                "play_dialtone": False}},
     "sip uri": {"value": {"to": "sip:frontdesk@127.0.0.1:5080", "ringing_timeout": 20,
                           "play_dialtone": True}},
+    "bridge only": {"value": {"to": "sip:frontdesk@127.0.0.1:5080", "method": "bridge"}},
 }
 
 
 @router.post("/v1/calls/{call_id}/transfers/blind", status_code=201,
              summary="Blind-transfer a live call",
-             description="Dials `to` (E.164 through the call's trunk, or a sip: URI) and bridges "
-                         "the caller to whoever answers; the AI agent leaves the call. On busy, "
+             description="`method: auto` (the default) first sends a SIP REFER asking the "
+                         "caller's side to call `to`, where the call's trunk allows REFER; once "
+                         "the caller reaches `to` the engine hangs up its leg. A refused REFER "
+                         "falls back to dial and bridge: the engine dials `to` (E.164 through "
+                         "the call's trunk, or a sip: URI) and bridges the caller to whoever "
+                         "answers; the AI agent leaves the call. `refer` and `bridge` use one "
+                         "way only (409 REFER_NOT_ALLOWED when REFER is not possible). On busy, "
                          "decline, no answer or failure the agent takes the call back. 400 "
                          "CALL_NOT_LIVE when the call is over, 409 while another transfer runs.")
 def blind_transfer(

@@ -1,6 +1,8 @@
 """Blind transfers over real SIP on loopback: a sipp caller talks to the order-status agent, and
-the call is transferred to a sipp recipient that answers (bridged both ways, the agent gone) or
-answers 486 through the number's trunk (failed busy, the agent takes the call back)."""
+the call is transferred by REFER to a caller that takes it (the engine's leg hangs up), by dial
+and bridge after a caller answers the REFER 501, or by dial and bridge only (``method: bridge``)
+to a sipp recipient that answers (bridged both ways, the agent gone) or answers 486 through the
+number's trunk, which does not allow REFER (failed busy, the agent takes the call back)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import os
 import struct
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -30,7 +33,10 @@ from tests.integration.sip.conftest import (
 
 pytestmark = requires_sipp
 
-RECIPIENT = Path(__file__).with_name("scenarios") / "recipient.xml"
+HERE = Path(__file__).with_name("scenarios")
+RECIPIENT = HERE / "recipient.xml"
+CALLER_REFER = HERE / "caller_refer.xml"  # 202 to the REFER, NOTIFY 100 then 200, our BYE
+CALLER_REFER_501 = HERE / "caller_refer_501.xml"  # 501 to the REFER, then our BYE
 CALLER_HZ = 1000.0
 RECIPIENT_HZ = 600.0
 
@@ -95,10 +101,15 @@ def dominant_hz(packets: list[Packet]) -> float:
     return float(np.argmax(spectrum) * 8000 / len(pcm))
 
 
-def start_caller(engine: ControlEngine, tmp_path: Path, media: MediaSocket) -> asyncio.Task:  # type: ignore[type-arg]
-    xml = write_scenario(tmp_path / "caller.xml", recv_bye(50000))
+def start_caller(engine: ControlEngine, tmp_path: Path, media: MediaSocket,
+                 scenario: Path | None = None) -> asyncio.Task:  # type: ignore[type-arg]
+    xml = scenario or write_scenario(tmp_path / "caller.xml", recv_bye(50000))
     return asyncio.ensure_future(run_sipp(xml, engine.port, engine.number.lstrip("+"),
                                           limit_s=55, extra=["-key", "rtp_port", str(media.port)]))
+
+
+def transfer_events(events: list[dict[str, Any]]) -> list[str]:
+    return [e["event_type"] for e in events if e["event_type"].startswith("transfer.")]
 
 
 async def test_blind_transfer_bridges_the_recipient(control_engine: ControlEngine,
@@ -119,7 +130,8 @@ async def test_blind_transfer_bridges_the_recipient(control_engine: ControlEngin
                 send_tone(caller_media, ("127.0.0.1", session.leg.local_port), CALLER_HZ)))
 
             started = await client.blind_transfer(call_id, f"sip:recipient@127.0.0.1:{uas.port}",
-                                                  ringing_timeout=15, play_dialtone=True)
+                                                  ringing_timeout=15, play_dialtone=True,
+                                                  method="bridge")
             assert started["kind"] == "blind" and started["call_id"] == call_id
             assert started["status"] in ("requested", "dialing")
             assert started["transfer_to"] == f"sip:recipient@127.0.0.1:{uas.port}"
@@ -171,12 +183,15 @@ async def test_blind_transfer_bridges_the_recipient(control_engine: ControlEngin
     assert row["status"] == "completed" and row["sip_status_code"] == 200
     assert row["failure_cause"] is None and row["completed_at"]
     assert [p["role"] for p in row["participants"]] == ["caller", "human"]
+    assert row["metadata"]["method"] == "bridge"
+    assert [a["method"] for a in row["routing_attempts"]] == ["bridge"]
     events = await client.call_events(call_id)
-    kinds = [e["event_type"] for e in events if e["event_type"].startswith("transfer.")]
+    kinds = transfer_events(events)
     for kind in ("transfer.requested", "transfer.dialing", "transfer.invite_sent",
                  "transfer.completed"):
         assert kind in kinds, kinds
     assert kinds.index("transfer.requested") < kinds.index("transfer.completed")
+    assert not any(kind.startswith("transfer.refer_") for kind in kinds), kinds  # no REFER
 
 
 async def test_busy_transfer_returns_the_call_to_the_agent(control_engine: ControlEngine,
@@ -186,7 +201,7 @@ async def test_busy_transfer_returns_the_call_to_the_agent(control_engine: Contr
     async with SippUas(SCENARIOS / "uas_busy.xml") as uas:
         with session_scope(engine.engine.db) as db:  # the number's trunk leads to the busy UAS
             trunk = SipTrunk(organization_id=engine.engine.organization_id, name="sipp",
-                             host="127.0.0.1", port=uas.port)
+                             host="127.0.0.1", port=uas.port, allow_refer=False)
             db.add(trunk)
             number = db.exec(select(PhoneNumber)).one()
             number.sip_trunk_id = trunk.id
@@ -208,6 +223,14 @@ async def test_busy_transfer_returns_the_call_to_the_agent(control_engine: Contr
             with pytest.raises(ApiError) as bad:
                 await client.control(call_id, "transfer", to="not a number")
             assert bad.value.status == 422 and bad.value.field == "to"
+
+            # the trunk does not allow REFER: asking for it is refused, auto bridges
+            with pytest.raises(ApiError) as no_refer:
+                await client.blind_transfer(call_id, "+15550123456", method="refer")
+            assert no_refer.value.status == 409 and no_refer.value.code == "REFER_NOT_ALLOWED"
+            with pytest.raises(ApiError) as bad:
+                await client.blind_transfer(call_id, "+15550123456", method="carrier_pigeon")
+            assert bad.value.status == 422 and bad.value.field == "method"
 
             moved = await client.control(call_id, "transfer", to="+15550123456",
                                          ringing_timeout=10)
@@ -240,7 +263,9 @@ async def test_busy_transfer_returns_the_call_to_the_agent(control_engine: Contr
     assert row["failure_cause"] == "busy" and row["sip_status_code"] == 486
     assert row["outbound_trunk_id"] is not None
     assert row["routing_attempts"][0]["sip_status_code"] == 486
+    assert row["metadata"]["method"] == "bridge"
     events = await client.call_events(call_id)
+    assert not any(k.startswith("transfer.refer_") for k in transfer_events(events))
     failed = [e for e in events if e["event_type"] == "transfer.failed"]
     assert failed and failed[0]["failure_cause"] == "busy" and failed[0]["sip_status_code"] == 486
     audit = [e for e in events if e["event_type"] == "control.transfer"]
@@ -254,3 +279,85 @@ async def test_busy_transfer_returns_the_call_to_the_agent(control_engine: Contr
     with pytest.raises(ApiError) as unknown:
         await client.blind_transfer("no-such-call", "+15550123456")
     assert unknown.value.status == 404
+
+
+async def test_refer_transfer_hands_the_caller_over(control_engine: ControlEngine,
+                                                   tmp_path: Path) -> None:
+    engine, client = control_engine, control_engine.client
+    media = await MediaSocket.open()
+    sipp = start_caller(engine, tmp_path, media, CALLER_REFER)
+    try:
+        session = await engine.live_session(25)
+        call_id = session.call_id
+        started = await client.blind_transfer(call_id, "sip:frontdesk@127.0.0.1:5999")
+        assert started["metadata"]["method"] == "refer"
+        assert started["metadata"]["requested_method"] == "auto"
+        result = await asyncio.wait_for(sipp, 20)
+        assert result.returncode == 0, result.stderr  # 202, both NOTIFYs answered, our BYE
+    finally:
+        media.close()
+    await engine.settled(20)
+
+    call = await client.get_call(call_id)
+    assert call["status"] == "completed" and call["disconnect_reason"] == "transferred"
+    [row] = await client.call_transfers(call_id)
+    assert row["status"] == "completed" and row["failure_cause"] is None
+    assert row["sip_status_code"] == 200 and row["completed_at"]
+    assert row["metadata"]["method"] == "refer"
+    [attempt] = row["routing_attempts"]
+    assert attempt["method"] == "refer" and attempt["status"] == "completed"
+    assert attempt["refer_status"] == 202 and attempt["sipfrag"] == "SIP/2.0 200 OK"
+    events = await client.call_events(call_id)
+    kinds = transfer_events(events)
+    assert kinds[:3] == ["transfer.requested", "transfer.dialing", "transfer.refer_accepted"], kinds
+    assert kinds.index("transfer.refer_accepted") < kinds.index("transfer.completed")
+    progress = [e["payload"]["sipfrag"] for e in events
+                if e["event_type"] == "transfer.refer_progress"]
+    assert progress == ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]
+    assert "transfer.invite_sent" not in kinds  # no leg was dialled
+    completed = next(e for e in events if e["event_type"] == "transfer.completed")
+    assert completed["payload"]["method"] == "refer"
+
+
+async def test_refused_refer_falls_back_to_the_bridge(control_engine: ControlEngine,
+                                                      tmp_path: Path) -> None:
+    engine, client = control_engine, control_engine.client
+    caller_media = await MediaSocket.open()
+    recipient_media = await MediaSocket.open()
+    async with SippUas(RECIPIENT, recipient_media.port) as uas:
+        sipp = start_caller(engine, tmp_path, caller_media, CALLER_REFER_501)
+        try:
+            session = await engine.live_session(25)
+            call_id = session.call_id
+            agent = session.agent.participant  # type: ignore[union-attr]
+            await client.blind_transfer(call_id, f"sip:frontdesk@127.0.0.1:{uas.port}",
+                                        ringing_timeout=10)
+            transfer = engine.telephony.transfers.active[call_id]
+            await engine.wait_for(lambda: transfer.status == "completed", 15, "the bridge")
+            assert transfer.leg is not None
+            assert agent not in session.mixer.participants  # type: ignore[union-attr]
+            assert (await client.control(call_id, "end_call"))["result"] == "ending"
+            result = await asyncio.wait_for(sipp, 15)
+            assert result.returncode == 0, result.stderr  # 501 sent, then our BYE
+            assert await uas.wait(15) == 0, uas.stderr
+        finally:
+            caller_media.close()
+            recipient_media.close()
+    await engine.settled(20)
+
+    [row] = await client.call_transfers(call_id)
+    assert row["status"] == "completed" and row["sip_status_code"] == 200
+    assert row["metadata"]["method"] == "bridge"
+    assert row["metadata"]["refer_outcome"] == "refused"
+    refer, bridge = row["routing_attempts"]
+    assert refer["method"] == "refer" and refer["status"] == "refused"
+    assert refer["refer_status"] == 501
+    assert bridge["method"] == "bridge" and bridge["status"] == "answered"
+    events = await client.call_events(call_id)
+    kinds = transfer_events(events)
+    assert "transfer.refer_refused" in kinds and "transfer.invite_sent" in kinds, kinds
+    assert kinds.index("transfer.refer_refused") < kinds.index("transfer.invite_sent")
+    refused = next(e for e in events if e["event_type"] == "transfer.refer_refused")
+    assert refused["sip_status_code"] == 501 and refused["payload"]["fallback"] == "bridge"
+    call = await client.get_call(call_id)
+    assert call["disconnect_reason"] == "supervisor_hangup"
