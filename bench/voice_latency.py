@@ -58,11 +58,14 @@ async def run(turns: int) -> int:
         xml = scenario(pcap, audio.seconds + 0.5, tmp / "caller.xml")
         from tests.integration.sip.conftest import run_sipp
 
+        stt = engine.telephony.agents.models.whisper()
         cpu0 = time.process_time()
         result = await run_sipp(xml, engine.telephony.port, NUMBER.lstrip("+"),
                                 limit_s=audio.seconds + 30)
         cpu = time.process_time() - cpu0
         await asyncio.sleep(1.0)
+        reuse = (getattr(stt, "peeks", 0), getattr(stt, "peek_reuses", 0),
+                 getattr(stt, "final_decodes", 0))
         await engine.stop()
         engine.writer.flush()
         with session_scope(engine.db) as session:
@@ -79,6 +82,9 @@ async def run(turns: int) -> int:
         for stage, figures in stage_summary(rows).items():
             print(f"  {stage:18} p50 {figures['p50']!s:>6}  p95 {figures['p95']!s:>6}  "
                   f"max {figures['max']!s:>6}")
+        discards = (call.metadata_ or {}).get("speculative_discards")
+        print(f"  speculation: {reuse[0]} peeks, {reuse[1]} finals reused the peek (hits), "
+              f"{reuse[2]} finals decoded again (misses), {discards} discarded on resumed speech")
         print(f"  engine CPU {cpu:.1f} s for {stt_s:.1f} s of recognised audio: "
               f"{cpu / stt_s if stt_s else float('nan'):.3f} CPU-s per audio-s (whole engine)")
         print("  targets: voice_to_voice p50 <= 350 ms, p95 <= 600 ms")
