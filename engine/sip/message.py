@@ -288,6 +288,18 @@ def parse(data: bytes, *, stream: bool = False) -> Request | Response:
     return message
 
 
+def dtmf_relay_signals(request: Request) -> list[str]:
+    """The ``Signal=`` values of a SIP INFO with an ``application/dtmf-relay`` body."""
+    if not (request.header("Content-Type") or "").lower().startswith("application/dtmf-relay"):
+        return []
+    signals = []
+    for line in request.body.decode("utf-8", "replace").splitlines():
+        key, _, value = line.partition("=")
+        if key.strip().lower() == "signal" and value.strip():
+            signals.append(value.strip())
+    return signals
+
+
 def _parse_headers(lines: list[str]) -> list[tuple[str, str]]:
     headers: list[tuple[str, str]] = []
     for line in lines:

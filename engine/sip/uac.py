@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from engine.sip.auth import AuthError, Credentials, DigestSession
 from engine.sip.build import USER_AGENT, make_response, new_call_id, new_tag
 from engine.sip.dialog import Dialog
-from engine.sip.message import Request, Response
+from engine.sip.message import Request, Response, dtmf_relay_signals
 from engine.sip.server_transaction import InviteServerTransaction, ServerTransaction
 from engine.sip.timers import T1, TimerHandle
 from engine.sip.transport import Peer
@@ -302,12 +302,9 @@ class OutgoingCall:
 
     def receive_info(self, request: Request, tx: ServerTransaction) -> None:
         tx.respond(make_response(request, 200))
-        if (request.header("Content-Type") or "").lower().startswith("application/dtmf-relay"):
-            for line in request.body.decode("utf-8", "replace").splitlines():
-                key, _, value = line.partition("=")
-                if key.strip().lower() == "signal" and value.strip():
-                    self.on_event("dtmf_info", None, value.strip())
-                    self.on_dtmf(value.strip()[:1])
+        for signal in dtmf_relay_signals(request):
+            self.on_event("dtmf_info", None, signal)
+            self.on_dtmf(signal[:1])
 
     def receive_reinvite(self, request: Request, tx: InviteServerTransaction) -> None:
         answer = self.on_reoffer(request.body) if request.body else None

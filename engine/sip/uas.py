@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from engine.sip.build import make_response, new_tag
 from engine.sip.dialog import Dialog
-from engine.sip.message import Request, Response
+from engine.sip.message import Request, Response, dtmf_relay_signals
 from engine.sip.reinvite import OnResult, ReInvite
 from engine.sip.server_transaction import InviteServerTransaction, ServerTransaction
 from engine.sip.transport import Peer
@@ -167,12 +167,9 @@ class IncomingCall:
 
     def receive_info(self, request: Request, tx: ServerTransaction) -> None:
         tx.respond(make_response(request, 200))
-        if (request.header("Content-Type") or "").lower().startswith("application/dtmf-relay"):
-            for line in request.body.decode("utf-8", "replace").splitlines():
-                key, _, value = line.partition("=")
-                if key.strip().lower() == "signal" and value.strip():
-                    self.on_event("dtmf_info", None, value.strip())
-                    self.on_dtmf(value.strip()[:1])
+        for signal in dtmf_relay_signals(request):
+            self.on_event("dtmf_info", None, signal)
+            self.on_dtmf(signal[:1])
 
     def receive_reinvite(self, request: Request, tx: InviteServerTransaction) -> None:
         if self.reinvite_out is not None and self.reinvite_out.pending:
