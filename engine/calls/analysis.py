@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session
 
 from engine.store import Agent, AnalysisTemplate, Call
+from engine.store.timeutil import utcnow
 
 ANALYSIS_STATUS = "heuristic"
 
@@ -385,3 +386,13 @@ def template_for(session: Session, call: Call) -> dict[str, Any] | None:
         "structured_data_schema": template.structured_data_schema,
         "sentiment_enabled": template.sentiment_enabled,
     }
+
+
+def reanalyse(session: Session, call: Call, entries: Sequence[Any]) -> None:
+    """Run the analysis over the call's transcript entries and set its fields on the call."""
+    result = analyse([Utterance(e.source, e.text) for e in entries], template_for(session, call),
+                     call.status)
+    for name, value in result.to_fields().items():
+        setattr(call, name, value)
+    call.updated_at = utcnow()
+    session.add(call)

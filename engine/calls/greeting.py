@@ -10,7 +10,7 @@ import struct
 import subprocess
 
 from engine.media.frame import SAMPLE_RATE
-from engine.media.resample import resample_once
+from engine.media.polyphase import resample
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def synthesize(text: str, voice: str | None = None, rate_wpm: int | None = None)
     except (subprocess.SubprocessError, OSError) as exc:
         raise SynthesisError(f"espeak-ng failed: {exc}") from exc
     pcm, rate = wav_pcm(done.stdout)
-    return resample_once(pcm, rate, SAMPLE_RATE)
+    return resample(pcm, rate, SAMPLE_RATE)
 
 
 async def synthesize_async(text: str, voice: str | None = None, rate_wpm: int | None = None) -> bytes:

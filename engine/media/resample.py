@@ -11,7 +11,7 @@ from math import gcd
 import numpy as np
 import numpy.typing as npt
 
-from engine.media.frame import to_pcm
+from engine.media.polyphase import PolyphaseResampler
 
 TAPS_PER_PHASE = 16  # 16 taps per phase: ≥ 40 dB stop band with a Hamming window
 
@@ -26,8 +26,8 @@ def lowpass(cutoff: float, taps: int) -> npt.NDArray[np.float64]:
 class Resampler:
     """Converts 16-bit mono PCM from ``src`` Hz to ``dst`` Hz, one chunk at a time.
 
-    Integer ratios (8↔16 kHz, 16↔48 kHz: every leg) take a polyphase path in float32 that
-    computes only the output samples; other ratios zero-stuff, filter and decimate.
+    Integer ratios (8↔16 kHz, 16↔48 kHz: every leg) take a float32 path that computes only the
+    output samples; other ratios go through :class:`~engine.media.polyphase.PolyphaseResampler`.
     """
 
     def __init__(self, src: int, dst: int) -> None:
@@ -37,9 +37,8 @@ class Resampler:
         factor = max(self.up, self.down)
         taps = TAPS_PER_PHASE * factor | 1
         self._h = lowpass(0.45 / factor, taps) * self.up
-        self._history = np.zeros(taps - 1)
         self._phase = 0  # index of the next output sample within the upsampled stream
-        self._process = self._general
+        self._process = PolyphaseResampler(src, dst).push
         if self.down == 1 and self.up > 1:
             padded = np.concatenate((self._h, np.zeros((-len(self._h)) % self.up)))
             self._phases = [padded[p::self.up].astype(np.float32) for p in range(self.up)]
@@ -82,17 +81,6 @@ class Resampler:
         self._phase = (self._phase - len(filtered)) % self.down
         return _to_pcm32(out)
 
-    def _general(self, pcm: bytes) -> bytes:
-        x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-        stuffed = np.zeros(len(x) * self.up)
-        stuffed[::self.up] = x
-        buf = np.concatenate((self._history, stuffed))
-        filtered = np.convolve(buf, self._h, mode="valid")
-        self._history = buf[len(buf) - len(self._h) + 1:]
-        out = filtered[self._phase::self.down]
-        self._phase = (self._phase - len(filtered)) % self.down
-        return to_pcm(out)
-
     @property
     def delay_samples(self) -> float:
         """Group delay, in output samples."""
@@ -102,19 +90,6 @@ class Resampler:
 def _to_pcm32(out: npt.NDArray[np.float32]) -> bytes:
     np.clip(out, -32768, 32767, out=out)
     return out.astype("<i2").tobytes()
-
-
-def resample_once(pcm: bytes, src: int, dst: int) -> bytes:
-    """Convert a whole clip between any two rates (e.g. a 22.05 kHz prompt to 16 kHz): low-pass
-    below the lower Nyquist, then linear interpolation. For prompts, off the media loop."""
-    if src == dst or not pcm:
-        return pcm
-    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-    if dst < src:
-        x = np.convolve(x, lowpass(0.45 * dst / src, 63), mode="same")
-    count = int(len(x) * dst / src)
-    t = np.arange(count) * (src / dst)
-    return to_pcm(np.interp(t, np.arange(len(x)), x))
 
 
 class BatchResampler:

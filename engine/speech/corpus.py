@@ -11,8 +11,8 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.media.polyphase import resample
 from engine.speech.audio import SAMPLE_RATE
-from engine.speech.resample import resample
 
 SOUNDS_DIRS = (Path("/usr/share/asterisk/sounds/en"), Path("/usr/share/asterisk/sounds/en_US_f_Allison"))
 TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")

@@ -69,14 +69,14 @@ def write_pcap(pcm16k: bytes, path: Path, *, codec: str = "PCMA") -> Path:
     from aiortp.codecs.g711 import PcmaCodec
     from aiortp.codecs.g722 import G722Codec
 
-    from engine.media.resample import resample_once
+    from engine.media.polyphase import resample
 
     payload_type = CODECS[codec]
     if codec == "G722":
         encoder: G722Codec | PcmaCodec = G722Codec()
         pcm, step = pcm16k, 320
     else:
-        encoder, pcm, step = PcmaCodec(), resample_once(pcm16k, 16000, 8000), PACKET_SAMPLES
+        encoder, pcm, step = PcmaCodec(), resample(pcm16k, 16000, 8000), PACKET_SAMPLES
     samples = len(pcm) // 2
     out = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
     for seq, offset in enumerate(range(0, samples - step + 1, step)):

@@ -14,10 +14,10 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator
 
+from engine.media.polyphase import PolyphaseResampler
 from engine.speech.audio import FRAME_BYTES, SAMPLE_RATE, FrameCutter
 from engine.speech.espeak import Espeak, Voice, VoiceSettings
 from engine.speech.frames import TTSChunk
-from engine.speech.resample import Resampler
 from engine.speech.sentences import SentenceAggregator, split_sentences
 
 _DONE = object()
@@ -94,19 +94,19 @@ class EspeakTTS(TextToSpeech):
         """One sentence: synthesis on the espeak thread, frames handed to the loop as they exist."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
-        resampler = Resampler(espeak.sample_rate, SAMPLE_RATE)
+        resampler = PolyphaseResampler(espeak.sample_rate, SAMPLE_RATE)
         cutter = FrameCutter(FRAME_BYTES)
         stop = threading.Event()
         requested = time.perf_counter()
 
         def sink(pcm: bytes) -> bool:
-            frames = cutter.push(resampler.push(pcm))
+            frames = cutter.feed(resampler.push(pcm))
             if frames:
                 loop.call_soon_threadsafe(queue.put_nowait, frames)
             return not stop.is_set()
 
         def finish(_: object) -> None:
-            frames = cutter.push(resampler.flush())
+            frames = cutter.feed(resampler.flush())
             tail = cutter.flush()
             frames += [tail] if tail is not None else []
             loop.call_soon_threadsafe(queue.put_nowait, frames)
@@ -131,9 +131,9 @@ class EspeakTTS(TextToSpeech):
         """The whole utterance as 16 kHz PCM (blocking: for tools and tests, not live calls)."""
         out = bytearray()
         for sentence in split_sentences(text):
-            resampler = Resampler(self.espeak.sample_rate, SAMPLE_RATE)
+            resampler = PolyphaseResampler(self.espeak.sample_rate, SAMPLE_RATE)
 
-            def sink(pcm: bytes, resampler: Resampler = resampler, out: bytearray = out) -> bool:
+            def sink(pcm: bytes, resampler: PolyphaseResampler = resampler, out: bytearray = out) -> bool:
                 out.extend(resampler.push(pcm))
                 return True
 

@@ -11,7 +11,7 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from engine.calls.analysis import Utterance, analyse, template_for
+from engine.calls.analysis import reanalyse
 from engine.calls.serialize import analysis, costs, record, recording_url, report, summary_row
 from engine.store import Agent, Call, TranscriptEntry, session_scope
 from engine.store.timeutil import utcnow
@@ -57,12 +57,7 @@ def load_report(db: SqlEngine, call_id: str) -> tuple[CallState, dict[str, Any]]
             .order_by(TranscriptEntry.index, TranscriptEntry.created_at)  # type: ignore[arg-type]
         ).all())
         if call.analysis_status == PENDING_ANALYSIS:
-            result = analyse([Utterance(e.source, e.text) for e in entries], template_for(session, call),
-                             call.status)
-            for name, value in result.to_fields().items():
-                setattr(call, name, value)
-            call.updated_at = utcnow()
-            session.add(call)
+            reanalyse(session, call, entries)
             session.flush()
         state = _state(session, call)
         full = report(call, entries)

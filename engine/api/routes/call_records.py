@@ -14,10 +14,9 @@ from engine.api.auth import Principal, principal_from
 from engine.api.crud import publish
 from engine.api.errors import ApiError
 from engine.api.routes.calls import call_summary, owned_call
-from engine.calls.analysis import Utterance, analyse, template_for
+from engine.calls.analysis import reanalyse
 from engine.calls.serialize import event, report, transfer
 from engine.store import LIVE_STATUSES, Call, CallEvent, TranscriptEntry, Transfer
-from engine.store.timeutil import utcnow
 
 router = APIRouter(tags=["calls"])
 
@@ -68,12 +67,7 @@ def finalize_report(request: Request, call_id: str, principal: Auth) -> dict[str
             raise ApiError(409, f"call {call_id} is still {call.status}; its report is written "
                                 "when it ends", "CONFLICT")
         entries = _entries(session, call_id)
-        result = analyse([Utterance(e.source, e.text) for e in entries], template_for(session, call),
-                         call.status)
-        for name, value in result.to_fields().items():
-            setattr(call, name, value)
-        call.updated_at = utcnow()
-        session.add(call)
+        reanalyse(session, call, entries)
         session.commit()
         body = report(call, entries)
         summary = call_summary(session, call)

@@ -40,8 +40,8 @@ def test_control_and_data_kinds() -> None:
 
 def test_frame_cutter_keeps_remainders() -> None:
     cutter = FrameCutter()
-    assert cutter.push(bytes(600)) == []
-    frames = cutter.push(bytes(700))
+    assert cutter.feed(bytes(600)) == []
+    frames = cutter.feed(bytes(700))
     assert [len(f) for f in frames] == [640, 640]
     tail = cutter.flush()
     assert tail is not None and len(tail) == 640

@@ -1,7 +1,8 @@
-"""A streaming polyphase resampler for 16-bit mono PCM (espeak-ng's 22,050 Hz to 16 kHz, 8 kHz up).
+"""A streaming polyphase resampler for 16-bit mono PCM between any two rates (espeak-ng's 22,050 Hz
+to 16 kHz, whole prompts, the general case of a leg's :class:`~engine.media.resample.Resampler`).
 
 A Kaiser-windowed sinc low-pass at the lower Nyquist rate, split into ``up`` phases; each call
-to :meth:`Resampler.push` returns every output sample its input makes available and keeps the
+to :meth:`PolyphaseResampler.push` returns every output sample its input makes available and keeps the
 filter's history, so chunk boundaries leave no clicks.
 """
 
@@ -30,7 +31,7 @@ def _prototype(up: int, down: int, taps_per_phase: int) -> npt.NDArray[np.float6
     return phases
 
 
-class Resampler:
+class PolyphaseResampler:
     """Resamples a stream of int16 PCM from ``rate_in`` to ``rate_out``."""
 
     def __init__(self, rate_in: int, rate_out: int, taps_per_phase: int = TAPS_PER_PHASE) -> None:
@@ -75,6 +76,12 @@ class Resampler:
 
 
 def resample(pcm: bytes, rate_in: int, rate_out: int) -> bytes:
-    """Resamples a whole clip of 16-bit mono PCM."""
-    r = Resampler(rate_in, rate_out)
-    return r.push(pcm) + r.flush()
+    """Resamples a whole clip of 16-bit mono PCM: the filter's delay removed, so the output is
+    aligned with the input and exactly as long as the input's duration at the new rate."""
+    if rate_in == rate_out or not pcm:
+        return pcm
+    r = PolyphaseResampler(rate_in, rate_out)
+    out = r.push(pcm) + r.flush()
+    delay = round((r.up * r._taps - 1) / 2 / r.down)  # group delay in output samples
+    count = round(len(pcm) // 2 * r.up / r.down)
+    return out[2 * delay:2 * (delay + count)]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.speech.resample import Resampler, resample
+from engine.media.polyphase import PolyphaseResampler, resample
 
 
 def _tone(freq: float, rate: int, seconds: float = 1.0) -> bytes:
@@ -24,8 +24,9 @@ def test_espeak_rate_to_pipeline_rate_keeps_length_and_pitch() -> None:
 
 def test_chunked_equals_whole() -> None:
     pcm = _tone(300, 22050)
-    whole = resample(pcm, 22050, 16000)
-    r = Resampler(22050, 16000)
+    one = PolyphaseResampler(22050, 16000)
+    whole = one.push(pcm) + one.flush()
+    r = PolyphaseResampler(22050, 16000)
     chunked = b"".join(r.push(pcm[i : i + 882]) for i in range(0, len(pcm), 882)) + r.flush()
     assert chunked == whole
 
