@@ -264,17 +264,17 @@ class Telephony:
 
     def run_session(self, session: WebCallSession) -> asyncio.Task[None]:
         """Runs a session started elsewhere (a web call) as one of the live calls."""
+        return self._spawn(self._run_tracked(session))
+
+    async def _run_tracked(self, session: Any) -> None:
+        """Run a session as one of the live calls; afterwards it is kept among the last 100."""
         self.sessions[session.call_id] = session
-
-        async def run() -> None:
-            try:
-                await session.run()
-            finally:
-                self.sessions.pop(session.call_id, None)
-                self.records.forget(session.call_id)
-                self.finished = [*self.finished[-99:], session]
-
-        return self._spawn(run())
+        try:
+            await session.run()
+        finally:
+            self.sessions.pop(session.call_id, None)
+            self.records.forget(session.call_id)
+            self.finished = [*self.finished[-99:], session]
 
     def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
@@ -376,14 +376,7 @@ class Telephony:
         if route.agent_id is None:
             call.reject(480, "no_agent")
             return
-        session = CallSession(call, route, self.records, self.media)
-        self.sessions[session.call_id] = session
-        try:
-            await session.run()
-        finally:
-            self.sessions.pop(session.call_id, None)
-            self.records.forget(session.call_id)
-            self.finished = [*self.finished[-99:], session]
+        await self._run_tracked(CallSession(call, route, self.records, self.media))
 
     async def _watch(self) -> None:
         while True:

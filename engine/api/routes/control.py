@@ -42,6 +42,12 @@ EXAMPLES: dict[str, Any] = {
 }
 
 
+def require_control(principal: Principal, action: str) -> None:
+    """403 unless the key may act on live calls (admin, write or supervisor scope)."""
+    if not any(scope in principal.scopes for scope in CONTROL_SCOPES):
+        raise ApiError(403, f"{action} needs an admin, write or supervisor key", "FORBIDDEN")
+
+
 def actor_of(session: Session, principal: Principal) -> str:
     """Who gave a command: the API key's name (its id when unnamed)."""
     key = session.get(ApiKey, principal.key_id)
@@ -58,8 +64,7 @@ def control_call(
     principal: Auth,
     body: Annotated[dict[str, Any], Body(openapi_examples=EXAMPLES)],
 ) -> dict[str, Any]:
-    if not any(scope in principal.scopes for scope in CONTROL_SCOPES):
-        raise ApiError(403, "controlling calls needs an admin, write or supervisor key", "FORBIDDEN")
+    require_control(principal, "controlling calls")
     try:
         command = parse_command(body)
     except CommandError as exc:

@@ -25,7 +25,7 @@ from engine.api import validators
 from engine.api.auth import Principal, principal_from
 from engine.api.errors import ApiError, invalid
 from engine.api.routes.calls import owned_call
-from engine.api.routes.control import CONTROL_SCOPES, actor_of
+from engine.api.routes.control import actor_of, require_control
 from engine.calls.joins import JoinError, LiveJoins
 from engine.calls.session import Route
 from engine.store import LIVE_STATUSES, Agent
@@ -87,8 +87,7 @@ def _on_loop(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T
 
 
 def _check_scope(principal: Principal) -> None:
-    if not any(scope in principal.scopes for scope in CONTROL_SCOPES):
-        raise ApiError(403, "joining calls needs an admin, write or supervisor key", "FORBIDDEN")
+    require_control(principal, "joining calls")
 
 
 def _live_session(request: Request, principal: Principal, call_id: str) -> tuple[Any, str]:

@@ -16,7 +16,7 @@ from engine.api.auth import Principal, principal_from
 from engine.api.crud import publish
 from engine.api.errors import ApiError, invalid
 from engine.api.routes.calls import owned_call
-from engine.api.routes.control import CONTROL_SCOPES, actor_of
+from engine.api.routes.control import actor_of, require_control
 from engine.calls.commands import CommandError, Transfer, parse_command
 from engine.calls.control import ControlError, not_live
 from engine.store import LIVE_STATUSES
@@ -52,9 +52,7 @@ def blind_transfer(
     principal: Auth,
     body: Annotated[dict[str, Any], Body(openapi_examples=EXAMPLES)],
 ) -> dict[str, Any]:
-    if not any(scope in principal.scopes for scope in CONTROL_SCOPES):
-        raise ApiError(403, "transferring calls needs an admin, write or supervisor key",
-                       "FORBIDDEN")
+    require_control(principal, "transferring calls")
     if not isinstance(body, dict):
         raise invalid("body", "expected a JSON object with to")
     if "type" in body:
