@@ -130,8 +130,11 @@ class LiveCallsModel(RecordTableModel):
         pending = self._pending.get(ident)
         if ident in self._pending and pending is None:
             return  # it ended meanwhile
-        # what the events said since is newer than the fetched row
-        self._pending[ident] = {**fields, **(pending or {})}
+        # What events already said (applied to the row, or still pending) may be newer than the
+        # fetched row, which was read when the call began: the fetch only fills the gaps.
+        row = self.row_of(ident)
+        known = {**(self.records[row] if row >= 0 else {}), **(pending or {})}
+        self._pending[ident] = {**fields, **{k: v for k, v in known.items() if v is not None}}
 
     def _merge_pending(self, ident: str, fields: Record) -> None:
         current = self._pending.get(ident)

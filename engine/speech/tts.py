@@ -99,18 +99,26 @@ class EspeakTTS(TextToSpeech):
         stop = threading.Event()
         requested = time.perf_counter()
 
+        def post(item: object) -> bool:
+            """Hand an item to the listening loop; False once that loop is closed."""
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:
+                return False
+            return True
+
         def sink(pcm: bytes) -> bool:
             frames = cutter.feed(resampler.push(pcm))
-            if frames:
-                loop.call_soon_threadsafe(queue.put_nowait, frames)
+            if frames and not post(frames):
+                return False  # nobody listens any more: abort the synthesis
             return not stop.is_set()
 
         def finish(_: object) -> None:
             frames = cutter.feed(resampler.flush())
             tail = cutter.flush()
             frames += [tail] if tail is not None else []
-            loop.call_soon_threadsafe(queue.put_nowait, frames)
-            loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+            if post(frames):
+                post(_DONE)
 
         job = espeak.synth(sentence, self.settings, sink)
         job.add_done_callback(finish)
