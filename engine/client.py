@@ -147,6 +147,11 @@ class Client:
     async def health(self) -> Record:
         return await self.request("GET", "/health")
 
+    async def engine_info(self) -> Record:
+        """What the engine offers: ``{"version", "sip": {"enabled", "host", "port"},
+        "webrtc": {"enabled"}}``."""
+        return await self.request("GET", "/v1/engine")
+
     # -- organization and keys ------------------------------------------------------------------
 
     async def organization(self) -> Record:
@@ -220,6 +225,42 @@ class Client:
         ``play_dialtone``. The transfer row as started."""
         return await self.request("POST", f"/v1/calls/{call_id}/transfers/blind",
                                   json={"to": to, **fields})
+
+    async def warm_transfer(self, call_id: str, destinations: list[Record],
+                            **fields: Any) -> Record:
+        """Warm-transfer a live call: the caller waits on hold with music while each destination
+        (``{"to", "label", "screening_prompt", "summary"}``; ``to`` an E.164 number, a sip: URI
+        or ``user:<id>``) is called in turn, hears a briefing and accepts (DTMF 1 or "yes") or
+        declines. ``summary``, ``ringing_timeout``, ``fallback`` (``{"strategy":
+        "return_to_agent" | "take_message" | "end_call", "message"}``). The transfer row as
+        started."""
+        return await self.request("POST", f"/v1/calls/{call_id}/transfers/warm",
+                                  json={"destinations": destinations, **fields})
+
+    async def complete_transfer(self, call_id: str, transfer_id: str) -> Record:
+        """Bridge the caller to the destination being consulted now (a human drives the
+        transfer); the transfer row."""
+        return await self.request("POST",
+                                  f"/v1/calls/{call_id}/transfers/{transfer_id}/complete")
+
+    async def cancel_transfer(self, call_id: str, transfer_id: str) -> Record:
+        """Stop a running transfer: the consultation leg hangs up and the caller goes back to
+        the AI agent; the transfer row."""
+        return await self.request("POST", f"/v1/calls/{call_id}/transfers/{transfer_id}/cancel")
+
+    async def answer_transfer(self, call_id: str, transfer_id: str, user_id: str,
+                              sdp: str) -> Record:
+        """A console user takes a transfer offered to ``user:<id>`` with a WebRTC offer; answers
+        ``{"sdp", "type": "answer", "participant_id"}`` and the caller is bridged to the user."""
+        return await self.request("POST", f"/v1/calls/{call_id}/transfers/{transfer_id}/answer",
+                                  json={"user_id": user_id, "sdp": sdp, "type": "offer"})
+
+    async def decline_transfer(self, call_id: str, transfer_id: str, user_id: str,
+                               reason: str | None = None) -> Record:
+        """A console user declines a transfer offered to them (the next destination is tried);
+        the transfer row."""
+        return await self.request("POST", f"/v1/calls/{call_id}/transfers/{transfer_id}/decline",
+                                  json=_clean({"user_id": user_id, "reason": reason}))
 
     async def call_transfers(self, call_id: str) -> list[Record]:
         return (await self.request("GET", f"/v1/calls/{call_id}/transfers"))["items"]
