@@ -114,6 +114,109 @@ class Transfer(_Command):
     _to = field_validator("to")(classmethod(lambda cls, v: check_destination(v)))
 
 
+MAX_DESTINATIONS = 10
+MAX_LABEL = 100
+USER_PREFIX = "user:"
+FallbackStrategy = Literal["return_to_agent", "take_message", "end_call"]
+
+
+def check_warm_destination(value: str) -> str:
+    """A warm transfer's ``to``: what :func:`check_destination` takes, or ``user:<id>`` (a
+    console user's softphone)."""
+    value = value.strip()
+    if value.lower().startswith(USER_PREFIX):
+        user_id = value[len(USER_PREFIX):].strip()
+        if not user_id:
+            raise ValueError("expected user:<id> with a console user's id")
+        return USER_PREFIX + user_id
+    try:
+        return check_destination(value)
+    except ValueError:
+        raise ValueError("expected an E.164 number (+14155550123), a sip: URI "
+                         "(sip:user@host:port) or user:<id>") from None
+
+
+def user_of(to: str) -> str | None:
+    """The console user id of a ``user:<id>`` destination, else None."""
+    return to[len(USER_PREFIX):] if to.startswith(USER_PREFIX) else None
+
+
+def _optional_text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return value.strip() or None
+
+
+class WarmDestination(_Command):
+    """One destination of a warm transfer, called in turn: ``to`` (E.164, sip: URI or
+    ``user:<id>``), a ``label`` for people, what the recipient hears first (``screening_prompt``)
+    and the ``summary`` of the call it is briefed with (else the transfer's, else a generated
+    one)."""
+
+    to: Annotated[str, Field(max_length=255)]
+    label: Annotated[str | None, Field(max_length=MAX_LABEL)] = None
+    screening_prompt: Annotated[str | None, Field(max_length=MAX_TEXT)] = None
+    summary: Annotated[str | None, Field(max_length=MAX_TEXT)] = None
+
+    _to = field_validator("to")(classmethod(lambda cls, v: check_warm_destination(v)))
+    _texts = field_validator("label", "screening_prompt", "summary")(
+        classmethod(lambda cls, v: _optional_text(v)))
+
+
+class WarmFallback(_Command):
+    """What happens when no destination takes the call: the agent takes it back
+    (``return_to_agent``), takes a message (``take_message``) or says ``message`` and hangs up
+    (``end_call``)."""
+
+    strategy: FallbackStrategy = "return_to_agent"
+    message: Annotated[str | None, Field(max_length=MAX_TEXT)] = None
+
+    _message = field_validator("message")(classmethod(lambda cls, v: _optional_text(v)))
+
+
+class WarmTransfer(_Command):
+    """A warm transfer: the caller waits on hold with music while each destination is called in
+    turn (``ringing_timeout`` seconds each), briefed, and accepts or declines; ``fallback`` when
+    none accepts."""
+
+    destinations: Annotated[list[WarmDestination], Field(min_length=1,
+                                                         max_length=MAX_DESTINATIONS)]
+    summary: Annotated[str | None, Field(max_length=MAX_TEXT)] = None
+    ringing_timeout: Annotated[int, Field(ge=1, le=MAX_RINGING_TIMEOUT_S)] = 30
+    fallback: WarmFallback = Field(default_factory=WarmFallback)
+
+    _summary = field_validator("summary")(classmethod(lambda cls, v: _optional_text(v)))
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A pydantic error location as a field path: ``destinations[1].to``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "body"
+
+
+def parse_warm_transfer(body: Any) -> WarmTransfer:
+    """The warm transfer a JSON body describes, or :class:`CommandError` naming the field."""
+    if not isinstance(body, dict):
+        raise CommandError("body", "expected a JSON object with destinations")
+    try:
+        return WarmTransfer.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first.get("loc", ()))
+        field = field_path(loc)
+        message = first.get("msg", "invalid")
+        if first.get("type") == "extra_forbidden":
+            message = "not a field of a warm transfer"
+        elif first.get("type") == "too_short" and field == "destinations":
+            message = "give at least one destination"
+        raise CommandError(field, message) from None
+
+
 Command = Annotated[Say | InjectContext | EndCall | Hold | Resume | MuteAgent | UnmuteAgent | Dtmf
                     | Transfer, Field(discriminator="type")]
 COMMAND_TYPES = ("say", "inject_context", "end_call", "hold", "resume", "mute_agent",
@@ -184,6 +287,13 @@ __all__ = [
     "Transfer",
     "TransferMethod",
     "UnmuteAgent",
+    "WarmDestination",
+    "WarmFallback",
+    "WarmTransfer",
+    "check_warm_destination",
     "content_of",
+    "field_path",
     "parse_command",
+    "parse_warm_transfer",
+    "user_of",
 ]

@@ -19,7 +19,11 @@ Each step is a call event ``transfer.*`` and a bus event of the same name. While
 rings the call is ``transferring``: the agent is paused and muted, and the caller hears ringback
 when asked for. On failure the agent comes back, says it could not connect the call, and the call
 returns to ``in_progress``. Once bridged, the caller and the recipient hear each other; either
-hanging up ends the call.
+hanging up ends the call. While the new leg still rings, ``cancel`` stops it (``canceled``) and
+the agent takes the call back.
+
+:class:`Transfers` also starts warm transfers (:mod:`engine.calls.warm`) and routes the API's
+complete, cancel, answer and decline to the transfer running on a call.
 
 Everything here runs on the telephony loop; mixer changes hop to the media loop.
 """
@@ -45,12 +49,15 @@ from engine.sip.refer import NOTIFY_WAIT_S, Refer, ReferResult
 from engine.sip.rtp_leg import RtpLeg
 from engine.sip.transport import Peer
 from engine.sip.uac import OutgoingCall
-from engine.store import SipTrunk, Transfer, session_scope, utcnow
+from engine.store import SipTrunk, Transfer, User, session_scope, utcnow
+from engine.store.columns import row_dict
 from engine.store.types import new_id
 
 if TYPE_CHECKING:
+    from engine.calls.commands import WarmTransfer as WarmCommand
     from engine.calls.session import CallSession
     from engine.calls.telephony import Telephony
+    from engine.calls.warm import Destination, WarmTransfer
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +69,8 @@ DECLINED = frozenset({403, 603})
 BUSY = frozenset({486, 600})
 UNANSWERED = frozenset({408, 480, 487})
 REFER_NOTIFY_MARGIN_S = 5.0  # the final NOTIFY may come this long after the ringing timeout
+SETTLE_S = 10.0  # a cancel waits this long for the ringing leg to end
+FINISHED = frozenset({"completed", "failed", "canceled"})
 
 
 def failure_cause(outcome: str | None, status: int | None) -> str:
@@ -129,6 +138,8 @@ def load_trunk(db: Any, trunk_id: str) -> SipTrunk | None:
 class BlindTransfer:
     """One blind transfer of one call, from request to bridge (or failure) and the end."""
 
+    kind = "blind"
+
     def __init__(self, transfers: Transfers, session: CallSession, command: TransferCommand,
                  target: Target, actor: str, use_refer: bool = False) -> None:
         self.transfers = transfers
@@ -158,6 +169,8 @@ class BlindTransfer:
         self.participant: Participant | None = None
         self._ringback: Participant | None = None
         self._port = 0
+        self._canceled_by: str | None = None
+        self._settled = asyncio.Event()  # set once the transfer is over (completed, failed, ...)
 
     # -- records ------------------------------------------------------------------------------
 
@@ -170,18 +183,45 @@ class BlindTransfer:
         self.fields.update(fields)
         if "status" in fields:
             self.status = fields["status"]
+            if self.status in FINISHED:
+                self._settled.set()
         self.transfers.update_row(self.id, fields)
 
     def _event(self, name: str, *, code: int | None = None, reason: str | None = None,
-               failure: str | None = None, **payload: Any) -> None:
+               failure: str | None = None, actor: str | None = None, **payload: Any) -> None:
         session = self.session
         data = {"transfer_id": self.id, "kind": "blind", "to": self.command.to,
                 "status": self.status, **payload}
         session.records.add_event(session.call_id, "engine", f"transfer.{name}",
                                   status=self.status, code=code, reason=reason, failure=failure,
-                                  actor=self.actor if name == "requested" else None, payload=data)
+                                  actor=actor or (self.actor if name == "requested" else None),
+                                  payload=data)
         self.transfers.publish(f"transfer.{name}", session, {
             "call_id": session.call_id, "failure_cause": failure, "sip_status_code": code, **data})
+
+    # -- what the API asks --------------------------------------------------------------------
+
+    async def complete(self, actor: str) -> dict[str, Any]:
+        """A blind transfer bridges by itself once answered: nothing to force."""
+        if self.status in FINISHED:
+            raise ControlError(409, "TRANSFER_FINISHED", f"transfer {self.id} is {self.status}")
+        raise ControlError(409, "TRANSFER_NOT_READY",
+                           "a blind transfer is bridged as soon as its destination answers")
+
+    async def cancel(self, actor: str) -> dict[str, Any]:
+        """Stops a transfer whose new leg is still ringing (dial and bridge): the leg is
+        canceled and the agent takes the call back."""
+        if self.status in FINISHED:
+            raise ControlError(409, "TRANSFER_FINISHED", f"transfer {self.id} is {self.status}")
+        call = self.sip
+        if call is None or call.state not in ("calling", "proceeding"):
+            raise ControlError(409, "TRANSFER_NOT_CANCELABLE",
+                               "only a transfer whose new leg is ringing can be canceled")
+        self._canceled_by = actor
+        call.hangup("canceled")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._settled.wait(), SETTLE_S)
+        return self.body()
 
     # -- the transfer -------------------------------------------------------------------------
 
@@ -336,6 +376,10 @@ class BlindTransfer:
         finally:
             for wait in waits:
                 wait.cancel()
+        if self._canceled_by is not None and not session.ended.is_set():
+            call.hangup("canceled")
+            self._cancel_dial(call)
+            return False
         if call.state == "answered" and not session.ended.is_set():
             return True
         if session.ended.is_set():  # the caller went away (or the call was ended) meanwhile
@@ -348,15 +392,28 @@ class BlindTransfer:
         self._fail(failure_cause(call.outcome, call.status), call.status, call.reason)
         return False
 
+    def _cancel_dial(self, call: OutgoingCall) -> None:
+        """Canceled through the API while ringing: the agent takes the call back."""
+        self._update(status="canceled", completed_at=utcnow(), sip_status_code=call.status,
+                     routing_attempts=self._attempt({"method": "bridge", "status": "canceled",
+                                                     "sip_status_code": call.status}),
+                     metadata_=self._metadata(canceled_by=self._canceled_by))
+        self._event("canceled", code=call.status, actor=self._canceled_by)
+        self._agent_back()
+
     def _fail(self, cause: str, code: int | None, reason: str | None,
               attempts: list[dict[str, Any]] | None = None) -> None:
-        session = self.session
         if attempts is None:
             attempts = self._attempt({"method": "bridge", "status": "failed",
                                       "failure_cause": cause, "sip_status_code": code})
         self._update(status="failed", failure_cause=cause, sip_status_code=code,
                      completed_at=utcnow(), routing_attempts=attempts)
         self._event("failed", code=code, reason=reason, failure=cause)
+        self._agent_back()
+
+    def _agent_back(self) -> None:
+        """The ringback stops and the agent takes the call back, saying it could not connect."""
+        session = self.session
         self._remove_ringback()
         if session.ended.is_set() or session.reason is not None:
             return
@@ -455,12 +512,74 @@ class Transfers:
 
     def __init__(self, telephony: Telephony) -> None:
         self.telephony = telephony
-        self.active: dict[str, BlindTransfer] = {}  # by call id
+        self.active: dict[str, BlindTransfer | WarmTransfer] = {}  # by call id
 
     async def blind(self, call_id: str, command: TransferCommand, actor: str,
                     stored_status: str = "ended") -> dict[str, Any]:
         """Starts a blind transfer of the live call ``call_id``; the transfer as first written
         (ControlError when the call cannot be transferred now)."""
+        session = self._transferable(call_id, stored_status)
+        trunk = await self._call_trunk(session)
+        use_refer = self._use_refer(session, trunk, command.method)
+        target = await self._target(session, command.to, trunk)
+        transfer = BlindTransfer(self, session, command, target, actor, use_refer)
+        return await self._start(session, transfer)
+
+    async def warm(self, call_id: str, command: WarmCommand, actor: str,
+                   stored_status: str = "ended") -> dict[str, Any]:
+        """Starts a warm transfer of the live call ``call_id`` (engine.calls.warm); the
+        transfer as first written (ControlError when the call cannot be transferred now)."""
+        from engine.calls.commands import user_of
+        from engine.calls.warm import Destination, WarmTransfer
+
+        session = self._transferable(call_id, stored_status)
+        trunk = await self._call_trunk(session)
+        destinations: list[Destination] = []
+        for dest in command.destinations:
+            user_id = user_of(dest.to)
+            target = None if user_id is not None else \
+                await self._target(session, dest.to, trunk)
+            destinations.append(Destination(dest.to, dest.label, dest.screening_prompt,
+                                            dest.summary, target, user_id))
+        trunk_id = next((d.target.trunk_id for d in destinations
+                         if d.target is not None and d.target.trunk_id), None)
+        transfer = WarmTransfer(self, session, command, destinations, actor, trunk_id)
+        return await self._start(session, transfer)
+
+    def find(self, call_id: str, transfer_id: str) -> BlindTransfer | WarmTransfer:
+        """The running transfer ``transfer_id`` of ``call_id`` (409 TRANSFER_FINISHED when it
+        is not running: the API found its row)."""
+        transfer = self.active.get(call_id)
+        if transfer is None or transfer.id != transfer_id:
+            raise ControlError(409, "TRANSFER_FINISHED",
+                               f"transfer {transfer_id} is not running")
+        return transfer
+
+    async def complete(self, call_id: str, transfer_id: str, actor: str) -> dict[str, Any]:
+        return await self.find(call_id, transfer_id).complete(actor)
+
+    async def cancel(self, call_id: str, transfer_id: str, actor: str) -> dict[str, Any]:
+        return await self.find(call_id, transfer_id).cancel(actor)
+
+    def _warm(self, call_id: str, transfer_id: str) -> WarmTransfer:
+        transfer = self.find(call_id, transfer_id)
+        if transfer.kind != "warm":
+            raise ControlError(409, "TRANSFER_NOT_OFFERED",
+                               f"transfer {transfer_id} is a blind transfer")
+        return transfer  # type: ignore[return-value]
+
+    async def answer(self, call_id: str, transfer_id: str, user_id: str, offer: str,
+                     actor: str) -> dict[str, Any]:
+        """The offered console user takes the call with a WebRTC offer."""
+        return await self._warm(call_id, transfer_id).answer(user_id, offer, actor)
+
+    async def decline(self, call_id: str, transfer_id: str, user_id: str, reason: str | None,
+                      actor: str) -> dict[str, Any]:
+        """The offered console user declines; the next destination is tried."""
+        return await self._warm(call_id, transfer_id).decline(user_id, reason, actor)
+
+    def _transferable(self, call_id: str, stored_status: str) -> CallSession:
+        """The live session of ``call_id`` when a transfer may start on it now."""
         from engine.calls.session import CallSession
 
         session = self.telephony.sessions.get(call_id)
@@ -481,10 +600,14 @@ class Transfers:
             raise ControlError(409, "CALL_TRANSFERRED", f"call {call_id} was transferred already")
         if session.control.on_hold:
             raise ControlError(409, "CALL_ON_HOLD", "the caller is on hold; resume first")
-        trunk = await self._call_trunk(session)
-        use_refer = self._use_refer(session, trunk, command.method)
-        target = await self._target(session, command.to, trunk)
-        transfer = BlindTransfer(self, session, command, target, actor, use_refer)
+        return session
+
+    async def _start(self, session: CallSession,
+                     transfer: BlindTransfer | WarmTransfer) -> dict[str, Any]:
+        call_id = session.call_id
+        if session.control.transferring or call_id in self.active:
+            raise ControlError(409, "TRANSFER_IN_PROGRESS",
+                               f"call {call_id} is already being transferred")
         session.control.transferring = True
         self.active[call_id] = transfer
         await self._insert(transfer.fields)
@@ -571,6 +694,27 @@ class Transfers:
         bus = self.telephony.records.bus
         if bus is not None:
             bus.publish(type_, session.route.organization_id, data, call_id=session.call_id)
+
+    def set_presence(self, session: CallSession, user_id: str, presence: str) -> None:
+        """Writes a console user's presence (busy on a transferred call, available after) and
+        publishes ``user.updated``."""
+        db = self.telephony.db
+        bus = self.telephony.records.bus
+        organization_id = session.route.organization_id
+
+        def update() -> None:
+            with session_scope(db) as store:
+                user = store.get(User, user_id)
+                if user is None or user.organization_id != organization_id:
+                    return
+                user.presence = presence
+                user.updated_at = utcnow()
+                store.flush()
+                data = row_dict(user)
+            if bus is not None:
+                bus.publish("user.updated", organization_id, data)
+
+        self.telephony.runner.submit(update)
 
 
 __all__ = ["NOT_CONNECTED", "TRANSFERRED", "BlindTransfer", "Target", "TransferRefer", "Transfers",

@@ -23,6 +23,7 @@ AGENT = 2  # the AI agent's voice
 HUMAN = 4  # a human agent (softphone) or a supervisor who took over
 SUPERVISOR = 8
 MUSIC = 16  # hold music, tones
+CONSULT = 32  # a warm transfer's recipient while being briefed, apart from the call
 ALL = CALLER | AGENT | HUMAN | SUPERVISOR | MUSIC
 NOBODY = 0
 
@@ -46,6 +47,9 @@ LISTEN_MASKS = Masks(SUPERVISOR, ALL, NOBODY)
 WHISPER_MASKS = Masks(SUPERVISOR, ALL, HUMAN)
 BARGE_MASKS = Masks(SUPERVISOR, ALL, ALL)
 MUSIC_MASKS = Masks(MUSIC, NOBODY, CALLER)
+# A warm transfer's consultation: the recipient hears only its briefing, and nobody hears it
+CONSULT_MASKS = Masks(CONSULT, MUSIC, NOBODY)
+BRIEFING_MASKS = Masks(MUSIC, NOBODY, CONSULT)
 
 
 @dataclass(eq=False)

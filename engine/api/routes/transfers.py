@@ -1,30 +1,58 @@
-"""``POST /v1/calls/{id}/transfers/blind``: transfer a live call's caller to a phone number or a
-SIP URI, by SIP REFER where the call's trunk allows it or by a new leg that replaces the AI agent
-once answered (``method``: auto, refer, bridge); the transfer row comes back at once and its
-progress follows in ``GET /v1/calls/{id}/transfers`` and ``transfer.*`` events."""
+"""Transfers of live calls; each answers with the transfer row at once, and its progress follows
+in ``GET /v1/calls/{id}/transfers`` and ``transfer.*`` events.
+
+- ``POST /v1/calls/{id}/transfers/blind``: to a phone number or a SIP URI, by SIP REFER where the
+  call's trunk allows it or by a new leg that replaces the AI agent once answered (``method``:
+  auto, refer, bridge).
+- ``POST /v1/calls/{id}/transfers/warm``: the caller waits with music while each destination
+  (a phone number, a SIP URI or ``user:<id>``) is briefed and accepts or declines; a fallback
+  when none accepts.
+- ``POST …/transfers/{tid}/complete`` forces the bridge to the consulted destination,
+  ``…/cancel`` stops a transfer, ``…/answer`` and ``…/decline`` are a console user's answer to
+  a transfer offered to them.
+
+The handlers run in the server's thread pool for the store look-ups; the calls live on the
+telephony service's loop, so the work hops there.
+"""
 
 # No ``from __future__ import annotations``: FastAPI reads the parameters from the signature.
 
 import asyncio
 import concurrent.futures
-from typing import Annotated, Any
+from collections.abc import Coroutine
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from engine.api.auth import Principal, principal_from
 from engine.api.crud import publish
-from engine.api.errors import ApiError, invalid
+from engine.api.errors import ApiError, invalid, not_found
 from engine.api.routes.calls import owned_call
 from engine.api.routes.control import actor_of, require_control
-from engine.calls.commands import CommandError, Transfer, parse_command
+from engine.calls.commands import (
+    CommandError,
+    Transfer,
+    WarmTransfer,
+    parse_command,
+    parse_warm_transfer,
+    user_of,
+)
 from engine.calls.control import ControlError, not_live
-from engine.store import LIVE_STATUSES
+from engine.calls.joins import JoinError
+from engine.store import LIVE_STATUSES, User
+from engine.store import Transfer as TransferRow
 
 router = APIRouter(tags=["calls"])
 
 Auth = Annotated[Principal, Depends(principal_from)]
 START_TIMEOUT_S = 15.0  # starting a transfer looks up the trunk and writes the row
+# complete / cancel / decline wait for the transfer to act (10 s at most); an answer also needs
+# the WebRTC offer applied (~10 ms on loopback). The bound covers a loaded machine.
+ACTION_TIMEOUT_S = 25.0
+FINISHED = ("completed", "failed", "canceled")
+MAX_SDP = 64_000
 
 EXAMPLES: dict[str, Any] = {
     "phone number": {"value": {"to": "+14155550123", "ringing_timeout": 30,
@@ -85,6 +113,211 @@ def blind_transfer(
             {"call_id": call_id, "type": "transfer", "actor": actor, "content": command.to,
              "result": "transferring", "status": "transferring"}, call_id=call_id)
     return started
+
+
+WARM_EXAMPLES: dict[str, Any] = {
+    "two destinations": {"value": {
+        "destinations": [
+            {"to": "sip:frontdesk@127.0.0.1:5080", "label": "Front desk",
+             "screening_prompt": "Incoming transfer for the front desk."},
+            {"to": "+14155550123", "label": "Duty manager"},
+        ],
+        "summary": "The caller wants to change a delivery address.",
+        "ringing_timeout": 20,
+        "fallback": {"strategy": "take_message"}}},
+    "a console user": {"value": {
+        "destinations": [{"to": "user:5f0c1d2e-0000-4000-8000-000000000001", "label": "Dana"}],
+        "fallback": {"strategy": "return_to_agent",
+                     "message": "Dana is not available; let me help you myself."}}},
+}
+
+
+class AnswerRequest(BaseModel):
+    """A console user's answer to a transfer offered to them: their WebRTC offer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: Annotated[str, Field(min_length=1, max_length=36)]
+    sdp: Annotated[str, Field(min_length=1, max_length=MAX_SDP)]
+    type: Literal["offer"] = "offer"
+
+
+class DeclineRequest(BaseModel):
+    """A console user declines a transfer offered to them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: Annotated[str, Field(min_length=1, max_length=36)]
+    reason: Annotated[str | None, Field(max_length=500)] = None
+
+
+def _telephony_loop(request: Request) -> tuple[Any, asyncio.AbstractEventLoop | None]:
+    telephony = request.app.state.engine.telephony
+    return telephony, telephony.loop if telephony is not None else None
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any],
+             within: float) -> Any:
+    """Runs ``coro`` on the calls' loop and waits for it, with the engine's errors as API
+    errors."""
+    future = asyncio.run_coroutine_threadsafe(coro, loop)
+    try:
+        return future.result(within)
+    except ControlError as exc:
+        raise ApiError(exc.status, exc.message, exc.code) from None
+    except JoinError as exc:
+        raise ApiError(exc.status, exc.message, exc.code, exc.field) from None
+    except ValueError as exc:  # engine.webrtc.OfferError: the answer's offer
+        raise invalid("sdp", str(exc)) from None
+    except concurrent.futures.TimeoutError:
+        future.cancel()
+        raise ApiError(504, "the call did not act on the transfer in time",
+                       "CONTROL_TIMEOUT") from None
+
+
+def _check_users(session: Session, principal: Principal, command: WarmTransfer) -> None:
+    """422 on ``destinations[i].to`` for a ``user:<id>`` that is not a user of the caller's
+    organization."""
+    for index, dest in enumerate(command.destinations):
+        user_id = user_of(dest.to)
+        if user_id is None:
+            continue
+        user = session.get(User, user_id)
+        if user is None or user.organization_id != principal.organization_id:
+            raise invalid(f"destinations[{index}].to", f"no console user {user_id}")
+
+
+@router.post("/v1/calls/{call_id}/transfers/warm", status_code=201,
+             summary="Warm-transfer a live call",
+             description="The caller hears music on hold (the AI agent is paused and muted) while "
+                         "each destination is tried in turn, ringing up to `ringing_timeout` "
+                         "seconds (1-300, default 30). `to` is an E.164 number (through the "
+                         "call's trunk), a sip: URI or `user:<id>` (a console user of the "
+                         "organization: the bus event `transfer.offered` asks them, and they "
+                         "answer with `POST …/answer` or decline). A phone or SIP recipient "
+                         "hears a spoken briefing (its `screening_prompt`, its `summary`, the "
+                         "transfer's `summary` or one made from the transcript) and presses 1 "
+                         "to accept (the caller is bridged and the AI agent leaves) or 2 to "
+                         "decline. Declines, busy, no answer and failures go to "
+                         "`routing_attempts` and the next destination follows; when none "
+                         "accepts, `fallback.strategy` runs: return_to_agent (default), "
+                         "take_message or end_call, saying `fallback.message` if given. 422 "
+                         "names the field at fault (e.g. `destinations[1].to`); 400 "
+                         "CALL_NOT_LIVE when the call is over, 409 while another transfer "
+                         "runs.")
+def warm_transfer(
+    request: Request,
+    call_id: str,
+    principal: Auth,
+    body: Annotated[dict[str, Any], Body(openapi_examples=WARM_EXAMPLES)],
+) -> dict[str, Any]:
+    require_control(principal, "transferring calls")
+    try:
+        command = parse_warm_transfer(body)
+    except CommandError as exc:
+        raise invalid(exc.field, exc.message) from None
+    with Session(request.app.state.db) as session:
+        call = owned_call(session, principal, call_id)
+        status = call.status
+        actor = actor_of(session, principal)
+        _check_users(session, principal, command)
+    telephony, loop = _telephony_loop(request)
+    if status not in LIVE_STATUSES or loop is None:
+        error = not_live(call_id, status)
+        raise ApiError(error.status, error.message, error.code)
+    started: dict[str, Any] = _on_loop(
+        loop, telephony.transfers.warm(call_id, command, actor, status), START_TIMEOUT_S)
+    publish(request, "call.control", principal,
+            {"call_id": call_id, "type": "warm_transfer", "actor": actor,
+             "content": ", ".join(d.to for d in command.destinations),
+             "result": "transferring", "status": "transferring"}, call_id=call_id)
+    return started
+
+
+def _running(request: Request, principal: Principal, call_id: str,
+             transfer_id: str) -> tuple[Any, asyncio.AbstractEventLoop, str]:
+    """The telephony service, its loop and the actor, for a transfer of the caller's call that
+    is still running: 404 for an unknown call or transfer, 409 TRANSFER_FINISHED when over."""
+    with Session(request.app.state.db) as session:
+        owned_call(session, principal, call_id)
+        row = session.get(TransferRow, transfer_id)
+        if row is None or row.call_id != call_id:
+            raise not_found("transfer", transfer_id)
+        if row.status in FINISHED:
+            raise ApiError(409, f"transfer {transfer_id} is {row.status} already",
+                           "TRANSFER_FINISHED")
+        actor = actor_of(session, principal)
+    telephony, loop = _telephony_loop(request)
+    if loop is None:
+        raise ApiError(409, f"transfer {transfer_id} is not running", "TRANSFER_FINISHED")
+    return telephony, loop, actor
+
+
+@router.post("/v1/calls/{call_id}/transfers/{transfer_id}/complete",
+             summary="Bridge a warm transfer to the destination being consulted",
+             description="While a warm transfer's destination is on the line (dialing or "
+                         "screening, answered), bridges the caller to it now as if it had "
+                         "pressed 1: the music stops and the AI agent leaves. Answers the "
+                         "transfer row. 409 TRANSFER_NOT_READY when no consultation leg has "
+                         "answered yet (or for a blind transfer), 409 TRANSFER_FINISHED when the "
+                         "transfer is over, 404 for an unknown transfer of this call.")
+def complete_transfer(request: Request, call_id: str, transfer_id: str,
+                      principal: Auth) -> dict[str, Any]:
+    require_control(principal, "completing transfers")
+    telephony, loop, actor = _running(request, principal, call_id, transfer_id)
+    result: dict[str, Any] = _on_loop(
+        loop, telephony.transfers.complete(call_id, transfer_id, actor), ACTION_TIMEOUT_S)
+    return result
+
+
+@router.post("/v1/calls/{call_id}/transfers/{transfer_id}/cancel",
+             summary="Cancel a running transfer",
+             description="A warm transfer's consultation leg (or offer) ends and the AI agent "
+                         "takes the call back; a blind transfer can be canceled while its new leg "
+                         "rings (dial and bridge). The transfer ends `canceled`; answers its row. "
+                         "409 TRANSFER_FINISHED when it is over, 409 TRANSFER_NOT_CANCELABLE for "
+                         "a blind transfer that is not ringing, 404 for an unknown transfer.")
+def cancel_transfer(request: Request, call_id: str, transfer_id: str,
+                    principal: Auth) -> dict[str, Any]:
+    require_control(principal, "canceling transfers")
+    telephony, loop, actor = _running(request, principal, call_id, transfer_id)
+    result: dict[str, Any] = _on_loop(
+        loop, telephony.transfers.cancel(call_id, transfer_id, actor), ACTION_TIMEOUT_S)
+    return result
+
+
+@router.post("/v1/calls/{call_id}/transfers/{transfer_id}/answer",
+             summary="Take a warm transfer offered to a console user",
+             description="The user the transfer is offered to (`transfer.offered`, destination "
+                         "`user:<id>`) answers with a WebRTC offer and joins the call as a human "
+                         "agent: the music stops, the AI agent leaves and the transfer completes. "
+                         "Answers `{sdp, type: answer, participant_id}`. 409 "
+                         "TRANSFER_NOT_OFFERED when the transfer is not offered to `user_id` "
+                         "now, 422 on `sdp` for an offer that cannot be answered.")
+def answer_transfer(request: Request, call_id: str, transfer_id: str, body: AnswerRequest,
+                    principal: Auth) -> dict[str, Any]:
+    require_control(principal, "answering transfers")
+    telephony, loop, actor = _running(request, principal, call_id, transfer_id)
+    result: dict[str, Any] = _on_loop(
+        loop, telephony.transfers.answer(call_id, transfer_id, body.user_id, body.sdp, actor),
+        ACTION_TIMEOUT_S)
+    return result
+
+
+@router.post("/v1/calls/{call_id}/transfers/{transfer_id}/decline",
+             summary="Decline a warm transfer offered to a console user",
+             description="The offered user declines (`reason` is kept in the routing attempt); "
+                         "the next destination is tried, or the fallback runs. Answers the "
+                         "transfer row. 409 TRANSFER_NOT_OFFERED when the transfer is not "
+                         "offered to `user_id` now.")
+def decline_transfer(request: Request, call_id: str, transfer_id: str, body: DeclineRequest,
+                     principal: Auth) -> dict[str, Any]:
+    require_control(principal, "declining transfers")
+    telephony, loop, actor = _running(request, principal, call_id, transfer_id)
+    result: dict[str, Any] = _on_loop(
+        loop, telephony.transfers.decline(call_id, transfer_id, body.user_id, body.reason, actor),
+        ACTION_TIMEOUT_S)
+    return result
 
 
 __all__ = ["router"]
