@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from console.bridge import ApiBridge
+
+if TYPE_CHECKING:
+    from console.phone import AudioDevices, Phone
 
 
 @dataclass
@@ -33,6 +37,35 @@ class ConsoleContext(QObject):
         self.bridge = bridge
         self.engine = engine
         self._set_theme = set_theme
+        self._audio_devices: AudioDevices | None = None
+        self._phone: Phone | None = None
+
+    @property
+    def audio_devices(self) -> AudioDevices:
+        """The audio devices (made the first time they are asked for: QtMultimedia loads then)."""
+        if self._audio_devices is None:
+            from console.phone import AudioDevices
+
+            self._audio_devices = AudioDevices(parent=self)
+        return self._audio_devices
+
+    @property
+    def phone(self) -> Phone:
+        """The window's phone (one per window), made the first time it is asked for."""
+        if self._phone is None:
+            from console.phone import Phone
+
+            self._phone = Phone(self.bridge, self.audio_devices, self)
+        return self._phone
+
+    @property
+    def phone_if_made(self) -> Phone | None:
+        return self._phone
+
+    def close_phone(self) -> None:
+        """Hangs the phone up and stops its media thread (the window is closing)."""
+        if self._phone is not None:
+            self._phone.close()
 
     def set_theme(self, name: str) -> None:
         if self._set_theme is not None:

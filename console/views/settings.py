@@ -1,8 +1,10 @@
-"""Settings: the engine connection (and attaching to a remote one), the data dir, API keys, theme."""
+"""Settings: the engine connection (and attaching to a remote one), the data dir, API keys, theme,
+and the phone's audio devices."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -20,7 +22,10 @@ from console import formatting as fmt
 from console import theme
 from console.context import ConsoleContext
 from console.models.records import Column, RecordTableModel
+from console.phone.audio import AudioDevices, AudioIO, TonePlayer
+from console.phone.ring import FRAME_BYTES, RingBuffer
 from console.views.base import View
+from console.views.join_bar import LevelMeter
 from console.views.widgets import button, confirm, hbox, heading, table_view
 from engine.client import Client, Record
 
@@ -48,7 +53,8 @@ class SettingsView(View):
 
     def __init__(self, ctx: ConsoleContext) -> None:
         super().__init__(ctx)
-        top, _ = heading("Settings", "The engine this console talks to, its keys, and how the console looks")
+        top, _ = heading("Settings", "The engine this console talks to, its keys, how the console looks and "
+                                        "the phone's audio devices")
         self.page.addWidget(top)
         grid = QGridLayout()
         grid.setHorizontalSpacing(14)
@@ -98,6 +104,7 @@ class SettingsView(View):
         self.theme.currentIndexChanged.connect(lambda _: ctx.set_theme(self.theme.currentData()))
         appearance.addRow("Theme", self.theme)
         right.addWidget(_group("Appearance", appearance))
+        right.addWidget(_group("Audio", self._audio_form(ctx.audio_devices)))
         right.addStretch(1)
         grid.addLayout(right, 0, 1, 2, 1)
 
@@ -130,6 +137,98 @@ class SettingsView(View):
         self._pending = 0
         ctx.engine_changed.connect(self._show_engine)
         ctx.theme_changed.connect(self._theme_changed)
+
+    # -- audio ---------------------------------------------------------------------------------
+
+    def _audio_form(self, devices: AudioDevices) -> QFormLayout:
+        self.devices = devices
+        form = QFormLayout()
+        form.setHorizontalSpacing(14)
+        form.setVerticalSpacing(8)
+        self.audio_message = QLabel("")
+        self.audio_message.setObjectName("audioMessage")
+        self.audio_message.setWordWrap(True)
+        self.audio_message.setStyleSheet(f"color: {theme.colors().danger};")
+        self.input_combo, self.output_combo, self.ringer_combo = QComboBox(), QComboBox(), QComboBox()
+        for combo, kind in ((self.input_combo, "input"), (self.output_combo, "output"),
+                            (self.ringer_combo, "ringer")):
+            combo.setMinimumWidth(200)
+            combo.currentIndexChanged.connect(lambda _, c=combo, k=kind: self._device_chosen(c, k))
+        self.mic_meter = LevelMeter("Microphone level")
+        self.tones = TonePlayer(devices, self)
+        self.tones.finished.connect(self._show_devices)
+        self.test_speaker_button = button("Test speaker", self.test_speaker)
+        form.addRow(self.audio_message)
+        form.addRow("Input", self.input_combo)
+        form.addRow("Mic level", self.mic_meter)
+        form.addRow("Output", self.output_combo)
+        form.addRow("Ringer", self.ringer_combo)
+        test_row = QWidget()
+        test_row.setLayout(hbox(self.test_speaker_button, None))
+        form.addRow("", test_row)
+        self.monitor = AudioIO(devices, RingBuffer(FRAME_BYTES * 10), RingBuffer(FRAME_BYTES), self)
+        self._meter_timer = QTimer(self)
+        self._meter_timer.setInterval(100)
+        self._meter_timer.timeout.connect(self._show_mic_level)
+        devices.changed.connect(self._show_devices)
+        self._show_devices()
+        return form
+
+    def _show_devices(self) -> None:
+        devices = self.devices
+        lists = {"input": devices.inputs(), "output": devices.outputs()}
+        lists["ringer"] = lists["output"]
+        for combo, kind in ((self.input_combo, "input"), (self.output_combo, "output"),
+                            (self.ringer_combo, "ringer")):
+            options = lists[kind]
+            chosen = devices.chosen(kind)
+            combo.blockSignals(True)
+            combo.clear()
+            if options:
+                in_use = dict(options).get(devices.in_use(kind), "")
+                combo.addItem(f"System default ({in_use})" if in_use else "System default", "")
+                for ident, description in options:
+                    combo.addItem(description, ident)
+                if chosen and combo.findData(chosen) < 0:
+                    combo.addItem(f"{chosen} (not connected)", chosen)
+                combo.setCurrentIndex(max(0, combo.findData(chosen)))
+            else:
+                combo.addItem("No device", "")
+            combo.setEnabled(bool(options))
+            combo.blockSignals(False)
+        message = devices.message()
+        self.audio_message.setText(message or "")
+        self.audio_message.setVisible(bool(message))
+        self.mic_meter.setEnabled(bool(lists["input"]))
+        self.test_speaker_button.setEnabled(bool(lists["output"]))
+        self.test_speaker_button.setText("Playing…" if self.tones.playing else "Test speaker")
+
+    def _device_chosen(self, combo: QComboBox, kind: str) -> None:
+        self.devices.choose(kind, str(combo.currentData() or ""))
+
+    def test_speaker(self) -> None:
+        if self.tones.play("output"):
+            self._show_devices()
+        else:
+            self.audio_message.setText(self.devices.message() or "The output device could not play")
+            self.audio_message.show()
+
+    def _show_mic_level(self) -> None:
+        mic = self.monitor.mic
+        self.mic_meter.set_level(mic.level())
+        mic.read(len(mic))  # only the level matters here
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self.monitor.active:
+            self.monitor.start(capture=True, play=False)
+            self._meter_timer.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.monitor.stop()
+        self._meter_timer.stop()
+        self.mic_meter.set_level(0.0)
+        super().hideEvent(event)
 
     def _theme_changed(self, name: str) -> None:
         self.theme.blockSignals(True)

@@ -37,6 +37,17 @@ def _flush_deletions() -> None:
         QApplication.processEvents()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def pulse_daemon() -> Iterator[None]:
+    """A PulseAudio daemon with a null sink and source, up before any test asks for audio
+    devices (QtMultimedia connects once per process); see tests/gui/pulse.py."""
+    from tests.gui.pulse import Session
+
+    Session.start()
+    yield
+    Session.stop()
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_windows(qapp: QApplication) -> Iterator[None]:
     """Every window a test opens is gone after it."""
