@@ -4,10 +4,15 @@ Text deltas come out as :class:`BrainToken` frames as they arrive (TTS speaks ea
 soon as it is complete); tool-call deltas are assembled by index. Function tools run through the
 injected runner and their results go back to the model; ``end_call`` / ``transfer_call`` end the
 brain's part. An error mid-stream gives a spoken apology and an ``error`` event, never a dead call.
+
+The API key is given (``api_key``) or named (``brain.api_key_name``): a named key is read from the
+OS keyring (service :data:`KEYRING_SERVICE`) on a worker thread before the first request. It is
+sent only in the ``Authorization`` header and never shown by ``repr``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +30,7 @@ CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 20.0  # between two streamed chunks
 MAX_TOOL_ROUNDS = 4  # model -> function tool -> model, at most this many times per turn
 DEFAULT_TEMPERATURE = 0.4
+KEYRING_SERVICE = "switchboard"
 
 
 class LlmStreamError(RuntimeError):
@@ -37,7 +43,8 @@ class LlmConfig:
 
     base_url: str
     model: str
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    api_key_name: str | None = None  # the key's user name in the OS keyring, when api_key is unset
     temperature: float = DEFAULT_TEMPERATURE
     max_tokens: int | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
@@ -49,9 +56,24 @@ class LlmConfig:
             base_url=str(brain.get("base_url") or ""),
             model=str(brain.get("model") or ""),
             api_key=api_key,
+            api_key_name=str(brain.get("api_key_name") or "") or None,
             temperature=float(brain.get("temperature", DEFAULT_TEMPERATURE)),
             max_tokens=brain.get("max_tokens"),
         )
+
+
+def keyring_api_key(name: str) -> str:
+    """Blocking: the API key stored in the OS keyring under ``name``."""
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        key = keyring.get_password(KEYRING_SERVICE, name)
+    except KeyringError as exc:
+        raise LlmStreamError(f"the OS keyring cannot be read for the API key {name!r}: {exc}") from exc
+    if not key:
+        raise LlmStreamError(f"no API key {name!r} in the OS keyring (service {KEYRING_SERVICE!r})")
+    return key
 
 
 async def sse_events(response: httpx.Response) -> AsyncIterator[str]:
@@ -210,6 +232,8 @@ class LlmBrain(Brain):
 
     async def _stream(self, text: list[str], calls: dict[int, _PendingCall]) -> AsyncIterator[BrainOutput]:
         headers = {"Accept": "text/event-stream", **self.config.extra_headers}
+        if self.config.api_key is None and self.config.api_key_name:
+            self.config.api_key = await asyncio.to_thread(keyring_api_key, self.config.api_key_name)
         if self.config.api_key:
             headers["Authorization"] = f"Bearer {self.config.api_key}"
         url = self.config.base_url.rstrip("/") + "/chat/completions"

