@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 
 EXTRAS="${1:-test}"
 
-# Runtime: espeak-ng speaks (and is the voice catalogue), Qt needs GL/EGL, fonts, xkb and xcb
-# for a real window. Tests add real SIP peers, Xvfb and an audio server with null devices.
-APT_RUNTIME=(espeak-ng libespeak-ng1 libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0
+# Runtime: espeak-ng speaks (and is the voice catalogue), libopus0 is the Opus codec (opuslib),
+# Qt needs GL/EGL, fonts, xkb and xcb for a real window. Tests add real SIP peers, Xvfb and an
+# audio server with null devices.
+APT_RUNTIME=(espeak-ng libespeak-ng1 libopus0 libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0
   libfontconfig1 fonts-dejavu-core libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4
   libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
   libxcb-xfixes0 libxcb-xkb1 libpulse0)

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 CODEC_RATE = 8000
 MIXER_RATE = 16000
-BATCHED_PAYLOAD_TYPES = {0: 0, 8: 1}  # PCMU, PCMA -> row of the encode tables
+BATCHED_CODECS = {"PCMU": 0, "PCMA": 1}  # -> row of the encode tables
 RECEIVE_STAGE = -1
 SEND_STAGE = 1
 
@@ -47,8 +47,10 @@ class RtpBatch:
         clock.add(self.send, SEND_STAGE)
 
     @staticmethod
-    def accepts(payload_type: int, codec_rate: int) -> bool:
-        return payload_type in BATCHED_PAYLOAD_TYPES and codec_rate == CODEC_RATE
+    def accepts(codec: str, codec_rate: int) -> bool:
+        """Whether a leg of this codec (as SDP names it) at this audio rate is batched: G.711
+        only; G.722 and Opus legs code their own frames."""
+        return codec in BATCHED_CODECS and codec_rate == CODEC_RATE
 
     def attach(self, leg: RtpLeg) -> None:
         self._slots[leg] = (self._up.open(), self._down.open())
@@ -90,7 +92,7 @@ class RtpBatch:
         y = self._down.process([self._slots[leg][1] for leg, _ in outgoing], x)
         np.clip(y, -32768, 32767, out=y)
         samples = y.astype("<i2").view(np.uint16)
-        rows = np.array([BATCHED_PAYLOAD_TYPES[leg.params.payload_type] for leg, _ in outgoing])
+        rows = np.array([BATCHED_CODECS[leg.params.codec] for leg, _ in outgoing])
         encoded = _ENCODE[rows[:, None], samples]
         clock = self.clock
         for row, (leg, _) in enumerate(outgoing):
