@@ -7,16 +7,153 @@ import asyncio
 import logging
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, QTimer, Signal, Slot
 
 from console import formatting as fmt
 from console.bridge import ApiBridge
+from console.models.records import Index
 from console.models.transcript import TranscriptModel
+from console.models.transfer_timeline import TransferTimelineModel
 from engine.client import ApiError, Client, Record
 
 log = logging.getLogger(__name__)
 
 AGENT_STATES = ("listening", "thinking", "speaking")
+EVENTS_REFRESH_MS = 700  # recorded events are fetched again at most this often while they change
+# the live events after which the call's recorded events (with their SIP codes) are fetched again
+REFRESH_ON = ("call.", "transfer.", "transcript.final")
+LATENCY_STAGES = ("eou_ms", "stt_ms", "brain_ms", "tts_ttfb_ms", "voice_to_voice_ms")
+MAX_TURNS = 50  # turns of latency kept for the waterfall
+
+
+class TurnLatency(QObject):
+    """Per-turn latency of the agent's replies: from the transcript's agent turns at first, then
+    from ``metrics.turn`` events. Each turn: ``index``, ``turn`` and the stages in ms."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.turns: list[Record] = []
+
+    def set_entries(self, entries: list[Record]) -> None:
+        self.turns = []
+        for entry in entries:
+            if entry.get("source") == "agent" and entry.get("voice_to_voice_ms") is not None:
+                self._put({k: entry.get(k) for k in ("index", *LATENCY_STAGES)})
+        self.changed.emit()
+
+    def add(self, data: Record) -> None:
+        if data.get("voice_to_voice_ms") is None and data.get("tts_ttfb_ms") is None:
+            return
+        self._put({k: data.get(k) for k in ("index", "turn", *LATENCY_STAGES)})
+        self.changed.emit()
+
+    def _put(self, turn: Record) -> None:
+        for row, existing in enumerate(self.turns):
+            if existing.get("index") == turn.get("index"):
+                self.turns[row] = {**existing, **{k: v for k, v in turn.items() if v is not None}}
+                return
+        self.turns.append(turn)
+        del self.turns[:-MAX_TURNS]
+
+
+STAGE_LABELS = (("eou_ms", "End of turn"), ("stt_ms", "STT final"), ("brain_ms", "Brain"),
+                ("tts_ttfb_ms", "TTS first audio"), ("out_ms", "First packet"))
+
+
+def turn_segments(turn: Record) -> list[tuple[str, int, int]]:
+    """A turn as consecutive stages ``(stage, start_ms, length_ms)`` from the caller's last voiced
+    audio: end of turn → STT final → brain → TTS first audio → first voiced packet out (what is
+    left of the voice-to-voice time)."""
+    out: list[tuple[str, int, int]] = []
+    start = 0
+    for stage in ("eou_ms", "stt_ms", "brain_ms", "tts_ttfb_ms"):
+        value = turn.get(stage)
+        if isinstance(value, int | float) and value >= 0:
+            out.append((stage, start, int(value)))
+            start += int(value)
+    total = turn.get("voice_to_voice_ms")
+    if isinstance(total, int | float) and total > start:
+        out.append(("out_ms", start, int(total) - start))
+    return out
+
+
+def turn_total(turn: Record) -> int:
+    segments = turn_segments(turn)
+    measured = segments[-1][1] + segments[-1][2] if segments else 0
+    total = turn.get("voice_to_voice_ms")
+    return int(total) if isinstance(total, int | float) and total > measured else measured
+
+
+def event_summary(event: Record) -> str:
+    """What a recorded call event says beyond its name: status, SIP code and reason, cause."""
+    payload = event.get("payload") if isinstance(event.get("payload"), dict) else {}
+    assert isinstance(payload, dict)
+    parts: list[str] = []
+    code = event.get("sip_status_code")
+    if code:
+        parts.append(f"{code} {event.get('sip_status') or ''}".strip())
+    elif event.get("sip_status"):
+        parts.append(str(event["sip_status"]))
+    if event.get("failure_cause"):
+        parts.append(fmt.label(str(event["failure_cause"])))
+    for key in ("to", "state", "type", "reason", "role", "name"):
+        value = payload.get(key)
+        if isinstance(value, str | int) and value != "" and str(value) not in " ".join(parts):
+            parts.append(str(value))
+            break
+    if event.get("status") and not code:
+        parts.append(fmt.label(str(event["status"])))
+    return " · ".join(parts)
+
+
+class CallEventsModel(QAbstractListModel):
+    """The call's recorded events (``GET /v1/calls/{id}/events``), oldest first, as compact lines:
+    time, event name, SIP code and reason."""
+
+    CODE_ROLE = Qt.ItemDataRole.UserRole + 40
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.events: list[Record] = []
+
+    def set_events(self, events: list[Record]) -> None:
+        if [e.get("id") for e in events] == [e.get("id") for e in self.events]:
+            return
+        old = len(self.events)
+        same_start = [e.get("id") for e in events[:old]] == [e.get("id") for e in self.events]
+        if same_start and len(events) > old:
+            self.beginInsertRows(QModelIndex(), old, len(events) - 1)
+            self.events = list(events)
+            self.endInsertRows()
+            return
+        self.beginResetModel()
+        self.events = list(events)
+        self.endResetModel()
+
+    def barge_ins(self) -> int:
+        counts = [int((e.get("payload") or {}).get("count") or 0) for e in self.events
+                  if e.get("event_type") == "agent.interrupted"
+                  and (e.get("payload") or {}).get("reason") == "barge_in"]
+        return max(counts, default=0)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.events)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self.events):
+            return None
+        event = self.events[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            detail = event_summary(event)
+            line = f"{fmt.clock(event.get('occurred_at'))}  {event.get('event_type', '')}"
+            return f"{line}  ·  {detail}" if detail else line
+        if role == self.CODE_ROLE:
+            return event.get("sip_status_code")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return str(event.get("payload") or "")
+        return None
 
 
 class CallEventStream(QObject):
@@ -75,6 +212,10 @@ class LiveCallModel(QObject):
         self.call_id = call_id
         self.call: Record = {"id": call_id}
         self.transcript = TranscriptModel(self)
+        self.latency = TurnLatency(self)
+        self.events = CallEventsModel(self)
+        self.transfers = TransferTimelineModel(self)
+        self.barge_in_count = 0
         self.agent_state = ""
         self.agent_muted = False
         self.is_loaded = False
@@ -83,12 +224,21 @@ class LiveCallModel(QObject):
         self.stream = CallEventStream(bridge, call_id, self)
         self.stream.received.connect(self.apply_event)
         self.stream.ended.connect(self._stream_ended)
+        self._events_timer = QTimer(self)
+        self._events_timer.setSingleShot(True)
+        self._events_timer.setInterval(EVENTS_REFRESH_MS)
+        self._events_timer.timeout.connect(self.load_history)
 
     def start(self) -> None:
         self.stream.start()
 
     def stop(self) -> None:
+        self._events_timer.stop()
         self.stream.stop()
+
+    @property
+    def agent_id(self) -> str:
+        return str(self.call.get("agent_id") or (self.call.get("agent") or {}).get("id") or "")
 
     # -- what the call is now ----------------------------------------------------------------------
 
@@ -117,12 +267,21 @@ class LiveCallModel(QObject):
             entries = (call.get("transcript") or {}).get("entries") or []
             self.call = {k: v for k, v in call.items() if k != "transcript"} or self.call
             self.transcript.set_entries([e for e in entries if isinstance(e, dict)])
+            self.latency.set_entries([e for e in entries if isinstance(e, dict)])
+            metadata = self.call.get("metadata") if isinstance(self.call.get("metadata"), dict) else {}
+            assert isinstance(metadata, dict)
+            self.barge_in_count = max(self.barge_in_count, int(metadata.get("barge_in_count") or 0))
+            self.load_history()
             self.is_loaded = True
             self.changed.emit()
             self.loaded.emit()
         elif kind in ("transcript.partial", "transcript.final"):
             if data.get("text") or kind == "transcript.final":
                 self.transcript.upsert({**data, "partial": kind == "transcript.partial"})
+        elif kind == "metrics.turn":
+            self.latency.add(data)
+        elif kind.startswith("transfer."):
+            self.transfers.apply_event(event)
         elif kind == "agent.speaking":
             self.agent_state = str(data.get("state") or "")
             self.changed.emit()
@@ -136,6 +295,29 @@ class LiveCallModel(QObject):
             fields = {k: v for k, v in data.items() if not isinstance(v, dict | list)}
             fields.pop("id", None)
             self.call.update(fields)
+            self.changed.emit()
+        if self.is_loaded and kind.startswith(REFRESH_ON) and not self._events_timer.isActive():
+            self._events_timer.start()
+
+    def load_history(self) -> None:
+        """The call's transfers and recorded events (the transfer timeline, the SIP events)."""
+        call_id = self.call_id
+
+        async def fetch(api: Client) -> tuple[list[Record], list[Record]]:
+            transfers, events = await asyncio.gather(api.call_transfers(call_id),
+                                                     api.call_events(call_id))
+            return transfers, events
+
+        self.bridge.call(fetch, self._history, lambda exc: log.debug("call history: %r", exc),
+                         context=self)
+
+    def _history(self, result: tuple[list[Record], list[Record]]) -> None:
+        transfers, events = result
+        self.transfers.load(transfers, events)
+        self.events.set_events(events)
+        count = self.events.barge_ins()
+        if count > self.barge_in_count:
+            self.barge_in_count = count
             self.changed.emit()
 
     def _stream_ended(self, reason: str) -> None:
@@ -159,7 +341,9 @@ class LiveCallModel(QObject):
 
     def _done(self, type_: str, result: Record) -> None:
         self.busy.discard(type_)
-        if result.get("status"):
+        if type_.endswith("_transfer"):
+            self.transfers.update_transfer(result)
+        elif result.get("status"):
             self.call["status"] = result["status"]
         if type_ in ("mute_agent", "unmute_agent"):
             self.agent_muted = type_ == "mute_agent"
@@ -197,6 +381,24 @@ class LiveCallModel(QObject):
     def dtmf(self, digits: str) -> None:
         if digits:
             self.command("dtmf", digits=digits)
+
+    def complete_transfer(self) -> None:
+        self._transfer_command("complete", lambda api, tid: api.complete_transfer(self.call_id, tid))
+
+    def cancel_transfer(self) -> None:
+        self._transfer_command("cancel", lambda api, tid: api.cancel_transfer(self.call_id, tid))
+
+    def _transfer_command(self, name: str, request: Any) -> None:
+        running = self.transfers.running
+        if running is None:
+            return
+        transfer_id = str(running["id"])
+        type_ = f"{name}_transfer"
+        self.busy.add(type_)
+        self.error.emit("")
+        self.changed.emit()
+        self.bridge.call(lambda api: request(api, transfer_id), lambda result: self._done(type_, result),
+                         lambda exc: self._failed(type_, exc), context=self)
 
     def end_call(self, message: str = "") -> None:
         self.command("end_call", **({"message": message.strip()} if message.strip() else {}))

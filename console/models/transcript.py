@@ -14,6 +14,27 @@ TIME_ROLE = Qt.ItemDataRole.UserRole + 11
 PARTIAL_ROLE = Qt.ItemDataRole.UserRole + 12
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 13
 
+BRIEFING_TURNS = 6  # the last caller / agent lines a transfer's briefing is made of
+BRIEFING_LINE_CHARS = 160
+BRIEFING_SPEAKERS = {"user": "Caller", "agent": "Agent", "human_agent": "Agent"}
+
+
+def briefing(entries: list[Record], turns: int = BRIEFING_TURNS) -> str:
+    """A transfer's briefing from the transcript: the last caller and agent lines, each cut short,
+    repeated lines and partials left out."""
+    lines: list[str] = []
+    for entry in entries:
+        speaker = BRIEFING_SPEAKERS.get(str(entry.get("source")))
+        text = " ".join(str(entry.get("text") or "").split())
+        if speaker is None or not text or entry.get("partial"):
+            continue
+        if len(text) > BRIEFING_LINE_CHARS:
+            text = text[:BRIEFING_LINE_CHARS - 1].rsplit(" ", 1)[0] + "…"
+        line = f"{speaker}: {text}"
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return "\n".join(lines[-turns:])
+
 
 class TranscriptModel(QAbstractListModel):
     """Transcript entries in order. ``set_entries`` for a finished call; ``upsert`` for live text."""
@@ -37,6 +58,9 @@ class TranscriptModel(QAbstractListModel):
         self.beginInsertRows(QModelIndex(), len(self.entries), len(self.entries))
         self.entries.append(entry)
         self.endInsertRows()
+
+    def briefing(self) -> str:
+        return briefing(self.entries)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.entries)

@@ -1,20 +1,27 @@
 """The live call panel: the transcript as it is spoken beside the supervisor's controls (say,
-whisper, hold, mute, DTMF, end). Every control is a ``LiveCallModel`` command (an API call)."""
+whisper, macros, transfer, hold, mute, DTMF, end), with the call's events and per-turn latency
+below it. Every control is a ``LiveCallModel`` command (an API call).
+
+Ctrl+1…9 run the agent's macros while the focus is inside the panel; elsewhere Ctrl+1…7 keep
+switching the window's views."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFrame,
     QGridLayout,
     QLabel,
+    QListView,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -24,12 +31,27 @@ from console import theme
 from console.bridge import ApiBridge
 from console.models.live import live_seconds
 from console.models.live_call import LiveCallModel
+from console.models.macros import MacrosModel
+from console.views.latency import LatencyWaterfall
+from console.views.macros import MacroBar, MacroEditor
 from console.views.transcript import TranscriptView
+from console.views.transfer_dialog import TransferDialog
+from console.views.transfer_timeline import TransferTimelineView
 from console.views.widgets import button, confirm, hbox, section
 
 CONTROLS_WIDTH = 340
 DTMF_KEYS = ("123", "456", "789", "*0#")
 STATE_LABELS = {"listening": "Listening", "thinking": "Thinking…", "speaking": "Speaking"}
+DETAILS_HEIGHT = 190  # the events / latency tabs under the transcript
+MACRO_KEYS = {getattr(Qt.Key, f"Key_{n}"): n for n in range(1, 10)}
+
+
+def macro_number(event: QKeyEvent) -> int:
+    """1-9 for Ctrl+1…9 (keypad digits too), else 0."""
+    modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    if modifiers != Qt.KeyboardModifier.ControlModifier:
+        return 0
+    return MACRO_KEYS.get(Qt.Key(event.key()), 0)
 
 
 class SendBox(QPlainTextEdit):
@@ -60,6 +82,10 @@ class LiveCallPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("liveCallPanel")
         self.model = LiveCallModel(bridge, call_id, self)
+        self.bridge = bridge
+        self.macros = MacrosModel(bridge, self)
+        self.transfer_dialog: TransferDialog | None = None
+        self.macro_editor: MacroEditor | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(10)
@@ -89,9 +115,12 @@ class LiveCallPanel(QWidget):
         outer.addWidget(self.error_label)
 
         self.transcript = TranscriptView(self.model.transcript)
-        self.transcript.model().rowsInserted.connect(self._follow)
-        self.transcript.model().dataChanged.connect(self._follow)
-        self.transcript.model().modelReset.connect(self._follow)
+        self.transcript.follow = True
+        self.details = self._details()
+        left = QVBoxLayout()
+        left.setSpacing(10)
+        left.addWidget(self.transcript, 1)
+        left.addWidget(self.details)
         controls = self._controls()
         scroll = QScrollArea()
         scroll.setWidget(controls)
@@ -99,12 +128,17 @@ class LiveCallPanel(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setFixedWidth(CONTROLS_WIDTH + 16)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        body = hbox(self.transcript, scroll, spacing=14)
+        body = hbox(scroll, spacing=14)
+        body.insertLayout(0, left, 1)
         outer.addLayout(body, 1)
 
         self.model.changed.connect(self._show_state)
         self.model.error.connect(self._show_error)
         self.model.sent.connect(self._sent)
+        self.model.transfers.changed.connect(self._show_state)
+        self.macros.changed.connect(self._show_state)
+        self.macros.error.connect(self._show_error)
+        bridge.event_received.connect(self._global_event)
         self._clock = QTimer(self)
         self._clock.setInterval(1000)
         self._clock.timeout.connect(self._show_duration)
@@ -113,12 +147,40 @@ class LiveCallPanel(QWidget):
 
     # -- layout -----------------------------------------------------------------------------------
 
+    def _details(self) -> QTabWidget:
+        tabs = QTabWidget()
+        tabs.setObjectName("liveDetails")
+        tabs.setDocumentMode(True)
+        tabs.setFixedHeight(DETAILS_HEIGHT)
+        self.events_list = QListView()
+        self.events_list.setObjectName("callEvents")
+        self.events_list.setModel(self.model.events)
+        self.events_list.setUniformItemSizes(True)
+        self.events_list.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.events_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.events_list.setFrameShape(QFrame.Shape.NoFrame)
+        self.model.events.rowsInserted.connect(lambda: QTimer.singleShot(0, self.events_list.scrollToBottom))
+        self.model.events.modelReset.connect(lambda: QTimer.singleShot(0, self.events_list.scrollToBottom))
+        self.waterfall = LatencyWaterfall(self.model.latency)
+        latency = QWidget()
+        latency_layout = QVBoxLayout(latency)
+        latency_layout.setContentsMargins(8, 6, 8, 6)
+        latency_layout.addWidget(self.waterfall)
+        tabs.addTab(latency, "Latency")
+        tabs.addTab(self.events_list, "Events")
+        return tabs
+
     def _controls(self) -> QWidget:
         box = QWidget()
         box.setMaximumWidth(CONTROLS_WIDTH)
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
+
+        from console.views.join_bar import JoinBar
+
+        self.join_bar = JoinBar(self.model)
+        layout.addWidget(self.join_bar)
 
         layout.addWidget(section("Say"))
         self.say_box = SendBox("Text the agent speaks to the caller (Enter sends)")
@@ -139,6 +201,27 @@ class LiveCallPanel(QWidget):
         self.whisper_button = button("Whisper", self.send_whisper)
         layout.addWidget(self.whisper_box)
         layout.addLayout(hbox(self.whisper_reply, None, self.whisper_button))
+
+        self.macros_title = section("Macros")
+        self.macro_edit_button = button("Edit…", self.edit_macros)
+        self.macro_edit_button.setObjectName("linkButton")
+        layout.addLayout(hbox(self.macros_title, None, self.macro_edit_button))
+        self.macro_bar = MacroBar(self.macros, self.run_macro)
+        layout.addWidget(self.macro_bar)
+
+        layout.addWidget(section("Transfer"))
+        self.transfer_button = button("Transfer…", self.open_transfer)
+        self.transfer_status = QLabel("")
+        self.transfer_status.setObjectName("viewSubtitle")
+        layout.addLayout(hbox(self.transfer_button, self.transfer_status, None))
+        self.timeline = TransferTimelineView(self.model.transfers)
+        layout.addWidget(self.timeline)
+        self.complete_transfer_button = button("Complete", self.model.complete_transfer, primary=True)
+        self.cancel_transfer_button = button("Cancel transfer", self.model.cancel_transfer, danger=True)
+        self.transfer_actions = QWidget()
+        self.transfer_actions.setLayout(hbox(self.complete_transfer_button, self.cancel_transfer_button,
+                                             None))
+        layout.addWidget(self.transfer_actions)
 
         layout.addWidget(section("Call"))
         self.hold_button = button("Hold", self.model.toggle_hold)
@@ -174,6 +257,54 @@ class LiveCallPanel(QWidget):
         if self.model.whisper(self.whisper_box.toPlainText(), reply_now=self.whisper_reply.isChecked()):
             self.whisper_box.clear()
 
+    def run_macro(self, number: int) -> bool:
+        """Say or whisper the agent's macro of Ctrl+``number``; False when there is none."""
+        macro = self.macros.macro(number)
+        if macro is None or not (self.model.live or not self.model.is_loaded):
+            self._notify(f"No macro on Ctrl+{number}" if macro is None else "The call is over")
+            return False
+        if macro.kind == "whisper":
+            return self.model.whisper(macro.text)
+        return self.model.say(macro.text)
+
+    def edit_macros(self) -> MacroEditor | None:
+        if not self.macros.agent_id:
+            self._show_error("This call has no agent to keep macros on")
+            return None
+        if self.macro_editor is None:
+            self.macro_editor = MacroEditor(self.macros, self)
+            self.macro_editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.macro_editor.finished.connect(lambda _: setattr(self, "macro_editor", None))
+        self.macro_editor.open()
+        return self.macro_editor
+
+    def open_transfer(self) -> TransferDialog:
+        if self.transfer_dialog is None:
+            dialog = TransferDialog(self.bridge, self.model.call_id, self.model.transcript.briefing(), self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.started.connect(self.model.transfers.update_transfer)
+            dialog.finished.connect(lambda _: setattr(self, "transfer_dialog", None))
+            self.transfer_dialog = dialog
+        self.transfer_dialog.open()
+        return self.transfer_dialog
+
+    def event(self, event: QEvent) -> bool:
+        # Ctrl+1…9 belong to the macros while the focus is in the panel (the window's view
+        # shortcuts would otherwise be ambiguous with them and neither would run)
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) \
+                and macro_number(event):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        number = macro_number(event)
+        if number:
+            self.run_macro(number)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
     def ask_end_call(self) -> None:
         confirm(self, "End call", "Hang up this call for everyone on it?", self.model.end_call,
                 yes_text="End call")
@@ -194,6 +325,9 @@ class LiveCallPanel(QWidget):
             facts.append(f"on {call['to_number']}")
         if self.model.agent_muted:
             facts.append("agent muted")
+        if self.model.barge_in_count:
+            count = self.model.barge_in_count
+            facts.append(f"{count} barge-in{'s' if count != 1 else ''}")
         self.facts.setText("  ·  ".join(f for f in facts if f))
         state = self.model.agent_state
         self.state_badge.setText(f"Agent: {STATE_LABELS.get(state, fmt.label(state))}" if state else "")
@@ -205,6 +339,21 @@ class LiveCallPanel(QWidget):
                        self.end_button, *self.dtmf_buttons.values()):
             widget.setEnabled(live)
         self.hold_button.setEnabled(live and not {"hold", "resume"} & self.model.busy)
+        if self.model.agent_id:
+            self.macros.load(self.model.agent_id)
+        self.macro_bar.set_enabled(live)
+        self.macro_edit_button.setEnabled(bool(self.model.agent_id))
+        running = self.model.transfers.running
+        self.transfer_button.setEnabled(live and running is None and self.model.status != "transferring")
+        self.transfer_actions.setVisible(running is not None)
+        if running is not None:
+            self.transfer_status.setText(f"{fmt.label(str(running.get('kind') or ''))} · "
+                                         f"{fmt.label(str(running.get('status') or ''))}")
+            self.complete_transfer_button.setVisible(running.get("kind") == "warm")
+            self.complete_transfer_button.setEnabled("complete_transfer" not in self.model.busy)
+            self.cancel_transfer_button.setEnabled("cancel_transfer" not in self.model.busy)
+        else:
+            self.transfer_status.setText("")
         self._show_duration()
 
     def _show_duration(self) -> None:
@@ -218,13 +367,16 @@ class LiveCallPanel(QWidget):
         self.error_label.setVisible(bool(text))
 
     def _sent(self, type_: str) -> None:
-        window = self.window()
-        status = getattr(window, "show_message", None)
-        if status is not None:
-            status(f"{fmt.label(type_)} sent")
+        self._notify(f"{fmt.label(type_)} sent")
 
-    def _follow(self) -> None:
-        QTimer.singleShot(0, self.transcript.scrollToBottom)
+    def _notify(self, text: str) -> None:
+        status = getattr(self.window(), "show_message", None)
+        if status is not None:
+            status(text)
+
+    def _global_event(self, event: dict[str, object]) -> None:
+        if event.get("type") == "agent.updated" and isinstance(event.get("data"), dict):
+            self.macros.agent_changed(event["data"])  # type: ignore[arg-type]
 
     # -- lifetime ---------------------------------------------------------------------------------
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
-from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QResizeEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+)
 
 from console import formatting as fmt
 from console import theme
@@ -16,6 +23,8 @@ BUBBLE_WIDTH = 0.72  # of the viewport
 GAP = 10
 CAPTION_GAP = 3
 RIGHT_SIDE = frozenset({"agent", "human_agent", "supervisor"})
+BOTTOM_SLACK = 24  # px from the end that still count as "at the end" (the view follows new lines)
+MARKER_MARGIN = 12
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -71,10 +80,23 @@ class BubbleDelegate(QStyledItemDelegate):
             parts.append("interrupted")
         painter.setFont(caption)
         painter.setPen(QColor(colors.muted))
+        name = parts[0]
         caption_rect = QRect(area.left(), area.top(), area.width(), caption_height)
-        align = Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft
-        painter.drawText(caption_rect, int(align | Qt.AlignmentFlag.AlignVCenter),
-                         " · ".join(p for p in parts if p))
+        rest = " · ".join(p for p in parts[1:] if p)
+        name_font = QFont(caption)
+        name_font.setWeight(QFont.Weight.DemiBold)
+        name_width = QFontMetrics(name_font).horizontalAdvance(name)
+        rest_text = f" · {rest}" if rest else ""
+        rest_width = QFontMetrics(caption).horizontalAdvance(rest_text)
+        start = caption_rect.right() - name_width - rest_width if right else caption_rect.left()
+        painter.setFont(name_font)
+        painter.setPen(QColor(speaker_accent(speaker)))
+        painter.drawText(QRect(start, caption_rect.top(), name_width + 1, caption_height),
+                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), name)
+        painter.setFont(caption)
+        painter.setPen(QColor(colors.muted))
+        painter.drawText(QRect(start + name_width, caption_rect.top(), rest_width + 1, caption_height),
+                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), rest_text)
 
         fill = QColor(colors.speakers.get(speaker, colors.speakers["system"]))
         if option.state & QStyle.StateFlag.State_Selected:
@@ -90,8 +112,16 @@ class BubbleDelegate(QStyledItemDelegate):
         painter.restore()
 
 
+def speaker_accent(speaker: str) -> str:
+    """The colour of a speaker's name above the bubble."""
+    c = theme.colors()
+    return {"user": c.success, "agent": c.accent, "human_agent": c.kinds["llm"],
+            "supervisor": c.kinds["telephony"]}.get(speaker, c.muted)
+
+
 class TranscriptView(QListView):
-    """The conversation; the model may grow live (it then keeps the view at the bottom)."""
+    """The conversation. With ``follow`` it keeps to the end as lines arrive while the reader is
+    there; scrolled up, new lines raise a "↓ New messages" button that scrolls to the end."""
 
     def __init__(self, model: TranscriptModel | None = None) -> None:
         super().__init__()
@@ -104,6 +134,79 @@ class TranscriptView(QListView):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSpacing(0)
+        self.follow = False
+        self._at_end = True
+        self.new_messages = QPushButton("↓ New messages", self.viewport())
+        self.new_messages.setObjectName("newMessages")
+        self.new_messages.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.new_messages.clicked.connect(self.scroll_to_end)
+        self.new_messages.hide()
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._scrolled)
+        bar.rangeChanged.connect(self._range_changed)
+        self._connect_model()
+
+    def setModel(self, model: object) -> None:  # type: ignore[override]
+        super().setModel(model)  # type: ignore[arg-type]
+        if hasattr(self, "new_messages"):
+            self._connect_model()
+
+    def _connect_model(self) -> None:
+        model = self.model()
+        model.rowsInserted.connect(self._rows_added)
+        model.modelReset.connect(self._reset)
+
+    # -- following the end ------------------------------------------------------------------------
+
+    def at_end(self) -> bool:
+        bar = self.verticalScrollBar()
+        return bar.value() >= bar.maximum() - BOTTOM_SLACK
+
+    def _scrolled(self) -> None:
+        self._at_end = self.at_end()
+        if self._at_end:
+            self.new_messages.hide()
+
+    def _range_changed(self) -> None:
+        if self.follow and self._at_end:
+            self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
+
+    def _rows_added(self) -> None:
+        if not self.follow:
+            return
+        if self._at_end:
+            QTimer.singleShot(0, self._to_end_if_following)
+        else:
+            self._place_marker()
+            self.new_messages.show()
+            self.new_messages.raise_()
+
+    def _to_end_if_following(self) -> None:
+        if self._at_end:
+            self.scrollToBottom()
+
+    def _reset(self) -> None:
+        self._at_end = True
+        self.new_messages.hide()
+        if self.follow:
+            QTimer.singleShot(0, self.scrollToBottom)
+
+    def scroll_to_end(self) -> None:
+        self._at_end = True
+        self.new_messages.hide()
+        self.scrollToBottom()
+
+    def _place_marker(self) -> None:
+        self.new_messages.adjustSize()
+        size = self.new_messages.sizeHint()
+        viewport = self.viewport()
+        self.new_messages.setGeometry((viewport.width() - size.width()) // 2,
+                                      viewport.height() - size.height() - MARKER_MARGIN,
+                                      size.width(), size.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_marker()
 
     def transcript(self) -> TranscriptModel:
         model = self.model()
