@@ -14,7 +14,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-HELPERS = frozenset({"__init__", "__main__", "bigstore"})
+HELPERS = frozenset({"__init__", "__main__", "bigstore", "live_feed"})
 MAIN_GUARD = 'if __name__ == "__main__":'
 
 
