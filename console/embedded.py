@@ -1,7 +1,9 @@
 """The embedded engine: ``switchboard serve`` as a child process on a free loopback port.
 
 The child gets the console's API key through ``SWITCHBOARD_API_KEY`` (the engine makes it an
-admin key), prints a JSON ready line with its URL, and dies with the console: on Linux the kernel
+admin key), listens for SIP on loopback (port 5060 when it is free, another free port otherwise,
+so a SIP phone on this machine can call the agents), prints a JSON ready line with its URL and
+SIP address, and dies with the console: on Linux the kernel
 sends it SIGTERM when its parent dies (``PR_SET_PDEATHSIG``), and ``--parent-pid`` makes the
 engine watch its parent itself on every platform.
 """
@@ -26,6 +28,7 @@ from engine.settings import API_KEY_ENV, default_data_dir
 STOP_TIMEOUT_SECONDS = 10.0  # graceful stop: the engine flushes its writer and closes the store
 READY_TIMEOUT_SECONDS = 180.0  # a first demo seed writes 5,000 calls with transcripts
 KEY_FILE_NAME = "console-api-key"
+SIP_HOST = "127.0.0.1"  # SIP phones on this machine reach the embedded engine here
 _PR_SET_PDEATHSIG = 1
 
 
@@ -76,6 +79,7 @@ class EmbeddedEngine(QObject):
         self.data_dir = data_dir or (demo_data_dir() if demo else default_data_dir())
         self.api_key = api_key or console_api_key()
         self.url: str | None = None
+        self.sip: str | None = None  # host:port the engine listens on for SIP, once ready
         self.process: subprocess.Popen[str] | None = None
         self.error: str | None = None
         self._reader: threading.Thread | None = None
@@ -87,7 +91,8 @@ class EmbeddedEngine(QObject):
             shutil.rmtree(self.data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [sys.executable, "-m", "switchboard", "serve", "--data-dir", str(self.data_dir),
-                "--port", "0", "--parent-pid", str(os.getpid()), *(["--demo"] if self.demo else [])]
+                "--port", "0", "--sip-host", SIP_HOST, "--sip-port", "auto",
+                "--parent-pid", str(os.getpid()), *(["--demo"] if self.demo else [])]
         env = {**os.environ, API_KEY_ENV: self.api_key}
         self.process = subprocess.Popen(
             args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env,
@@ -109,6 +114,7 @@ class EmbeddedEngine(QObject):
                 if event.get("event") == "ready":
                     announced = True
                     self.url = str(event["url"])
+                    self.sip = str(event["sip"]) if event.get("sip") else None
                     self._settled.set()
                     self.ready.emit(self.url)
         code = process.wait()

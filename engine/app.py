@@ -35,7 +35,7 @@ class Engine:
         self.webhooks = WebhookDispatcher(self.db, self.bus)
         self.organization_id = ""
         self.ready = False
-        self.telephony: Any = None  # engine.calls.telephony.Telephony when SIP is enabled
+        self.telephony: Any = None  # engine.calls.telephony.Telephony, once started
 
     def setup(self) -> str | None:
         """Migrate and bootstrap; returns a newly generated admin key (print it once) or None."""
@@ -47,14 +47,25 @@ class Engine:
         self.bus.bind(asyncio.get_running_loop())
         self.writer.start()
         await self.webhooks.start()
-        if self.settings.sip_enabled:
-            from engine.calls.telephony import Telephony
+        from engine.calls.telephony import Telephony
 
-            self.telephony = Telephony(self.db, self.writer, self.bus, self.settings.sip_host,
-                                       self.settings.sip_port, self.settings.recordings_dir)
-            self.telephony.agents.webhooks = self.webhooks
-            await self.telephony.start()
+        settings = self.settings
+        self.telephony = Telephony(self.db, self.writer, self.bus, settings.sip_host,
+                                   settings.sip_port, settings.recordings_dir,
+                                   sip=settings.sip_enabled,
+                                   port_fallback=settings.sip_port_fallback)
+        self.telephony.agents.webhooks = self.webhooks
+        self.telephony.webhooks = self.webhooks
+        await self.telephony.start()
         self.ready = True
+
+    @property
+    def sip_port(self) -> int | None:
+        """The port SIP listens on (UDP and TCP), or None when SIP is off."""
+        telephony = self.telephony
+        if telephony is None or telephony.ua is None:
+            return None
+        return int(telephony.port)
 
     async def stop(self) -> None:
         self.ready = False
@@ -97,8 +108,8 @@ async def serve(settings: Settings, *, parent_pid: int | None = None,
         port = server.servers[0].sockets[0].getsockname()[1]
         ready: dict[str, Any] = {"event": "ready", "url": f"http://{settings.host}:{port}",
                                  "data_dir": str(settings.data_dir)}
-        if engine.telephony is not None:
-            ready["sip"] = f"{settings.sip_host}:{engine.telephony.port}"
+        if engine.sip_port is not None:
+            ready["sip"] = f"{settings.sip_host}:{engine.sip_port}"
         print(json.dumps(ready), flush=True)
     try:
         await serving

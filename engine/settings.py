@@ -28,6 +28,7 @@ class Settings:
     sip_host: str = DEFAULT_HOST
     sip_port: int = DEFAULT_SIP_PORT
     sip_enabled: bool = False  # listen for SIP (serve --sip-port/--sip-host turn it on)
+    sip_port_fallback: bool = False  # sip_port taken: listen on a free port instead (--sip-port auto)
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None, **overrides: object) -> Settings:

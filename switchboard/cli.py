@@ -6,7 +6,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.settings import DEFAULT_HOST, DEFAULT_PORT
+from engine.settings import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SIP_PORT
+
+AUTO = "auto"
+
+
+def _sip_port(value: str) -> int | str:
+    """``--sip-port``: a port number (0: any free port) or ``auto``."""
+    if value == AUTO:
+        return AUTO
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number or auto") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,8 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="seed demo data into an empty data dir")
     serve.add_argument("--database-url", help="SQLAlchemy URL instead of the data dir's SQLite file")
     serve.add_argument("--sip-host", help="listen for SIP on this address (turns SIP on)")
-    serve.add_argument("--sip-port", type=int, help="listen for SIP (UDP and TCP) on this port; "
-                       "0 picks a free port (turns SIP on)")
+    serve.add_argument("--sip-port", type=_sip_port, metavar="PORT",
+                       help="listen for SIP (UDP and TCP) on this port; 0 picks a free port, "
+                       f"auto takes {DEFAULT_SIP_PORT} when it is free and a free port otherwise "
+                       "(turns SIP on)")
     serve.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
 
     sub.add_parser("demo", help="a fresh demo data dir, seeded, with the console attached")
@@ -61,9 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         from engine.app import run
         from engine.settings import Settings
 
+        auto = args.sip_port == AUTO
         settings = Settings.from_env(args.serve_data_dir or args.data_dir, host=args.host,
                                      port=args.port, database_url=args.database_url,
-                                     sip_host=args.sip_host, sip_port=args.sip_port,
+                                     sip_host=args.sip_host,
+                                     sip_port=DEFAULT_SIP_PORT if auto else args.sip_port,
+                                     sip_port_fallback=True if auto else None,
                                      sip_enabled=True if args.sip_host or args.sip_port is not None
                                      else None)
         return run(settings, parent_pid=args.parent_pid, demo=args.demo)

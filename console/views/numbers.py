@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLineEdit, QSplitter, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QSplitter, QWidget
 
 from console import formatting as fmt
 from console.context import ConsoleContext
@@ -133,6 +133,11 @@ class NumbersView(View):
         super().__init__(ctx)
         top, self.subtitle = heading("Numbers & trunks", "Where calls come in and how they go out")
         self.page.addWidget(top)
+        self.sip_hint = QLabel()  # how a SIP phone calls the numbers, when the engine has SIP
+        self.sip_hint.setObjectName("sipHint")
+        self.sip_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.sip_hint.hide()
+        self.page.addWidget(self.sip_hint)
         self.numbers = NumberEditor(self.bridge, "Phone numbers")
         self.trunks = TrunkEditor(self.bridge, "SIP trunks")
         for editor in (self.numbers, self.trunks):
@@ -157,6 +162,14 @@ class NumbersView(View):
         self.numbers.refresh()
         self.trunks.refresh()
         self._load_choices()
+        self.bridge.call(lambda api: api.engine_info(), self._show_sip, lambda exc: None)
+
+    def _show_sip(self, info: Record) -> None:
+        sip = info.get("sip") or {}
+        enabled = bool(sip.get("enabled"))
+        if enabled:
+            self.sip_hint.setText(f"Call a number: sip:<number>@{sip.get('host')}:{sip.get('port')}")
+        self.sip_hint.setVisible(enabled)
 
     def _load_choices(self) -> None:
         async def both(api: Client) -> tuple[list[Record], list[Record]]:

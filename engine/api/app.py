@@ -11,7 +11,7 @@ from engine.api import errors
 from engine.api.auth import KeyVerifier
 from engine.api.crud import router_for
 from engine.api.resources import RESOURCES
-from engine.api.routes import ROUTERS
+from engine.api.routes import ROUTERS, engine_info
 
 if TYPE_CHECKING:
     from engine.app import Engine
@@ -39,4 +39,5 @@ def create_app(engine: Engine) -> FastAPI:
         app.include_router(router_for(resource))
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(engine_info.router)
     return app

@@ -66,6 +66,20 @@ class CallInfo:
     to_number: str = ""
     direction: str = "inbound"
     variables: Mapping[str, Any] | None = None
+    overrides: Mapping[str, Any] | None = None  # agent fields for this call (API names)
+
+
+def with_overrides(agent: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The agent's record with a call's overrides: API names (``metadata``) map to the record's
+    (``metadata_``); a mapping merges into the record's mapping."""
+    out = dict(agent)
+    for key, value in overrides.items():
+        name = key if key in out or f"{key}_" not in out else f"{key}_"
+        current = out.get(name)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            value = {**current, **value}
+        out[name] = value
+    return out
 
 
 def load_agent(db: SqlEngine, agent_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -126,6 +140,8 @@ class AgentLegs:
     async def open(self, call: CallInfo, records: Records,
                    hangup: Callable[[str], None]) -> AgentLeg:
         agent, tools = await asyncio.to_thread(load_agent, self.db, call.agent_id)
+        if call.overrides:
+            agent = with_overrides(agent, call.overrides)
         stt, fallback = self.models.for_agent(agent.get("stt") or {})
         if fallback:
             log.warning("call %s: %s; whisper answers instead", call.call_id, fallback)

@@ -1,11 +1,13 @@
 """Live control of a call in progress (DESIGN §5.4): a supervisor's say, inject_context,
-end_call, hold / resume, mute_agent / unmute_agent and dtmf, acting on the engine's live
-:class:`~engine.calls.session.CallSession`, each written to the call's events as an audit trail.
+end_call, hold / resume, mute_agent / unmute_agent and dtmf, acting on any live session with the
+attributes of :class:`ControlledCall` (inbound and outbound SIP calls, web calls), each written to
+the call's events as an audit trail.
 
-Hold is a re-INVITE to the caller with a=sendonly (resume: a=sendrecv), music on hold that only
-the caller hears (:data:`~engine.media.MUSIC_MASKS`) and the agent's pipeline paused. A re-INVITE
-from the caller that holds us (a=sendonly, a=inactive or c=0.0.0.0) is answered with the matching
-direction, and our outgoing media and the agent pause until the caller resumes.
+Hold is music on hold that only the caller hears (:data:`~engine.media.MUSIC_MASKS`) and the
+agent's pipeline paused; on a SIP call it is also a re-INVITE to the other party with a=sendonly
+(resume: a=sendrecv). A re-INVITE from the other party that holds us (a=sendonly, a=inactive or
+c=0.0.0.0) is answered with the matching direction, and our outgoing media and the agent pause
+until it resumes. DTMF goes out as RFC 4733 events on SIP calls; a web call has no such channel.
 
 Everything here runs on the signalling loop; mixer changes and RTP sends hop to the media loop.
 """
@@ -15,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.calls.commands import (
     AnyCommand,
@@ -37,7 +41,8 @@ from engine.media.mixer import AGENT
 from engine.sip import sdp
 
 if TYPE_CHECKING:
-    from engine.calls.session import CallSession
+    from engine.calls.session import CallRecords, MediaContext, Route
+    from engine.media import Mixer, Player
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +71,41 @@ def not_live(call_id: str, status: str) -> ControlError:
     return ControlError(400, "CALL_NOT_LIVE", f"call {call_id} is not live (status {status})")
 
 
+def unsupported(message: str) -> ControlError:
+    return ControlError(409, "CONTROL_UNSUPPORTED", message)
+
+
+class Signalling(Protocol):
+    """A SIP call's dialog as control sees it: its state and re-INVITEs from our side."""
+
+    @property
+    def state(self) -> str: ...
+
+    def reinvite(self, offer: bytes, on_result: Callable[[int, bytes], None]) -> bool: ...
+
+
+class ControlledCall(Protocol):
+    """What :class:`CallControl` needs of a live session. ``signalling`` is None for a call
+    without SIP (a web call); ``leg`` is then not an RTP leg and has no SDP of ours."""
+
+    call_id: str
+    route: Route
+    records: CallRecords
+    media: MediaContext
+    mixer: Mixer | None
+    agent: Any  # engine.calls.agent_leg.AgentLeg | None
+    player: Player
+    leg: Any
+    answered_at: datetime | None
+    reason: str | None
+    ended: asyncio.Event
+
+    @property
+    def signalling(self) -> Signalling | None: ...
+
+    def hangup(self, reason: str = ...) -> None: ...
+
+
 @dataclass
 class Outcome:
     """What a command did: ``result`` (e.g. ``ending``, ``already_ended``) and details."""
@@ -79,9 +119,9 @@ class Outcome:
 
 
 class CallControl:
-    """The supervisor's handle on one inbound call session."""
+    """The supervisor's handle on one live call session."""
 
-    def __init__(self, session: CallSession) -> None:
+    def __init__(self, session: ControlledCall) -> None:
         self.session = session
         self.sdp_id = int(time.time())  # o= session id of our SDP; re-offers bump sdp_version
         self.sdp_version = 1
@@ -105,7 +145,8 @@ class CallControl:
     @property
     def status(self) -> str:
         session = self.session
-        if session.ended.is_set() or session.sip.state == "ended":
+        signalling = session.signalling
+        if session.ended.is_set() or (signalling is not None and signalling.state == "ended"):
             return "ended"
         if self.ending or session.reason is not None:
             return "ending"
@@ -282,8 +323,13 @@ class CallControl:
         if agent is not None and not self.held_by_peer:
             agent.resume()
 
+    def _rtp_leg(self) -> Any:
+        """The call's RTP leg (a SIP call's media), or None."""
+        session = self.session
+        return session.leg if session.signalling is not None else None
+
     def _local_sdp(self, direction: str) -> bytes:
-        leg = self.session.leg
+        leg = self._rtp_leg()
         assert leg is not None
         self.sdp_version += 1
         return sdp.build(self.session.media.local_ip, leg.local_port, [leg.params.payload_type],
@@ -292,10 +338,10 @@ class CallControl:
     async def _reinvite(self, direction: str) -> int | None:
         """Offers ``direction`` to the caller; the final status, or None when none came in time
         (or no re-INVITE could be sent)."""
-        session = self.session
-        leg = session.leg
-        if leg is None:
-            return None
+        signalling = self.session.signalling
+        leg = self._rtp_leg()
+        if leg is None or signalling is None:
+            return None  # a web call: the music and the paused agent are the whole hold
         loop = asyncio.get_running_loop()
         answered: asyncio.Future[tuple[int, bytes]] = loop.create_future()
 
@@ -303,7 +349,7 @@ class CallControl:
             if not answered.done():
                 answered.set_result((status, body))
 
-        if not session.sip.reinvite(self._local_sdp(direction), done):
+        if not signalling.reinvite(self._local_sdp(direction), done):
             return None
         if self.held_by_peer:  # the caller does not want our media meanwhile
             leg.set_direction("inactive" if direction == "sendonly" else "recvonly")
@@ -319,7 +365,7 @@ class CallControl:
         """The SDP answer to the caller's re-INVITE (None: 488), pausing or resuming our media
         when it holds or resumes us."""
         session = self.session
-        leg = session.leg
+        leg = self._rtp_leg()
         if leg is None:
             return None
         try:
@@ -381,10 +427,13 @@ class CallControl:
         return Outcome("muted" if mute else "unmuted", {})
 
     def _dtmf(self, digits: str) -> Outcome:
-        leg = self.session.leg
+        if self.session.signalling is None:
+            raise unsupported("DTMF needs a SIP call: a web call's WebRTC peer has no "
+                              "telephone-event (RFC 4733) channel")
+        leg = self._rtp_leg()
         if leg is None or leg.params.dtmf_payload_type is None:
             raise ControlError(409, "DTMF_UNAVAILABLE",
-                               "the caller's phone did not offer telephone-event (RFC 4733)")
+                               "the other phone did not offer telephone-event (RFC 4733)")
         send_dtmf(self.session.media.loop, leg, digits)
         return Outcome("sent", {"digits": digits})
 
@@ -405,8 +454,6 @@ async def run_command(telephony: Any, call_id: str, command: AnyCommand, actor: 
                       stored_status: str = "ended") -> dict[str, Any]:
     """Runs ``command`` on the live call ``call_id`` of ``telephony`` (on its loop);
     ``stored_status`` is the call row's status, for the error when no session runs it."""
-    from engine.calls.session import CallSession
-
     session = telephony.sessions.get(call_id)
     if isinstance(command, Transfer):
         return await _transfer(telephony, session, call_id, command, actor, stored_status)
@@ -415,28 +462,18 @@ async def run_command(telephony: Any, call_id: str, command: AnyCommand, actor: 
             return {"call_id": call_id, "type": command.type, "result": "already_ended",
                     "status": stored_status}
         raise not_live(call_id, stored_status)
-    if isinstance(session, CallSession):
-        return await session.control.execute(command, actor)
-    # an outbound call: it has no agent pipeline yet, so only ending and keys apply
-    if isinstance(command, EndCall):
-        result = "already_ended" if session.reason is not None else "ending"
-        session.hangup(SUPERVISOR_HANGUP)
-    elif isinstance(command, Dtmf) and session.leg is not None:
-        send_dtmf(session.media.loop, session.leg, command.digits)
-        result = "sent"
-    else:
-        raise ControlError(409, "CONTROL_UNSUPPORTED",
-                           f"{command.type} is not available on outbound calls yet")
-    session.records.add_event(call_id, "supervisor", f"control.{command.type}", actor=actor,
-                              payload={"action": command.type, "content": content_of(command),
-                                       "result": result})
-    return {"call_id": call_id, "type": command.type, "result": result,
-            "status": "ending" if isinstance(command, EndCall) else "in_progress"}
+    control: CallControl | None = getattr(session, "control", None)
+    if control is None:
+        raise unsupported(f"call {call_id} takes no live commands")
+    return await control.execute(command, actor)
 
 
 async def _transfer(telephony: Any, session: Any, call_id: str, command: Transfer, actor: str,
                     stored_status: str) -> dict[str, Any]:
     """A ``transfer`` command: a blind transfer (engine.calls.transfers), audited like the rest."""
+    if getattr(telephony, "ua", None) is None and session is not None:
+        raise unsupported("blind transfers need SIP, which is off in this engine "
+                          "(start it with --sip-port)")
     started = await telephony.transfers.blind(call_id, command, actor, stored_status)
     details = {"transfer_id": started["id"], "transfer_status": started["status"]}
     session.records.add_event(call_id, "supervisor", "control.transfer", actor=actor,
@@ -453,8 +490,11 @@ __all__ = [
     "SUPERVISOR_HANGUP",
     "CallControl",
     "ControlError",
+    "ControlledCall",
     "Outcome",
+    "Signalling",
     "not_live",
     "run_command",
     "send_dtmf",
+    "unsupported",
 ]

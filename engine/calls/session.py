@@ -2,8 +2,9 @@
 and ended, with every step written to the call's row and event log.
 
 The session talks to the store through :class:`CallRecords` (a fake in unit tests) and to the
-caller through an :class:`~engine.sip.uas.IncomingCall` and an RTP leg. Until the speech
-pipeline exists, the agent speaks its first_message (espeak-ng) or plays a tone.
+caller through an :class:`~engine.sip.uas.IncomingCall` and an RTP leg. The agent's speech
+pipeline answers; should it fail to start, the agent speaks its first_message (espeak-ng) or
+plays a tone.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ GREETING_TONE = Tone((440.0,), on_ms=1000, off_ms=1000)  # template: each call c
 class CallRecords(Protocol):
     """The store edge of a call session."""
 
-    def create_call(self, fields: dict[str, Any]) -> str: ...
+    def create_call(self, fields: dict[str, Any], *, call_id: str | None = None) -> str: ...
 
     def update_call(self, call_id: str, fields: dict[str, Any]) -> None: ...
 
@@ -61,6 +62,8 @@ class Route:
     voice: str | None = None
     rate_wpm: int | None = None
     sip_trunk_id: str | None = None
+    variables: dict[str, Any] = field(default_factory=dict)  # the agent's dynamic variables
+    overrides: dict[str, Any] = field(default_factory=dict)  # agent fields for this call only
 
 
 @dataclass
@@ -92,7 +95,7 @@ class CallSession:
     """One inbound call from INVITE to the final row update."""
 
     def __init__(self, sip_call: IncomingCall, route: Route, records: CallRecords,
-                 media: MediaContext) -> None:
+                 media: MediaContext, *, call_id: str | None = None) -> None:
         self.sip = sip_call
         self.route = route
         self.records = records
@@ -116,8 +119,9 @@ class CallSession:
             "agent_id": route.agent_id, "phone_number_id": route.phone_number_id,
             "sip_trunk_id": route.sip_trunk_id, "sip_call_id": sip_call.call_id,
             "status": "ringing", "initiated_at": self.initiated_at,
+            "dynamic_variables": dict(route.variables),
             "metadata_": {"sip_call_id": sip_call.call_id},
-        })
+        }, call_id=call_id)
         sip_call.on_event = self._sip_event
         sip_call.on_ended = self._sip_ended
         sip_call.on_dtmf = self._dtmf
@@ -126,6 +130,10 @@ class CallSession:
                                payload={"call_id": sip_call.call_id, "from": sip_call.caller,
                                         "to": sip_call.user})
         self.records.add_event(self.call_id, "sip", "response_sent", code=100, reason="Trying")
+
+    @property
+    def signalling(self) -> IncomingCall:
+        return self.sip
 
     # SIP callbacks
     def _sip_event(self, event_type: str, status: int | None, detail: str | None) -> None:
@@ -204,7 +212,8 @@ class CallSession:
         if self.media.agents is None or not self.media.speak or self.route.agent_id is None:
             return None
         info = CallInfo(self.call_id, self.route.organization_id, self.route.agent_id,
-                        self.sip.caller, self.route.number)
+                        self.sip.caller, self.route.number, "inbound", self.route.variables,
+                        self.route.overrides)
         return await open_agent(self.media.agents, info, self.records, self.hangup)
 
     async def _speak_greeting(self) -> None:

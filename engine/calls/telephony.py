@@ -1,5 +1,6 @@
-"""The telephony service: the SIP listener, inbound routing by dialled number, one media clock
-for every call, the RTP-timeout watchdog, and the store writes of each call.
+"""The telephony service: one media clock for every call, the agents' legs, WebRTC joins and web
+calls, the RTP-timeout watchdog, the store writes of each call, and, when SIP is on, the SIP
+listener, inbound routing by dialled number, trunk registration and outbound dialling.
 
 Ordinary call-row writes go through one serial worker thread (in order, never on the event
 loop); call events go through the engine's BatchWriter.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +39,8 @@ from engine.speech.models import SpeechModels
 from engine.store import Agent, Call, CallEvent, PhoneNumber, SipTrunk, session_scope, utcnow
 from engine.store.types import new_id
 from engine.store.writer import BatchWriter
+from engine.webhooks.dispatcher import ASSISTANT_DEADLINE_S
+from engine.webhooks.targets import find_targets
 
 if TYPE_CHECKING:
     from engine.calls.web_session import WebCallSession
@@ -47,6 +51,9 @@ RTP_TIMEOUT_S = 30.0  # no RTP for this long ends an answered call (Asterisk's r
 WATCHDOG_INTERVAL_S = 0.5
 RTP_PORTS = (20000, 40000)
 STOP_GRACE_S = 5.0
+WARM_STOP_S = 30.0  # stop waits this long for the speech model loading at start (about 1.5 s)
+ASSISTANT_REJECT_STATUS = 403  # the assistant-request answer refused an inbound call
+SIP_OFF = "SIP is off in this engine (start it with --sip-port to dial and answer SIP calls)"
 
 
 class SerialRunner:
@@ -87,8 +94,8 @@ class SqlCallRecords:
         self.runner = runner
         self._orgs: dict[str, str] = {}
 
-    def create_call(self, fields: dict[str, Any]) -> str:
-        call_id = new_id()
+    def create_call(self, fields: dict[str, Any], *, call_id: str | None = None) -> str:
+        call_id = call_id or new_id()
         org = fields["organization_id"]
         self._orgs[call_id] = org
         now = utcnow()
@@ -141,6 +148,17 @@ class SqlCallRecords:
             self.bus.publish(type_, self._orgs.get(call_id, ""), data, call_id=call_id)
 
 
+def port_free(host: str, port: int) -> bool:
+    """Whether both UDP and TCP ``port`` can be bound on ``host`` now."""
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        with socket.socket(socket.AF_INET, kind) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                return False
+    return True
+
+
 def number_candidates(user: str) -> list[str]:
     """The stored forms a dialled user part may match: with and without the leading +."""
     bare = user.strip().lstrip("+")
@@ -168,12 +186,39 @@ def lookup_route(db: SqlEngine, user: str) -> Route | None:
         )
 
 
+def apply_choice(db: SqlEngine, route: Route, choice: dict[str, Any]) -> None:
+    """Blocking: an assistant-request answer applied to an inbound call's route: another agent
+    (its name, greeting and voice), agent field overrides, dynamic variables."""
+    agent_id = choice.get("agent_id")
+    if agent_id and agent_id != route.agent_id:
+        with session_scope(db) as session:
+            agent = session.get(Agent, agent_id)
+            if agent is not None:
+                tts = agent.tts or {}
+                route.agent_id, route.agent_name = agent.id, agent.name
+                route.first_message = agent.first_message
+                route.voice, route.rate_wpm = tts.get("voice") or None, tts.get("rate") or None
+    overrides = dict(choice.get("overrides") or {})
+    if overrides:
+        route.overrides = overrides
+        if isinstance(overrides.get("first_message"), str):
+            route.first_message = overrides["first_message"]
+        tts = overrides.get("tts")
+        if isinstance(tts, dict):
+            route.voice = tts.get("voice") or route.voice
+            route.rate_wpm = tts.get("rate") or route.rate_wpm
+    variables = choice.get("dynamic_variables")
+    if variables:
+        route.variables = {**route.variables, **dict(variables)}
+
+
 class DialError(Exception):
     """A queued call that cannot be dialled (no such call, not queued, no trunk)."""
 
 
 def load_dial_plan(db: SqlEngine, call_id: str) -> DialPlan:
-    """Blocking: how to dial a stored queued outbound call, through its number's trunk."""
+    """Blocking: how to dial a stored queued outbound call, through its number's trunk, and
+    the call's agent that talks with the callee."""
     with session_scope(db) as session:
         call = session.get(Call, call_id)
         if call is None:
@@ -187,23 +232,34 @@ def load_dial_plan(db: SqlEngine, call_id: str) -> DialPlan:
         trunk = session.get(SipTrunk, trunk_id) if trunk_id else None
         if trunk is None:
             raise DialError("no SIP trunk to dial through (give the number a trunk)")
+        agent = session.get(Agent, call.agent_id) if call.agent_id else None
+        tts = agent.tts if agent is not None else {}
         return DialPlan(
             call_id=call.id, organization_id=call.organization_id, to_number=call.to_number,
             from_number=call.from_number, host=trunk.host, port=trunk.port,
             transport=trunk.transport.upper(), username=trunk.username, password=trunk.password,
             realm=trunk.auth_realm, caller_id=trunk.caller_id or call.from_number or None,
-            ringing_timeout_s=float(call.ringing_timeout_seconds or 30))
+            ringing_timeout_s=float(call.ringing_timeout_seconds or 30),
+            agent_id=agent.id if agent is not None else None,
+            agent_name=agent.name if agent is not None else "",
+            first_message=agent.first_message if agent is not None else "",
+            voice=tts.get("voice") or None, rate_wpm=tts.get("rate") or None,
+            phone_number_id=call.phone_number_id or "", sip_trunk_id=trunk.id,
+            variables=dict(call.dynamic_variables or {}))
 
 
 class Telephony:
-    """Answers inbound SIP calls for the engine's phone numbers."""
+    """Runs the engine's live calls: web calls and joins always, SIP calls when ``sip`` is on."""
 
     def __init__(self, db: SqlEngine, writer: BatchWriter, bus: EventBus | None, host: str,
-                 port: int, recordings_dir: Path, *, speak: bool = True,
-                 rtp_timeout_s: float = RTP_TIMEOUT_S, clock: MediaClock | None = None) -> None:
+                 port: int, recordings_dir: Path, *, speak: bool = True, sip: bool = True,
+                 port_fallback: bool = False, rtp_timeout_s: float = RTP_TIMEOUT_S,
+                 clock: MediaClock | None = None) -> None:
         self.db = db
         self.host = host
-        self.port = port
+        self.port = port  # the SIP port once listening (0 asks for a free one)
+        self.sip_enabled = sip
+        self.port_fallback = port_fallback  # ``port`` taken: listen on a free one instead
         self.runner = SerialRunner()
         self.records = SqlCallRecords(db, writer, bus, self.runner)
         clock = clock or MediaClock()
@@ -219,6 +275,8 @@ class Telephony:
         self.finished: list[CallSession | OutboundSession | WebCallSession] = []  # the last calls
         self.joins = LiveJoins(self, bus)  # WebRTC joins of live calls, and web calls
         self.transfers = Transfers(self)  # blind transfers of live inbound calls
+        self.webhooks: Any = None  # engine.webhooks.WebhookDispatcher: assistant requests
+        self.assistant_deadline_s = ASSISTANT_DEADLINE_S
         self.registrations: dict[str, Registration] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -239,11 +297,27 @@ class Telephony:
         self.media_loop.start()
         if self.media.speak:
             self.agents.start()
-        self.ua = await UserAgent.listen(self.host, self.port, self._on_invite)
-        self.port = self.ua.port
         self._watchdog = asyncio.get_running_loop().create_task(self._watch(), name="rtp-watchdog")
+        if not self.sip_enabled:
+            log.info("SIP is off: web calls and joins only")
+            return
+        self.ua = await self._listen()
+        self.port = self.ua.port
         log.info("SIP listening on %s:%d (UDP, TCP)", self.host, self.port)
         self._spawn(self._register_trunks())
+
+    async def _listen(self) -> UserAgent:
+        port = self.port
+        if self.port_fallback and port and not port_free(self.host, port):
+            log.info("SIP port %d is taken; listening on a free port", port)
+            port = 0
+        try:
+            return await UserAgent.listen(self.host, port, self._on_invite)
+        except OSError:
+            if not self.port_fallback or port == 0:
+                raise
+            log.info("SIP port %d is taken; listening on a free port", port)
+            return await UserAgent.listen(self.host, 0, self._on_invite)
 
     async def stop(self) -> None:
         for registration in self.registrations.values():
@@ -261,6 +335,8 @@ class Telephony:
         await self.joins.close()
         await self.media_loop.stop()
         await self.runner.stop()
+        # a model still loading on its thread when the process exits aborts it (CTranslate2)
+        await asyncio.to_thread(self.agents.models.wait_warm, WARM_STOP_S)
 
     def run_session(self, session: WebCallSession) -> asyncio.Task[None]:
         """Runs a session started elsewhere (a web call) as one of the live calls."""
@@ -299,6 +375,8 @@ class Telephony:
 
     async def _dial(self, call_id: str) -> None:
         try:
+            if self.ua is None:
+                raise DialError(SIP_OFF)
             plan = await asyncio.to_thread(load_dial_plan, self.db, call_id)
         except DialError as exc:
             log.info("call %s not dialled: %s", call_id, exc)
@@ -308,16 +386,10 @@ class Telephony:
             self.records.add_event(call_id, "engine", "call.ended", status="failed",
                                    failure="error", payload={"error": str(exc)})
             return
-        assert self.ua is not None
+        ua = self.ua
+        assert ua is not None  # checked above
         self.records.remember(call_id, plan.organization_id)
-        session = OutboundSession(plan, self.ua, self.records, self.media)
-        self.sessions[call_id] = session
-        try:
-            await session.run()
-        finally:
-            self.sessions.pop(call_id, None)
-            self.records.forget(call_id)
-            self.finished = [*self.finished[-99:], session]
+        await self._run_tracked(OutboundSession(plan, ua, self.records, self.media))
 
     async def _register_trunks(self) -> None:
         def trunks() -> list[SipTrunk]:
@@ -330,7 +402,8 @@ class Telephony:
 
     async def register_trunk(self, trunk: SipTrunk) -> Registration:
         """REGISTER with a trunk and keep the binding refreshed; its status goes to the row."""
-        assert self.ua is not None
+        if self.ua is None:
+            raise RuntimeError(SIP_OFF)
         old = self.registrations.pop(trunk.id, None)
         if old is not None:
             old.close()
@@ -373,10 +446,78 @@ class Telephony:
             log.info("INVITE for unknown number %r from %s: 404", call.user, call.caller)
             call.reject(404, "not_found")
             return
+        call_id = new_id()
+        choice, asked = await self._ask_assistant(call, route, call_id)
+        if call.state == "ended":
+            return  # cancelled while the webhook thought
+        if choice is not None and choice.get("error"):
+            self._reject_by_webhook(call, route, call_id, str(choice["error"]), asked or {})
+            return
         if route.agent_id is None:
             call.reject(480, "no_agent")
             return
-        await self._run_tracked(CallSession(call, route, self.records, self.media))
+        session = CallSession(call, route, self.records, self.media, call_id=call_id)
+        if asked is not None:
+            self.records.add_event(call_id, "engine", "webhook.assistant_request", payload=asked)
+        await self._run_tracked(session)
+
+    async def _ask_assistant(self, call: IncomingCall, route: Route, call_id: str
+                             ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The organization's assistant-request webhook, when it has one, may pick another agent,
+        override the agent's fields, set dynamic variables or refuse the call; its answer is
+        applied to ``route``. No answer within the deadline (or an error): the number's agent.
+        Returns the answer and what to log of it (both None without such a webhook)."""
+        webhooks = self.webhooks
+        if webhooks is None:
+            return None, None
+        targets = await asyncio.to_thread(find_targets, self.db, route.organization_id,
+                                          "assistant-request", route.agent_id)
+        if not targets:
+            return None, None
+        summary = {"id": call_id, "type": "phone_call", "transport": "sip",
+                   "direction": "inbound", "status": "ringing", "from_number": call.caller,
+                   "to_number": route.number, "phone_number_id": route.phone_number_id,
+                   "agent_id": route.agent_id, "sip_call_id": call.call_id}
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        deadline = self.assistant_deadline_s
+        choice = await webhooks.request_assistant(route.organization_id, summary, deadline)
+        elapsed_ms = round((loop.time() - started) * 1000)
+        event: dict[str, Any] = {"elapsed_ms": elapsed_ms, "deadline_ms": round(deadline * 1000),
+                                 "default_agent_id": route.agent_id}
+        if choice is None:
+            timed_out = elapsed_ms >= deadline * 1000 - 50
+            event["outcome"] = "timeout" if timed_out else "default"
+            log.info("call %s: assistant-request %s; the number's agent answers", call_id,
+                     "timed out" if timed_out else "chose nothing")
+        elif choice.get("error"):
+            event.update(outcome="rejected", error=str(choice["error"]))
+        else:
+            await asyncio.to_thread(apply_choice, self.db, route, choice)
+            event.update(outcome="applied", agent_id=route.agent_id,
+                         overrides=sorted(route.overrides),
+                         dynamic_variables=sorted(route.variables))
+        return choice, event
+
+    def _reject_by_webhook(self, call: IncomingCall, route: Route, call_id: str,
+                           error: str, asked: dict[str, Any]) -> None:
+        """The assistant-request answer refused the call: 403, with its row and event kept."""
+        call.reject(ASSISTANT_REJECT_STATUS, "rejected")
+        now = utcnow()
+        self.records.create_call({
+            "organization_id": route.organization_id, "type": "phone_call", "transport": "sip",
+            "direction": "inbound", "from_number": call.caller, "to_number": route.number,
+            "agent_id": route.agent_id, "phone_number_id": route.phone_number_id,
+            "sip_trunk_id": route.sip_trunk_id, "sip_call_id": call.call_id, "status": "failed",
+            "initiated_at": now, "ended_at": now, "disconnect_reason": "assistant_rejected",
+            "metadata_": {"sip_call_id": call.call_id, "error_message": error},
+        }, call_id=call_id)
+        self.records.add_event(call_id, "engine", "webhook.assistant_request", payload=asked)
+        self.records.add_event(call_id, "sip", "response_sent", code=ASSISTANT_REJECT_STATUS,
+                               reason="Forbidden")
+        self.records.add_event(call_id, "engine", "call.ended", status="failed",
+                               failure="assistant_rejected", payload={"error": error})
+        self.records.forget(call_id)
 
     async def _watch(self) -> None:
         while True:

@@ -4,6 +4,8 @@ calling an agent directly, with the same mixer, recorder and agent leg as a SIP 
 The peer's offer is answered before the session runs (the API hands the answer back at once);
 the call is ``ringing`` until ICE and DTLS connect, ``in_progress`` while it lasts, and
 ``completed`` when the peer closes its connection or the agent (or a supervisor) hangs up.
+A supervisor's live commands act on it through its :class:`~engine.calls.control.CallControl`
+(hold is music and a paused agent, with no renegotiation; DTMF has no channel here).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from datetime import datetime
 from typing import Any
 
 from engine.calls.agent_leg import AgentLeg, CallInfo
+from engine.calls.control import CallControl
 from engine.calls.live import end_fields, failure_of, open_agent, start_recording
 from engine.calls.session import GREETING_TONE, CallRecords, MediaContext, Route
-from engine.media import AGENT_MASKS, CALLER_MASKS, Mixer, Participant, Recorder, Tone
+from engine.media import AGENT_MASKS, CALLER_MASKS, Mixer, Participant, Player, Recorder, Tone
 from engine.store.timeutil import utcnow
 from engine.webrtc import PeerLeg
 
@@ -44,11 +47,13 @@ class WebCallSession:
         self.mixer: Mixer | None = None
         self.recorder: Recorder | None = None
         self.agent: AgentLeg | None = None
+        self.player = Player()  # a supervisor's words when the agent has no pipeline
         self.tone = Tone(GREETING_TONE.freqs, on_ms=GREETING_TONE.on_ms, off_ms=GREETING_TONE.off_ms)
         self.initiated_at: datetime = utcnow()
         self.answered_at: datetime | None = None
         self.ended = asyncio.Event()
         self.reason: str | None = None
+        self.control = CallControl(self)
         self.call_id = records.create_call({
             "organization_id": route.organization_id, "type": "web_call", "transport": "webrtc",
             "direction": "inbound", "from_number": WEB_CALLER, "to_number": "",
@@ -74,6 +79,11 @@ class WebCallSession:
             raise
         self.leg = leg
         return answer
+
+    @property
+    def signalling(self) -> None:
+        """A web call has no SIP dialog."""
+        return None
 
     def _peer_ended(self) -> None:
         if self.reason is None:
@@ -128,7 +138,7 @@ class WebCallSession:
         self.mixer.add(self.leg.participant)
         self.agent = await self._open_agent()
         self.mixer.add(self.agent.participant if self.agent is not None and self.agent.participant
-                       else Participant("agent", AGENT_MASKS, self.tone.next_frame, None))
+                       else Participant("agent", AGENT_MASKS, self._agent_frame, None))
         self.recorder = start_recording(self.mixer, self.media.recordings_dir, self.call_id)
         self.answered_at = utcnow()
         media.call(media.clock.add, self.mixer.tick)
@@ -147,14 +157,19 @@ class WebCallSession:
         if self.media.agents is None or not self.media.speak or self.route.agent_id is None:
             return None
         info = CallInfo(self.call_id, self.route.organization_id, self.route.agent_id,
-                        WEB_CALLER, "", "inbound", self.variables)
+                        WEB_CALLER, "", "inbound", self.variables, self.route.overrides)
         return await open_agent(self.media.agents, info, self.records, self.hangup)
+
+    def _agent_frame(self) -> bytes | None:
+        frame = self.player.next_frame()
+        return frame if frame is not None else self.tone.next_frame()
 
     async def _finish(self) -> None:
         ended_at = utcnow()
         media = self.media.loop
         if self.mixer is not None:
             await media.call_soon_wait(media.clock.remove, self.mixer.tick)
+        self.control.cancel_timers()
         if self.agent is not None:
             await self.agent.close()
         fields = await end_fields(ended_at, self.answered_at, self.reason, self.recorder)

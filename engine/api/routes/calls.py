@@ -267,18 +267,23 @@ def create_call(request: Request, body: CallCreate, principal: Auth, response: R
         call = Call(organization_id=principal.organization_id, status="queued", initiated_at=now,
                     created_at=now, updated_at=now, **fields)
         session.add(call)
+        telephony = request.app.state.engine.telephony
+        dials = telephony is not None and telephony.ua is not None
+        payload: dict[str, Any] = {"to_number": call.to_number, "from_number": call.from_number,
+                                   "is_test": call.is_test}
+        if not dials and not call.is_test:
+            payload["not_dialled"] = ("SIP is off in this engine: the call stays queued "
+                                      "(start the engine with --sip-port to dial)")
         session.add(CallEvent(organization_id=principal.organization_id, call_id=call.id,
                               provider="engine", event_type="call.queued", status="queued",
                               occurred_at=now, actor=f"api_key:{principal.key_id}",
-                              payload={"to_number": call.to_number, "from_number": call.from_number,
-                                       "is_test": call.is_test}))
+                              payload=payload))
         session.commit()
         data = call_detail(session, call)
         summary = {name: data[name] for name in (*SUMMARY_FIELDS, "agent_name")}
     response.status_code = 201
     publish(request, "call.created", principal, summary, call_id=call.id)
-    telephony = request.app.state.engine.telephony
-    if telephony is not None and not call.is_test:
+    if dials and not call.is_test:
         telephony.dial_soon(call.id)  # dial the queued call through its number's SIP trunk
     return data
 

@@ -26,6 +26,7 @@ ENGINE_HZ = 440
 
 
 async def dial_and_answer(sip: SipEngine, phone: Baresip) -> str:
+    sip.telephony.media.speak = False  # the agent's side plays its 440 Hz tone, not speech
     call_id = queue_call(sip, phone.port)
     sip.telephony.dial(call_id)
     try:

@@ -82,6 +82,10 @@ class FakeSession:
         self.answered_at: datetime | None = datetime.now(UTC)
         self.hangups: list[str] = []
 
+    @property
+    def signalling(self) -> FakeSip:
+        return self.sip
+
     def hangup(self, reason: str) -> None:
         self.hangups.append(reason)
         self.reason = self.reason or reason
