@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-ACCEPT_PROMPT = "Press 1 or say yes to accept, press 2 to decline."
+ACCEPT_PROMPT = "Press 1 or say yes to accept, press 2 or say no to decline."
 LAST_TURNS = 6  # turns a console user's transfer offer carries
 QUOTE_CHARS = 160  # a quoted turn is clipped to about two spoken sentences
 SPOKEN_ROLES = {"user": "caller", "agent": "agent", "supervisor": "agent",

@@ -9,12 +9,16 @@ destination is one attempt:
   that is not bridged to the caller. Once it answers (``screening``) the recipient hears a
   spoken briefing (espeak-ng): the destination's screening prompt, its summary or the
   transfer's, or one made from the transcript so far (:mod:`engine.calls.summary`), then "Press
-  1 or say yes to accept, press 2 to decline". The recipient hears only the briefing
-  (:data:`~engine.media.mixer.CONSULT_MASKS`), and nobody hears the recipient. DTMF 1 (RFC 4733
-  or SIP INFO) accepts: the music stops, the leg becomes a human in the call, the AI agent
-  leaves (``bridging`` then ``completed``). DTMF 2 or a BYE declines; busy, no answer (the
-  ringing timeout, or no key within :data:`SCREENING_DECISION_S` of the briefing) and failures
-  are typed like a blind transfer's.
+  1 or say yes to accept, press 2 or say no to decline". The recipient hears only the briefing
+  (:data:`~engine.media.mixer.CONSULT_MASKS`), and nobody hears the recipient. What the
+  recipient says, during the briefing and after it, is recognised (whisper, English; see
+  :mod:`engine.calls.consult_listen`): every utterance is a ``transfer.recipient_said`` event,
+  and the one that decides is the attempt's ``answer_text``. DTMF 1 (RFC 4733 or SIP INFO) or
+  "yes" (yeah, sure, okay, put them through) accepts: the music stops, the leg becomes a human
+  in the call, the AI agent leaves (``bridging`` then ``completed``). DTMF 2, "no" (can't, not
+  now) or a BYE declines; busy, no answer (the ringing timeout, or no decision within
+  :data:`SCREENING_DECISION_S` of the briefing) and failures are typed like a blind
+  transfer's.
 - ``user:<id>`` offers the call to a console user's softphone: a user whose presence is not
   ``available`` fails the attempt at once (``unavailable``); otherwise the bus event
   ``transfer.offered`` goes out and the user answers with a WebRTC offer (joining as a human
@@ -24,7 +28,9 @@ Every failed attempt is written to ``routing_attempts`` with its cause and the n
 follows (``transfer.next_destination``). When none accepts, the fallback runs: the agent takes
 the call back and apologises (``return_to_agent``), takes a message (``take_message``: the brain
 is told to ask for a name, a number and the message), or says goodbye and hangs up
-(``end_call``); the transfer is ``failed`` with the last attempt's cause.
+(``end_call``); the transfer is ``failed`` with the last attempt's cause. The main steps (start,
+each failed attempt, the bridge, the fallback, a cancel) are ``system`` lines of the call's
+transcript too.
 
 A supervisor may force the bridge to an answered consultation leg (:meth:`WarmTransfer.complete`)
 or cancel the transfer (:meth:`WarmTransfer.cancel`): the leg hangs up and the agent takes the
@@ -43,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.calls.commands import WarmTransfer as WarmCommand
+from engine.calls.consult_listen import ConsultListener, Heard
 from engine.calls.control import ControlError
 from engine.calls.greeting import SynthesisError, synthesize_async
 from engine.calls.serialize import transfer as serialize_transfer
@@ -53,7 +60,8 @@ from engine.media.mixer import BRIEFING_MASKS, CONSULT_MASKS
 from engine.sip import sdp
 from engine.sip.rtp_leg import RtpLeg
 from engine.sip.uac import OutgoingCall
-from engine.store import Transfer, User, session_scope, utcnow
+from engine.speech.stt import SttEngine
+from engine.store import TranscriptEntry, Transfer, User, session_scope, utcnow
 from engine.store.timeutil import iso
 from engine.store.types import new_id
 
@@ -69,6 +77,7 @@ DECLINE_DIGIT = "2"
 # After the briefing has played the recipient has this long to key 1 or 2 (a person who reads the
 # prompt on a phone display and decides needs well under 10 s; 30 s leaves room for questions).
 SCREENING_DECISION_S = 30.0
+VOICE_LANGUAGE = "en"  # the briefing and the recipient's answers are English
 SETTLE_S = 10.0  # an API action (complete, cancel, decline) waits this long for its effect
 USER_WATCH_S = 0.25  # how often a bridged console user's presence in the call is checked
 TAKE_MESSAGE = ("I'm sorry, nobody is available to take your call right now. "
@@ -79,6 +88,11 @@ TAKE_MESSAGE_INSTRUCTION = (
     "someone will call back.")
 GOODBYE = "I'm sorry, nobody is available to take your call right now. Goodbye."
 CANCELED_MESSAGE = NOT_CONNECTED
+CAUSE_WORDS = {"declined": "declined", "busy": "busy", "no_answer": "no answer",
+               "unavailable": "unavailable", "failed": "failed"}
+FALLBACK_WORDS = {"returned_to_agent": "the agent took the call back",
+                  "taking_message": "the agent is taking a message",
+                  "ended": "the call ends"}
 
 
 @dataclass
@@ -91,6 +105,11 @@ class Destination:
     summary: str | None = None
     target: Target | None = None  # a phone number or sip: URI
     user_id: str | None = None  # a console user
+
+    @property
+    def name(self) -> str:
+        """How the transcript names it: ``Sales (+15550100)`` or the address alone."""
+        return f"{self.label} ({self.to})" if self.label else self.to
 
     def describe(self) -> dict[str, Any]:
         return {"to": self.to, "label": self.label, "screening_prompt": self.screening_prompt,
@@ -113,6 +132,8 @@ class Attempt:
     answering: bool = False  # that user's answer is being joined
     participant_id: str | None = None  # the joined user's participant id
     decline_reason: str | None = None
+    listener: ConsultListener | None = None  # hears the answered recipient
+    answer_text: str | None = None  # what the recipient said that decided (or said last)
 
     @property
     def kind(self) -> str:
@@ -170,6 +191,7 @@ class WarmTransfer:
         self._player: Player | None = None
         self._watchers: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._busy_user: str | None = None
+        self._note_index = 0  # system lines of a call without an agent pipeline
 
     # -- records ------------------------------------------------------------------------------
 
@@ -205,6 +227,27 @@ class WarmTransfer:
                                   payload=data)
         self.transfers.publish(f"transfer.{name}", session, {
             "call_id": session.call_id, "failure_cause": failure, "sip_status_code": code, **data})
+
+    def _note(self, step: str, text: str) -> None:
+        """A ``system`` line in the call's transcript (and ``transcript.final`` on the bus),
+        numbered in line with the agent's lines."""
+        session = self.session
+        agent = session.agent
+        pipeline = agent.pipeline if agent is not None else None
+        if pipeline is not None:
+            index = pipeline._take_index()
+        else:
+            index, self._note_index = self._note_index, self._note_index + 1
+        now = utcnow()
+        row = {"organization_id": session.route.organization_id, "call_id": session.call_id,
+               "index": index, "source": "system", "text": text, "started_at": now,
+               "ended_at": now, "metadata_": {"event": "transfer", "step": step,
+                                              "transfer_id": self.id}}
+        self.transfers.telephony.records.writer.add(TranscriptEntry, row)
+        data = {key: value for key, value in row.items() if key != "metadata_"}
+        self.transfers.publish("transcript.final", session, {
+            **data, "started_at": iso(now), "ended_at": iso(now), "partial": False,
+            "metadata": row["metadata_"]})
 
     async def _settled(self, check: Callable[[], bool], within: float = SETTLE_S) -> None:
         """Waits until ``check()`` holds after an update (or ``within`` seconds)."""
@@ -310,6 +353,8 @@ class WarmTransfer:
         control = session.control
         try:
             await self._hold_caller()
+            self._note("started", "Warm transfer: the caller is on hold; trying "
+                       + ", then ".join(d.name for d in self.destinations) + ".")
             if not self.summary:
                 self.summary = self._generated_summary()
                 self._update(summary=self.summary)
@@ -488,9 +533,42 @@ class WarmTransfer:
         loop = asyncio.get_running_loop()
         leg.on_dtmf = lambda digit: loop.call_soon_threadsafe(
             self._signals.put_nowait, f"digit:{digit}")
+        source = leg.pull
+        stt = self._recogniser()
+        if stt is not None:
+            listener = ConsultListener(stt, lambda heard: self._heard(attempt, heard),
+                                       language=VOICE_LANGUAGE)
+            listener.start()
+            attempt.listener = listener
+            source = _tapped(leg.pull, listener.feed)
         attempt.participant = Participant(f"consult:{self.id[:8]}:{attempt.index}",
-                                          CONSULT_MASKS, leg.pull, leg.push)
+                                          CONSULT_MASKS, source, leg.push)
         await media.call_soon_wait(session.mixer.add, attempt.participant)
+
+    def _recogniser(self) -> SttEngine | None:
+        """The engine's shared English whisper recogniser, or None (keys only) when the
+        engine does not speak or has no model."""
+        media = self.session.media
+        if not media.speak or media.agents is None:
+            return None
+        try:
+            stt: SttEngine = media.agents.models.whisper()
+        except Exception as exc:
+            log.warning("call %s: the transfer's recipient is not heard: %s",
+                        self.session.call_id, exc)
+            return None
+        return stt
+
+    def _heard(self, attempt: Attempt, heard: Heard) -> None:
+        """An utterance of the recipient: an event, and a decision when it makes one."""
+        if attempt is not self.attempt or not attempt.answered or self.status in FINISHED:
+            return
+        if heard.decision is not None or attempt.answer_text is None:
+            attempt.answer_text = heard.text
+        self._event("recipient_said", text=heard.text, decision=heard.decision,
+                    briefing_playing=self._player is not None and not self._player.idle)
+        if heard.decision is not None:
+            self._signals.put_nowait(f"voice:{heard.decision}")
 
     async def _brief(self, pcm: bytes) -> None:
         session = self.session
@@ -519,13 +597,15 @@ class WarmTransfer:
             signal = await self._next_signal(ended, within=remaining)
             if signal == "cancel" or session_ended(self):
                 return self._stopped(attempt)
-            if signal == f"digit:{ACCEPT_DIGIT}" or signal.startswith("complete:"):
+            if signal in (f"digit:{ACCEPT_DIGIT}", "voice:accept") or \
+                    signal.startswith("complete:"):
                 forced_by = signal.partition(":")[2] if signal.startswith("complete:") else None
                 await self._bridge_sip(attempt, call, forced_by)
                 return "bridged"
-            if signal == f"digit:{DECLINE_DIGIT}":
+            if signal in (f"digit:{DECLINE_DIGIT}", "voice:decline"):
                 call.hangup("declined")
-                self._attempt_failed(attempt, "declined", None, "declined by key 2")
+                self._attempt_failed(attempt, "declined", None, "declined by voice"
+                                     if signal == "voice:decline" else "declined by key 2")
                 return "failed"
             if signal == "event" and call.state == "ended":
                 self._attempt_failed(attempt, "declined", None, "recipient hung up")
@@ -539,6 +619,7 @@ class WarmTransfer:
         self._event("bridging", code=call.status, forced=forced_by is not None,
                     actor=forced_by)
         assert session.mixer is not None and attempt.participant is not None
+        await self._stop_listening(attempt)
         await media.call_soon_wait(session.mixer.set_masks, attempt.participant, HUMAN_MASKS)
         await self._leave_music_and_agent()
         self._completed(attempt, call.status,
@@ -613,7 +694,8 @@ class WarmTransfer:
                        code: int | None, reason: str | None) -> dict[str, Any]:
         return {"to": attempt.dest.to, "label": attempt.dest.label, "kind": attempt.kind,
                 "status": status, "failure_cause": cause, "sip_status_code": code,
-                "reason": reason, "started_at": attempt.started_at, "ended_at": iso(utcnow())}
+                "reason": reason, "answer_text": attempt.answer_text,
+                "started_at": attempt.started_at, "ended_at": iso(utcnow())}
 
     def _attempt_failed(self, attempt: Attempt, cause: str, code: int | None,
                         reason: str | None) -> None:
@@ -621,6 +703,9 @@ class WarmTransfer:
         self._update(routing_attempts=[dict(a) for a in self.attempts], failure_cause=cause,
                      sip_status_code=code)
         self._event("attempt_failed", code=code, reason=reason, failure=cause)
+        said = f' (said "{attempt.answer_text}")' if attempt.answer_text else ""
+        self._note("attempt_failed", f"Transfer to {attempt.dest.name}: "
+                                     f"{CAUSE_WORDS.get(cause, cause)}{said}.")
 
     def _completed(self, attempt: Attempt, code: int | None, participant: dict[str, Any],
                    forced_by: str | None = None) -> None:
@@ -636,6 +721,8 @@ class WarmTransfer:
                      metadata_=self._metadata(accepted_by=attempt.dest.to,
                                               forced_by=forced_by))
         self._event("completed", code=code, accepted=attempt.dest.to, forced=forced_by is not None)
+        self._note("completed", f"Caller connected to {attempt.dest.name}"
+                                + (f", forced by {forced_by}." if forced_by else "."))
         session.records.update_call(session.call_id, {"status": "in_progress"})
 
     def _stopped(self, attempt: Attempt) -> str:
@@ -653,6 +740,9 @@ class WarmTransfer:
                      routing_attempts=[dict(a) for a in self.attempts],
                      metadata_=self._metadata(canceled_by=self._cancel_by))
         self._event("canceled", failure=cause, actor=self._cancel_by)
+        self._note("canceled", "Transfer canceled: the caller hung up." if cause else
+                   f"Transfer canceled by {self._cancel_by}." if self._cancel_by else
+                   "Transfer canceled.")
         if outcome == "canceled" and not session_ended(self):
             fallback = self.command.fallback
             message = fallback.message if fallback.strategy == "return_to_agent" else None
@@ -742,6 +832,7 @@ class WarmTransfer:
         self._event("failed", failure=cause, code=last.get("sip_status_code"),
                     reason="no destination accepted")
         self._event("fallback", **outcome)
+        self._note("failed", f"Transfer failed: nobody accepted; {FALLBACK_WORDS[result]}.")
 
     # -- after the bridge ---------------------------------------------------------------------
 
@@ -785,9 +876,15 @@ class WarmTransfer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(session.ended.wait(), USER_WATCH_S)
 
+    async def _stop_listening(self, attempt: Attempt) -> None:
+        listener, attempt.listener = attempt.listener, None
+        if listener is not None:
+            await listener.close()
+
     async def _end_attempt(self, attempt: Attempt) -> None:
         """Hangs up and closes an attempt's consultation leg (idempotent)."""
         session, media = self.session, self.session.media.loop
+        await self._stop_listening(attempt)
         if self._player is not None:
             media.call(self._player.clear)
         participant, attempt.participant = attempt.participant, None
@@ -809,6 +906,17 @@ class WarmTransfer:
             self._busy_user = None
         if self.attempt is not None:
             await self._end_attempt(self.attempt)
+
+
+def _tapped(pull: Callable[[], bytes | None],
+            feed: Callable[[bytes | None], None]) -> Callable[[], bytes | None]:
+    """``pull`` whose every frame is also handed to ``feed`` (the mixer's side: no blocking)."""
+    def source() -> bytes | None:
+        pcm = pull()
+        feed(pcm)
+        return pcm
+
+    return source
 
 
 def session_ended(transfer: WarmTransfer) -> bool:
