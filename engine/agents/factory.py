@@ -23,10 +23,14 @@ def build_brain(
     variables: Mapping[str, Any] | None = None,
     tool_runner: ToolRunner | None = None,
     api_key: str | None = None,
+    base_url: str | None = None,
     client: httpx.AsyncClient | None = None,
     today: date | None = None,
 ) -> Brain:
-    """The brain ``agent["brain"]["kind"]`` names, for one call with these dynamic variables."""
+    """The brain ``agent["brain"]["kind"]`` names, for one call with these dynamic variables.
+
+    ``api_key`` and ``base_url`` (used when the brain has no ``base_url``) come from the provider
+    credential the brain names, when it names one."""
     settings = agent.get("brain") or {"kind": "scripted"}
     kind = settings.get("kind", "scripted")
     if kind == "scripted":
@@ -39,7 +43,7 @@ def build_brain(
             today=today,
         )
     if kind == "llm":
-        config = LlmConfig.from_agent(settings, api_key=api_key)
+        config = LlmConfig.from_agent(settings, api_key=api_key, base_url=base_url)
         if not config.base_url or not config.model:
             raise ValueError("an llm brain needs brain.base_url and brain.model")
         return LlmBrain(

@@ -5,9 +5,12 @@ soon as it is complete); tool-call deltas are assembled by index. Function tools
 injected runner and their results go back to the model; ``end_call`` / ``transfer_call`` end the
 brain's part. An error mid-stream gives a spoken apology and an ``error`` event, never a dead call.
 
-The API key is given (``api_key``) or named (``brain.api_key_name``): a named key is read from the
-OS keyring (service :data:`KEYRING_SERVICE`) on a worker thread before the first request. It is
-sent only in the ``Authorization`` header and never shown by ``repr``.
+The API key is given (``api_key``, e.g. from the provider credential ``brain.credential_id``
+names) or named (``brain.api_key_name``): a named key is read from the OS keyring (service
+:data:`KEYRING_SERVICE`) on a worker thread before the first request. It is sent only in the
+``Authorization`` header and never shown by ``repr``.
+
+:func:`complete` is the blocking, non-streamed request for one JSON answer (post-call analysis).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from engine.speech.frames import BrainEvent, BrainText, BrainToken, ToolCall
 APOLOGY = "I'm sorry, I'm having trouble right now. Could you say that again?"
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 20.0  # between two streamed chunks
+COMPLETION_TIMEOUT_S = 60.0  # a whole non-streamed answer (a post-call analysis of a long call)
 MAX_TOOL_ROUNDS = 4  # model -> function tool -> model, at most this many times per turn
 DEFAULT_TEMPERATURE = 0.4
 KEYRING_SERVICE = "switchboard"
@@ -50,16 +54,35 @@ class LlmConfig:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_agent(cls, brain: Mapping[str, Any], api_key: str | None = None) -> LlmConfig:
-        """From an Agent's ``brain`` settings (``base_url``, ``model``, ``temperature``)."""
+    def from_agent(cls, brain: Mapping[str, Any], api_key: str | None = None,
+                   base_url: str | None = None) -> LlmConfig:
+        """From an Agent's ``brain`` settings (``base_url``, ``model``, ``temperature``);
+        ``base_url`` is used when the brain names none (a provider credential's)."""
         return cls(
-            base_url=str(brain.get("base_url") or ""),
+            base_url=str(brain.get("base_url") or base_url or ""),
             model=str(brain.get("model") or ""),
             api_key=api_key,
             api_key_name=str(brain.get("api_key_name") or "") or None,
             temperature=float(brain.get("temperature", DEFAULT_TEMPERATURE)),
             max_tokens=brain.get("max_tokens"),
         )
+
+    def resolve_key(self) -> str | None:
+        """Blocking: the key to send, read from the OS keyring the first time when it is named."""
+        if self.api_key is None and self.api_key_name:
+            self.api_key = keyring_api_key(self.api_key_name)
+        return self.api_key
+
+    def headers(self) -> dict[str, str]:
+        """The request headers: the extra ones and, with a key, ``Authorization``."""
+        headers = dict(self.extra_headers)
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        return headers
+
+    @property
+    def url(self) -> str:
+        return self.base_url.rstrip("/") + "/chat/completions"
 
 
 def keyring_api_key(name: str) -> str:
@@ -231,13 +254,11 @@ class LlmBrain(Brain):
                 return
 
     async def _stream(self, text: list[str], calls: dict[int, _PendingCall]) -> AsyncIterator[BrainOutput]:
-        headers = {"Accept": "text/event-stream", **self.config.extra_headers}
         if self.config.api_key is None and self.config.api_key_name:
-            self.config.api_key = await asyncio.to_thread(keyring_api_key, self.config.api_key_name)
-        if self.config.api_key:
-            headers["Authorization"] = f"Bearer {self.config.api_key}"
-        url = self.config.base_url.rstrip("/") + "/chat/completions"
-        async with self.client.stream("POST", url, json=self._request(), headers=headers) as response:
+            await asyncio.to_thread(self.config.resolve_key)
+        headers = {"Accept": "text/event-stream", **self.config.headers()}
+        async with self.client.stream("POST", self.config.url, json=self._request(),
+                                      headers=headers) as response:
             if response.status_code >= 400:
                 body = (await response.aread()).decode("utf-8", "replace")[:300]
                 raise LlmStreamError(f"HTTP {response.status_code}: {body}")
@@ -291,3 +312,62 @@ class LlmBrain(Brain):
             result = {"error": str(exc)}
             yield BrainEvent("tool_error", {"name": pending.name, "error": str(exc)})
         self.messages.append({"role": "tool", "tool_call_id": pending.id, "content": json.dumps(result)})
+
+
+@dataclass
+class Completion:
+    """One non-streamed answer: its text and the tokens it took."""
+
+    content: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    json_mode: bool = True  # whether the endpoint took ``response_format: json_object``
+
+
+def _json_mode_refused(response: httpx.Response) -> bool:
+    return response.status_code in (400, 422) and "response_format" in response.text
+
+
+def complete(config: LlmConfig, messages: list[dict[str, Any]], *, json_mode: bool = True,
+             client: httpx.Client | None = None, timeout_s: float = COMPLETION_TIMEOUT_S) -> Completion:
+    """Blocking: one chat completion, not streamed; with ``json_mode`` it asks for a JSON object
+    (``response_format``) and asks again without it when the endpoint refuses that parameter.
+
+    Raises :class:`LlmStreamError` for an error answer, ``httpx.HTTPError`` when unreachable."""
+    config.resolve_key()
+    http = client or httpx.Client(timeout=httpx.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S))
+    try:
+        body: dict[str, Any] = {"model": config.model, "messages": messages, "stream": False,
+                                "temperature": 0}
+        if config.max_tokens:
+            body["max_tokens"] = config.max_tokens
+        if json_mode:
+            body["response_format"] = {"type": "json_object"}
+        response = http.post(config.url, json=body, headers=config.headers())
+        if json_mode and _json_mode_refused(response):
+            body.pop("response_format")
+            json_mode = False
+            response = http.post(config.url, json=body, headers=config.headers())
+        if response.status_code >= 400:
+            raise LlmStreamError(f"HTTP {response.status_code}: {response.text[:300]}")
+        try:
+            answer = response.json()
+        except ValueError as exc:
+            raise LlmStreamError(f"the answer is not JSON: {response.text[:200]!r}") from exc
+        if not isinstance(answer, dict):
+            raise LlmStreamError("the answer is not a chat completion")
+        if "error" in answer:
+            error = answer["error"]
+            raise LlmStreamError(str(error.get("message") if isinstance(error, dict) else error))
+        choices = answer.get("choices") or []
+        message = choices[0].get("message") if choices and isinstance(choices[0], dict) else None
+        if not isinstance(message, dict):
+            raise LlmStreamError("the answer has no message")
+        usage = answer.get("usage") or {}
+        return Completion(content=str(message.get("content") or ""),
+                          prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                          completion_tokens=int(usage.get("completion_tokens") or 0),
+                          json_mode=json_mode)
+    finally:
+        if client is None:
+            http.close()

@@ -9,7 +9,14 @@ from sqlmodel import Session, SQLModel
 
 from engine.api.auth import Principal
 from engine.api.errors import invalid
-from engine.store import Agent, AnalysisTemplate, PhoneNumber, SipTrunk, ToolTemplate
+from engine.store import (
+    Agent,
+    AnalysisTemplate,
+    PhoneNumber,
+    ProviderCredential,
+    SipTrunk,
+    ToolTemplate,
+)
 
 
 def e164(field: str, value: str) -> str:
@@ -39,7 +46,16 @@ def agent(session: Session, principal: Principal, values: dict[str, Any], _: Any
         kind = brain.get("kind", "scripted")
         if kind not in ("scripted", "llm"):
             raise invalid("brain.kind", "must be scripted or llm")
-        if kind == "llm" and not brain.get("base_url"):
+        credential = None
+        if brain.get("credential_id") is not None:
+            credential = session.get(ProviderCredential, str(brain["credential_id"]))
+            if credential is None or credential.organization_id != principal.organization_id:
+                raise invalid("brain.credential_id",
+                              f"no provider credential with id {brain['credential_id']}")
+        if "api_key" in brain:
+            raise invalid("brain.api_key", "keys are not stored on agents; create a provider "
+                                           "credential and name it in brain.credential_id")
+        if kind == "llm" and not (brain.get("base_url") or (credential and credential.base_url)):
             raise invalid("brain.base_url", "an llm brain needs the base_url of an OpenAI-compatible API")
         temperature = brain.get("temperature")
         if temperature is not None and not (0 <= float(temperature) <= 2):

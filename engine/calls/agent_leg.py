@@ -2,7 +2,8 @@
 it hears and says written down as it happens.
 
 :class:`AgentLegs` (one per engine) builds a leg per answered call from the agent's record: the
-brain (:func:`engine.agents.factory.build_brain`), the recogniser its ``stt`` settings name
+brain (:func:`engine.agents.factory.build_brain`, with the key of the provider credential it
+names), the recogniser its ``stt`` settings name
 (shared across calls, see :class:`engine.speech.models.SpeechModels`), espeak-ng with its voice,
 rate and pitch. The leg writes transcript entries through the BatchWriter, publishes
 ``transcript.partial`` / ``transcript.final`` / ``agent.speaking`` / ``metrics.turn`` on the
@@ -25,6 +26,7 @@ from engine.agents.brain import Brain
 from engine.agents.factory import build_brain
 from engine.agents.tools import ToolError, ToolSpec
 from engine.calls.costs import CallUsage, Rates, call_costs
+from engine.calls.credentials import CredentialError, ProviderKey, load_provider_key
 from engine.calls.metrics import latency_fields
 from engine.events import EventBus
 from engine.media import AGENT_MASKS, Participant
@@ -162,8 +164,18 @@ class AgentLegs:
                 raise ToolError(f"no webhook runs tool {tool_call.name}")
             return dict(await runner(tool_call))
 
+        key: ProviderKey | None = None
+        try:
+            key = await asyncio.to_thread(load_provider_key, self.db, call.organization_id,
+                                          agent.get("brain") or {})
+        except CredentialError as exc:
+            log.warning("call %s: %s", call.call_id, exc)
+            records.add_event(call.call_id, "engine", "brain.credential_missing",
+                              payload={"reason": str(exc)})
         brain = build_brain(agent, tools=[ToolSpec.from_template(t) for t in tools],
-                            variables=dict(call.variables or {}), tool_runner=run_tool)
+                            variables=dict(call.variables or {}), tool_runner=run_tool,
+                            api_key=key.api_key if key else None,
+                            base_url=key.base_url if key else None)
         leg.build(brain, stt, self.tts_factory(voice_settings(agent)))
         return leg
 

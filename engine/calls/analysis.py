@@ -1,23 +1,34 @@
-"""Heuristic post-call analysis: sentiment, outcome, success, summary and structured data.
+"""Post-call analysis: sentiment, outcome, success, summary and structured data.
 
-It runs offline and instantly, from the transcript alone, guided by the agent's analysis template
-(its outcomes list, success criteria and structured-data JSON schema). The result's ``status`` is
-``"heuristic"``; an LLM analysis, when configured, replaces it later.
+The heuristic analysis runs offline and instantly, from the transcript alone, guided by the
+agent's analysis template (its outcomes list, success criteria and structured-data JSON schema);
+its ``status`` is ``"heuristic"``. When the call's agent has an LLM brain, :func:`reanalyse` asks
+that LLM (:mod:`engine.calls.llm_analysis`) and keeps its validated answer (``"llm"``), or keeps
+the heuristic result and says why in the call's ``metadata.analysis_error``.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from sqlmodel import Session
 
-from engine.store import Agent, AnalysisTemplate, Call
+from engine.agents.llm import LlmConfig, LlmStreamError
+from engine.calls.costs import Rates
+from engine.calls.credentials import CredentialError, provider_key
+from engine.calls.llm_analysis import LLM_STATUS, LlmResult, ask
+from engine.store import Agent, AnalysisTemplate, Call, UsageLog
 from engine.store.timeutil import utcnow
 
+log = logging.getLogger(__name__)
+
 ANALYSIS_STATUS = "heuristic"
+ANALYSIS_ERROR = "analysis_error"  # the key in the call's metadata when the LLM analysis failed
 
 POSITIVE_WORDS = frozenset("""
     yes yeah yep great good perfect thanks thank appreciate wonderful excellent awesome helpful
@@ -360,12 +371,15 @@ def analyse(utterances: Sequence[Utterance], template: Mapping[str, Any] | None 
 
 
 __all__ = [
+    "ANALYSIS_ERROR",
     "ANALYSIS_STATUS",
     "Analysis",
     "Utterance",
     "analyse",
     "choose_outcome",
     "extract",
+    "llm_config_for",
+    "reanalyse",
     "sentiment",
     "summarize",
     "template_for",
@@ -385,14 +399,82 @@ def template_for(session: Session, call: Call) -> dict[str, Any] | None:
         "success_criteria": template.success_criteria,
         "structured_data_schema": template.structured_data_schema,
         "sentiment_enabled": template.sentiment_enabled,
+        "summary_prompt": template.summary_prompt,
     }
 
 
-def reanalyse(session: Session, call: Call, entries: Sequence[Any]) -> None:
-    """Run the analysis over the call's transcript entries and set its fields on the call."""
-    result = analyse([Utterance(e.source, e.text) for e in entries], template_for(session, call),
-                     call.status)
+def llm_config_for(session: Session, call: Call) -> LlmConfig | None:
+    """The LLM the call's agent thinks with (with its credential's key), or None when the agent
+    has a scripted brain. Raises ``LookupError`` when the brain's settings cannot be used."""
+    agent = session.get(Agent, call.agent_id) if call.agent_id else None
+    brain = (agent.brain or {}) if agent is not None else {}
+    if brain.get("kind") != "llm":
+        return None
+    key = provider_key(session, call.organization_id, brain)
+    config = LlmConfig.from_agent(brain, api_key=key.api_key if key else None,
+                                  base_url=key.base_url if key else None)
+    if not config.base_url or not config.model:
+        raise LookupError("the agent's llm brain needs brain.base_url and brain.model")
+    return config
+
+
+def _record_usage(session: Session, call: Call, config: LlmConfig, asked: LlmResult,
+                  rates: Rates) -> None:
+    """The analysis's tokens as a usage-log row and in the call's LLM and total costs."""
+    if not (asked.prompt_tokens or asked.completion_tokens):
+        return
+    cost = round(asked.prompt_tokens * rates.llm_per_prompt_token
+                 + asked.completion_tokens * rates.llm_per_completion_token)
+    session.add(UsageLog(organization_id=call.organization_id, call_id=call.id, kind="llm",
+                         quantity=float(asked.prompt_tokens + asked.completion_tokens),
+                         unit="tokens", cost_micro_usd=cost, provider=config.model[:50] or None,
+                         occurred_at=utcnow()))
+    call.cost_llm_micro_usd += cost
+    call.cost_total_micro_usd += cost
+    details = dict(call.cost_details or {})
+    details["analysis_llm_prompt_tokens"] = (int(details.get("analysis_llm_prompt_tokens") or 0)
+                                             + asked.prompt_tokens)
+    details["analysis_llm_completion_tokens"] = (
+        int(details.get("analysis_llm_completion_tokens") or 0) + asked.completion_tokens)
+    call.cost_details = details
+
+
+def reanalyse(session: Session, call: Call, entries: Sequence[Any], *,
+              client: httpx.Client | None = None, rates: Rates | None = None) -> None:
+    """Run the analysis over the call's transcript entries and set its fields on the call.
+
+    Blocking (with an LLM brain it waits for the LLM's answer): run it in a worker thread."""
+    utterances = [Utterance(e.source, e.text) for e in entries]
+    template = template_for(session, call)
+    result = analyse(utterances, template, call.status)
+    error: str | None = None
+    spoken = any(u.text.strip() and u.source != "system" for u in utterances)
+    try:
+        config = llm_config_for(session, call) if spoken else None
+    except (CredentialError, LookupError) as exc:
+        config, error = None, f"the LLM analysis could not start: {exc}"
+    if config is not None:
+        try:
+            asked = ask(config, utterances, template or {}, call.status, client=client)
+        except LlmStreamError as exc:  # the key could not be read from the OS keyring
+            asked = LlmResult(answer=None, error=f"the LLM request failed: {exc}")
+        _record_usage(session, call, config, asked, rates or Rates.from_env())
+        if asked.answer is not None:
+            answer = asked.answer
+            result = Analysis(summary=answer.summary, sentiment=answer.sentiment,
+                              sentiment_score=answer.sentiment_score, outcome=answer.outcome,
+                              success=answer.success, structured_data=answer.structured_data,
+                              status=LLM_STATUS)
+        else:
+            error = asked.error
+    if error is not None:
+        log.warning("call %s: the heuristic analysis stands: %s", call.id, error)
     for name, value in result.to_fields().items():
         setattr(call, name, value)
+    metadata = {k: v for k, v in (call.metadata_ or {}).items() if k != ANALYSIS_ERROR}
+    if error is not None:
+        metadata[ANALYSIS_ERROR] = error
+    if metadata != (call.metadata_ or {}):
+        call.metadata_ = metadata
     call.updated_at = utcnow()
     session.add(call)

@@ -5,7 +5,8 @@ out its ``end_call`` tool call (the engine sends the BYE the caller waits for).
 The chat-completions server on loopback is the only fake (no LLM runs here): it speaks the real
 streaming protocol (SSE chunks, tool-call deltas, usage, ``[DONE]``), answers by the caller's last
 words and records every request. The API key comes from the OS keyring (an in-memory keyring
-backend here, as this machine has none) and must never show in logs or API answers.
+backend here, as this machine has none) or from the provider credential the brain names (with the
+endpoint's base URL), and must never show in logs or API answers.
 """
 
 from __future__ import annotations
@@ -33,7 +34,16 @@ from engine.api.app import create_app
 from engine.app import Engine
 from engine.settings import Settings
 from engine.speech.sipcaller import CallerLine, render_lines, scenario, write_pcap
-from engine.store import Agent, Call, CallEvent, PhoneNumber, ToolTemplate, TranscriptEntry, session_scope
+from engine.store import (
+    Agent,
+    Call,
+    CallEvent,
+    PhoneNumber,
+    ProviderCredential,
+    ToolTemplate,
+    TranscriptEntry,
+    session_scope,
+)
 from tests.integration.sip.conftest import SipEngine, requires_sipp, run_sipp
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -152,9 +162,16 @@ def os_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(previous)
 
 
+@pytest.fixture(params=["keyring", "credential"])
+def key_source(request: pytest.FixtureRequest, os_keyring: MemoryKeyring) -> str:
+    """Where the brain's key comes from; with a credential the keyring holds none."""
+    if request.param == "credential":
+        os_keyring.delete_password(KEYRING_SERVICE, KEY_NAME)
+    return str(request.param)
+
+
 @pytest.fixture
-async def llm_engine(tmp_path: Path, chat_stub: ChatStub,
-                     os_keyring: MemoryKeyring) -> AsyncIterator[SipEngine]:
+async def llm_engine(tmp_path: Path, chat_stub: ChatStub, key_source: str) -> AsyncIterator[SipEngine]:
     settings = Settings(data_dir=tmp_path, sip_enabled=True, sip_host="127.0.0.1", sip_port=0,
                         api_key=ADMIN_KEY)
     engine = Engine(settings)
@@ -165,10 +182,17 @@ async def llm_engine(tmp_path: Path, chat_stub: ChatStub,
                                 function={"name": "end_call",
                                           "description": "Hang up when the caller is done."})
         session.add(end_call)
+        brain: dict[str, Any] = {"kind": "llm", "model": "stub-1"}
+        if key_source == "credential":
+            credential = ProviderCredential(organization_id=org, provider="openai-compatible",
+                                            base_url=chat_stub.url, api_key=PROVIDER_KEY)
+            session.add(credential)
+            brain["credential_id"] = credential.id
+        else:
+            brain.update(base_url=chat_stub.url, api_key_name=KEY_NAME)
         agent = Agent(organization_id=org, name="Nova", first_message=GREETING,
                       system_prompt=SYSTEM_PROMPT, tool_ids=[end_call.id],
-                      brain={"kind": "llm", "base_url": chat_stub.url, "model": "stub-1",
-                             "api_key_name": KEY_NAME},
+                      brain=brain,
                       stt={"engine": "whisper", "model": "tiny.en"},
                       tts={"engine": "espeak-ng", "voice": "en-us", "rate": 175},
                       idle_timeout_seconds=30)
@@ -206,7 +230,7 @@ def waits_for_bye(xml: Path, within_s: float) -> Path:
 
 
 async def test_an_llm_agent_answers_and_ends_a_live_call(llm_engine: SipEngine, chat_stub: ChatStub,
-                                                         tmp_path: Path,
+                                                         key_source: str, tmp_path: Path,
                                                          caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     audio = render_lines(LINES, tail_s=1.0)
@@ -268,4 +292,11 @@ async def test_an_llm_agent_answers_and_ends_a_live_call(llm_engine: SipEngine, 
             assert response.status_code == 200, response.text
             assert PROVIDER_KEY not in response.text
         agent = (await api.get(f"/v1/agents/{llm_engine.agent_id}")).json()
-        assert agent["brain"]["api_key_name"] == KEY_NAME
+        if key_source == "credential":
+            assert agent["brain"] == {"kind": "llm", "model": "stub-1",
+                                      "credential_id": agent["brain"]["credential_id"]}
+            credentials = await api.get("/v1/provider-credentials")
+            assert credentials.status_code == 200 and PROVIDER_KEY not in credentials.text
+            assert credentials.json()["items"][0]["has_api_key"] is True
+        else:
+            assert agent["brain"]["api_key_name"] == KEY_NAME
