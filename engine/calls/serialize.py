@@ -62,6 +62,7 @@ def analysis(call: Call) -> dict[str, Any]:
         "success": call.success,
         "structured_data": call.structured_data or {},
         "status": call.analysis_status,
+        "error": (call.metadata_ or {}).get("analysis_error"),
     }
 
 
@@ -118,6 +119,7 @@ def report(call: Call, entries: Sequence[TranscriptEntry]) -> dict[str, Any]:
         "metadata": call.metadata_ or {},
         "scheduled_callback": {"retry_at": iso(call.retry_at)} if call.retry_at else None,
         "analysis_status": call.analysis_status,
+        "analysis_error": (call.metadata_ or {}).get("analysis_error"),
         "post_call_webhook_status": call.post_call_webhook_status,
         "recording_url": recording_url(call.id, call.recording_path),
         "created_at": iso(call.created_at),

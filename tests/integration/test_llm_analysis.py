@@ -234,6 +234,7 @@ async def test_invalid_json_twice_keeps_the_heuristic_analysis(
     assert "not valid JSON" in chat_stub.requests[1]["messages"][3]["content"]
     assert report["analysis_status"] == "heuristic"
     error = report["metadata"]["analysis_error"]
+    assert report["analysis_error"] == error
     assert "invalid after 2 attempts" in error
     assert "structured_data.issue_type: must be one of" in error
     assert "structured_data.follow_up_needed: is required" in error
