@@ -40,6 +40,23 @@ def open_live_call(window: object, spec: str) -> View:
     return page
 
 
+def open_softphone(window: object) -> View:
+    """``softphone``: the Live view with the softphone dock open beside it, its users loaded."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from console.session import open_view
+    from console.window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    page = open_view(window, "live")
+    loop = QEventLoop()
+    window.softphone.model.users_loaded.connect(loop.quit)
+    QTimer.singleShot(LOAD_TIMEOUT_MS, loop.quit)
+    window.softphone.show()
+    loop.exec()
+    return page
+
+
 def run_shot(view: str, out: Path, *, size: tuple[int, int] = (1400, 900), theme: str = "light",
              engine_url: str | None = None, api_key: str | None = None, data_dir: Path | None = None,
              demo: bool = False) -> int:
@@ -75,7 +92,12 @@ def run_shot(view: str, out: Path, *, size: tuple[int, int] = (1400, 900), theme
             window = session.window
             window.resize(*size)
             window.show()
-            page = open_live_call(window, view) if view.startswith("live:") else open_view(window, view)
+            if view.startswith("live:"):
+                page = open_live_call(window, view)
+            elif view == "softphone":
+                page = open_softphone(window)
+            else:
+                page = open_view(window, view)
             if not wait_loaded(page, LOAD_TIMEOUT_MS):
                 print(f"switchboard shot: {view} did not finish loading; capturing anyway", file=sys.stderr)
             grab(window, Path(out))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -19,10 +21,15 @@ from console import theme
 from console.context import ConsoleContext
 from console.views import VIEW_CLASSES
 from console.views.base import View
+from console.views.softphone import SoftphoneDock
 
 HEALTH_INTERVAL_MS = 5000  # how often the status bar checks the engine's /health
 NAVIGATION = (("live", "Live"), ("calls", "Calls"), ("agents", "Agents"), ("campaigns", "Campaigns"),
               ("numbers", "Numbers & trunks"), ("usage", "Usage"), ("settings", "Settings"))
+
+
+RECORD_KINDS = frozenset({"agent", "campaign", "phone_number", "sip_trunk", "lead"})
+RECORD_CHANGES = frozenset({"created", "updated", "deleted"})  # what the lists reload for
 
 
 class MainWindow(QMainWindow):
@@ -72,10 +79,18 @@ class MainWindow(QMainWindow):
         self.connection_text = QLabel()
         self.statusBar().addPermanentWidget(self.connection_dot)
         self.statusBar().addPermanentWidget(self.connection_text)
+        self.sip_text = QLabel()  # "SIP 127.0.0.1:5060" while the engine listens for SIP
+        self.sip_text.setObjectName("sipAddress")
+        self.statusBar().addPermanentWidget(self.sip_text)
+        self._info_known = False
         self.statusBar().setSizeGripEnabled(False)
         self._healthy = False
         self._events_up = False
         self._set_state("connecting")
+        self.softphone = SoftphoneDock(ctx, self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.softphone)
+        self.softphone.hide()
+        rail_layout.addWidget(self.softphone.rail_button())
         self.bridge.events_connected.connect(self._events_state)
         self.bridge.event_received.connect(self._event)
         ctx.engine_changed.connect(self._engine_changed)
@@ -123,6 +138,15 @@ class MainWindow(QMainWindow):
     def _health_ok(self, body: dict[str, object]) -> None:
         self._healthy = True
         self._set_state("connected")
+        if not self._info_known:
+            self.bridge.call(lambda api: api.engine_info(), self._engine_info, lambda exc: None)
+
+    def _engine_info(self, info: dict[str, Any]) -> None:
+        """What the engine listens on: its SIP address goes to the status bar."""
+        self._info_known = True
+        sip = info.get("sip") or {}
+        self.sip_text.setText(f"·  SIP {sip.get('host')}:{sip.get('port')}  "
+                              if sip.get("enabled") else "")
 
     def _health_failed(self, exc: Exception) -> None:
         self._healthy = False
@@ -133,10 +157,9 @@ class MainWindow(QMainWindow):
         self._set_state("connected" if self._healthy else "disconnected")
 
     def _event(self, event: dict[str, object]) -> None:
-        kind = str(event.get("type", ""))
-        for prefix in ("agent", "campaign", "phone_number", "sip_trunk", "lead"):
-            if kind.startswith(prefix + "."):
-                self.ctx.records_changed.emit(prefix)
+        kind, _, change = str(event.get("type", "")).partition(".")
+        if kind in RECORD_KINDS and change in RECORD_CHANGES:  # not agent.speaking and the like
+            self.ctx.records_changed.emit(kind)
 
     def _set_state(self, state: str) -> None:
         self.connection_state = state
@@ -152,6 +175,8 @@ class MainWindow(QMainWindow):
 
     def _engine_changed(self) -> None:
         self._healthy = False
+        self._info_known = False
+        self.sip_text.clear()
         self._set_state("connecting")
         self.check_health()
         for view in self.views.values():
@@ -163,4 +188,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._health.stop()
+        self.ctx.close_phone()
+        self.softphone.shutdown()
         super().closeEvent(event)

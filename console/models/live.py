@@ -63,6 +63,7 @@ def utterance(entry: Record) -> str:
 class LiveCallsModel(RecordTableModel):
     """The calls that are live now; rows come and go with the events."""
 
+    DURATION_COLUMN = 4  # the one column that moves every second
     changed = Signal()
     detail_wanted = Signal(str)  # a call is known only by id; the board fetches its row
 
@@ -79,6 +80,7 @@ class LiveCallsModel(RecordTableModel):
         ], parent)
         self._pending: dict[str, Record | None] = {}  # call id -> fields to merge, None = gone
         self._first_seen: dict[str, float] = {}
+        self._highlighted: set[str] = set()  # rows painted highlighted at the last tick
 
     def _agent(self, record: Record) -> str:
         return record.get("agent_name") or self.agent_names.get(record.get("agent_id") or "", "")
@@ -164,11 +166,21 @@ class LiveCallsModel(RecordTableModel):
     # -- time -------------------------------------------------------------------------------------
 
     def tick(self) -> None:
-        """A second went by: durations move on, highlights of new calls fade."""
-        if self.records:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.records) - 1,
-                                                               len(self.columns) - 1),
-                                  [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.BackgroundRole])
+        """A second went by: durations move on, highlights of new calls fade. Only the duration
+        column and the rows highlighted until now repaint, not the whole board."""
+        if not self.records:
+            return
+        last = len(self.records) - 1
+        duration = self.DURATION_COLUMN
+        self.dataChanged.emit(self.index(0, duration), self.index(last, duration),
+                              [Qt.ItemDataRole.DisplayRole])
+        fading, self._highlighted = self._highlighted, {
+            ident for ident in self._first_seen if self.is_new(ident)}
+        for ident in fading - self._highlighted:
+            row = self.row_of(ident)
+            if row >= 0:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.columns) - 1),
+                                      [Qt.ItemDataRole.BackgroundRole])
 
     def is_new(self, ident: str) -> bool:
         seen = self._first_seen.get(ident)

@@ -6,12 +6,13 @@ from typing import Any
 
 from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QWidget
 
+from console.bridge import ApiBridge
 from console.context import ConsoleContext
 from console.models.records import Column
 from console.views.base import View
 from console.views.editor import RecordEditor
 from console.views.forms import new_form
-from console.views.widgets import heading
+from console.views.widgets import button, heading
 from engine.client import Client, Collection, Record
 
 LANGUAGES = ("en-US", "en-GB", "es-ES", "fr-FR", "de-DE", "it-IT", "pt-BR", "nl-NL", "ko-KR", "ja-JP")
@@ -23,6 +24,31 @@ AGENT_FIELDS = ("name", "description", "language", "first_message", "system_prom
 class AgentEditor(RecordEditor):
     noun = "agent"
     duplicable = True
+
+    def __init__(self, bridge: ApiBridge, title: str) -> None:
+        super().__init__(bridge, title)
+        self.test_call_button = button("Test call", self.test_call)
+        self.test_call_button.setToolTip("Call this agent from your microphone over WebRTC")
+        self.actions_row.insertWidget(2, self.test_call_button)
+        self.test_call_button.setEnabled(self.current is not None)
+
+    def edit(self, record: Record) -> None:
+        super().edit(record)
+        self.test_call_button.setEnabled(True)
+
+    def new_record(self) -> None:
+        super().new_record()
+        if hasattr(self, "test_call_button"):
+            self.test_call_button.setEnabled(False)
+
+    def test_call(self) -> None:
+        """Call the saved agent from the softphone dock, which opens to show the call."""
+        record = self.current
+        softphone = getattr(self.window(), "softphone", None)
+        if record is None or softphone is None:
+            return
+        if not softphone.test_call(str(record["id"]), str(record.get("name") or "")):
+            self.state.setText("The test call could not start: see the softphone.")
 
     def collection(self, api: Client) -> Collection:
         return api.agents

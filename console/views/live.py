@@ -3,6 +3,8 @@ transcripts), and the live call panel of the one opened with Enter or a double-c
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtWidgets import QStackedLayout, QVBoxLayout, QWidget
 
@@ -61,7 +63,8 @@ class LiveView(View):
         self._flush = QTimer(self)
         self._flush.setSingleShot(True)
         self._flush.setInterval(FLUSH_MS)
-        self._flush.timeout.connect(self.model.flush)
+        self._flush.timeout.connect(self._do_flush)
+        self._flushed_at = 0.0
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
         self._tick.timeout.connect(self.model.tick)
@@ -119,8 +122,19 @@ class LiveView(View):
             self._schedule_flush()
 
     def _schedule_flush(self) -> None:
-        if self.model.has_pending and not self._flush.isActive():
-            self._flush.start()
+        """Paints pending changes at once when the last paint is ``FLUSH_MS`` old, else when it
+        will be: a lone event is not held back, a burst still costs one repaint per interval."""
+        if not self.model.has_pending or self._flush.isActive():
+            return
+        since = (time.monotonic() - self._flushed_at) * 1000
+        if since >= FLUSH_MS:
+            self._do_flush()
+        else:
+            self._flush.start(max(1, int(FLUSH_MS - since)))
+
+    def _do_flush(self) -> None:
+        self._flushed_at = time.monotonic()
+        self.model.flush()
 
     def _events_state(self, up: bool) -> None:
         if not up and not self.snapshot_seen and self._started:
