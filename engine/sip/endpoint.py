@@ -89,7 +89,9 @@ class Endpoint:
                     peer.host, peer.port, exc.reason)
         try:
             self._stamp_received(request, peer)
-            response = make_response(request, exc.status, extra=[("Warning", '399 - "malformed"')])
+            warning = exc.phrase.replace("\\", "/").replace('"', "'")
+            response = make_response(request, exc.status, exc.phrase,
+                                     extra=[("Warning", f'399 - "{warning}"')])
             self.send(response, self.response_peer(request, peer))
         except (ParseError, ValueError, OSError) as send_exc:
             log.warning("could not answer a malformed message: %s", send_exc)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from aiosipua.headers import (
     Address,
@@ -25,6 +26,10 @@ MAX_MESSAGE_BYTES = 65_535  # larger than any UDP datagram we accept; TCP frames
 MAX_HEADERS = 256
 SIP_VERSION = "SIP/2.0"
 REQUIRED_REQUEST_HEADERS = ("Via", "From", "To", "Call-ID", "CSeq")
+# Headers a message may carry once only (RFC 3261 §7.3, §20; RFC 4475 §3.3.8).
+SINGLE_HEADERS = ("Call-ID", "From", "To", "CSeq", "Max-Forwards", "Content-Type")
+ADDRESS_HEADERS = ("From", "To", "Contact")
+SIP_SCHEMES = frozenset({"sip", "sips"})
 
 COMPACT = {"i": "Call-ID", "m": "Contact", "e": "Content-Encoding", "l": "Content-Length",
            "c": "Content-Type", "f": "From", "s": "Subject", "k": "Supported", "t": "To",
@@ -54,7 +59,14 @@ REASONS = {
 _TOKEN = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
 _REQUEST_LINE = re.compile(r"^([A-Za-z0-9\-.!%*_+`'~]+) (\S+) (SIP/\d+\.\d+)$", re.IGNORECASE)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
-_STATUS_LINE = re.compile(r"^(SIP/\d+\.\d+) ([1-6]\d\d) ?(.*)$", re.IGNORECASE)
+_STATUS_LINE = re.compile(r"^(SIP/\d+\.\d+) ([1-6]\d\d)(?: (.*))?$", re.IGNORECASE)
+_SIP_DATE = re.compile(  # rfc1123-date, always GMT (RFC 3261 §20.17)
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"\d{4} \d{2}:\d{2}:\d{2} GMT$")
+_QUOTED = re.compile(r'^"(?:[^"\\]|\\.)*"$')
+_DISPLAY_TOKENS = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+(?:[ \t]+[A-Za-z0-9\-.!%*_+`'~]+)*$")
+_VIA_PROTOCOL = re.compile(r"^\s*([^\s/]+)\s*/\s*([^\s/]+)\s*/\s*([^\s/]+)\s+(.*)$", re.S)
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._]+)(:\d{1,5})?$")
 
 
 class ParseError(ValueError):
@@ -66,6 +78,15 @@ class ParseError(ValueError):
         self.reason = reason
         self.partial = partial
         self.status = status
+
+    @property
+    def phrase(self) -> str:
+        """The reason phrase of the response: for a 400, the problem itself (RFC 3261 §21.4.1
+        "SHOULD identify the syntax problem"), printable and short."""
+        if self.status != 400:
+            return REASONS.get(self.status, "Bad Request")
+        text = "".join(c if c.isprintable() else "?" for c in self.reason)[:100].strip()
+        return (text[:1].upper() + text[1:]) if text else REASONS[400]
 
 
 def canonical(name: str) -> str:
@@ -145,14 +166,14 @@ class Message:
     # structured views
     @property
     def vias(self) -> list[Via]:
-        return [parse_via(v) for v in self.header_values("Via")]
+        return [parse_via(_tidy_via(v)) for v in self.header_values("Via")]
 
     @property
     def top_via(self) -> Via:
         value = self.header("Via")
         if value is None:
             raise ParseError("no Via")
-        return parse_via(value)
+        return parse_via(_tidy_via(value))
 
     def set_top_via(self, via: Via) -> None:
         for i, (n, _) in enumerate(self.headers):
@@ -214,7 +235,26 @@ class Request(Message):
 
     @property
     def request_uri(self) -> SipUri:
-        return parse_uri(self.uri)
+        return parse_sip_uri(self.uri)
+
+
+def parse_sip_uri(uri: str) -> SipUri:
+    """A SIP URI split at its one ``@`` first, so that a user part holding ``;`` or ``?``
+    (RFC 3261 §25.1 user-unreserved, RFC 4475 §3.1.1.2 and §3.1.1.9) stays the user part.
+    Other schemes are left to ``aiosipua``."""
+    scheme, sep, rest = uri.strip().partition(":")
+    if not sep or scheme.lower() not in SIP_SCHEMES or "@" not in rest:
+        return parse_uri(uri)
+    user, _, hostpart = rest.partition("@")
+    parsed = parse_uri(f"{scheme}:{hostpart}")
+    userinfo = user.split(":", 1)[0]
+    parsed.user = userinfo
+    return parsed
+
+
+def uri_user(uri: SipUri) -> str:
+    """The user part with its %HH escapes decoded (RFC 3261 §19.1.4 compares them so)."""
+    return unquote(uri.user or "")
 
 
 @dataclass
@@ -224,6 +264,15 @@ class Response(Message):
 
     def _start_line(self) -> str:
         return f"{SIP_VERSION} {self.status} {self.reason}"
+
+
+def _tidy_via(value: str) -> str:
+    """A Via value with the linear whitespace RFC 3261 §25.1 allows around the sent-protocol's
+    slashes removed (``SIP / 2.0 / UDP``, RFC 4475 §3.1.1.1)."""
+    match = _VIA_PROTOCOL.match(value)
+    if match is None:
+        return value
+    return f"{match.group(1)}/{match.group(2)}/{match.group(3)} {match.group(4)}"
 
 
 def _check_value(value: str) -> None:
@@ -272,20 +321,56 @@ def parse(data: bytes, *, stream: bool = False) -> Request | Response:
         if status_line.group(1).upper() != SIP_VERSION:
             raise ParseError("unsupported SIP version")
         message = Response(headers=headers, status=int(status_line.group(2)),
-                           reason=status_line.group(3))
+                           reason=status_line.group(3) or "")
     else:
         request_line = _REQUEST_LINE.match(start)
         if not request_line:
-            raise ParseError(f"bad start line {start[:80]!r}", _lenient_request(start, headers))
+            raise ParseError(_start_line_problem(start), _lenient_request(start, headers))
         method, uri, version = request_line.groups()
         message = Request(headers=headers, method=method, uri=uri)
         if version.upper() != SIP_VERSION:
             raise ParseError("unsupported SIP version", _partial(message), status=505)
-        if not _uri_ok(uri):
-            raise ParseError(f"bad Request-URI {uri[:80]!r}", _partial(message))
+        problem = _uri_problem(uri)
+        if problem:
+            raise ParseError(problem, _partial(message))
     message.body = _frame_body(message, body, stream)
     _validate(message)
     return message
+
+
+def sdp_part(message: Message) -> bytes | None:
+    """The SDP of a message: its body when that is ``application/sdp``, or the first
+    ``application/sdp`` part of a ``multipart/mixed`` body (RFC 5621, RFC 4475 §3.1.1.11);
+    None when there is no such part."""
+    kind, params = _content_type(message.header("Content-Type") or "")
+    if kind == "application/sdp":
+        return message.body
+    if kind not in ("multipart/mixed", "multipart/alternative") or not params.get("boundary"):
+        return None
+    delimiter = b"--" + params["boundary"].encode("utf-8", "replace")
+    for chunk in message.body.split(delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break  # the close delimiter
+        head, sep, content = chunk.partition(b"\r\n\r\n")
+        if not sep:
+            continue
+        part_type = ""
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            name, _, value = line.partition(":")
+            if canonical(name.strip()) == "Content-Type":
+                part_type = _content_type(value)[0]
+        if part_type == "application/sdp":
+            return content[:-2] if content.endswith(b"\r\n") else content
+    return None
+
+
+def _content_type(value: str) -> tuple[str, dict[str, str]]:
+    kind, *rest = value.split(";")
+    params = {}
+    for item in rest:
+        key, _, val = item.partition("=")
+        params[key.strip().lower()] = val.strip().strip('"')
+    return kind.strip().lower(), params
 
 
 def dtmf_relay_signals(request: Request) -> list[str]:
@@ -328,25 +413,103 @@ def _parse_headers(lines: list[str]) -> list[tuple[str, str]]:
 
 
 def _lenient_request(start: str, headers: list[tuple[str, str]]) -> Request | None:
-    """A request line with a broken URI (spaces, say) may still be answerable with 400."""
-    parts = start.split(" ")
+    """A request line with a broken URI (spaces, say), extra spaces between its elements or
+    after the version may still be answerable with 400 (RFC 4475 §3.1.2.7-10)."""
+    parts = start.rstrip(" \t").split(" ")
     if len(parts) < 3 or not _TOKEN.match(parts[0]) or not parts[-1].upper().startswith("SIP/"):
         return None
-    return _partial(Request(headers=headers, method=parts[0], uri=" ".join(parts[1:-1])))
+    uri = " ".join(parts[1:-1]).strip() or "sip:invalid"
+    return _partial(Request(headers=headers, method=parts[0], uri=uri))
 
 
-def _uri_ok(uri: str) -> bool:
-    if not _SCHEME.match(uri):
-        return False
+def _start_line_problem(start: str) -> str:
+    """What is wrong with a start line the request-line grammar refused, in a few words."""
+    stripped = start.rstrip(" \t")
+    if stripped != start and _REQUEST_LINE.match(stripped):
+        return "whitespace after the SIP version"
+    if "  " in stripped or "\t" in stripped:
+        return "extra whitespace in the Request-Line"
+    parts = stripped.split(" ")
+    if len(parts) > 3:
+        return "whitespace in the Request-URI"
+    if len(parts) == 3 and parts[1].startswith("<"):
+        return "Request-URI in angle brackets"
+    return f"bad start line {start[:60]!r}"
+
+
+def _uri_problem(uri: str) -> str | None:
+    """Why a Request-URI cannot be accepted, or None. A scheme other than sip, sips or tel is
+    well-formed here: the UA answers it 416."""
+    if uri.startswith("<"):
+        return "Request-URI in angle brackets"
+    if not _SCHEME.match(uri) or any(c in uri for c in "<>\"\t"):
+        return "bad Request-URI"
     scheme = uri.split(":", 1)[0].lower()
-    if scheme not in ("sip", "sips", "tel"):
-        return True  # other schemes are legal; the UA answers 416 or 404 later
-    if any(c in uri for c in "<>\" "):
-        return False
-    if scheme == "tel":
-        return True
-    host = parse_uri(uri).host
-    return bool(host) and all(c.isalnum() or c in "-.[]:_" for c in host)
+    if scheme not in SIP_SCHEMES:
+        return None
+    rest = uri.split(":", 1)[1]
+    hostpart = rest.rpartition("@")[2] if "@" in rest else rest
+    if "?" in hostpart:
+        return "header fields in the Request-URI"
+    host = hostpart.split(";", 1)[0]
+    if not _HOST.match(host):
+        return "bad host in the Request-URI"
+    return None
+
+
+def _address_problem(name: str, value: str) -> str | None:
+    """Why a From, To or Contact value is not a name-addr or addr-spec (RFC 3261 §20.10), or
+    None: an unterminated quoted string, a display name that is neither quoted nor tokens,
+    whitespace inside the URI, or an unbracketed URI with header fields or commas
+    (RFC 4475 §3.1.2.6, §3.1.2.13-15)."""
+    value = value.strip()
+    if name == "Contact" and value == "*":
+        return None
+    if not _quotes_closed(value):
+        return f"unterminated quoted string in {name}"
+    display, bracket, rest = _outside_quotes_partition(value, "<")
+    if bracket:
+        display = display.strip(" \t")
+        if display and not (_QUOTED.match(display) or _DISPLAY_TOKENS.match(display)):
+            return f"bad display name in {name}"
+        uri, closed, _ = rest.partition(">")
+        if not closed:
+            return f"unbalanced angle brackets in {name}"
+        if not uri or any(c in uri for c in " \t<\""):
+            return f"whitespace in the {name} URI"
+        return None
+    if '"' in value:
+        return f"quoted display name without <URI> in {name}"
+    addr = value.split(";", 1)[0]
+    if not addr or any(c in addr for c in " \t,?<>"):
+        return f"bad {name} URI (enclose it in <> to use those characters)"
+    return None
+
+
+def _quotes_closed(value: str) -> bool:
+    quoted = escaped = False
+    for ch in value:
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quoted:
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+    return not quoted
+
+
+def _outside_quotes_partition(value: str, sep: str) -> tuple[str, str, str]:
+    quoted = escaped = False
+    for i, ch in enumerate(value):
+        if escaped:
+            escaped = False
+        elif ch == "\\" and quoted:
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == sep and not quoted:
+            return value[:i], sep, value[i + 1:]
+    return value, "", ""
 
 
 def _frame_body(message: Message, body: bytes, stream: bool) -> bytes:
@@ -378,15 +541,22 @@ def _validate(message: Request | Response) -> None:
         raise ParseError(str(exc), partial) from exc
     if any(not v.host or v.protocol.upper() != SIP_VERSION for v in vias):
         raise ParseError("bad Via", partial)
-    for name in ("From", "To"):
-        value = message.header(name) or ""
-        if value.count("<") != value.count(">") or value.count('"') % 2:
-            raise ParseError(f"bad {name}", partial)
+    for name in SINGLE_HEADERS:
+        if len(message.header_values(name)) > 1:
+            raise ParseError(f"more than one {name}", partial)
+    for name in ADDRESS_HEADERS:
+        for value in message.header_values(name):
+            problem = _address_problem(name, value)
+            if problem:
+                raise ParseError(problem, partial)
     if isinstance(message, Request) and cseq.method != message.method:
         raise ParseError("CSeq method does not match the request", partial)
     mf = message.header("Max-Forwards")
     if mf is not None and (not mf.isdigit() or int(mf) > 255):
         raise ParseError("bad Max-Forwards", partial)
+    date = message.header("Date")
+    if date is not None and not _SIP_DATE.match(date):
+        raise ParseError("bad Date (RFC 1123 form in GMT expected)", partial)
 
 
 def _partial(message: Message) -> Request | None:

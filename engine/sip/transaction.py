@@ -27,12 +27,13 @@ class State(enum.Enum):
 
 def server_key(request: Request, method: str | None = None) -> str:
     """The §17.2.3 matching key of a request: branch, sent-by and method (ACK matches INVITE).
-    Requests without the RFC 3261 branch cookie fall back to the §17.2.3 RFC 2543 rule."""
+    Requests without the RFC 3261 branch cookie, or with the cookie alone (RFC 4475 §3.2.1), fall
+    back to the §17.2.3 RFC 2543 rule."""
     via = request.top_via
     method = method or ("INVITE" if request.method == "ACK" else request.method)
     sent_by = f"{via.host}:{via.port or 5060}"
     branch = via.branch or ""
-    if branch.startswith(BRANCH_COOKIE):
+    if branch.startswith(BRANCH_COOKIE) and len(branch) > len(BRANCH_COOKIE):
         return f"{branch}|{sent_by}|{method}"
     cseq = request.cseq.seq
     return f"2543|{request.call_id}|{cseq}|{request.from_tag}|{request.to_tag or ''}|{sent_by}|{method}"

@@ -9,7 +9,7 @@ from typing import Any
 
 from engine.sip.build import make_response
 from engine.sip.endpoint import Endpoint
-from engine.sip.message import Request, Response
+from engine.sip.message import Request, Response, sdp_part
 from engine.sip.server_transaction import (
     InviteServerTransaction,
     NonInviteServerTransaction,
@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 ALLOWED = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "NOTIFY")
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset()
+SUPPORTED_SCHEMES = frozenset({"sip", "sips", "tel"})
+SDP = "application/sdp"
 DialogId = tuple[str, str, str]
 NotifyHandler = Callable[[Request, ServerTransaction], None]
 
@@ -97,9 +99,17 @@ class UserAgent:
         if method not in ALLOWED:
             tx.respond(make_response(request, 501, extra=[("Allow", self.allow)]))
             return
+        if request.uri.split(":", 1)[0].lower() not in SUPPORTED_SCHEMES:
+            tx.respond(make_response(request, 416))  # RFC 3261 §8.2.2.1
+            return
         if unsupported:
             tx.respond(make_response(request, 420, extra=[("Unsupported", ", ".join(unsupported))]))
             return
+        if method == "INVITE":
+            refusal = self._content_refusal(request)
+            if refusal is not None:
+                tx.respond(refusal)
+                return
         if method == "OPTIONS":
             tx.respond(make_response(request, 200, extra=[
                 ("Allow", self.allow), ("Accept", "application/sdp"), ("Supported", "")]))
@@ -152,6 +162,24 @@ class UserAgent:
         required = [v.strip() for value in request.header_values("Require")
                     for v in value.split(",") if v.strip()]
         return [r for r in required if r not in SUPPORTED_EXTENSIONS]
+
+    @staticmethod
+    def _content_refusal(request: Request) -> Response | None:
+        """RFC 3261 §8.2.3: 415 for a body we cannot read (its type or encoding), 406 when the
+        caller accepts no SDP in the answer (RFC 4475 §3.3.6, §3.3.15)."""
+        if request.body:
+            encoding = (request.header("Content-Encoding") or "identity").strip().lower()
+            if encoding != "identity":
+                return make_response(request, 415, extra=[("Accept-Encoding", "identity")])
+            if sdp_part(request) is None:
+                return make_response(request, 415, extra=[("Accept", SDP)])
+        accept = request.header_values("Accept")
+        if accept:
+            kinds = {v.split(";", 1)[0].strip().lower() for value in accept
+                     for v in value.split(",")}
+            if kinds and not kinds & {SDP, "application/*", "*/*"}:
+                return make_response(request, 406, extra=[("Accept", SDP)])
+        return None
 
     def on_ack(self, request: Request, peer: Peer) -> None:
         owner = self.dialogs.get(self._dialog_id(request))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from engine.sip.build import make_response, new_tag
 from engine.sip.dialog import Dialog
-from engine.sip.message import Request, Response, dtmf_relay_signals
+from engine.sip.message import Request, Response, dtmf_relay_signals, sdp_part, uri_user
 from engine.sip.reinvite import OnResult, ReInvite
 from engine.sip.server_transaction import InviteServerTransaction, ServerTransaction
 from engine.sip.transport import Peer
@@ -61,8 +61,8 @@ class IncomingCall:
 
     @property
     def user(self) -> str:
-        """The Request-URI user part: the dialled number."""
-        return self.invite.request_uri.user or ""
+        """The Request-URI user part, unescaped: the dialled number."""
+        return uri_user(self.invite.request_uri)
 
     @property
     def caller(self) -> str:
@@ -71,7 +71,8 @@ class IncomingCall:
 
     @property
     def offer(self) -> bytes:
-        return self.invite.body
+        """The SDP offer: the body, or its SDP part when the body is multipart."""
+        return sdp_part(self.invite) or b""
 
     # the application's answers
     def _send(self, status: int, body: bytes = b"", extra: list[tuple[str, str]] | None = None) -> Response:
