@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from engine.client import ApiError, Client
@@ -56,3 +58,25 @@ async def test_voices(tapi: Client) -> None:
     for voice in voices:
         assert set(voice) >= {"id", "name", "language", "gender"}
     assert voices == await tapi.voices()
+
+
+def test_listing_voices_leaves_live_speech_working(monkeypatch: Any) -> None:
+    """The catalogue is read without touching this process's libespeak-ng, which speaks calls:
+    pyttsx3's espeak driver, initialised in here, would silence it."""
+    from engine.api.routes import voices
+    from engine.speech.espeak import Espeak, VoiceSettings
+
+    espeak = Espeak.shared()
+    settings = VoiceSettings("en-us", 175, 50)
+
+    def speak() -> int:
+        chunks: list[bytes] = []
+        espeak.synth("Thanks for calling, how can I help?", settings,
+                     lambda pcm: chunks.append(pcm) or True).result(timeout=20)
+        return sum(len(c) for c in chunks)
+
+    before = speak()
+    assert before > 22050  # over half a second of speech
+    monkeypatch.setattr(voices, "_catalogue", None)  # read afresh, now that speech has started
+    assert len(voices.catalogue()) > 20
+    assert speak() > before * 0.9  # the same sentence, still spoken

@@ -1,15 +1,17 @@
 """``/v1/voices``: the TTS voices installed on this machine (espeak-ng, listed through pyttsx3).
 
-The catalogue is read once, on first request, under a lock (pyttsx3 is not thread-safe) and kept:
-installed voices change only when packages do.
+pyttsx3 reads the catalogue in a child process (engine.speech.voice_catalogue): inside the engine
+its espeak driver would take over libespeak-ng, which speaks the live calls. The catalogue is read
+once, on first request, under a lock, and kept: installed voices change only when packages do.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes.util
-import io
+import json
 import logging
+import subprocess
+import sys
 import threading
 from typing import Annotated, Any
 
@@ -26,41 +28,25 @@ Auth = Annotated[Principal, Depends(principal_from)]
 
 MISSING = ("the espeak-ng speech synthesizer is not installed; install the Debian packages "
            "espeak-ng and libespeak-ng1 (sudo apt-get install espeak-ng libespeak-ng1)")
+CATALOGUE_TIMEOUT_S = 30.0
 
 _lock = threading.Lock()
 _catalogue: list[dict[str, Any]] | None = None
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace").lstrip("\x05").strip()
-    return str(value)
 
 
 def _load() -> list[dict[str, Any]]:
     """Every espeak-ng voice as ``{"id", "name", "language", "gender", "engine"}``."""
     if ctypes.util.find_library("espeak-ng") is None and ctypes.util.find_library("espeak") is None:
         raise LookupError(MISSING)
-    import pyttsx3
-
-    with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3's drivers print on some errors
-        try:
-            tts = pyttsx3.init("espeak")
-            voices = tts.getProperty("voices")
-        except (RuntimeError, OSError, ImportError) as exc:
-            raise LookupError(f"{MISSING} ({exc})") from exc
-    items = []
-    for voice in voices or []:
-        languages = [_text(lang) for lang in (voice.languages or [])]
-        gender = (voice.gender or "").lower() or None
-        items.append({
-            "id": _text(voice.id),
-            "name": _text(voice.name),
-            "language": languages[0] if languages else None,
-            "gender": gender if gender in ("male", "female") else None,
-            "engine": "espeak-ng",
-        })
-    items.sort(key=lambda v: (v["language"] or "", v["name"]))
+    try:
+        done = subprocess.run([sys.executable, "-m", "engine.speech.voice_catalogue"],
+                              capture_output=True, text=True, timeout=CATALOGUE_TIMEOUT_S,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise LookupError(f"{MISSING} ({exc})") from exc
+    if done.returncode != 0:
+        raise LookupError(f"{MISSING} ({done.stderr.strip()[-300:]})")
+    items: list[dict[str, Any]] = json.loads(done.stdout)
     return items
 
 
