@@ -2,7 +2,9 @@
 trunk, ringing, answered (or busy, no_answer, failed, canceled with the SIP code kept), talked
 through by the call's agent (its speech pipeline, as on an inbound call), recorded, and ended,
 every step written to the row and its event log. A supervisor's live commands act on it through
-its :class:`~engine.calls.control.CallControl`; hold is a re-INVITE from our side."""
+its :class:`~engine.calls.control.CallControl`; hold is a re-INVITE from our side. Blind and
+warm transfers (:mod:`engine.calls.transfers`) move the callee to another party: by REFER inside
+this dialog where the trunk allows it, otherwise by dialling the destination and bridging it."""
 
 from __future__ import annotations
 
@@ -135,6 +137,23 @@ class OutboundSession:
     @property
     def signalling(self) -> OutboundDialog | None:
         return self._dialog
+
+    # what a transfer reads (engine.calls.transfers.TransferableCall): the callee is transferred
+    @property
+    def organization_id(self) -> str:
+        return self.plan.organization_id
+
+    @property
+    def trunk_id(self) -> str | None:
+        return self.plan.sip_trunk_id
+
+    @property
+    def remote_party(self) -> str:
+        return self.plan.to_number
+
+    @property
+    def sip_leg(self) -> OutgoingCall | None:
+        return self.sip
 
     def _event(self, event_type: str, status: int | None, detail: str | None) -> None:
         self.records.add_event(self.call_id, "sip", event_type, code=status, reason=detail)

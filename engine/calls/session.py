@@ -135,6 +135,23 @@ class CallSession:
     def signalling(self) -> IncomingCall:
         return self.sip
 
+    # what a transfer reads (engine.calls.transfers.TransferableCall)
+    @property
+    def organization_id(self) -> str:
+        return self.route.organization_id
+
+    @property
+    def trunk_id(self) -> str | None:
+        return self.route.sip_trunk_id
+
+    @property
+    def remote_party(self) -> str:
+        return self.sip.caller or ""
+
+    @property
+    def sip_leg(self) -> IncomingCall:
+        return self.sip
+
     # SIP callbacks
     def _sip_event(self, event_type: str, status: int | None, detail: str | None) -> None:
         self.records.add_event(self.call_id, "sip", event_type, code=status, reason=detail)

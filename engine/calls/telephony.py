@@ -274,7 +274,7 @@ class Telephony:
         self.sessions: dict[str, CallSession | OutboundSession | WebCallSession] = {}
         self.finished: list[CallSession | OutboundSession | WebCallSession] = []  # the last calls
         self.joins = LiveJoins(self, bus)  # WebRTC joins of live calls, and web calls
-        self.transfers = Transfers(self)  # blind transfers of live inbound calls
+        self.transfers = Transfers(self)  # blind and warm transfers of live calls
         self.webhooks: Any = None  # engine.webhooks.WebhookDispatcher: assistant requests
         self.assistant_deadline_s = ASSISTANT_DEADLINE_S
         self.registrations: dict[str, Registration] = {}

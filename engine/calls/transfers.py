@@ -1,13 +1,18 @@
-"""Blind transfers of live inbound calls (DESIGN §5.4), by SIP REFER or by dial and bridge.
+"""Blind transfers of live calls (DESIGN §5.4), by SIP REFER or by dial and bridge.
 
-REFER (RFC 3515) asks the caller's side to call the destination itself; it is tried first when
-the call has a confirmed SIP dialog and its trunk allows REFER (``allow_refer``; a direct call
-without a trunk allows it), unless the request says ``method: "bridge"``. Its NOTIFY sipfrag
-lines become ``transfer.refer_progress`` events; a final 2xx completes the transfer (metadata
-``method: "refer"``) and our leg toward the caller hangs up with the reason ``transferred``. A
-final sipfrag ≥ 300 fails the transfer with that SIP code. A refused REFER (405, 501, 603, …)
-or one that times out without a 2xx falls back to dial and bridge (``method: "auto"``) or
-fails (``method: "refer"``); ``routing_attempts`` lists every attempt.
+The party transferred is the remote one: the caller of an inbound call, the callee of an
+outbound call, the browser of a web call. A session offers what a transfer needs through
+:class:`TransferableCall`.
+
+REFER (RFC 3515) asks the remote side to call the destination itself; it is tried first when
+the call has a confirmed SIP dialog (a web call has none) and its trunk allows REFER
+(``allow_refer``; a direct call without a trunk allows it), unless the request says
+``method: "bridge"``. Its NOTIFY sipfrag lines become ``transfer.refer_progress`` events; a
+final 2xx completes the transfer (metadata ``method: "refer"``) and our leg toward the remote
+party hangs up with the reason ``transferred``. A final sipfrag ≥ 300 fails the transfer with
+that SIP code. A refused REFER (405, 501, 603, …) or one that times out without a 2xx falls back
+to dial and bridge (``method: "auto"``) or fails (``method: "refer"``); ``routing_attempts``
+lists every attempt.
 
 Dial and bridge: a new outbound leg to the destination, placed through the call's SIP trunk
 (an E.164 number) or straight to a ``sip:`` URI, bridged into the call's mixer as a human once
@@ -34,11 +39,11 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.calls.commands import Transfer as TransferCommand
 from engine.calls.commands import TransferMethod
-from engine.calls.control import ControlError, not_live
+from engine.calls.control import CallControl, ControlError, ControlledCall, not_live, unsupported
 from engine.calls.destinations import is_phone_number, parse_sip
 from engine.calls.serialize import transfer as serialize_transfer
 from engine.media import HUMAN_MASKS, MUSIC_MASKS, Participant, Tone
@@ -55,7 +60,6 @@ from engine.store.types import new_id
 
 if TYPE_CHECKING:
     from engine.calls.commands import WarmTransfer as WarmCommand
-    from engine.calls.session import CallSession
     from engine.calls.telephony import Telephony
     from engine.calls.warm import Destination, WarmTransfer
 
@@ -71,6 +75,30 @@ UNANSWERED = frozenset({408, 480, 487})
 REFER_NOTIFY_MARGIN_S = 5.0  # the final NOTIFY may come this long after the ringing timeout
 SETTLE_S = 10.0  # a cancel waits this long for the ringing leg to end
 FINISHED = frozenset({"completed", "failed", "canceled"})
+SIP_OFF = "transfers to a phone number or SIP address need SIP, which is off in this engine " \
+          "(start it with --sip-port)"
+
+
+class TransferableCall(ControlledCall, Protocol):
+    """What a transfer needs of a live session (inbound, outbound or web call)."""
+
+    control: CallControl
+
+    @property
+    def organization_id(self) -> str: ...
+
+    @property
+    def trunk_id(self) -> str | None:
+        """The SIP trunk phone-number destinations are dialled through (None: sip: URIs only)."""
+
+    @property
+    def remote_party(self) -> str:
+        """Who is transferred (a caller's or callee's number): the new leg's From."""
+
+    @property
+    def sip_leg(self) -> Any:
+        """The SIP call toward the remote party, whose dialog may carry a REFER (None for a
+        web call, or before the call is answered)."""
 
 
 def failure_cause(outcome: str | None, status: int | None) -> str:
@@ -140,8 +168,8 @@ class BlindTransfer:
 
     kind = "blind"
 
-    def __init__(self, transfers: Transfers, session: CallSession, command: TransferCommand,
-                 target: Target, actor: str, use_refer: bool = False) -> None:
+    def __init__(self, transfers: Transfers, session: TransferableCall,
+                 command: TransferCommand, target: Target, actor: str, use_refer: bool = False) -> None:
         self.transfers = transfers
         self.session = session
         self.command = command
@@ -153,7 +181,7 @@ class BlindTransfer:
         self.attempts: list[dict[str, Any]] = []  # routing_attempts, in order
         self.refer: TransferRefer | None = None
         self.fields: dict[str, Any] = {
-            "id": self.id, "organization_id": session.route.organization_id,
+            "id": self.id, "organization_id": session.organization_id,
             "call_id": session.call_id, "kind": "blind", "status": "requested",
             "transfer_to": command.to,
             "destinations": [{"to": command.to}],
@@ -263,7 +291,7 @@ class BlindTransfer:
         """Sends the REFER and follows it to its result: True when the transfer goes on by dial
         and bridge, False when it is over (completed, failed or canceled)."""
         session = self.session
-        dialog = session.sip.dialog
+        dialog = session.sip_leg.dialog
         ua = self.transfers.telephony.ua
         assert dialog is not None and ua is not None
         self._update(status="dialing")
@@ -356,7 +384,7 @@ class BlindTransfer:
         ua = self.transfers.telephony.ua
         assert ua is not None
         target = self.target
-        caller = (target.caller_id or session.sip.caller or "switchboard").replace(" ", "")
+        caller = (target.caller_id or session.remote_party or "switchboard").replace(" ", "")
         call = OutgoingCall(ua, target.uri, target.peer, offer,
                             from_uri=f"sip:{caller}@{ua.endpoint.host}",
                             credentials=target.credentials,
@@ -519,6 +547,8 @@ class Transfers:
         """Starts a blind transfer of the live call ``call_id``; the transfer as first written
         (ControlError when the call cannot be transferred now)."""
         session = self._transferable(call_id, stored_status)
+        if self.telephony.ua is None:
+            raise unsupported(SIP_OFF)
         trunk = await self._call_trunk(session)
         use_refer = self._use_refer(session, trunk, command.method)
         target = await self._target(session, command.to, trunk)
@@ -533,6 +563,8 @@ class Transfers:
         from engine.calls.warm import Destination, WarmTransfer
 
         session = self._transferable(call_id, stored_status)
+        if self.telephony.ua is None and any(user_of(d.to) is None for d in command.destinations):
+            raise unsupported(SIP_OFF)
         trunk = await self._call_trunk(session)
         destinations: list[Destination] = []
         for dest in command.destinations:
@@ -578,16 +610,13 @@ class Transfers:
         """The offered console user declines; the next destination is tried."""
         return await self._warm(call_id, transfer_id).decline(user_id, reason, actor)
 
-    def _transferable(self, call_id: str, stored_status: str) -> CallSession:
+    def _transferable(self, call_id: str, stored_status: str) -> TransferableCall:
         """The live session of ``call_id`` when a transfer may start on it now."""
-        from engine.calls.session import CallSession
-
-        session = self.telephony.sessions.get(call_id)
+        session: TransferableCall | None = self.telephony.sessions.get(call_id)
         if session is None:
             raise not_live(call_id, stored_status)
-        if not isinstance(session, CallSession):
-            raise ControlError(409, "CONTROL_UNSUPPORTED",
-                               "transfers are available on inbound SIP calls only")
+        if getattr(session, "control", None) is None:
+            raise unsupported(f"call {call_id} takes no live commands")
         status = session.control.status
         if status in ("ended", "ending"):
             raise not_live(call_id, status)
@@ -602,7 +631,7 @@ class Transfers:
             raise ControlError(409, "CALL_ON_HOLD", "the caller is on hold; resume first")
         return session
 
-    async def _start(self, session: CallSession,
+    async def _start(self, session: TransferableCall,
                      transfer: BlindTransfer | WarmTransfer) -> dict[str, Any]:
         call_id = session.call_id
         if session.control.transferring or call_id in self.active:
@@ -623,32 +652,36 @@ class Transfers:
         self.telephony._spawn(run())
         return body
 
-    async def _call_trunk(self, session: CallSession) -> SipTrunk | None:
-        trunk_id = session.route.sip_trunk_id
+    async def _call_trunk(self, session: TransferableCall) -> SipTrunk | None:
+        trunk_id = session.trunk_id
         if not trunk_id:
             return None
         return await asyncio.to_thread(load_trunk, self.telephony.db, trunk_id)
 
     @staticmethod
-    def _use_refer(session: CallSession, trunk: SipTrunk | None, method: TransferMethod) -> bool:
+    def _use_refer(session: TransferableCall, trunk: SipTrunk | None,
+                   method: TransferMethod) -> bool:
         """Whether the transfer starts with a REFER (ControlError when ``refer`` is asked for
         and not possible)."""
         if method == "bridge":
             return False
-        allowed = refer_allowed(session.sip, trunk)
+        sip_leg = session.sip_leg
+        allowed = refer_allowed(sip_leg, trunk)
         if method == "refer" and not allowed:
-            why = "the call's trunk does not allow REFER" if trunk is not None and \
+            why = "a web call has no SIP dialog" if sip_leg is None else \
+                "the call's trunk does not allow REFER" if trunk is not None and \
                 not trunk.allow_refer else "the call has no established SIP dialog"
             raise ControlError(409, "REFER_NOT_ALLOWED", f"cannot transfer by REFER: {why}")
         return allowed
 
-    async def _target(self, session: CallSession, to: str, trunk: SipTrunk | None) -> Target:
+    async def _target(self, session: TransferableCall, to: str,
+                      trunk: SipTrunk | None) -> Target:
         if not is_phone_number(to):
             dest = parse_sip(to)
             return Target(dest.uri, Peer(dest.transport, dest.host, dest.port))
         if trunk is None:
-            raise ControlError(409, "NO_TRUNK", "the call's number has no SIP trunk to dial "
-                                                "a phone number through; give a sip: URI")
+            raise ControlError(409, "NO_TRUNK", "the call has no SIP trunk to dial a phone "
+                                                "number through; give a sip: URI")
         credentials = Credentials(trunk.username, trunk.password or "", trunk.auth_realm) \
             if trunk.username else None
         return Target(f"sip:{to}@{trunk.host}:{trunk.port}",
@@ -690,17 +723,17 @@ class Transfers:
 
         self.telephony.runner.submit(update)
 
-    def publish(self, type_: str, session: CallSession, data: dict[str, Any]) -> None:
+    def publish(self, type_: str, session: TransferableCall, data: dict[str, Any]) -> None:
         bus = self.telephony.records.bus
         if bus is not None:
-            bus.publish(type_, session.route.organization_id, data, call_id=session.call_id)
+            bus.publish(type_, session.organization_id, data, call_id=session.call_id)
 
-    def set_presence(self, session: CallSession, user_id: str, presence: str) -> None:
+    def set_presence(self, session: TransferableCall, user_id: str, presence: str) -> None:
         """Writes a console user's presence (busy on a transferred call, available after) and
         publishes ``user.updated``."""
         db = self.telephony.db
         bus = self.telephony.records.bus
-        organization_id = session.route.organization_id
+        organization_id = session.organization_id
 
         def update() -> None:
             with session_scope(db) as store:
@@ -717,5 +750,5 @@ class Transfers:
         self.telephony.runner.submit(update)
 
 
-__all__ = ["NOT_CONNECTED", "TRANSFERRED", "BlindTransfer", "Target", "TransferRefer", "Transfers",
-           "failure_cause", "refer_allowed", "sipfrag_cause"]
+__all__ = ["NOT_CONNECTED", "TRANSFERRED", "BlindTransfer", "Target", "TransferRefer",
+           "TransferableCall", "Transfers", "failure_cause", "refer_allowed", "sipfrag_cause"]

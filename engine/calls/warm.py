@@ -1,5 +1,6 @@
-"""Warm transfers of live inbound calls (DESIGN §5.4): the caller waits on hold while each
-destination is consulted in turn, and is bridged to the first one that accepts.
+"""Warm transfers of live calls (DESIGN §5.4): the caller waits on hold while each destination
+is consulted in turn, and is bridged to the first one that accepts. "The caller" is the remote
+party: the callee of an outbound call, the browser of a web call.
 
 The caller hears locally generated music (:data:`~engine.media.MUSIC_MASKS`, audible to the
 caller only); the AI agent is paused and muted, and the call is ``transferring``. Each
@@ -66,8 +67,7 @@ from engine.store.timeutil import iso
 from engine.store.types import new_id
 
 if TYPE_CHECKING:
-    from engine.calls.session import CallSession
-    from engine.calls.transfers import Transfers
+    from engine.calls.transfers import TransferableCall, Transfers
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class WarmTransfer:
 
     kind = "warm"
 
-    def __init__(self, transfers: Transfers, session: CallSession, command: WarmCommand,
+    def __init__(self, transfers: Transfers, session: TransferableCall, command: WarmCommand,
                  destinations: list[Destination], actor: str, trunk_id: str | None) -> None:
         self.transfers = transfers
         self.session = session
@@ -174,7 +174,7 @@ class WarmTransfer:
         self.summary = command.summary or ""
         first = destinations[0]
         self.fields: dict[str, Any] = {
-            "id": self.id, "organization_id": session.route.organization_id,
+            "id": self.id, "organization_id": session.organization_id,
             "call_id": session.call_id, "kind": "warm", "status": "requested",
             "transfer_to": first.to, "destinations": [d.describe() for d in destinations],
             "consultation_room": f"consult:{self.id}", "outbound_trunk_id": trunk_id,
@@ -239,7 +239,7 @@ class WarmTransfer:
         else:
             index, self._note_index = self._note_index, self._note_index + 1
         now = utcnow()
-        row = {"organization_id": session.route.organization_id, "call_id": session.call_id,
+        row = {"organization_id": session.organization_id, "call_id": session.call_id,
                "index": index, "source": "system", "text": text, "started_at": now,
                "ended_at": now, "metadata_": {"event": "transfer", "step": step,
                                               "transfer_id": self.id}}
@@ -416,7 +416,7 @@ class WarmTransfer:
 
     def _generated_summary(self) -> str:
         session = self.session
-        return summarize_call(self._turns(), self._data(), caller=session.sip.caller or "",
+        return summarize_call(self._turns(), self._data(), caller=session.remote_party or "",
                               agent_name=session.route.agent_name)
 
     async def _next_signal(self, *events: asyncio.Event, within: float | None = None) -> str:
@@ -471,7 +471,7 @@ class WarmTransfer:
                               sdp.DTMF_PT)
             ua = self.transfers.telephony.ua
             assert ua is not None
-            caller = (target.caller_id or session.sip.caller or "switchboard").replace(" ", "")
+            caller = (target.caller_id or session.remote_party or "switchboard").replace(" ", "")
             call = OutgoingCall(ua, target.uri, target.peer, offer,
                                 from_uri=f"sip:{caller}@{ua.endpoint.host}",
                                 credentials=target.credentials,
@@ -638,7 +638,7 @@ class WarmTransfer:
         self._update(status="dialing", transfer_to=dest.to,
                      screening_prompt=dest.screening_prompt or "")
         user = await asyncio.to_thread(load_user, self.transfers.telephony.db, user_id,
-                                       session.route.organization_id)
+                                       session.organization_id)
         if user is None or user["presence"] != "available":
             presence = user["presence"] if user is not None else "unknown"
             self._attempt_failed(attempt, "unavailable", None, f"presence {presence}")
@@ -651,7 +651,7 @@ class WarmTransfer:
             "call_id": session.call_id, "transfer_id": self.id, "user_id": user_id,
             "to": dest.to, "label": dest.label, "summary": dest.summary or self.summary,
             "screening_prompt": dest.screening_prompt,
-            "caller": session.sip.caller, "agent_id": route.agent_id,
+            "caller": session.remote_party, "agent_id": route.agent_id,
             "agent_name": route.agent_name, "ringing_timeout": self.command.ringing_timeout,
             "last_turns": last_turns(self._turns()), "data": self._data()})
         loop = asyncio.get_running_loop()

@@ -5,7 +5,8 @@ The peer's offer is answered before the session runs (the API hands the answer b
 the call is ``ringing`` until ICE and DTLS connect, ``in_progress`` while it lasts, and
 ``completed`` when the peer closes its connection or the agent (or a supervisor) hangs up.
 A supervisor's live commands act on it through its :class:`~engine.calls.control.CallControl`
-(hold is music and a paused agent, with no renegotiation; DTMF has no channel here).
+(hold is music and a paused agent, with no renegotiation; DTMF has no channel here). With SIP
+on, blind and warm transfers dial the destination and bridge it (there is no dialog to REFER).
 """
 
 from __future__ import annotations
@@ -83,6 +84,25 @@ class WebCallSession:
     @property
     def signalling(self) -> None:
         """A web call has no SIP dialog."""
+        return None
+
+    # what a transfer reads (engine.calls.transfers.TransferableCall): dial and bridge only
+    @property
+    def organization_id(self) -> str:
+        return self.route.organization_id
+
+    @property
+    def trunk_id(self) -> str | None:
+        return self.route.sip_trunk_id
+
+    @property
+    def remote_party(self) -> str:
+        """A browser has no number."""
+        return ""
+
+    @property
+    def sip_leg(self) -> None:
+        """No SIP dialog: no REFER."""
         return None
 
     def _peer_ended(self) -> None:
