@@ -237,7 +237,7 @@ class LiveCallPanel(QWidget):
         self.dtmf_buttons: dict[str, QPushButton] = {}
         for row, keys in enumerate(DTMF_KEYS):
             for column, key in enumerate(keys):
-                key_button = button(key, lambda k=key: self.model.dtmf(k))
+                key_button = button(key, lambda _=False, k=key: self.model.dtmf(k))
                 key_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
                 pad.addWidget(key_button, row, column)
                 self.dtmf_buttons[key] = key_button

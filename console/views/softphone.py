@@ -434,10 +434,7 @@ class SoftphoneDock(QDockWidget):
         self.mute_button.setText("Unmute" if model.muted else "Mute")
         live_model = model.live
         hold_busy = live_model is not None and bool({"hold", "resume"} & live_model.busy)
-        # the engine holds a call while its AI agent is on it; a transferred caller is the human's
-        can_hold = model.call_kind != "transfer"
-        self.hold_button.setEnabled(can_hold and connected and live_model is not None and not hold_busy)
-        self.hold_button.setToolTip("" if can_hold else "Hold is not available on a transferred call")
+        self.hold_button.setEnabled(connected and live_model is not None and not hold_busy)
         self.hold_button.setText("Resume" if model.on_hold else "Hold")
         self.keypad_button.setEnabled(connected)
         for key in self.dtmf_buttons.values():

@@ -175,7 +175,7 @@ class CallControl:
         elif status == "transferring":
             raise ControlError(409, "TRANSFER_IN_PROGRESS",
                                f"call {self.session.call_id} is being transferred")
-        elif self.transferred and not isinstance(command, Dtmf):
+        elif self.transferred and not isinstance(command, Dtmf | Hold | Resume):
             raise ControlError(409, "CALL_TRANSFERRED",
                                f"call {self.session.call_id} was transferred; the agent left it")
         else:
@@ -250,8 +250,8 @@ class CallControl:
         self.ending = True
         session = self.session
         message = content_of(command)
-        if message is None or session.answered_at is None:
-            session.hangup(SUPERVISOR_HANGUP)
+        if message is None or session.answered_at is None or self.transferred:
+            session.hangup(SUPERVISOR_HANGUP)  # after a transfer no agent is left to say it
             return Outcome("ending", {})
         if self.on_hold:
             self._unhold_media()
@@ -320,8 +320,8 @@ class CallControl:
             session.media.loop.call(session.mixer.remove, music)
         self._apply_mute()
         agent = self._pipeline_agent()
-        if agent is not None and not self.held_by_peer:
-            agent.resume()
+        if agent is not None and not self.held_by_peer and not self.transferred:
+            agent.resume()  # after a transfer the agent has left: it stays paused
 
     def _rtp_leg(self) -> Any:
         """The call's RTP leg (a SIP call's media), or None."""

@@ -29,7 +29,7 @@ from engine.demo.scripts import order_status_script
 from tests.enginehost import RunningEngine, start_engine
 from tests.gui.conftest import Console, _console, run_api
 from tests.gui.pulse import Session
-from tests.integration.control.callers import recv_bye, write_scenario
+from tests.integration.control.callers import answer_reinvite, recv_bye, write_scenario
 from tests.integration.sip.conftest import (
     SippResult,
     free_media_port,
@@ -86,11 +86,11 @@ class Caller:
     """A sipp caller on its own thread that waits for the engine's BYE. Its RTP port is a socket
     nobody reads."""
 
-    def __init__(self, server: SipServer, tmp: Path) -> None:
+    def __init__(self, server: SipServer, tmp: Path, *steps: str) -> None:
         self.media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         media_port = free_media_port()
         self.media.bind(("127.0.0.1", media_port))
-        xml = write_scenario(tmp / "caller.xml", recv_bye(90_000))
+        xml = write_scenario(tmp / "caller.xml", *steps, recv_bye(90_000))
         self.result: SippResult | BaseException | None = None
 
         def run() -> None:
@@ -182,7 +182,9 @@ def test_sign_in_answer_a_warm_transfer_and_hang_up(phone_console: Console, sip_
     assert "Waiting for transfers" in dock.waiting.text()
     assert QSettings("switchboard", "console").value(SETTINGS_USER_KEY) == sip_server.user_id
 
-    caller = Caller(sip_server, tmp_path)
+    # the human holds and resumes the transferred caller: two re-INVITEs before the BYE
+    caller = Caller(sip_server, tmp_path, answer_reinvite(1, "sendonly", "recvonly"),
+                    answer_reinvite(2, "sendrecv", "sendrecv"))
     try:
         call_id = answered_call(sip_server, qtbot)
         poll(qtbot, lambda: "Northwind" in str(api(sip_server, lambda c: c.get_call(call_id))
@@ -237,8 +239,16 @@ def test_sign_in_answer_a_warm_transfer_and_hang_up(phone_console: Console, sip_
         assert phone.muted and dock.mute_button.text() == "Unmute"
         qtbot.mouseClick(dock.mute_button, Qt.MouseButton.LeftButton)
         assert not phone.muted
-        # the engine holds calls its AI agent is on; once transferred, the caller is the human's
-        assert not dock.hold_button.isEnabled()
+        # the human holds the transferred caller (music) and takes them back
+        qtbot.waitUntil(lambda: dock.hold_button.isEnabled(), timeout=10_000)
+        qtbot.mouseClick(dock.hold_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: live.on_hold and dock.call_state.text() == "On hold",
+                        timeout=15_000)
+        qtbot.waitUntil(lambda: dock.hold_button.isEnabled(), timeout=10_000)
+        qtbot.mouseClick(dock.hold_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: live.status == "in_progress"
+                        and dock.call_state.text() == "Connected", timeout=15_000)
+        assert not dock.error_label.isVisible(), dock.error_label.text()
         qtbot.mouseClick(dock.keypad_button, Qt.MouseButton.LeftButton)
         assert dock.keypad.isVisible()
         qtbot.mouseClick(dock.dtmf_buttons["5"], Qt.MouseButton.LeftButton)
