@@ -24,6 +24,7 @@ EVENTS_REFRESH_MS = 700  # recorded events are fetched again at most this often 
 REFRESH_ON = ("call.", "transfer.", "transcript.final")
 LATENCY_STAGES = ("eou_ms", "stt_ms", "brain_ms", "tts_ttfb_ms", "voice_to_voice_ms")
 MAX_TURNS = 50  # turns of latency kept for the waterfall
+SCREEN_ROLES = ("takeover", "agent")  # joined humans at a console, who see whispered text
 
 
 class TurnLatency(QObject):
@@ -205,6 +206,7 @@ class LiveCallModel(QObject):
     loaded = Signal()  # the snapshot (the call so far) is in
     error = Signal(str)  # an API error, for the panel to show inline ("" clears it)
     sent = Signal(str)  # a command was accepted: its type
+    whispered = Signal(dict)  # a supervisor's whisper to the human agent: content, actor
 
     def __init__(self, bridge: ApiBridge, call_id: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -221,6 +223,8 @@ class LiveCallModel(QObject):
         self.is_loaded = False
         self.stream_error = ""
         self.busy: set[str] = set()  # command types waiting for their answer
+        self.participants: dict[str, str] = {}  # the joined peers: participant id -> role
+        self.whispers: list[Record] = []  # ``call.whisper`` events, oldest first
         self.stream = CallEventStream(bridge, call_id, self)
         self.stream.received.connect(self.apply_event)
         self.stream.ended.connect(self._stream_ended)
@@ -254,6 +258,29 @@ class LiveCallModel(QObject):
     def on_hold(self) -> bool:
         return self.status == "on_hold"
 
+    @property
+    def human_agent_on_call(self) -> bool:
+        """A human at a console has the call (a takeover, or a transfer answered in the dock)."""
+        return any(role in SCREEN_ROLES for role in self.participants.values())
+
+    @property
+    def transferred(self) -> bool:
+        """A transfer of this call completed: the AI agent left it."""
+        return any(t.get("status") == "completed" for t in self.transfers.transfers.values())
+
+    @property
+    def human_on_call(self) -> bool:
+        """Someone other than the AI talks to the caller (at a console or on a phone)."""
+        return self.human_agent_on_call or self.transferred
+
+    @property
+    def whisper_target(self) -> str:
+        """Where a text whisper goes: ``ai`` (its brain), ``human`` (the human agent's screen) or
+        ``phone`` (a transfer to a phone: no screen, only a voice whisper reaches them)."""
+        if self.human_agent_on_call:
+            return "human"
+        return "phone" if self.transferred else "ai"
+
     # -- events -----------------------------------------------------------------------------------
 
     @Slot(dict)
@@ -272,6 +299,7 @@ class LiveCallModel(QObject):
             assert isinstance(metadata, dict)
             self.barge_in_count = max(self.barge_in_count, int(metadata.get("barge_in_count") or 0))
             self.load_history()
+            self.load_participants()
             self.is_loaded = True
             self.changed.emit()
             self.loaded.emit()
@@ -291,6 +319,15 @@ class LiveCallModel(QObject):
             if data.get("status"):
                 self.call["status"] = data["status"]
             self.changed.emit()
+        elif kind == "call.participant_joined":
+            self.participants[str(data.get("participant_id"))] = str(data.get("role") or "")
+            self.changed.emit()
+        elif kind == "call.participant_left":
+            self.participants.pop(str(data.get("participant_id")), None)
+            self.changed.emit()
+        elif kind == "call.whisper":
+            self.whispers.append(dict(data))
+            self.whispered.emit(dict(data))
         elif kind.startswith("call."):
             fields = {k: v for k, v in data.items() if not isinstance(v, dict | list)}
             fields.pop("id", None)
@@ -310,6 +347,18 @@ class LiveCallModel(QObject):
 
         self.bridge.call(fetch, self._history, lambda exc: log.debug("call history: %r", exc),
                          context=self)
+
+    def load_participants(self) -> None:
+        """Who is joined now (a late start misses their ``call.participant_joined``)."""
+        call_id = self.call_id
+        self.bridge.call(lambda api: api.call_participants(call_id), self._participants,
+                         lambda exc: log.debug("call participants: %r", exc), context=self)
+
+    def _participants(self, items: list[Record]) -> None:
+        joined = {str(p.get("participant_id")): str(p.get("role") or "") for p in items}
+        if joined != self.participants:
+            self.participants = joined
+            self.changed.emit()
 
     def _history(self, result: tuple[list[Record], list[Record]]) -> None:
         transfers, events = result
@@ -369,7 +418,9 @@ class LiveCallModel(QObject):
         text = content.strip()
         if not text:
             return False
-        self.command("inject_context", content=text, trigger_response=reply_now)
+        # a human has the call: the text goes to their screen, and nobody is asked to reply
+        self.command("inject_context", content=text,
+                     trigger_response=reply_now and self.whisper_target == "ai")
         return True
 
     def toggle_hold(self) -> None:

@@ -71,6 +71,7 @@ class SoftphoneModel(QObject):
     error = Signal(str)
     levels = Signal(float, float)
     ticked = Signal()  # the countdown or the call timer moved on
+    whispered = Signal(dict)  # a supervisor's whisper for this call: shown, never heard
 
     def __init__(self, bridge: ApiBridge, phone: Callable[[], PhoneLike | None],
                  settings: QSettings | None = None, parent: QObject | None = None) -> None:
@@ -100,6 +101,7 @@ class SoftphoneModel(QObject):
         self.mic_level = 0.0
         self.speaker_level = 0.0
         self.live: LiveCallModel | None = None
+        self.whispers: list[Record] = []  # supervisors' whispers on this call, oldest first
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
         self._tick.timeout.connect(self._on_tick)
@@ -325,6 +327,7 @@ class SoftphoneModel(QObject):
         self.ended_after = None
         self.muted = False
         self.mic_level = self.speaker_level = 0.0
+        self.whispers = []
         if call_id:
             self._watch(call_id)
         self.call_started.emit()
@@ -334,6 +337,7 @@ class SoftphoneModel(QObject):
     def _watch(self, call_id: str) -> None:
         self.live = LiveCallModel(self.bridge, call_id, self)
         self.live.changed.connect(self._live_changed)
+        self.live.whispered.connect(self._whispered)
         self.live.error.connect(self._live_error)
         self.live.start()
 
@@ -345,8 +349,14 @@ class SoftphoneModel(QObject):
         if self.live is not None:
             self.live.stop()
             self.live.changed.disconnect(self._live_changed)
+            self.live.whispered.disconnect(self._whispered)
             self.live.deleteLater()
             self.live = None
+
+    def _whispered(self, whisper: Record) -> None:
+        self.whispers.append(whisper)
+        self.whispered.emit(whisper)
+        self.changed.emit()
 
     def _live_changed(self) -> None:
         live = self.live
@@ -398,6 +408,7 @@ class SoftphoneModel(QObject):
             return
         self._drop_live()
         self.call_kind, self.call_id, self.phase = "", None, ""
+        self.whispers = []
         self.changed.emit()
 
     # -- what the Phone says -------------------------------------------------------------------------

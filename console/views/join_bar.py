@@ -1,5 +1,6 @@
-"""Joining a live call from its panel: Listen, Barge, Take over, and Leave / Hand back, with
-what the phone is doing and its level meters. The buttons drive the window's ``Phone``."""
+"""Joining a live call from its panel: Listen, Whisper (heard by the human agent only, so only
+while a human has the call), Barge, Take over, and Leave / Hand back, with what the phone is
+doing and its level meters. The buttons drive the window's ``Phone``."""
 
 from __future__ import annotations
 
@@ -62,13 +63,17 @@ class JoinBar(QWidget):
         layout.setSpacing(8)
         layout.addWidget(section("Join"))
         self.listen_button = button("Listen", lambda: self.join("listen"))
+        self.whisper_button = button("Whisper", lambda: self.join("whisper"))
         self.barge_button = button("Barge", lambda: self.join("barge"))
         self.takeover_button = button("Take over", lambda: self.join("takeover"))
         for widget, tip in ((self.listen_button, "Hear the call; nobody hears you"),
+                            (self.whisper_button, "Talk to the human agent only: the caller "
+                                                  "does not hear you"),
                             (self.barge_button, "Talk in the call: the caller and the agent hear you"),
                             (self.takeover_button, "Pause the AI agent and talk to the caller yourself")):
             widget.setToolTip(tip)
-        layout.addLayout(hbox(self.listen_button, self.barge_button, self.takeover_button, None))
+        layout.addLayout(hbox(self.listen_button, self.whisper_button, self.barge_button,
+                              self.takeover_button, None, spacing=6))
         self.state_label = QLabel("")
         self.state_label.setObjectName("joinState")
         self.state_label.setWordWrap(True)
@@ -90,6 +95,7 @@ class JoinBar(QWidget):
         if phone is not None:
             self._attach(phone)
         model.changed.connect(self._show)
+        model.transfers.changed.connect(self._show)
         self._show()
 
     # -- the phone -------------------------------------------------------------------------------
@@ -153,12 +159,15 @@ class JoinBar(QWidget):
         joined = self.joined
         live = self.model.live or not self.model.is_loaded
         role = phone.role if joined and phone is not None else None
-        for widget, own in ((self.listen_button, "listen"), (self.barge_button, "barge"),
-                            (self.takeover_button, "takeover")):
+        for widget, own in ((self.listen_button, "listen"), (self.whisper_button, "whisper"),
+                            (self.barge_button, "barge"), (self.takeover_button, "takeover")):
             widget.setEnabled(live and role != own)
             widget.setProperty("primary", role == own)
             widget.style().unpolish(widget)
             widget.style().polish(widget)
+        # a voice whisper needs a human to hear it (not the supervisor's own takeover)
+        self.whisper_button.setEnabled(live and role not in ("whisper", "takeover")
+                                       and self.model.human_on_call)
         self.leave_button.setVisible(joined)
         self.leave_button.setText("Hand back" if role == "takeover" else "Leave")
         self.leave_button.setToolTip("Give the call back to the AI agent" if role == "takeover"

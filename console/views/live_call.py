@@ -44,6 +44,14 @@ DTMF_KEYS = ("123", "456", "789", "*0#")
 STATE_LABELS = {"listening": "Listening", "thinking": "Thinking…", "speaking": "Speaking"}
 DETAILS_HEIGHT = 190  # the events / latency tabs under the transcript
 MACRO_KEYS = {getattr(Qt.Key, f"Key_{n}"): n for n in range(1, 10)}
+# the whisper box by where its text goes (LiveCallModel.whisper_target): title, placeholder
+WHISPER_TEXTS = {
+    "ai": ("Whisper", "A hidden instruction for the AI agent (Enter sends)"),
+    "human": ("Whisper to the human agent",
+              "A note only the human agent sees on their screen (Enter sends)"),
+    "phone": ("Whisper", "The call went to a phone, which shows no text: use Join → Whisper "
+                         "to talk to them by voice"),
+}
 
 
 def macro_number(event: QKeyEvent) -> int:
@@ -194,8 +202,9 @@ class LiveCallPanel(QWidget):
         layout.addLayout(hbox(self.say_when, None, self.say_button))
         layout.addLayout(hbox(self.say_uninterruptible, self.say_end_after, None))
 
-        layout.addWidget(section("Whisper"))
-        self.whisper_box = SendBox("A hidden instruction for the AI agent (Enter sends)")
+        self.whisper_title = section(WHISPER_TEXTS["ai"][0])
+        layout.addWidget(self.whisper_title)
+        self.whisper_box = SendBox(WHISPER_TEXTS["ai"][1])
         self.whisper_box.submitted.connect(self.send_whisper)
         self.whisper_reply = QCheckBox("Reply now")
         self.whisper_button = button("Whisper", self.send_whisper)
@@ -252,6 +261,15 @@ class LiveCallPanel(QWidget):
                           interruptible=not self.say_uninterruptible.isChecked(),
                           end_after=self.say_end_after.isChecked()):
             self.say_box.clear()
+
+    def _show_whisper(self, live: bool) -> None:
+        target = self.model.whisper_target
+        title, placeholder = WHISPER_TEXTS[target]
+        self.whisper_title.setText(title)
+        self.whisper_box.setPlaceholderText(placeholder)
+        self.whisper_box.setEnabled(target != "phone")
+        self.whisper_reply.setVisible(target == "ai")
+        self.whisper_button.setEnabled(live and target != "phone")
 
     def send_whisper(self) -> None:
         if self.model.whisper(self.whisper_box.toPlainText(), reply_now=self.whisper_reply.isChecked()):
@@ -339,6 +357,7 @@ class LiveCallPanel(QWidget):
                        self.end_button, *self.dtmf_buttons.values()):
             widget.setEnabled(live)
         self.hold_button.setEnabled(live and not {"hold", "resume"} & self.model.busy)
+        self._show_whisper(live)
         if self.model.agent_id:
             self.macros.load(self.model.agent_id)
         self.macro_bar.set_enabled(live)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from console import formatting as fmt
+from console import theme
 from console.context import ConsoleContext
 from console.models.softphone import (
     DECLINE_REASONS,
@@ -49,6 +50,7 @@ DOCK_WIDTH = 380  # as first shown; the user may drag it
 DOCK_MIN_WIDTH = 300
 DTMF_KEYS = ("123", "456", "789", "*0#")
 LAST_TURNS_SHOWN = 6
+WHISPERS_SHOWN = 3  # the latest supervisor whispers on the banner
 PHASE_LABELS = {"connecting": "Connecting…", "connected": "Connected", "ended": "Call ended",
                 "failed": "Call failed"}
 
@@ -353,6 +355,12 @@ class SoftphoneDock(QDockWidget):
         self.keypad_button.toggled.connect(self.keypad.setVisible)
         layout.addWidget(self.keypad)
 
+        self.whisper_banner = _wrapped("", "whisperBanner")
+        self.whisper_banner.setTextFormat(Qt.TextFormat.RichText)
+        self.whisper_banner.setToolTip("Only you see this; the caller does not hear it")
+        self.whisper_banner.hide()
+        layout.addWidget(self.whisper_banner)
+
         self.empty_transcript = TranscriptModel(self)
         self.transcript = TranscriptView(self.empty_transcript)
         layout.addWidget(self.transcript, 1)
@@ -445,12 +453,23 @@ class SoftphoneDock(QDockWidget):
             self.keypad_button.setChecked(False)
             self.mic_meter.setValue(0)
             self.speaker_meter.setValue(0)
+        self._show_whispers()
         transcript = live_model.transcript if live_model is not None else self.empty_transcript
         if self.transcript.model() is not transcript:
             self.transcript.setModel(transcript)
             transcript.rowsInserted.connect(self._follow)
             transcript.dataChanged.connect(self._follow)
             transcript.modelReset.connect(self._follow)
+
+    def _show_whispers(self) -> None:
+        whispers = self.model.whispers[-WHISPERS_SHOWN:]
+        lines = [f"<b>Supervisor:</b> {_escape(str(w.get('content') or ''))}" for w in whispers]
+        colors = theme.colors()  # the theme's, as it is now (light or dark)
+        self.whisper_banner.setStyleSheet(
+            f"#whisperBanner {{ background: {colors.speakers['supervisor']}; "
+            f"border-left: 3px solid {colors.accent}; border-radius: 4px; padding: 6px 8px; }}")
+        self.whisper_banner.setText("<br>".join(lines))
+        self.whisper_banner.setVisible(bool(lines))
 
     def _show_clock(self) -> None:
         model = self.model

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SUPERVISOR_HANGUP = "supervisor_hangup"
+WHISPERED = "whispered_to_human"  # inject_context's result while a human has the call
+WHISPER_TO = "human_agent"
 REINVITE_WAIT_S = 8.0  # a hold answers once the caller's phone answered the re-INVITE, or this
 DTMF_DURATION_MS = 160  # RFC 4733 event length; common phones send 100-200 ms
 DTMF_GAP_S = 0.25  # from one digit's start to the next (ITU-T Q.24 asks at least 40 ms pause)
@@ -131,6 +133,10 @@ class CallControl:
         self.ending = False
         self.transferring = False  # a transfer's new leg is ringing (engine.calls.transfers)
         self.transferred = False  # the caller talks to the transfer's recipient; the agent left
+        # set by the join code (engine.calls.joins): a supervisor took the call from the AI, and
+        # the joined humans with a console screen (takeover and agent roles) by participant id
+        self.taken_over = False
+        self.human_screens: set[str] = set()
         self._music: Participant | None = None
         self._lock = asyncio.Lock()
         self._deadline: asyncio.TimerHandle | None = None
@@ -175,20 +181,20 @@ class CallControl:
         elif status == "transferring":
             raise ControlError(409, "TRANSFER_IN_PROGRESS",
                                f"call {self.session.call_id} is being transferred")
-        elif self.transferred and not isinstance(command, Dtmf | Hold | Resume):
+        elif self.transferred and not isinstance(command, Dtmf | Hold | Resume | InjectContext):
             raise ControlError(409, "CALL_TRANSFERRED",
                                f"call {self.session.call_id} was transferred; the agent left it")
         else:
             async with self._lock:
-                outcome = await self._run(command)
+                outcome = await self._run(command, actor)
         self._audit(command, actor, outcome)
         return outcome.body(self.session.call_id, kind, self.status)
 
-    async def _run(self, command: AnyCommand) -> Outcome:
+    async def _run(self, command: AnyCommand, actor: str) -> Outcome:
         if isinstance(command, Say):
             return await self._say(command)
         if isinstance(command, InjectContext):
-            return self._inject(command)
+            return self._inject(command, actor)
         if isinstance(command, Hold):
             return await self._hold()
         if isinstance(command, Resume):
@@ -237,7 +243,14 @@ class CallControl:
             session.player.clear()
         session.player.enqueue(pcm)
 
-    def _inject(self, command: InjectContext) -> Outcome:
+    @property
+    def human_talking(self) -> bool:
+        """A human has the call instead of the AI agent (taken over, or transferred)."""
+        return self.taken_over or self.transferred
+
+    def _inject(self, command: InjectContext, actor: str) -> Outcome:
+        if self.human_talking:
+            return self._whisper_to_human(command, actor)
         if self.on_hold and command.trigger_response:
             raise ControlError(409, "CALL_ON_HOLD", "the caller is on hold; resume first")
         agent = self._pipeline_agent()
@@ -245,6 +258,23 @@ class CallControl:
             raise ControlError(409, "AGENT_UNAVAILABLE", "this call's agent has no brain to instruct")
         agent.inject_context(command.content, trigger_response=command.trigger_response)
         return Outcome("responding" if command.trigger_response else "injected", {})
+
+    def _whisper_to_human(self, command: InjectContext, actor: str) -> Outcome:
+        """The text goes to the human agents' screens (the API publishes ``call.whisper``)."""
+        session = self.session
+        if not self.human_screens:
+            raise ControlError(409, "NO_HUMAN_SCREEN",
+                               f"call {session.call_id} was transferred to a phone, which shows "
+                               "no text; whisper by voice instead: join the call with role "
+                               "whisper (POST /v1/calls/{id}/join), heard by the human agent only")
+        session.records.add_event(session.call_id, "supervisor", "supervisor.whisper",
+                                  actor=actor, payload={"content": command.content,
+                                                        "to": WHISPER_TO})
+        details: dict[str, Any] = {"to": WHISPER_TO}
+        if command.trigger_response:
+            details["trigger_response_ignored"] = True
+            details["note"] = "trigger_response is ignored: a human agent has the call"
+        return Outcome(WHISPERED, details)
 
     async def _end_call(self, command: EndCall) -> Outcome:
         self.ending = True
@@ -488,6 +518,8 @@ async def _transfer(telephony: Any, session: Any, call_id: str, command: Transfe
 
 __all__ = [
     "SUPERVISOR_HANGUP",
+    "WHISPERED",
+    "WHISPER_TO",
     "CallControl",
     "ControlError",
     "ControlledCall",

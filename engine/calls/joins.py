@@ -41,6 +41,7 @@ ROLES: dict[str, Masks] = {
     "agent": HUMAN_MASKS,
 }
 TAKEOVER = "takeover"
+SCREEN_ROLES = frozenset({TAKEOVER, "agent"})  # humans at a console, who see whispered text
 
 
 class JoinError(Exception):
@@ -127,6 +128,7 @@ class LiveJoins:
         if role == TAKEOVER:
             self._taken_over[call_id] = pid
             await self._pause_agent(session, True)
+        _mark_screen(session, pid, role, joined=True)
         await media.call_soon_wait(mixer.add, leg.participant)
         if call_id not in self._watchers:
             self._watchers[call_id] = self._spawn(self._watch(session))
@@ -153,6 +155,7 @@ class LiveJoins:
         if mixer is not None and media.loop is not None:
             await media.call_soon_wait(mixer.remove, joined.leg.participant)
         handed_back = self._taken_over.get(call_id) == pid
+        _mark_screen(session, pid, joined.role, joined=False)
         if handed_back:
             del self._taken_over[call_id]
             if reason != "call_ended":
@@ -231,6 +234,19 @@ class LiveJoins:
                     await joined.leg.close()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
+
+
+def _mark_screen(session: Any, pid: str, role: str, *, joined: bool) -> None:
+    """Tells the call's control who has it: a takeover, and the humans who see whispers."""
+    control = getattr(session, "control", None)
+    if control is None or role not in SCREEN_ROLES:
+        return
+    if joined:
+        control.human_screens.add(pid)
+    else:
+        control.human_screens.discard(pid)
+    if role == TAKEOVER:
+        control.taken_over = joined
 
 
 def _set_muted(participant: Participant, muted: bool) -> None:

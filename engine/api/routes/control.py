@@ -18,7 +18,7 @@ from engine.api.crud import publish
 from engine.api.errors import ApiError, invalid
 from engine.api.routes.calls import owned_call
 from engine.calls.commands import COMMAND_TYPES, CommandError, EndCall, content_of, parse_command
-from engine.calls.control import ControlError, not_live, run_command
+from engine.calls.control import WHISPER_TO, WHISPERED, ControlError, not_live, run_command
 from engine.store import LIVE_STATUSES, ApiKey
 
 router = APIRouter(tags=["calls"])
@@ -57,7 +57,10 @@ def actor_of(session: Session, principal: Principal) -> str:
 
 @router.post("/v1/calls/{call_id}/control", summary="Send a live control command to a call",
              description=f"One of {', '.join(COMMAND_TYPES)}. 400 CALL_NOT_LIVE when the call "
-                         "is over; end_call is idempotent (ending, then already_ended).")
+                         "is over; end_call is idempotent (ending, then already_ended). While a "
+                         "human has the call (taken over, or transferred to a console user) "
+                         "inject_context goes to that human (whispered_to_human, bus event "
+                         "call.whisper); 409 NO_HUMAN_SCREEN after a transfer to a phone.")
 def control_call(
     request: Request,
     call_id: str,
@@ -95,6 +98,10 @@ def control_call(
             {"call_id": call_id, "type": command.type, "actor": actor,
              "content": content_of(command), "result": result["result"],
              "status": result["status"]}, call_id=call_id)
+    if result["result"] == WHISPERED:  # a human has the call: their screens show the text
+        publish(request, "call.whisper", principal,
+                {"call_id": call_id, "content": content_of(command), "actor": actor,
+                 "to": WHISPER_TO}, call_id=call_id)
     return result
 
 
