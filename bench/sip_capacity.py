@@ -3,15 +3,24 @@ each) into an in-process engine (media, mixing and recording; a tone instead of 
 
 For each N prints: calls completed, the peak of calls live at once, engine CPU (cores), the
 share of outgoing frames sent more than 10 ms after their slot (DESIGN §8 target: under 0.1 %
-at 200 calls), the p99 and worst frame lateness, and the share of late clock ticks.
+at 200 calls), the p99 and worst frame lateness, the share of late clock ticks, and the 1-minute
+load average at the end of the run.
+
+Wall-clock lateness depends on what else the machine runs; CPU time per call-frame does not:
+``cpu/frame`` is the engine process's CPU time (all threads: SIP, store, recorder, media) and
+``media/frame`` the media thread's alone, each divided by the frames sent.
 
     python -m bench.sip_capacity 50 100 200      (from the repository root)
+    python -m bench.sip_capacity --profile media.prof 200   (cProfile of the media thread, CPU time)
     python bench/sip_capacity.py 50 100 200
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import cProfile
+import os
 import resource
 import sys
 import tempfile
@@ -37,7 +46,17 @@ def _cpu(who: int = resource.RUSAGE_SELF) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def measure(n: int) -> dict[str, float]:
+def _thread_cpu(thread_id: int | None) -> float:
+    """CPU time of one thread of this process (0 where the platform cannot tell)."""
+    if thread_id is None or not hasattr(time, "pthread_getcpuclockid"):
+        return 0.0
+    try:
+        return time.clock_gettime(time.pthread_getcpuclockid(thread_id))
+    except OSError:
+        return 0.0
+
+
+async def measure(n: int, profile: Path | None = None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), sip_enabled=True, sip_host="127.0.0.1", sip_port=0)
         engine = Engine(settings)
@@ -51,8 +70,18 @@ async def measure(n: int) -> dict[str, float]:
         tel = engine.telephony
         tel.media.speak = False
         clock = tel.clock
+        media_loop = tel.media_loop
+        thread = media_loop._thread
+        media_id = thread.ident if thread is not None else None
+        # timed by the media thread's CPU clock: the profile does not depend on the machine's load
+        profiler = cProfile.Profile(time.thread_time) if profile is not None else None
+        if profiler is not None:
+            await media_loop.call_soon_wait(profiler.enable)
         ticks0, late0, frames0 = clock.ticks, clock.late_ticks, clock.frames.snapshot()
         cpu0, wall0, sipp0, busy0 = _cpu(), time.monotonic(), _cpu(CHILDREN), clock.busy_s
+        media0, stages0 = _thread_cpu(media_id), dict(clock.stage_cpu_s)
+        batch = tel.media.batch
+        in0 = batch.frames_in if batch is not None else 0
         sipp = asyncio.ensure_future(run_sipp(uac_pcap_scenario(Path(tmp)), tel.port, "15550100",
                                               calls=n, concurrent=n, rate=max(10, n // 2),
                                               limit_s=120))
@@ -64,6 +93,12 @@ async def measure(n: int) -> dict[str, float]:
         while tel.sessions:  # noqa: ASYNC110 - waits for the last hang-ups to be processed
             await asyncio.sleep(0.1)
         cpu, wall = _cpu() - cpu0, time.monotonic() - wall0
+        media_cpu = _thread_cpu(media_id) - media0
+        stages = {k: v - stages0.get(k, 0.0) for k, v in clock.stage_cpu_s.items()}
+        frames_in = (batch.frames_in if batch is not None else 0) - in0
+        if profiler is not None and profile is not None:
+            await media_loop.call_soon_wait(profiler.disable)
+            profiler.dump_stats(str(profile))
         sipp_cpu, busy = _cpu(CHILDREN) - sipp0, clock.busy_s - busy0
         ticks, late = clock.ticks - ticks0, clock.late_ticks - late0
         frames = clock.frames.since(frames0)
@@ -75,19 +110,42 @@ async def measure(n: int) -> dict[str, float]:
             "cpu_share": cpu / wall, "frames": frames.count, "late_share": frames.late_share,
             "p99_ms": frames.quantile(0.99) * 1000, "max_ms": frames.max_s * 1000,
             "late_ticks": late / ticks if ticks else 0.0, "wall_s": wall,
-            "tick_ms": busy / ticks * 1000 if ticks else 0.0, "sipp_cpu": sipp_cpu / wall}
+            "tick_ms": busy / ticks * 1000 if ticks else 0.0, "sipp_cpu": sipp_cpu / wall,
+            "cpu_us": cpu / frames.count * 1e6 if frames.count else 0.0,
+            "media_us": media_cpu / frames.count * 1e6 if frames.count else 0.0,
+            "load": os.getloadavg()[0], "frames_in": frames_in,
+            # the media thread's CPU per frame: before the mixers (G.711 legs' inbound
+            # resampling), the mixers, after them (outbound resampling, coding, sending), and the
+            # rest (RTP packets arriving through aiortp, the loop itself)
+            **{f"{name}_us": stages.get(stage, 0.0) / frames.count * 1e6 if frames.count else 0.0
+               for name, stage in (("rx", -1), ("mix", 0), ("tx", 1))},
+            "other_us": (media_cpu - sum(stages.values())) / frames.count * 1e6
+            if frames.count else 0.0}
 
 
-async def main(sizes: list[int]) -> None:
-    print("calls  completed  peak-live  engine-CPU(core)  frames-out  late>10ms  p99-late  "
-          "max-late  late-ticks  tick-work  sipp-CPU  wall")
+async def main(sizes: list[int], profile: Path | None = None) -> None:
+    print("calls  completed  peak-live  engine-CPU(core)  frames-out  frames-in  late>10ms  p99-late  "
+          "max-late  late-ticks  tick-work  cpu/frame  media/frame  (rx+mix+tx+other)  sipp-CPU  wall   load")
     for n in sizes:
-        r = await measure(n)
+        r = await measure(n, profile.with_suffix(f".{n}{profile.suffix}") if profile else None)
         print(f"{r['calls']:5d}  {r['completed']:9d}  {r['peak']:9d}  {r['cpu_share']:16.2f}  "
-              f"{r['frames']:10d}  {r['late_share']:9.4%}  {r['p99_ms']:6.1f}ms  "
+              f"{r['frames']:10d}  {r['frames_in']:9d}  {r['late_share']:9.4%}  {r['p99_ms']:6.1f}ms  "
               f"{r['max_ms']:6.1f}ms  {r['late_ticks']:10.4%}  {r['tick_ms']:7.2f}ms  "
-              f"{r['sipp_cpu']:8.2f}  {r['wall_s']:.1f}s", flush=True)
+              f"{r['cpu_us']:7.1f}µs  {r['media_us']:9.1f}µs  "
+              f"({r['rx_us']:.0f}+{r['mix_us']:.0f}+{r['tx_us']:.0f}+{r['other_us']:.0f})  "
+              f"{r['sipp_cpu']:8.2f}  {r['wall_s']:5.1f}s  {r['load']:5.2f}", flush=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.sip_capacity",
+                                     description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("sizes", nargs="*", type=int, default=list(SIZES),
+                        help="numbers of concurrent calls, one run each (default: 50 100 200)")
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="write a cProfile of the media thread per run (FILE.<N>.prof)")
+    return parser.parse_args(argv)
 
 
 if __name__ == "__main__":
-    asyncio.run(main([int(a) for a in sys.argv[1:]] or list(SIZES)))
+    args = parse_args()
+    asyncio.run(main(args.sizes, args.profile))

@@ -86,7 +86,7 @@ class MediaClock:
         self._now = now
         self._sleep = sleep
         self._tickers: list[tuple[int, Ticker]] = []
-        self._order: list[Ticker] = []
+        self._stages: list[tuple[int, list[Ticker]]] = []
         self._task: asyncio.Task[None] | None = None
         self.ticks = 0
         self.late_ticks = 0
@@ -95,15 +95,22 @@ class MediaClock:
         self.busy_s = 0.0  # time spent inside tickers
         self.slot = 0.0  # the deadline of the tick being run
         self.frames = Lateness()
+        self.stage_cpu_s: dict[int, float] = {}  # the ticking thread's CPU time, per stage
 
     def add(self, ticker: Ticker, stage: int = 0) -> None:
         """Register ``ticker``; lower stages tick first within a slot."""
         self._tickers.append((stage, ticker))
-        self._order = [t for _, t in sorted(self._tickers, key=lambda st: st[0])]
+        self._regroup()
 
     def remove(self, ticker: Ticker) -> None:
         self._tickers = [(s, t) for s, t in self._tickers if t != ticker]
-        self._order = [t for _, t in sorted(self._tickers, key=lambda st: st[0])]
+        self._regroup()
+
+    def _regroup(self) -> None:
+        stages = sorted({s for s, _ in self._tickers})
+        self._stages = [(stage, [t for s, t in self._tickers if s == stage]) for stage in stages]
+        for stage in stages:
+            self.stage_cpu_s.setdefault(stage, 0.0)
 
     @property
     def late_share(self) -> float:
@@ -151,9 +158,15 @@ class MediaClock:
             self.late_ticks += 1
         self.max_late_s = max(self.max_late_s, late)
         started = self._now()
-        for ticker in self._order:
-            try:
-                ticker()
-            except Exception:
-                log.exception("media ticker failed")
+        cpu = time.thread_time()
+        stage_cpu = self.stage_cpu_s
+        for stage, tickers in self._stages:
+            for ticker in tickers:
+                try:
+                    ticker()
+                except Exception:
+                    log.exception("media ticker failed")
+            now_cpu = time.thread_time()
+            stage_cpu[stage] += now_cpu - cpu
+            cpu = now_cpu
         self.busy_s += self._now() - started

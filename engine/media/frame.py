@@ -53,6 +53,8 @@ class FrameCutter:
         self._buffer = bytearray()
 
     def feed(self, pcm: bytes) -> list[bytes]:
+        if not self._buffer and len(pcm) == self.size:  # the usual case: one packet, one frame
+            return [bytes(pcm)]
         self._buffer += pcm
         count = len(self._buffer) // self.size
         if count == 0:

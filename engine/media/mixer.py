@@ -74,7 +74,7 @@ class Mixer:
         self.participants: list[Participant] = []
         self.taps: list[Tap] = []
         self.ticks = 0
-        self._plan: list[tuple[Participant, list[int]]] | None = None
+        self._plan: _Plan | None = None
 
     def add(self, participant: Participant) -> Participant:
         self.participants.append(participant)
@@ -91,41 +91,64 @@ class Mixer:
         self._plan = None
 
     def _listeners(self) -> list[tuple[Participant, list[int]]]:
-        if self._plan is None:
+        return self._plan_for().listeners
+
+    def _plan_for(self) -> _Plan:
+        plan = self._plan
+        if plan is None:
             people = self.participants
-            self._plan = [(p, [j for j, q in enumerate(people) if p.can_hear(q)])
-                          for p in people if p.sink is not None]
-        return self._plan
+            plan = self._plan = _Plan(
+                [(p, [j for j, q in enumerate(people) if p.can_hear(q)])
+                 for p in people if p.sink is not None],
+                [j for j, p in enumerate(people) if p.masks.role == CALLER],
+                [j for j, p in enumerate(people)
+                 if p.masks.role != CALLER and p.masks.heard_by != NOBODY])
+        return plan
 
     def tick(self) -> None:
         self.ticks += 1
-        people = self.participants
         frames: list[bytes | None] = []
-        for p in people:
+        add = frames.append
+        for p in self.participants:
             pcm = None
             if p.source is not None:
                 try:
                     pcm = p.source()
                 except Exception:
                     log.exception("mixer %s: source %s failed", self.name, p.name)
-            if pcm is not None and len(pcm) == FRAME_BYTES and not p.muted:
+            if pcm is not None and not p.muted and len(pcm) == FRAME_BYTES:
                 p.frames_in += 1
-                frames.append(pcm)
+                add(pcm)
             else:
-                frames.append(None)
-        for listener, heard in self._listeners():
-            pcm = _mix([frames[j] for j in heard])
+                add(None)
+        plan = self._plan or self._plan_for()
+        for listener, heard in plan.listeners:
+            if len(heard) == 1:  # one voice (the usual two-party call): passed through as is
+                pcm = frames[heard[0]] or SILENCE
+            else:
+                pcm = _mix([frames[j] for j in heard])
             try:
                 listener.sink(pcm)  # type: ignore[misc]
             except Exception:
                 log.exception("mixer %s: sink %s failed", self.name, listener.name)
         if self.taps:
-            caller = [f for p, f in zip(people, frames, strict=True) if p.masks.role == CALLER]
-            others = [f for p, f in zip(people, frames, strict=True)
-                      if p.masks.role != CALLER and p.masks.heard_by != NOBODY]
-            left, right = _mix(caller), _mix(others)
+            callers, others = plan.callers, plan.others
+            left = (frames[callers[0]] or SILENCE) if len(callers) == 1 \
+                else _mix([frames[j] for j in callers])
+            right = (frames[others[0]] or SILENCE) if len(others) == 1 \
+                else _mix([frames[j] for j in others])
             for tap in self.taps:
                 tap(left, right)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """Who hears whom, worked out once per change of participants or masks: each listener with
+    the indices of the participants it hears, and the recorder's two channels' indices."""
+
+    listeners: list[tuple[Participant, list[int]]]
+    callers: list[int]
+    others: list[int]
 
 
 def _mix(frames: list[bytes | None]) -> bytes:

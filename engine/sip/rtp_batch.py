@@ -17,6 +17,7 @@ from aiortp.codecs.g711 import PcmaCodec, PcmuCodec
 
 from engine.media.clock import MediaClock
 from engine.media.resample import BatchResampler
+from engine.sip.rtp_wire import RtpWire
 
 if TYPE_CHECKING:
     from engine.sip.rtp_leg import RtpLeg
@@ -43,6 +44,8 @@ class RtpBatch:
         self._down = BatchResampler(MIXER_RATE, CODEC_RATE)
         self._slots: dict[RtpLeg, tuple[int, int]] = {}
         self._outgoing: list[tuple[RtpLeg, bytes]] = []
+        self.wire = RtpWire()
+        self.frames_in = 0  # 20 ms frames handed to the legs' inbound queues
         clock.add(self.receive, RECEIVE_STAGE)
         clock.add(self.send, SEND_STAGE)
 
@@ -54,12 +57,14 @@ class RtpBatch:
 
     def attach(self, leg: RtpLeg) -> None:
         self._slots[leg] = (self._up.open(), self._down.open())
+        self.wire.attach(leg)
 
     def detach(self, leg: RtpLeg) -> None:
         slots = self._slots.pop(leg, None)
         if slots is not None:
             self._up.close(slots[0])
             self._down.close(slots[1])
+        self.wire.detach(leg)
         self._outgoing = [(other, pcm) for other, pcm in self._outgoing if other is not leg]
 
     def queue(self, leg: RtpLeg, pcm: bytes) -> None:
@@ -80,6 +85,7 @@ class RtpBatch:
         y = self._up.process([self._slots[leg][0] for leg in legs], x.astype(np.float32))
         np.clip(y, -32768, 32767, out=y)
         pcm = y.astype("<i2")
+        self.frames_in += len(legs)
         for row, leg in enumerate(legs):
             leg.deliver(pcm[row].tobytes())
 
@@ -94,10 +100,4 @@ class RtpBatch:
         samples = y.astype("<i2").view(np.uint16)
         rows = np.array([BATCHED_CODECS[leg.params.codec] for leg, _ in outgoing])
         encoded = _ENCODE[rows[:, None], samples]
-        clock = self.clock
-        for row, (leg, _) in enumerate(outgoing):
-            try:
-                leg.send_encoded(encoded[row].tobytes())
-            except Exception:
-                log.exception("sending RTP failed")
-            clock.frame_sent()
+        self.wire.send([leg for leg, _ in outgoing], encoded, self.clock.frame_sent)
