@@ -129,6 +129,27 @@ def refer_allowed(sip_call: Any, trunk: SipTrunk | None) -> bool:
     return trunk is None or trunk.allow_refer
 
 
+async def until_bridge_ends(session: Any, call: OutgoingCall, transfer_id: str) -> None:
+    """Waits while the caller and a bridged recipient talk: the recipient hanging up ends the
+    call (``agent_hangup``); the call ending hangs the recipient up."""
+    gone = asyncio.Event()
+    call.on_ended = lambda _reason: gone.set()
+    if call.state == "ended":
+        gone.set()
+    waits = [asyncio.ensure_future(gone.wait()), asyncio.ensure_future(session.ended.wait())]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+    if gone.is_set() and not session.ended.is_set():
+        session.records.add_event(session.call_id, "engine", "transfer.recipient_hangup",
+                                  payload={"transfer_id": transfer_id})
+        session.hangup(RECIPIENT_HANGUP)
+    elif call.state != "ended":
+        call.hangup(session.reason or "caller_hangup")
+
+
 class TransferRefer(Refer):
     """A :class:`Refer` that also reports the REFER's own 2xx (``on_accepted``)."""
 
@@ -486,24 +507,8 @@ class BlindTransfer:
         session.records.update_call(session.call_id, {"status": "in_progress"})
 
     async def _until_either_ends(self) -> None:
-        session, call = self.session, self.sip
-        assert call is not None
-        gone = asyncio.Event()
-        call.on_ended = lambda _reason: gone.set()
-        if call.state == "ended":
-            gone.set()
-        waits = [asyncio.ensure_future(gone.wait()), asyncio.ensure_future(session.ended.wait())]
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
-        if gone.is_set() and not session.ended.is_set():
-            session.records.add_event(session.call_id, "engine", "transfer.recipient_hangup",
-                                      payload={"transfer_id": self.id})
-            session.hangup(RECIPIENT_HANGUP)
-        elif call.state != "ended":
-            call.hangup(session.reason or "caller_hangup")
+        assert self.sip is not None
+        await until_bridge_ends(self.session, self.sip, self.id)
 
     async def _close(self) -> None:
         session, media = self.session, self.session.media.loop
@@ -751,4 +756,5 @@ class Transfers:
 
 
 __all__ = ["NOT_CONNECTED", "TRANSFERRED", "BlindTransfer", "Target", "TransferRefer",
-           "TransferableCall", "Transfers", "failure_cause", "refer_allowed", "sipfrag_cause"]
+           "TransferableCall", "Transfers", "failure_cause", "refer_allowed", "sipfrag_cause",
+           "until_bridge_ends"]

@@ -55,7 +55,7 @@ from engine.calls.control import ControlError
 from engine.calls.greeting import SynthesisError, synthesize_async
 from engine.calls.serialize import transfer as serialize_transfer
 from engine.calls.summary import Turn, briefing, last_turns, summarize_call
-from engine.calls.transfers import NOT_CONNECTED, RECIPIENT_HANGUP, Target, failure_cause
+from engine.calls.transfers import NOT_CONNECTED, RECIPIENT_HANGUP, Target, failure_cause, until_bridge_ends
 from engine.media import HUMAN_MASKS, MUSIC_MASKS, SAMPLE_RATE, HoldMusic, Participant, Player
 from engine.media.mixer import BRIEFING_MASKS, CONSULT_MASKS
 from engine.sip import sdp
@@ -843,24 +843,8 @@ class WarmTransfer:
         if attempt.participant_id is not None:
             await self._until_user_leaves(attempt.participant_id)
             return
-        call = attempt.sip
-        assert call is not None
-        gone = asyncio.Event()
-        call.on_ended = lambda _reason: gone.set()
-        if call.state == "ended":
-            gone.set()
-        waits = [asyncio.ensure_future(gone.wait()), asyncio.ensure_future(session.ended.wait())]
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
-        if gone.is_set() and not session.ended.is_set():
-            session.records.add_event(session.call_id, "engine", "transfer.recipient_hangup",
-                                      payload={"transfer_id": self.id})
-            session.hangup(RECIPIENT_HANGUP)
-        elif call.state != "ended":
-            call.hangup(session.reason or "caller_hangup")
+        assert attempt.sip is not None
+        await until_bridge_ends(session, attempt.sip, self.id)
 
     async def _until_user_leaves(self, pid: str) -> None:
         """Until the call ends or the user who took it leaves (which ends the call)."""
