@@ -70,6 +70,7 @@ class ApiBridge(QObject):
         self._client: Client | None = None
         self._events_task: asyncio.Task[None] | None = None  # touched on the worker loop only
         self._events_wanted = False
+        self.snapshots = 0  # snapshots the events socket delivered so far
         self._closed = False
         self._delivered.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         self._thread = threading.Thread(target=self._run_loop, name="switchboard-api", daemon=True)
@@ -155,6 +156,8 @@ class ApiBridge(QObject):
             assert client is not None
             try:
                 async for event in client.events():
+                    if event.get("type") == "snapshot":
+                        self.snapshots += 1
                     if failures or event.get("type") == "snapshot":
                         self.events_connected.emit(True)
                     failures = 0
@@ -166,6 +169,16 @@ class ApiBridge(QObject):
             self.events_connected.emit(False)
             await asyncio.sleep(EVENTS_RETRY_SECONDS[min(failures, len(EVENTS_RETRY_SECONDS) - 1)])
             failures += 1
+
+    def resync_events(self) -> None:
+        """Reopen the events socket so that a fresh snapshot arrives (a view built after the
+        first one went by needs the live state as it is now)."""
+        if self._events_wanted and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._restart_events_task)
+
+    def _restart_events_task(self) -> None:
+        self._stop_events_task()
+        self._start_events_task()
 
     def stop_events(self) -> None:
         if self._events_wanted and not self._loop.is_closed():

@@ -79,6 +79,8 @@ class LiveView(View):
         else:
             self.is_loaded = False
             self._timeout.start()
+            if self.bridge.snapshots:  # the board was built after the last snapshot went by
+                self.bridge.resync_events()
 
     def _load_agents(self) -> None:
         self.bridge.call(lambda api: api.agents.all(), self._got_agents, lambda exc: None, context=self)

@@ -8,9 +8,11 @@ import asyncio
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -159,3 +161,29 @@ def test_board_panel_greeting_say_and_hold(live_console: Console, sip_server: Si
         caller.close()
     assert isinstance(caller.result, SippResult), caller.result
     assert caller.result.returncode == 0, caller.result.stderr
+
+
+def test_board_opened_late_shows_calls_already_live(live_console: Console, sip_server: SipServer,
+                                                    qtbot: QtBot, tmp_path: Path) -> None:
+    """The board is built after the events socket's first snapshot went by: it asks for a fresh
+    one and shows the call that was already live."""
+    bridge = live_console.session.context.bridge
+    qtbot.waitUntil(lambda: bridge.snapshots >= 1, timeout=15_000)
+    caller = Caller(sip_server, tmp_path)
+    try:
+        def live_ids(api: Client) -> Any:
+            return api.list_calls(status="in_progress")
+
+        deadline = time.monotonic() + 30
+        calls: list[dict[str, Any]] = []
+        while not calls and time.monotonic() < deadline:
+            calls = run_api(sip_server.engine, live_ids).items
+            qtbot.wait(200)
+        assert len(calls) == 1, "the call was not answered"
+        board = live_console.view("live")
+        assert isinstance(board, LiveView)
+        qtbot.waitUntil(lambda: board.model.rowCount() == 1, timeout=15_000)
+        assert board.model.call_id(board.model.index(0, 0)) == calls[0]["id"]
+        run_api(sip_server.engine, lambda api: api.control(calls[0]["id"], "end_call"))
+    finally:
+        caller.close()
