@@ -22,11 +22,12 @@ import logging
 import re
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.agents.brain import Brain, BrainOutput
+from engine.agents.template import fill
 from engine.agents.tools import END_CALL, TRANSFER_CALL
 from engine.speech.agent_audio import FRAME_S, AgentAudio, Playout
 from engine.speech.frames import (
@@ -710,12 +711,19 @@ class Pipeline:
             self._idle_prompts += 1
             self.observer.event("agent.idle_prompt", {"count": self._idle_prompts})
             reply = self._new_reply("idle")
-            self._speak(reply, self.config.idle_prompt)
+            self._speak(reply, self._filled(self.config.idle_prompt))
             self._close_reply(reply)
         else:
             self._goodbye(self.config.idle_goodbye, HANGUP_IDLE)
 
+    def _filled(self, text: str) -> str:
+        """``text`` with the call's ``{variables}`` (the brain's) filled in."""
+        state = getattr(self.brain, "state", None)
+        found = getattr(state if state is not None else self.brain, "variables", None)
+        return fill(text, found) if isinstance(found, Mapping) else text
+
     def _goodbye(self, text: str, reason: str) -> None:
+        text = self._filled(text)
         self.ended = reason
         reply = self._new_reply("goodbye", interruptible=False, hangup=reason)
         self._speak(reply, text)

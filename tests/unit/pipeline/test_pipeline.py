@@ -163,3 +163,15 @@ def test_transfer_is_reported_and_the_agent_then_stays_quiet() -> None:
     assert [t.name for t in obs.tools] == [TRANSFER_TOOL]
     assert obs.said()[-1] == "Of course. Let me connect you with someone from our team."
     assert IDLE_PROMPT not in obs.said() and obs.hangups == []
+
+
+def test_idle_prompt_and_goodbye_fill_the_call_variables() -> None:
+    config = PipelineConfig(idle_timeout_s=2.0, idle_max_prompts=1,
+                            idle_prompt="Still there, {first_name}?",
+                            idle_goodbye="Thanks for calling {company}. Have a great day!")
+    brain = ScriptedBrain(short_script(variables={"company": "Northwind"}),
+                          variables={"first_name": "Elena"})
+    result = run_virtual(run_call(brain, caller(("silence", 12.0)), config=config))
+    said = result.observer.said()
+    assert said[1] == "Still there, Elena?"
+    assert said[2] == "Thanks for calling Northwind. Have a great day!"
