@@ -219,11 +219,12 @@ class AgentLeg(PipelineObserver):
     # -- supervisor controls (on the call's loop) ----------------------------------------------
 
     def say(self, text: str, *, interrupt: bool = True, interruptible: bool = True,
-            end_after: bool = False) -> None:
-        """The agent speaks a supervisor's words (transcript source ``supervisor``)."""
+            end_after: bool = False, source: str = "supervisor") -> None:
+        """The agent speaks a supervisor's words (transcript source ``supervisor``), or words of
+        the engine's own in the agent's name (``source="agent"``: a transfer's outcome)."""
         assert self.pipeline is not None
         self.pipeline.say(text, interrupt=interrupt, interruptible=interruptible,
-                          end_after=end_after)
+                          end_after=end_after, source=source)
 
     def inject_context(self, text: str, *, trigger_response: bool = False) -> None:
         """A hidden instruction for the brain; with ``trigger_response`` it answers now."""

@@ -175,6 +175,13 @@ class Target:
     trunk_id: str | None = None
 
 
+def user_name(db: Any, user_id: str) -> str | None:
+    """Blocking: a console user's display name."""
+    with session_scope(db) as session:
+        user = session.get(User, user_id)
+        return user.display_name if user is not None else None
+
+
 def load_trunk(db: Any, trunk_id: str) -> SipTrunk | None:
     """Blocking: the trunk row (detached)."""
     with session_scope(db) as session:
@@ -473,7 +480,7 @@ class BlindTransfer:
         if agent is not None:
             if not control.held_by_peer:
                 agent.resume()
-            agent.say(NOT_CONNECTED, interrupt=True, interruptible=True)
+            agent.say(NOT_CONNECTED, interrupt=True, interruptible=True, source="agent")
         session.records.update_call(session.call_id, {"status": "in_progress"})
 
     async def _bridge(self) -> None:
@@ -576,8 +583,10 @@ class Transfers:
             user_id = user_of(dest.to)
             target = None if user_id is not None else \
                 await self._target(session, dest.to, trunk)
+            name = None if user_id is None else \
+                await asyncio.to_thread(user_name, self.telephony.db, user_id)
             destinations.append(Destination(dest.to, dest.label, dest.screening_prompt,
-                                            dest.summary, target, user_id))
+                                            dest.summary, target, user_id, name))
         trunk_id = next((d.target.trunk_id for d in destinations
                          if d.target is not None and d.target.trunk_id), None)
         transfer = WarmTransfer(self, session, command, destinations, actor, trunk_id)

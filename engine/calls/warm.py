@@ -105,10 +105,14 @@ class Destination:
     summary: str | None = None
     target: Target | None = None  # a phone number or sip: URI
     user_id: str | None = None  # a console user
+    user_name: str | None = None  # the console user's display name
 
     @property
     def name(self) -> str:
-        """How the transcript names it: ``Sales (+15550100)`` or the address alone."""
+        """How the transcript names it: ``Sales (+15550100)``, the address alone, or a console
+        user by label or name (their id means nothing to a reader)."""
+        if self.user_id is not None:
+            return self.label or self.user_name or "a console user"
         return f"{self.label} ({self.to})" if self.label else self.to
 
     def describe(self) -> dict[str, Any]:
@@ -790,7 +794,8 @@ class WarmTransfer:
         if not control.held_by_peer:
             agent.resume()
         if message:
-            agent.say(message, interrupt=True, interruptible=not end_after, end_after=end_after)
+            agent.say(message, interrupt=True, interruptible=not end_after, end_after=end_after,
+                      source="agent")
         return True
 
     def _fallback(self) -> None:

@@ -528,6 +528,11 @@ async def test_console_users_offered_declined_and_answered(control_engine: Contr
     assert [a["failure_cause"] for a in row["routing_attempts"]] == ["unavailable", "declined",
                                                                      None]
     assert row["participants"][-1]["user_id"] == marc_id
+    # the transcript names the user, not their id
+    system = [e["text"] for e in (await client.get_call(call_id))["transcript"]["entries"]
+              if e["source"] == "system"]
+    assert any("Marc" in line for line in system), system
+    assert not any("user:" in line for line in system), system
     call = await client.get_call(call_id)
     assert call["disconnect_reason"] == "agent_hangup"
     with session_scope(engine.engine.db) as db:
