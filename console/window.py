@@ -168,7 +168,9 @@ class MainWindow(QMainWindow):
             events = "  ·  live events" if self._events_up else "  ·  events offline"
         mode = {"embedded": "embedded engine", "demo": "demo engine", "remote": "remote engine"}.get(
             self.ctx.engine.mode, "engine")
-        self.connection_text.setText(f"{state.capitalize()} to {mode} at {self.ctx.engine.url}{events}")
+        preposition = "from" if state == "disconnected" else "to"
+        self.connection_text.setText(
+            f"{state.capitalize()} {preposition} {mode} at {self.ctx.engine.url}{events}")
         self.connection_dot.setProperty("state", state)
         self.connection_dot.style().unpolish(self.connection_dot)
         self.connection_dot.style().polish(self.connection_dot)
