@@ -200,9 +200,11 @@ class ApiBridge(QObject):
         self.stop_events()
 
         async def shutdown() -> None:
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            if others:  # let them unwind (a request halfway through connecting, the socket)
+                await asyncio.wait(others, timeout=2)
             if self._client is not None:
                 await self._client.aclose()
 

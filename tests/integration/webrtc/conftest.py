@@ -76,7 +76,10 @@ class WebRtcEngine:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         tel = self.telephony
-        while (tel.sessions or tel._tasks) and loop.time() < deadline:  # noqa: ASYNC110 - polls the service
+        def busy() -> bool:  # calls, their tasks, and joined peers still leaving
+            return bool(tel.sessions or tel._tasks or tel.joins._tasks or tel.joins._watchers)
+
+        while busy() and loop.time() < deadline:  # noqa: ASYNC110 - polls the service
             await asyncio.sleep(0.05)
         done = asyncio.Event()
         tel.runner.submit(lambda: loop.call_soon_threadsafe(done.set))
