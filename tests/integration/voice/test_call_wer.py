@@ -18,9 +18,9 @@ from tests.integration.sip.conftest import requires_sipp
 os.environ["HF_HUB_OFFLINE"] = "1"
 pytestmark = requires_sipp
 
-PROMPTS = 4
+PROMPTS = 8
 PROMPT_MAX_S = 3.5  # short prompts keep the call near 15 s
-CALL_WER_MAX = 0.35  # measured 5.6 % over 6 prompts on calls, 0 % direct (bench/call_wer.py)
+CALL_WER_MAX = 0.15  # measured 5.6 % over 6 prompts on calls, 0 % direct (bench/call_wer.py)
 
 
 @pytest.fixture
