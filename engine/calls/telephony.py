@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiortp.port_allocator import PortAllocator
 from sqlalchemy import Engine as SqlEngine
 from sqlmodel import select
 
@@ -30,6 +29,7 @@ from engine.events import EventBus
 from engine.media import MediaClock
 from engine.media.loop import MediaLoop
 from engine.sip.auth import Credentials
+from engine.sip.ports import RtpPorts
 from engine.sip.registration import Registration
 from engine.sip.rtp_batch import RtpBatch
 from engine.sip.transport import Peer
@@ -264,7 +264,7 @@ class Telephony:
         self.records = SqlCallRecords(db, writer, bus, self.runner)
         clock = clock or MediaClock()
         self.media_loop = MediaLoop(clock)
-        self.media = MediaContext(self.media_loop, host, recordings_dir, PortAllocator(RTP_PORTS),
+        self.media = MediaContext(self.media_loop, host, recordings_dir, RtpPorts(RTP_PORTS),
                                   RtpBatch(clock), speak)
         # recordings_dir is <data dir>/recordings (Settings): models live in <data dir>/models
         self.agents = AgentLegs(db, writer, bus, SpeechModels(recordings_dir.parent))

@@ -31,6 +31,7 @@ from aiortp.port_allocator import PortAllocator
 from engine.media.clock import MediaClock
 from engine.media.frame import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, FrameCutter
 from engine.media.resample import Resampler
+from engine.sip.ports import RtpPorts
 from engine.sip.rtp_batch import RtpBatch
 from engine.sip.sdp import MediaParams
 
@@ -107,14 +108,24 @@ class RtpLeg:
         """Bind a leg; ``port`` binds one reserved earlier (the port of an offer we sent), which
         is given back to ``allocator`` when the leg closes."""
         codec = open_codec(params)
-        session = await _Session.create(
-            local_addr=(local_ip, port or 0), remote_addr=params.remote_addr,
-            payload_type=params.payload_type, codec=codec, clock_rate=params.clock_rate,
-            dtmf_payload_type=params.dtmf_payload_type if params.dtmf_payload_type is not None
-            else -1,
-            jitter_prefetch=JITTER_PREFETCH, rtcp_interval=RTCP_INTERVAL_S, symmetric_rtp=True,
-            port_allocator=allocator if port is None else None, cname="switchboard",
-        )
+        chosen_here = port is None and allocator is not None
+        if port is None and allocator is not None:
+            port, _ = await allocator.allocate()
+        if port is not None and isinstance(allocator, RtpPorts):
+            allocator.take(port)  # bound by us since it was chosen: now the leg binds it
+        try:
+            session = await _Session.create(
+                local_addr=(local_ip, port or 0), remote_addr=params.remote_addr,
+                payload_type=params.payload_type, codec=codec, clock_rate=params.clock_rate,
+                dtmf_payload_type=params.dtmf_payload_type
+                if params.dtmf_payload_type is not None else -1,
+                jitter_prefetch=JITTER_PREFETCH, rtcp_interval=RTCP_INTERVAL_S,
+                symmetric_rtp=True, port_allocator=None, cname="switchboard",
+            )
+        except OSError:
+            if chosen_here and allocator is not None and port:
+                await allocator.release(port)
+            raise
         sender: Any = session._sender
         # aiortp steps by the codec's samples per frame, which is not the RTP clock's 20 ms for
         # G.722 (RFC 3551 §4.5.2) or for Opus run at 16 kHz (RFC 7587 §4.1)
@@ -126,8 +137,8 @@ class RtpLeg:
                                               dtmf_payload_type=session._dtmf_payload_type,
                                               clock_rate=params.dtmf_clock_rate)
         leg = cls(session, params, clock, batch)
-        if port is not None:
-            leg._reserved = (allocator, port)
+        if port:
+            leg._reserved = (allocator, port)  # given back to the allocator when the leg closes
         return leg
 
     @property

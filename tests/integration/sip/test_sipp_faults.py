@@ -48,7 +48,7 @@ async def test_200_is_retransmitted_until_the_late_ack(sip_engine: SipEngine,
     result = await run_sipp(SCENARIOS / "late_ack.xml", sip_engine.port, "15550100")
     assert result.returncode == 0, result.stderr
     await sip_engine.settled()
-    assert sent["INVITE 200"] >= 2  # T1 = 500 ms: at 0.5 s and 1.5 s before the ACK at 1.7 s
+    assert sent["INVITE 200"] >= 2  # T1 = 500 ms: at 0.5 s and 1.5 s before the ACK at 2.5 s
     [call] = sip_engine.calls()
     assert call.status == "completed"
     steps = [e.event_type for e in sip_engine.events(call.id)]

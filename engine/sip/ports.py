@@ -1,0 +1,59 @@
+"""RTP port pairs that stay ours from the moment they are chosen until a leg binds them.
+
+aiortp's allocator checks a pair by binding and closing it, searching from the bottom of its
+range. A port we put in an SDP offer is bound only when the answer comes, seconds later; another
+engine on the host (or any program) searching the same way finds it free meanwhile and takes it,
+and our leg fails with "address already in use". Here the search starts at a random even port, and
+the pair stays bound (held) until :meth:`RtpPorts.take` hands it to the leg that binds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import socket
+
+from aiortp.port_allocator import PortAllocator
+
+
+class RtpPorts(PortAllocator):
+    """Even/odd RTP/RTCP pairs in ``port_range``, held bound until taken."""
+
+    def __init__(self, port_range: tuple[int, int]) -> None:
+        super().__init__(port_range)
+        self._held: dict[int, tuple[socket.socket, socket.socket]] = {}
+
+    async def allocate(self) -> tuple[int, int]:
+        """A free pair (rtp, rtcp), bound by us until :meth:`take` or :meth:`release`."""
+        async with self._lock:
+            ports = list(range(self._min_port, self._max_port, 2))
+            start = random.randrange(len(ports))
+            for port in ports[start:] + ports[:start]:
+                if port in self._allocated:
+                    continue
+                pair = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
+                        socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                try:
+                    pair[0].bind(("", port))
+                    pair[1].bind(("", port + 1))
+                except OSError:
+                    for sock in pair:
+                        sock.close()
+                    continue
+                self._allocated.add(port)
+                self._held[port] = pair
+                return port, port + 1
+            raise RuntimeError("no free RTP port pair in range")
+
+    def take(self, port: int) -> None:
+        """Lets go of the pair's sockets so that the leg can bind it (it stays allocated)."""
+        for sock in self._held.pop(port, ()):
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    async def release(self, rtp_port: int) -> None:
+        self.take(rtp_port)
+        await super().release(rtp_port)
+
+
+__all__ = ["RtpPorts"]
