@@ -43,10 +43,20 @@ class BubbleDelegate(QStyledItemDelegate):
     def _bubble_width(self) -> int:
         return max(160, int(self.view.viewport().width() * BUBBLE_WIDTH))
 
-    def _text_rect(self, text: str, font: QFont) -> QRect:
+    def _wrap(self, text: str, font: QFont) -> tuple[QRect, int]:
+        """The text's box and how it wraps: at word boundaries, or anywhere when one word (a SIP
+        URI) is wider than the bubble and would run out of it."""
         width = self._bubble_width() - 2 * BUBBLE_PADDING
-        return QFontMetrics(font).boundingRect(QRect(0, 0, width, 100_000),
-                                               int(Qt.TextFlag.TextWordWrap), text or " ")
+        metrics = QFontMetrics(font)
+        flags = int(Qt.TextFlag.TextWordWrap)
+        rect = metrics.boundingRect(QRect(0, 0, width, 100_000), flags, text or " ")
+        if rect.width() > width:
+            flags = int(Qt.TextFlag.TextWrapAnywhere)
+            rect = metrics.boundingRect(QRect(0, 0, width, 100_000), flags, text or " ")
+        return rect, flags
+
+    def _text_rect(self, text: str, font: QFont) -> QRect:
+        return self._wrap(text, font)[0]
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         body, caption = self._fonts(option)
@@ -62,7 +72,7 @@ class BubbleDelegate(QStyledItemDelegate):
         colors = theme.colors()
         body, caption = self._fonts(option)
         caption_height = QFontMetrics(caption).height()
-        text_rect = self._text_rect(text, body)
+        text_rect, wrap_flags = self._wrap(text, body)
         wrap_width = self._bubble_width() - 2 * BUBBLE_PADDING
         width = max(120, min(self._bubble_width(), text_rect.width() + 2 * BUBBLE_PADDING))
         right = speaker in RIGHT_SIDE
@@ -108,7 +118,7 @@ class BubbleDelegate(QStyledItemDelegate):
         painter.setPen(QColor(colors.muted if partial else colors.text))
         # the same wrap width as sizeHint, so the lines break exactly where they were measured
         painter.drawText(QRect(bubble.left() + BUBBLE_PADDING, bubble.top() + BUBBLE_PADDING, wrap_width,
-                               text_rect.height()), int(Qt.TextFlag.TextWordWrap), text)
+                               text_rect.height()), wrap_flags, text)
         painter.restore()
 
 
