@@ -117,6 +117,19 @@ class ApiBridge(QObject):
 
         self._submit(run())
 
+    def call_and_wait(self, request: ApiCall, timeout_s: float) -> Any:
+        """Run ``request(client)`` and wait for its answer on this thread, for at most
+        ``timeout_s``. Only for the window's last words as it closes (signing a user out): the
+        GUI never waits otherwise."""
+        if self._closed:
+            raise RuntimeError("the API bridge is closed")
+
+        async def run() -> Any:
+            assert self._client is not None
+            return await request(self._client)
+
+        return self._submit(run()).result(timeout=timeout_s)
+
     @Slot(object)
     def _deliver(self, item: tuple[Callable[[Any], None] | None, Any, bool, QObject | None]) -> None:
         callback, value, failed, context = item

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 PRESENCES = ("available", "busy", "away")  # what a signed-in user may choose (the API also has offline)
 SIGNED_OUT = "offline"
+SIGN_OUT_WAIT_S = 2.0  # how long a closing window waits for the engine to sign its user out
 DECLINE_REASONS = ("Busy with another caller", "Not my area", "Call back later")
 DEFAULT_RINGING_TIMEOUT_S = 30  # when an offer does not say; the engine's warm-transfer default
 SETTINGS_USER_KEY = "softphone/user_id"
@@ -473,8 +474,16 @@ class SoftphoneModel(QObject):
         self.ticked.emit()
 
     def shutdown(self) -> None:
-        """The window is closing: hang up and stop listening."""
+        """The window is closing: hang up, stop listening, and sign the user out (so that no
+        transfer is offered to someone who has left)."""
         self._tick.stop()
         if self.in_call and self._phone is not None:
             self._phone.hang_up()
         self._drop_live()
+        if self.user is not None and self.presence != SIGNED_OUT:
+            user_id = str(self.user["id"])
+            try:
+                self.bridge.call_and_wait(
+                    lambda api: api.users.update(user_id, presence=SIGNED_OUT), SIGN_OUT_WAIT_S)
+            except Exception as exc:  # the engine may be gone already
+                log.info("could not sign %s out while closing: %r", user_id, exc)

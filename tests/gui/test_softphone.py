@@ -350,3 +350,12 @@ def test_test_call_from_the_agent_editor(phone_console: Console, sip_server: Sip
     qtbot.mouseClick(dock.hang_up_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: model.phase == "ended", timeout=20_000)
     poll(qtbot, lambda: api(sip_server, lambda c: c.get_call(call_id))["status"] not in LIVE, 20)
+
+
+def test_closing_the_window_signs_the_user_out(phone_console: Console, sip_server: SipServer,
+                                               qtbot: QtBot) -> None:
+    dock = open_dock(phone_console)
+    sign_in(dock, sip_server, qtbot)
+    assert presence(sip_server) == "available"
+    phone_console.window.close()  # no transfer is offered to someone who has left
+    assert presence(sip_server) == "offline"
