@@ -497,10 +497,10 @@ class BlindTransfer:
         agent = session.control._agent_participant()
         mixer = session.mixer
         self._remove_ringback()
-        media.call(mixer.add, self.participant)
+        await media.call_soon_wait(mixer.add, self.participant)
         if agent is not None:
-            media.call(mixer.remove, agent)  # the AI agent leaves the call
-        session.control.transferred = True
+            await media.call_soon_wait(mixer.remove, agent)  # the AI agent leaves the call
+        session.control.transferred = True  # completed once the bridge is in the mixer
         session.control.transferring = False
         self._update(status="completed", completed_at=utcnow(), sip_status_code=call.status,
                      participants=[*self.fields["participants"],
