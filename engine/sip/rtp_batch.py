@@ -1,10 +1,20 @@
 """The G.711 batch: every 8 kHz µ-law/A-law leg of the media loop, resampled and coded together
 once per tick instead of one small numpy pipeline per leg.
 
-Each tick, before the mixers (stage -1), one 8 kHz frame queued by each leg is converted to
-16 kHz in one array operation and handed to the leg's inbound queue; after the mixers (stage 1),
-every frame the mixers gave the legs is converted to 8 kHz, clipped and G.711-encoded through
-lookup tables in one pass, and sent. A row converts exactly as the leg's own resampler would.
+Each tick, before the mixers (stage -1):
+
+1. the packets encoded in the previous tick are sent, first thing, so each goes out at its own
+   slot however long the rest of the tick takes (mixing 200 calls takes longer than the 10 ms a
+   frame may be late);
+2. the legs' sockets are read dry by the :class:`~engine.sip.rtp_drain.RtpDrain` and the tick's
+   G.711 payloads decoded in one table lookup;
+3. one 8 kHz frame queued by each leg is converted to 16 kHz in one array operation and handed
+   to the leg's inbound queue.
+
+After the mixers (stage 1), every frame the mixers gave the legs is converted to 8 kHz, clipped
+and G.711-encoded through lookup tables in one pass, ready for the next tick's step 1. A batched
+leg's audio thus leaves one tick (20 ms) after it was mixed, and on time. A row converts exactly
+as the leg's own resampler would.
 """
 
 from __future__ import annotations
@@ -13,10 +23,12 @@ import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 from aiortp.codecs.g711 import PcmaCodec, PcmuCodec
 
 from engine.media.clock import MediaClock
 from engine.media.resample import BatchResampler
+from engine.sip.rtp_drain import RtpDrain
 from engine.sip.rtp_wire import RtpWire
 
 if TYPE_CHECKING:
@@ -27,12 +39,22 @@ log = logging.getLogger(__name__)
 CODEC_RATE = 8000
 MIXER_RATE = 16000
 BATCHED_CODECS = {"PCMU": 0, "PCMA": 1}  # -> row of the encode tables
-RECEIVE_STAGE = -1
-SEND_STAGE = 1
+RECEIVE_STAGE = -1  # send what the last tick encoded, then read and decode
+SEND_STAGE = 1  # encode what the mixers gave, for the next tick
 
 # raw native-order u16 sample -> codec byte, one row per codec (aiortp's precomputed tables)
 _ENCODE = np.stack([np.frombuffer(PcmuCodec._encode_table, dtype=np.uint8),
                     np.frombuffer(PcmaCodec._encode_table, dtype=np.uint8)])
+
+
+def _decode_table(codec: type[PcmuCodec] | type[PcmaCodec]) -> np.ndarray:
+    low = np.frombuffer(codec._decode_lo, dtype=np.uint8).astype(np.uint16)
+    high = np.frombuffer(codec._decode_hi, dtype=np.uint8).astype(np.uint16)
+    return (low | (high << 8)).view(np.int16)
+
+
+# codec byte -> 16-bit sample, one row per codec (the same tables aiortp decodes with)
+_DECODE = np.stack([_decode_table(PcmuCodec), _decode_table(PcmaCodec)])
 
 
 class RtpBatch:
@@ -44,10 +66,12 @@ class RtpBatch:
         self._down = BatchResampler(MIXER_RATE, CODEC_RATE)
         self._slots: dict[RtpLeg, tuple[int, int]] = {}
         self._outgoing: list[tuple[RtpLeg, bytes]] = []
+        self._ready: tuple[list[RtpLeg], npt.NDArray[np.uint8]] | None = None  # encoded, unsent
         self.wire = RtpWire()
+        self.drain = RtpDrain()
         self.frames_in = 0  # 20 ms frames handed to the legs' inbound queues
         clock.add(self.receive, RECEIVE_STAGE)
-        clock.add(self.send, SEND_STAGE)
+        clock.add(self.encode, SEND_STAGE)
 
     @staticmethod
     def accepts(codec: str, codec_rate: int) -> bool:
@@ -58,6 +82,7 @@ class RtpBatch:
     def attach(self, leg: RtpLeg) -> None:
         self._slots[leg] = (self._up.open(), self._down.open())
         self.wire.attach(leg)
+        self.drain.attach(leg)
 
     def detach(self, leg: RtpLeg) -> None:
         slots = self._slots.pop(leg, None)
@@ -65,13 +90,17 @@ class RtpBatch:
             self._up.close(slots[0])
             self._down.close(slots[1])
         self.wire.detach(leg)
+        self.drain.detach(leg)
         self._outgoing = [(other, pcm) for other, pcm in self._outgoing if other is not leg]
 
     def queue(self, leg: RtpLeg, pcm: bytes) -> None:
-        """A mixed 16 kHz frame for ``leg``, sent at the end of this tick."""
+        """A mixed 16 kHz frame for ``leg``, encoded at the end of this tick and sent at the
+        start of the next."""
         self._outgoing.append((leg, pcm))
 
     def receive(self) -> None:
+        self.send()
+        self.decode(self.drain.receive())
         legs: list[RtpLeg] = []
         frames: list[bytes] = []
         for leg in self._slots:
@@ -89,7 +118,34 @@ class RtpBatch:
         for row, leg in enumerate(legs):
             leg.deliver(pcm[row].tobytes())
 
+    @staticmethod
+    def decode(payloads: list[tuple[RtpLeg, bytes]]) -> None:
+        """Decode the G.711 payloads the drain read this tick into their legs' queues."""
+        if not payloads:
+            return
+        codes = np.frombuffer(b"".join(payload for _, payload in payloads), dtype=np.uint8)
+        sizes = [len(payload) for _, payload in payloads]
+        rows = np.repeat([BATCHED_CODECS[leg.params.codec] for leg, _ in payloads], sizes)
+        pcm = _DECODE[rows, codes].tobytes()
+        start = 0
+        for (leg, _), size in zip(payloads, sizes, strict=True):
+            leg._on_codec_audio(pcm[2 * start:2 * (start + size)], 0)
+            start += size
+
     def send(self) -> None:
+        """Send the packets the last tick encoded, to legs still attached."""
+        ready, self._ready = self._ready, None
+        if ready is None:
+            return
+        legs, encoded = ready
+        keep = [row for row, leg in enumerate(legs) if leg in self._slots]
+        if len(keep) < len(legs):
+            if not keep:
+                return
+            legs, encoded = [legs[row] for row in keep], encoded[keep]
+        self.wire.send(legs, encoded, self.clock.frame_sent)
+
+    def encode(self) -> None:
         outgoing, self._outgoing = self._outgoing, []
         if not outgoing:
             return
@@ -99,5 +155,4 @@ class RtpBatch:
         np.clip(y, -32768, 32767, out=y)
         samples = y.astype("<i2").view(np.uint16)
         rows = np.array([BATCHED_CODECS[leg.params.codec] for leg, _ in outgoing])
-        encoded = _ENCODE[rows[:, None], samples]
-        self.wire.send([leg for leg, _ in outgoing], encoded, self.clock.frame_sent)
+        self._ready = ([leg for leg, _ in outgoing], _ENCODE[rows[:, None], samples])

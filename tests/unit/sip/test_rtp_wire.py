@@ -34,7 +34,8 @@ async def test_batched_packets_match_aiortps_own() -> None:
         for _ in range(3):
             for leg in legs:
                 leg.push(frame)
-            batch.send()
+            batch.encode()  # after the mixers
+            batch.send()  # at the start of the next tick
         for leg in legs:  # aiortp's path carries on from where the wire left
             leg.send_encoded(bytes(160))
         packets = [await asyncio.wait_for(loop.sock_recv(peer, 2048), 10.0) for _ in range(8)]
