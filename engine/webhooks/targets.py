@@ -1,13 +1,21 @@
 """Where an event goes: the organization's enabled webhooks subscribed to it (agent-scoped ones
-only for their agent's calls), or a function tool's own URL. Blocking: run in a worker thread."""
+only for their agent's calls), or a function tool's own URL. Blocking: run in a worker thread.
+
+Every call asks several times (each status change, the assistant request), so an organization's
+enabled webhooks are read once and kept until any session commits a change to a webhook row.
+"""
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import event as orm_events
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from engine.store import Agent, ToolTemplate, Webhook
@@ -33,19 +41,70 @@ def _target(row: Webhook) -> Target:
                   float(row.timeout_seconds or DEFAULT_TIMEOUT_S), row.agent_id)
 
 
+class _Subscriptions:
+    """The enabled webhooks of each organization of each database, as (events, target), kept
+    until a commit changes a webhook. The generation is read before the rows, so a change
+    committed during a read leaves that read uncached."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self._lock = threading.Lock()
+        self._rows: weakref.WeakKeyDictionary[
+            SqlEngine, dict[str, tuple[int, list[tuple[frozenset[str], Target]]]]] = \
+            weakref.WeakKeyDictionary()
+
+    def of(self, db: SqlEngine, organization_id: str) -> list[tuple[frozenset[str], Target]]:
+        generation = self.generation
+        with self._lock:
+            cached = self._rows.get(db, {}).get(organization_id)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        with Session(db) as session:
+            rows = session.exec(
+                select(Webhook).where(Webhook.organization_id == organization_id)
+                .where(Webhook.enabled == True)  # noqa: E712 - SQL comparison
+                .order_by(Webhook.created_at, Webhook.id)  # type: ignore[arg-type]
+            ).all()
+            subscribed = [(frozenset(r.events or ()), _target(r)) for r in rows]
+        with self._lock:
+            self._rows.setdefault(db, {})[organization_id] = (generation, subscribed)
+        return subscribed
+
+    def changed(self) -> None:
+        with self._lock:
+            self.generation += 1
+
+
+_SUBSCRIPTIONS = _Subscriptions()
+_CHANGED_KEY = "webhooks_changed"
+
+
+@orm_events.listens_for(OrmSession, "after_flush")
+def _note_webhook_writes(session: OrmSession, _context: Any) -> None:
+    if any(isinstance(row, Webhook)
+           for rows in (session.new, session.dirty, session.deleted) for row in rows):
+        session.info[_CHANGED_KEY] = True
+
+
+@orm_events.listens_for(OrmSession, "after_commit")
+def _forget_webhooks(session: OrmSession) -> None:
+    if session.info.pop(_CHANGED_KEY, False):
+        _SUBSCRIPTIONS.changed()
+
+
+@orm_events.listens_for(OrmSession, "after_rollback")
+def _keep_webhooks(session: OrmSession) -> None:
+    session.info.pop(_CHANGED_KEY, None)
+
+
 def find_targets(db: SqlEngine, organization_id: str, event: str,
                  agent_id: str | None = None, *, any_agent: bool = False) -> list[Target]:
     """Enabled webhooks of the organization subscribed to ``event``, oldest first.
 
     Agent-scoped webhooks match only ``agent_id`` (or every agent with ``any_agent``)."""
-    with Session(db) as session:
-        rows = session.exec(
-            select(Webhook).where(Webhook.organization_id == organization_id)
-            .where(Webhook.enabled == True)  # noqa: E712 - SQL comparison
-            .order_by(Webhook.created_at, Webhook.id)  # type: ignore[arg-type]
-        ).all()
-    return [_target(r) for r in rows
-            if event in (r.events or []) and (any_agent or r.agent_id is None or r.agent_id == agent_id)]
+    return [target for events, target in _SUBSCRIPTIONS.of(db, organization_id)
+            if event in events and (any_agent or target.agent_id is None
+                                    or target.agent_id == agent_id)]
 
 
 def target_by_id(db: SqlEngine, organization_id: str, webhook_id: str) -> Target | None:

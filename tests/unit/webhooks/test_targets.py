@@ -1,0 +1,87 @@
+"""An organization's webhooks are read once and re-read after any committed change to one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, event
+
+from engine.store import Organization, Webhook, make_engine, migrate, session_scope, sqlite_url
+from engine.webhooks.targets import find_targets
+
+
+def _store(tmp_path: Path) -> tuple[Engine, str]:
+    db = make_engine(sqlite_url(tmp_path / "hooks.db"))
+    migrate(db)
+    with session_scope(db) as session:
+        org = Organization(name="acme")
+        session.add(org)
+        session.flush()
+        return db, org.id
+
+
+def _selects(db: Engine) -> list[str]:
+    seen: list[str] = []
+    event.listen(db, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_a: seen.append(statement)
+                 if "FROM webhook" in statement else None)
+    return seen
+
+
+def test_targets_are_cached_until_a_webhook_changes(tmp_path: Path) -> None:
+    db, org = _store(tmp_path)
+    selects = _selects(db)
+    assert find_targets(db, org, "status-update") == []
+    assert find_targets(db, org, "end-of-call-report") == []
+    assert len(selects) == 1  # the second question is answered from memory
+
+    with session_scope(db) as session:
+        hook = Webhook(organization_id=org, url="http://127.0.0.1:9/a", events=["status-update"])
+        session.add(hook)
+    [target] = find_targets(db, org, "status-update")
+    assert target.url == "http://127.0.0.1:9/a"
+    assert find_targets(db, org, "end-of-call-report") == []
+    assert len(selects) == 2
+
+    with session_scope(db) as session:
+        row = session.get(Webhook, hook.id)
+        assert row is not None
+        row.enabled = False
+    assert find_targets(db, org, "status-update") == []
+
+    with session_scope(db) as session:
+        row = session.get(Webhook, hook.id)
+        assert row is not None
+        row.enabled = True
+    assert len(find_targets(db, org, "status-update")) == 1
+    with session_scope(db) as session:
+        session.delete(session.get(Webhook, hook.id))
+    assert find_targets(db, org, "status-update") == []
+
+
+def test_a_rolled_back_change_keeps_the_cache(tmp_path: Path) -> None:
+    db, org = _store(tmp_path)
+    selects = _selects(db)
+    find_targets(db, org, "status-update")
+    try:
+        with session_scope(db) as session:
+            session.add(Webhook(organization_id=org, url="http://127.0.0.1:9/b",
+                                events=["status-update"]))
+            session.flush()
+            raise RuntimeError("abandoned")
+    except RuntimeError:
+        pass
+    assert find_targets(db, org, "status-update") == []
+    assert len(selects) == 1
+
+
+def test_agent_scoped_webhooks_match_their_agent(tmp_path: Path) -> None:
+    db, org = _store(tmp_path)
+    with session_scope(db) as session:
+        session.add(Webhook(organization_id=org, url="http://127.0.0.1:9/all", events=["tool-calls"]))
+        session.add(Webhook(organization_id=org, url="http://127.0.0.1:9/one", events=["tool-calls"],
+                            agent_id="agent-1"))
+    assert [t.url for t in find_targets(db, org, "tool-calls", "agent-1")] == \
+        ["http://127.0.0.1:9/all", "http://127.0.0.1:9/one"]
+    assert [t.url for t in find_targets(db, org, "tool-calls", "agent-2")] == ["http://127.0.0.1:9/all"]
+    assert len(find_targets(db, org, "tool-calls", any_agent=True)) == 2
