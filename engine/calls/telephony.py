@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine as SqlEngine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from engine.calls.agent_leg import AgentLegs
 from engine.calls.joins import LiveJoins
@@ -56,25 +56,71 @@ ASSISTANT_REJECT_STATUS = 403  # the assistant-request answer refused an inbound
 SIP_OFF = "SIP is off in this engine (start it with --sip-port to dial and answer SIP calls)"
 
 
-class SerialRunner:
-    """Runs blocking store calls one after another on a worker thread, in submission order."""
+StoreJob = Callable[[Session], None]
 
-    def __init__(self) -> None:
-        self._queue: asyncio.Queue[Callable[[], None] | None] = asyncio.Queue()
+
+class SerialRunner:
+    """Runs blocking store writes on a worker thread, in submission order.
+
+    The jobs queued while a batch is being written go together in the next: one thread hop and
+    one transaction for all of them (a burst of call setups is hundreds of small row writes). A
+    batch that fails is retried job by job, so one bad write loses only itself. ``after``
+    callbacks run on the worker thread once their job's transaction has ended.
+    """
+
+    def __init__(self, db: SqlEngine) -> None:
+        self.db = db
+        self._queue: asyncio.Queue[tuple[StoreJob, Callable[[], None] | None] | None] = \
+            asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="telephony-store")
 
-    def submit(self, job: Callable[[], None]) -> None:
-        self._queue.put_nowait(job)
+    def submit(self, job: StoreJob, after: Callable[[], None] | None = None) -> None:
+        self._queue.put_nowait((job, after))
+
+    async def drained(self, within: float = 10.0) -> None:
+        """Wait until every write submitted so far has landed (or ``within`` seconds)."""
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+        self.submit(lambda _session: None, after=lambda: loop.call_soon_threadsafe(done.set))
+        await asyncio.wait_for(done.wait(), within)
 
     async def _run(self) -> None:
-        while (job := await self._queue.get()) is not None:
-            try:
-                await asyncio.to_thread(job)
-            except Exception:
+        stopping = False
+        while not stopping:
+            batch = [await self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            if None in batch:
+                stopping = True
+                batch = batch[:batch.index(None)]
+            jobs = [item for item in batch if item is not None]
+            if jobs:
+                await asyncio.to_thread(self._write, jobs)
+
+    def _write(self, jobs: list[tuple[StoreJob, Callable[[], None] | None]]) -> None:
+        try:
+            with session_scope(self.db) as session:
+                for job, _ in jobs:
+                    job(session)
+        except Exception:
+            if len(jobs) == 1:
                 log.exception("telephony store write failed")
+            else:
+                for job, _ in jobs:
+                    try:
+                        with session_scope(self.db) as session:
+                            job(session)
+                    except Exception:
+                        log.exception("telephony store write failed")
+        for _, after in jobs:
+            if after is not None:
+                try:
+                    after()
+                except Exception:
+                    log.exception("after a telephony store write")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -100,27 +146,21 @@ class SqlCallRecords:
         self._orgs[call_id] = org
         now = utcnow()
         row = Call(id=call_id, created_at=now, updated_at=now, **fields)
-
-        def insert() -> None:
-            with session_scope(self.db) as session:
-                session.add(row)
-
-        self.runner.submit(insert)
+        self.runner.submit(lambda session: session.add(row))
         self._publish("call.created", call_id, {"id": call_id, "status": fields.get("status"),
                                                 "direction": fields.get("direction")})
         return call_id
 
     def update_call(self, call_id: str, fields: dict[str, Any]) -> None:
-        def update() -> None:
-            with session_scope(self.db) as session:
-                call = session.get(Call, call_id)
-                if call is None:
-                    return
-                for key, value in fields.items():
-                    if key == "metadata_":
-                        value = {**call.metadata_, **value}
-                    setattr(call, key, value)
-                call.updated_at = utcnow()
+        def update(session: Session) -> None:
+            call = session.get(Call, call_id)
+            if call is None:
+                return
+            for key, value in fields.items():
+                if key == "metadata_":
+                    value = {**call.metadata_, **value}
+                setattr(call, key, value)
+            call.updated_at = utcnow()
 
         self.runner.submit(update)
         public = {k: v for k, v in fields.items() if k in ("status", "disconnect_reason",
@@ -260,7 +300,7 @@ class Telephony:
         self.port = port  # the SIP port once listening (0 asks for a free one)
         self.sip_enabled = sip
         self.port_fallback = port_fallback  # ``port`` taken: listen on a free one instead
-        self.runner = SerialRunner()
+        self.runner = SerialRunner(db)
         self.records = SqlCallRecords(db, writer, bus, self.runner)
         clock = clock or MediaClock()
         self.media_loop = MediaLoop(clock)
@@ -419,12 +459,11 @@ class Telephony:
         def store(reg: Registration) -> None:
             status = "registered" if reg.state == "registered" else "failed"
 
-            def update() -> None:
-                with session_scope(self.db) as session:
-                    row = session.get(SipTrunk, trunk_id)
-                    if row is not None:
-                        row.registration_status = status
-                        row.updated_at = utcnow()
+            def update(session: Session) -> None:
+                row = session.get(SipTrunk, trunk_id)
+                if row is not None:
+                    row.registration_status = status
+                    row.updated_at = utcnow()
 
             self.runner.submit(update)
 

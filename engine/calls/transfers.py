@@ -59,6 +59,8 @@ from engine.store.columns import row_dict
 from engine.store.types import new_id
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from engine.calls.commands import WarmTransfer as WarmCommand
     from engine.calls.telephony import Telephony
     from engine.calls.warm import Destination, WarmTransfer
@@ -708,32 +710,22 @@ class Transfers:
         """Writes the new row and waits until it landed (the API answers with it)."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        db = self.telephony.db
         now = utcnow()
         row = Transfer(created_at=now, updated_at=now, **fields)
-
-        def insert() -> None:
-            try:
-                with session_scope(db) as session:
-                    session.add(row)
-            finally:
-                loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
-
-        self.telephony.runner.submit(insert)
+        self.telephony.runner.submit(
+            lambda session: session.add(row),
+            after=lambda: loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None)))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(done), 10)
 
     def update_row(self, transfer_id: str, fields: dict[str, Any]) -> None:
-        db = self.telephony.db
-
-        def update() -> None:
-            with session_scope(db) as session:
-                row = session.get(Transfer, transfer_id)
-                if row is None:
-                    return
-                for key, value in fields.items():
-                    setattr(row, key, value)
-                row.updated_at = utcnow()
+        def update(session: Session) -> None:
+            row = session.get(Transfer, transfer_id)
+            if row is None:
+                return
+            for key, value in fields.items():
+                setattr(row, key, value)
+            row.updated_at = utcnow()
 
         self.telephony.runner.submit(update)
 
@@ -745,23 +737,24 @@ class Transfers:
     def set_presence(self, session: TransferableCall, user_id: str, presence: str) -> None:
         """Writes a console user's presence (busy on a transferred call, available after) and
         publishes ``user.updated``."""
-        db = self.telephony.db
         bus = self.telephony.records.bus
         organization_id = session.organization_id
+        changed: list[dict[str, Any]] = []
 
-        def update() -> None:
-            with session_scope(db) as store:
-                user = store.get(User, user_id)
-                if user is None or user.organization_id != organization_id:
-                    return
-                user.presence = presence
-                user.updated_at = utcnow()
-                store.flush()
-                data = row_dict(user)
-            if bus is not None:
-                bus.publish("user.updated", organization_id, data)
+        def update(store: Session) -> None:
+            user = store.get(User, user_id)
+            if user is None or user.organization_id != organization_id:
+                return
+            user.presence = presence
+            user.updated_at = utcnow()
+            store.flush()
+            changed.append(row_dict(user))
 
-        self.telephony.runner.submit(update)
+        def publish() -> None:
+            if bus is not None and changed:
+                bus.publish("user.updated", organization_id, changed[-1])
+
+        self.telephony.runner.submit(update, after=publish)
 
 
 __all__ = ["NOT_CONNECTED", "TRANSFERRED", "BlindTransfer", "Target", "TransferRefer",

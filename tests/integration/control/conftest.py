@@ -46,10 +46,7 @@ class ControlEngine(SipEngine):
 
     async def settled_writes(self) -> None:
         """Every call-row write and event submitted so far has landed."""
-        loop = asyncio.get_running_loop()
-        done = asyncio.Event()
-        self.telephony.runner.submit(lambda: loop.call_soon_threadsafe(done.set))
-        await asyncio.wait_for(done.wait(), 10)
+        await self.telephony.runner.drained(10)
         self.engine.writer.flush()
 
     async def wait_for(self, check: Any, within: float = 15.0, what: str = "") -> None:

@@ -75,9 +75,7 @@ class SipEngine:
         tel = self.engine.telephony
         while (tel.sessions or tel._tasks) and loop.time() < deadline:  # noqa: ASYNC110 - polls the service
             await asyncio.sleep(0.05)
-        done = asyncio.Event()
-        tel.runner.submit(lambda: loop.call_soon_threadsafe(done.set))
-        await asyncio.wait_for(done.wait(), within)
+        await tel.runner.drained(within)
         self.engine.writer.flush()
 
 

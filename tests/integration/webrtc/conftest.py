@@ -81,9 +81,7 @@ class WebRtcEngine:
 
         while busy() and loop.time() < deadline:  # noqa: ASYNC110 - polls the service
             await asyncio.sleep(0.05)
-        done = asyncio.Event()
-        tel.runner.submit(lambda: loop.call_soon_threadsafe(done.set))
-        await asyncio.wait_for(done.wait(), within)
+        await tel.runner.drained(within)
         self.engine.writer.flush()
 
 
