@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import errno
 import logging
+import os
 import struct
 import threading
 from collections import deque
@@ -88,9 +90,8 @@ class Recorder:
         if self._file is None and not self.failed:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._file = open(self.path, "w+b")
+                self._file = open(self.path, "w+b", buffering=0)
                 self._file.write(wav_header(0, self.rate))
-                self._file.flush()
             except OSError:
                 log.exception("cannot open recording %s", self.path)
                 self.failed = True
@@ -118,13 +119,12 @@ class Recorder:
         stereo[0::2] = left
         stereo[1::2] = right
         data = stereo.tobytes()
-        self._file.seek(0, 2)
-        self._file.write(data)
-        self._file.flush()
+        fd = self._file.fileno()
+        # two positioned writes and no seeks: the audio, then the sizes that cover it
+        if os.pwrite(fd, data, HEADER_BYTES + self.written_bytes) != len(data):
+            raise OSError(errno.ENOSPC, "short write", str(self.path))
         self.written_bytes += len(data)
-        self._file.seek(0)
-        self._file.write(wav_header(self.written_bytes, self.rate))
-        self._file.flush()
+        os.pwrite(fd, wav_header(self.written_bytes, self.rate), 0)
 
 
 class RecordingWriter:
