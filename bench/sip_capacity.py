@@ -3,14 +3,17 @@ each) into an in-process engine (media, mixing and recording; a tone instead of 
 
 For each N prints: calls completed, the peak of calls live at once, engine CPU (cores), the
 share of outgoing frames sent more than 10 ms after their slot (DESIGN §8 target: under 0.1 %
-at 200 calls), the p99 and worst frame lateness, the share of late clock ticks, and the 1-minute
-load average at the end of the run.
+at 200 calls), over the whole run and over the half seconds when all N calls were live (the
+whole run includes sipp setting up and tearing down N calls within about two seconds each), the
+p99 and worst frame lateness, the share of late clock ticks, and the 1-minute load average at
+the end of the run. A second line gives the CPU of each of the engine's threads.
 
 Wall-clock lateness depends on what else the machine runs; CPU time per call-frame does not:
 ``cpu/frame`` is the engine process's CPU time (all threads: SIP, store, recorder, media) and
 ``media/frame`` the media thread's alone, each divided by the frames sent.
 
     python -m bench.sip_capacity 50 100 200      (from the repository root)
+    python -m bench.sip_capacity --timeline 200   (live calls and late share every half second)
     python -m bench.sip_capacity --profile media.prof 200   (cProfile of the media thread, CPU time)
     python bench/sip_capacity.py 50 100 200
 """
@@ -24,8 +27,10 @@ import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -38,12 +43,30 @@ from engine.store import Agent, Call, PhoneNumber, session_scope
 from tests.integration.sip.conftest import run_sipp, uac_pcap_scenario
 
 SIZES = (50, 100, 200)
+SAMPLE_S = 0.5
 CHILDREN = resource.RUSAGE_CHILDREN
 
 
 def _cpu(who: int = resource.RUSAGE_SELF) -> float:
     usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
+
+
+def _threads_cpu() -> dict[str, float]:
+    """CPU seconds of each live thread of this process, by thread name (summed over threads that
+    share a name, e.g. a pool's workers)."""
+    names = {t.native_id: t.name.split("_")[0].rstrip("0123456789-") or t.name
+             for t in threading.enumerate() if t.native_id is not None}
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir() if Path("/proc/self/task").is_dir() else ():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = names.get(int(task.name), "other")
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def _thread_cpu(thread_id: int | None) -> float:
@@ -56,7 +79,8 @@ def _thread_cpu(thread_id: int | None) -> float:
         return 0.0
 
 
-async def measure(n: int, profile: Path | None = None) -> dict[str, float]:
+async def measure(n: int, profile: Path | None = None,
+                  show_timeline: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), sip_enabled=True, sip_host="127.0.0.1", sip_port=0)
         engine = Engine(settings)
@@ -80,20 +104,33 @@ async def measure(n: int, profile: Path | None = None) -> dict[str, float]:
         ticks0, late0, frames0 = clock.ticks, clock.late_ticks, clock.frames.snapshot()
         cpu0, wall0, sipp0, busy0 = _cpu(), time.monotonic(), _cpu(CHILDREN), clock.busy_s
         media0, stages0 = _thread_cpu(media_id), dict(clock.stage_cpu_s)
+        threads0 = _threads_cpu()
         batch = tel.media.batch
         in0 = batch.frames_in if batch is not None else 0
         sipp = asyncio.ensure_future(run_sipp(uac_pcap_scenario(Path(tmp)), tel.port, "15550100",
                                               calls=n, concurrent=n, rate=max(10, n // 2),
                                               limit_s=120))
         peak = 0
+        # lateness per half second, and over the half seconds when all n calls were live
+        timeline: list[str] = []
+        full_count = full_late = 0
+        last, live = clock.frames.snapshot(), len(tel.sessions)
         while not sipp.done():
-            peak = max(peak, len(tel.sessions))
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(SAMPLE_S)
+            now, was_live, live = clock.frames.snapshot(), live, len(tel.sessions)
+            peak = max(peak, live)
+            interval, last = now.since(last), now
+            timeline.append(f"{live}:{interval.late_share:.0%}")
+            if was_live == live == n:
+                full_count, full_late = full_count + interval.count, full_late + interval.late
+        if show_timeline:
+            print("       live calls:late share, each", SAMPLE_S, "s:", " ".join(timeline))
         result = sipp.result()
         while tel.sessions:  # noqa: ASYNC110 - waits for the last hang-ups to be processed
             await asyncio.sleep(0.1)
         cpu, wall = _cpu() - cpu0, time.monotonic() - wall0
         media_cpu = _thread_cpu(media_id) - media0
+        threads = {name: cpu_s - threads0.get(name, 0.0) for name, cpu_s in _threads_cpu().items()}
         stages = {k: v - stages0.get(k, 0.0) for k, v in clock.stage_cpu_s.items()}
         frames_in = (batch.frames_in if batch is not None else 0) - in0
         if profiler is not None and profile is not None:
@@ -108,12 +145,15 @@ async def measure(n: int, profile: Path | None = None) -> dict[str, float]:
         engine.close()
     return {"calls": n, "completed": completed, "peak": peak, "sipp_rc": result.returncode,
             "cpu_share": cpu / wall, "frames": frames.count, "late_share": frames.late_share,
+            "full_late": full_late / full_count if full_count else float("nan"),
+            "full_s": full_count / n * 0.02,
             "p99_ms": frames.quantile(0.99) * 1000, "max_ms": frames.max_s * 1000,
             "late_ticks": late / ticks if ticks else 0.0, "wall_s": wall,
             "tick_ms": busy / ticks * 1000 if ticks else 0.0, "sipp_cpu": sipp_cpu / wall,
             "cpu_us": cpu / frames.count * 1e6 if frames.count else 0.0,
             "media_us": media_cpu / frames.count * 1e6 if frames.count else 0.0,
             "load": os.getloadavg()[0], "frames_in": frames_in,
+            "threads": {name: cpu_s / wall for name, cpu_s in threads.items() if cpu_s / wall >= 0.005},
             # the media thread's CPU per frame: before the mixers (G.711 legs' inbound
             # resampling), the mixers, after them (outbound resampling, coding, sending), and the
             # rest (RTP packets arriving through aiortp, the loop itself)
@@ -123,17 +163,23 @@ async def measure(n: int, profile: Path | None = None) -> dict[str, float]:
             if frames.count else 0.0}
 
 
-async def main(sizes: list[int], profile: Path | None = None) -> None:
-    print("calls  completed  peak-live  engine-CPU(core)  frames-out  frames-in  late>10ms  p99-late  "
+async def main(sizes: list[int], profile: Path | None = None, timeline: bool = False) -> None:
+    print("calls  completed  peak-live  engine-CPU(core)  frames-out  frames-in  late>10ms  "
+          "late@all-live (for)  p99-late  "
           "max-late  late-ticks  tick-work  cpu/frame  media/frame  (rx+mix+tx+other)  sipp-CPU  wall   load")
     for n in sizes:
-        r = await measure(n, profile.with_suffix(f".{n}{profile.suffix}") if profile else None)
+        r = await measure(n, profile.with_suffix(f".{n}{profile.suffix}") if profile else None,
+                          timeline)
         print(f"{r['calls']:5d}  {r['completed']:9d}  {r['peak']:9d}  {r['cpu_share']:16.2f}  "
-              f"{r['frames']:10d}  {r['frames_in']:9d}  {r['late_share']:9.4%}  {r['p99_ms']:6.1f}ms  "
+              f"{r['frames']:10d}  {r['frames_in']:9d}  {r['late_share']:9.4%}  "
+              f"{r['full_late']:9.4%} ({r['full_s']:4.1f}s)  {r['p99_ms']:6.1f}ms  "
               f"{r['max_ms']:6.1f}ms  {r['late_ticks']:10.4%}  {r['tick_ms']:7.2f}ms  "
               f"{r['cpu_us']:7.1f}µs  {r['media_us']:9.1f}µs  "
               f"({r['rx_us']:.0f}+{r['mix_us']:.0f}+{r['tx_us']:.0f}+{r['other_us']:.0f})  "
               f"{r['sipp_cpu']:8.2f}  {r['wall_s']:5.1f}s  {r['load']:5.2f}", flush=True)
+        threads = sorted(r["threads"].items(), key=lambda item: -item[1])
+        print("       engine threads (cores): "
+              + ", ".join(f"{name} {share:.2f}" for name, share in threads), flush=True)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -141,6 +187,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("sizes", nargs="*", type=int, default=list(SIZES),
                         help="numbers of concurrent calls, one run each (default: 50 100 200)")
+    parser.add_argument("--timeline", action="store_true",
+                        help="print the live calls and late share of each half second")
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="write a cProfile of the media thread per run (FILE.<N>.prof)")
     return parser.parse_args(argv)
@@ -148,4 +196,4 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 if __name__ == "__main__":
     args = parse_args()
-    asyncio.run(main(args.sizes, args.profile))
+    asyncio.run(main(args.sizes, args.profile, args.timeline))
