@@ -10,6 +10,7 @@ from math import gcd
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 
 from engine.media.polyphase import PolyphaseResampler
 
@@ -95,9 +96,16 @@ def _to_pcm32(out: npt.NDArray[np.float32]) -> bytes:
 class BatchResampler:
     """Many streams converted between the same two rates at once, one row per stream.
 
-    Each stream owns a slot holding its filter history, so a row converts exactly as a
-    :class:`Resampler` of the same ratio would (same filter, float32). Integer ratios only, and
-    every chunk a whole number of output samples (20 ms frames of 8, 16 or 48 kHz are).
+    Each stream owns a slot holding its filter history, so a row converts as a
+    :class:`Resampler` of the same ratio would (same filter, float32; sums in another order).
+    Integer ratios only, and every chunk a whole number of output samples (20 ms frames of 8,
+    16 or 48 kHz are).
+
+    The filter runs as one product over a sliding-window view of the rows, not as one array
+    operation per tap: NumPy lets go of the GIL in every large operation, and the media
+    thread then waits for it behind whatever other thread runs Python, each time (measured: a
+    200-row 16 to 8 kHz step took 0.44 ms alone and 8.3 ms beside one busy thread with one
+    operation per tap, 0.22 and 1.1 ms as one product).
     """
 
     def __init__(self, src: int, dst: int, capacity: int = 64) -> None:
@@ -109,11 +117,13 @@ class BatchResampler:
         h = lowpass(0.45 / factor, TAPS_PER_PHASE * factor | 1) * self.up
         if self.up > 1:
             padded = np.concatenate((h, np.zeros((-len(h)) % self.up)))
-            self._phases = [padded[p::self.up].astype(np.float32) for p in range(self.up)]
-            keep = len(self._phases[0]) - 1
+            # column p: phase p's taps, reversed to run over a window oldest sample first
+            self._bank = np.stack([padded[p::self.up][::-1] for p in range(self.up)],
+                                  axis=1).astype(np.float32)
         else:
-            self._h = h.astype(np.float32)
-            keep = len(h) - 1
+            self._bank = h[::-1].astype(np.float32)
+        self._taps = len(self._bank)
+        keep = self._taps - 1
         self._keep = keep
         self._history = np.zeros((capacity, keep), dtype=np.float32)
         self._free = list(range(capacity - 1, -1, -1))
@@ -140,19 +150,9 @@ class BatchResampler:
         buf[:, :keep] = self._history[index]
         buf[:, keep:] = x
         self._history[index] = buf[:, n:]
-        tmp = np.empty((k, n // self.down), dtype=np.float32)
+        windows = sliding_window_view(buf, self._taps, axis=1)  # (k, n, taps), no copy
+        # the fastest form of each measured (200 rows: 0.27 and 0.22 ms)
         if self.up > 1:
-            out = np.zeros((k, n * self.up), dtype=np.float32)
-            for p, h in enumerate(self._phases):
-                acc = out[:, p::self.up]
-                for j, coef in enumerate(h):
-                    np.multiply(buf[:, keep - j:keep - j + n], coef, out=tmp)
-                    acc += tmp
-            return out
-        m = self.down
-        out = np.zeros((k, n // m), dtype=np.float32)
-        for j, coef in enumerate(self._h):
-            start = keep - j
-            np.multiply(buf[:, start:start + n:m], coef, out=tmp)
-            out += tmp
-        return out
+            out: npt.NDArray[np.float32] = np.matmul(windows, self._bank)  # (k, n, up)
+            return out.reshape(k, n * self.up)
+        return np.einsum("knt,t->kn", windows[:, ::self.down], self._bank)

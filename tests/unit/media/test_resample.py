@@ -8,7 +8,7 @@ import pytest
 
 from engine.media.frame import to_pcm
 from engine.media.polyphase import resample
-from engine.media.resample import Resampler
+from engine.media.resample import BatchResampler, Resampler
 
 
 def _tone(freq: float, rate: int, seconds: float) -> bytes:
@@ -51,3 +51,22 @@ def test_whole_prompts_between_any_rates() -> None:
     out = resample(_tone(500, 22050, 1.0), 22050, 16000)
     assert abs(len(out) // 2 - 16000) <= 1
     assert abs(_peak_hz(out, 16000) - 500) < 5
+
+
+@pytest.mark.parametrize(("src", "dst"), [(8000, 16000), (16000, 8000), (16000, 48000),
+                                          (48000, 16000)])
+def test_batch_rows_convert_as_one_resampler_each(src: int, dst: int) -> None:
+    rng = np.random.default_rng(7)
+    streams = 5
+    batch = BatchResampler(src, dst, capacity=2)  # grows past its first capacity
+    slots = [batch.open() for _ in range(streams)]
+    singles = [Resampler(src, dst) for _ in range(streams)]
+    frame = src // 50
+    for _ in range(4):  # history carries across frames
+        chunk = rng.integers(-12000, 12000, (streams, frame)).astype("<i2")
+        rows = batch.process(slots, chunk.astype(np.float32))
+        assert rows.shape == (streams, dst // 50) and rows.dtype == np.float32
+        for row, single, samples in zip(rows, singles, chunk, strict=True):
+            expected = np.frombuffer(single.process(samples.tobytes()), dtype="<i2")
+            got = np.clip(np.rint(row), -32768, 32767)
+            assert np.max(np.abs(got - expected)) <= 1  # the same filter, summed in another order
