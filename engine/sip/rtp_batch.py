@@ -1,12 +1,12 @@
 """The G.711 batch: every 8 kHz µ-law/A-law leg of the media loop, resampled and coded together
 once per tick instead of one small numpy pipeline per leg.
 
-Each tick, before the mixers (stage -1):
+Each tick, before the mixers:
 
-1. the packets encoded in the previous tick are sent, first thing, so each goes out at its own
-   slot however long the rest of the tick takes (mixing 200 calls takes longer than the 10 ms a
-   frame may be late);
-2. the legs' sockets are read dry by the :class:`~engine.sip.rtp_drain.RtpDrain` and the tick's
+1. (stage -2) the packets encoded in the previous tick are sent, first thing, so each goes out
+   at its own slot however long the rest of the tick takes (mixing 200 calls takes longer than
+   the 10 ms a frame may be late);
+2. (stage -1) the legs' sockets are read dry by the :class:`~engine.sip.rtp_drain.RtpDrain` and the tick's
    G.711 payloads decoded in one table lookup;
 3. one 8 kHz frame queued by each leg is converted to 16 kHz in one array operation and handed
    to the leg's inbound queue.
@@ -39,8 +39,9 @@ log = logging.getLogger(__name__)
 CODEC_RATE = 8000
 MIXER_RATE = 16000
 BATCHED_CODECS = {"PCMU": 0, "PCMA": 1}  # -> row of the encode tables
-RECEIVE_STAGE = -1  # send what the last tick encoded, then read and decode
-SEND_STAGE = 1  # encode what the mixers gave, for the next tick
+SEND_STAGE = -2  # first in the tick: send what the last tick encoded
+RECEIVE_STAGE = -1  # read and decode, before the mixers
+ENCODE_STAGE = 1  # encode what the mixers gave, for the next tick
 
 # raw native-order u16 sample -> codec byte, one row per codec (aiortp's precomputed tables)
 _ENCODE = np.stack([np.frombuffer(PcmuCodec._encode_table, dtype=np.uint8),
@@ -70,8 +71,9 @@ class RtpBatch:
         self.wire = RtpWire()
         self.drain = RtpDrain()
         self.frames_in = 0  # 20 ms frames handed to the legs' inbound queues
+        clock.add(self.send, SEND_STAGE)
         clock.add(self.receive, RECEIVE_STAGE)
-        clock.add(self.encode, SEND_STAGE)
+        clock.add(self.encode, ENCODE_STAGE)
 
     @staticmethod
     def accepts(codec: str, codec_rate: int) -> bool:
@@ -99,7 +101,6 @@ class RtpBatch:
         self._outgoing.append((leg, pcm))
 
     def receive(self) -> None:
-        self.send()
         self.decode(self.drain.receive())
         legs: list[RtpLeg] = []
         frames: list[bytes] = []
