@@ -12,6 +12,8 @@ import asyncio
 import logging
 import threading
 from collections import defaultdict
+from copy import copy
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, Table, insert
@@ -22,6 +24,28 @@ from engine.store.columns import column_pairs
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 0.1  # the design bound: a crash loses at most 100 ms of hot-path rows
+
+
+_REQUIRED = object()
+_FIELDS: dict[type[SQLModel], dict[str, tuple[str, Any]]] = {}
+
+
+def _fields(model: type[SQLModel]) -> dict[str, tuple[str, Any]]:
+    """attribute -> (column, a function giving its default, or ``_REQUIRED``)."""
+    fields = _FIELDS.get(model)
+    if fields is None:
+        fields = {}
+        for attr, column in column_pairs(model):
+            info = model.model_fields[attr]
+            if info.default_factory is not None:
+                default: Any = info.default_factory
+            elif info.is_required():
+                default = _REQUIRED
+            else:
+                default = partial(copy, info.default)
+            fields[attr] = (column, default)
+        _FIELDS[model] = fields
+    return fields
 
 
 class BatchWriter:
@@ -38,14 +62,30 @@ class BatchWriter:
         self.rows_written = 0
 
     def add(self, model: type[SQLModel], row: dict[str, Any]) -> dict[str, Any]:
-        """Queue one row (thread-safe). The row is validated by the model, so every default is
-        filled; returns it keyed by attribute name, as the API shows it."""
-        obj = model.model_validate(row)
+        """Queue one row (thread-safe); returns it keyed by attribute name, as the API shows it.
+
+        The rows come from the engine itself (events, transcript lines, usage), so they are
+        taken as typed: a missing field gets the model's default and an unknown or missing
+        required one raises ``ValueError`` here, without building and validating a model
+        instance for each row (about 80 µs each, a dozen per call setup)."""
+        fields = _fields(model)
+        unknown = row.keys() - fields.keys()
+        if unknown:
+            raise ValueError(f"{model.__name__} has no field {sorted(unknown)[0]!r}")
+        shown: dict[str, Any] = {}
+        values: dict[str, Any] = {}
+        for attr, (column, default) in fields.items():
+            if attr in row:
+                value = row[attr]
+            elif default is _REQUIRED:
+                raise ValueError(f"{model.__name__}.{attr} is required")
+            else:
+                value = default()
+            shown[attr] = values[column] = value
         table: Table = model.__table__  # type: ignore[attr-defined]
-        values = {column: getattr(obj, attr) for attr, column in column_pairs(model)}
         with self._lock:
             self._pending[table].append(values)
-        return obj.model_dump()
+        return shown
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="store-writer")
