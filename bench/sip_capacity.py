@@ -93,6 +93,9 @@ async def measure(n: int, profile: Path | None = None,
         await engine.start()
         tel = engine.telephony
         tel.media.speak = False
+        # the engine loads its speech models once at start, in the background: an engine that
+        # takes calls has long finished, so the calls start after it
+        await asyncio.to_thread(tel.agents.models.wait_warm, 60)
         clock = tel.clock
         media_loop = tel.media_loop
         thread = media_loop._thread
@@ -154,19 +157,19 @@ async def measure(n: int, profile: Path | None = None,
             "media_us": media_cpu / frames.count * 1e6 if frames.count else 0.0,
             "load": os.getloadavg()[0], "frames_in": frames_in,
             "threads": {name: cpu_s / wall for name, cpu_s in threads.items() if cpu_s / wall >= 0.005},
-            # the media thread's CPU per frame: before the mixers (G.711 legs' inbound
-            # resampling), the mixers, after them (outbound resampling, coding, sending), and the
-            # rest (RTP packets arriving through aiortp, the loop itself)
+            # the media thread's CPU per frame: sending the G.711 packets encoded in the last
+            # tick, reading, decoding and resampling theirs, the mixers, resampling and encoding
+            # after them, and the rest (packets of other legs arriving through aiortp, the loop)
             **{f"{name}_us": stages.get(stage, 0.0) / frames.count * 1e6 if frames.count else 0.0
-               for name, stage in (("rx", -1), ("mix", 0), ("tx", 1))},
+               for name, stage in (("tx", -2), ("rx", -1), ("mix", 0), ("enc", 1))},
             "other_us": (media_cpu - sum(stages.values())) / frames.count * 1e6
             if frames.count else 0.0}
 
 
 async def main(sizes: list[int], profile: Path | None = None, timeline: bool = False) -> None:
     print("calls  completed  peak-live  engine-CPU(core)  frames-out  frames-in  late>10ms  "
-          "late@all-live (for)  p99-late  "
-          "max-late  late-ticks  tick-work  cpu/frame  media/frame  (rx+mix+tx+other)  sipp-CPU  wall   load")
+          "late@all-live (for)  p99-late  max-late  late-ticks  tick-work  cpu/frame  media/frame  "
+          "(tx+rx+mix+enc+other)  sipp-CPU  wall   load")
     for n in sizes:
         r = await measure(n, profile.with_suffix(f".{n}{profile.suffix}") if profile else None,
                           timeline)
@@ -175,7 +178,8 @@ async def main(sizes: list[int], profile: Path | None = None, timeline: bool = F
               f"{r['full_late']:9.4%} ({r['full_s']:4.1f}s)  {r['p99_ms']:6.1f}ms  "
               f"{r['max_ms']:6.1f}ms  {r['late_ticks']:10.4%}  {r['tick_ms']:7.2f}ms  "
               f"{r['cpu_us']:7.1f}µs  {r['media_us']:9.1f}µs  "
-              f"({r['rx_us']:.0f}+{r['mix_us']:.0f}+{r['tx_us']:.0f}+{r['other_us']:.0f})  "
+              f"({r['tx_us']:.0f}+{r['rx_us']:.0f}+{r['mix_us']:.0f}+{r['enc_us']:.0f}"
+              f"+{r['other_us']:.0f})  "
               f"{r['sipp_cpu']:8.2f}  {r['wall_s']:5.1f}s  {r['load']:5.2f}", flush=True)
         threads = sorted(r["threads"].items(), key=lambda item: -item[1])
         print("       engine threads (cores): "
