@@ -96,6 +96,19 @@ def canonical(name: str) -> str:
     return CANONICAL.get(name.lower()) or "-".join(p.capitalize() for p in name.split("-"))
 
 
+_KEYS: dict[str, str] = {}  # header name as asked for -> its canonical name in lower case
+MAX_KEYS = 4096
+
+
+def _key(name: str) -> str:
+    key = _KEYS.get(name)
+    if key is None:
+        if len(_KEYS) >= MAX_KEYS:
+            _KEYS.clear()
+        key = _KEYS[name] = canonical(name).lower()
+    return key
+
+
 def split_list(value: str) -> list[str]:
     """Split a header value at commas outside quotes and angle brackets."""
     parts: list[str] = []
@@ -125,13 +138,25 @@ class Message:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
 
+    def _positions(self) -> dict[str, list[int]]:
+        """Where each header (by lower-case name) is in ``headers``; rebuilt when the list is
+        replaced or changes length (a message is parsed, then looked up many times)."""
+        headers = self.headers
+        cached = self.__dict__.get("_index")
+        if cached is None or cached[0] is not headers or cached[1] != len(headers):
+            index: dict[str, list[int]] = {}
+            for i, (n, _) in enumerate(headers):
+                index.setdefault(n.lower(), []).append(i)
+            cached = self.__dict__["_index"] = (headers, len(headers), index)
+        return cached[2]
+
     def header(self, name: str) -> str | None:
-        key = canonical(name).lower()
-        return next((v for n, v in self.headers if n.lower() == key), None)
+        positions = self._positions().get(_key(name))
+        return self.headers[positions[0]][1] if positions else None
 
     def header_values(self, name: str) -> list[str]:
-        key = canonical(name).lower()
-        return [v for n, v in self.headers if n.lower() == key]
+        headers = self.headers
+        return [headers[i][1] for i in self._positions().get(_key(name), ())]
 
     def set_header(self, name: str, value: str) -> None:
         """Replace every value of ``name`` with one value, at the first one's place."""
