@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from engine.calls.agent_leg import AgentLegs
@@ -38,7 +39,7 @@ from engine.sip.uas import IncomingCall
 from engine.speech.models import SpeechModels
 from engine.store import Agent, Call, CallEvent, PhoneNumber, SipTrunk, session_scope, utcnow
 from engine.store.types import new_id
-from engine.store.writer import BatchWriter
+from engine.store.writer import BatchWriter, row_values
 from engine.webhooks.dispatcher import ASSISTANT_DEADLINE_S
 from engine.webhooks.targets import find_targets
 
@@ -145,8 +146,10 @@ class SqlCallRecords:
         org = fields["organization_id"]
         self._orgs[call_id] = org
         now = utcnow()
-        row = Call(id=call_id, created_at=now, updated_at=now, **fields)
-        self.runner.submit(lambda session: session.add(row))
+        values, _ = row_values(Call, {"id": call_id, "created_at": now, "updated_at": now,
+                                      **fields})
+        table = Call.__table__  # type: ignore[attr-defined]
+        self.runner.submit(lambda session: session.execute(insert(table).values(values)))
         self._publish("call.created", call_id, {"id": call_id, "status": fields.get("status"),
                                                 "direction": fields.get("direction")})
         return call_id
