@@ -1,9 +1,11 @@
 """Wideband codecs against real peers on loopback: baresip with only G.722 or only Opus calls the
-engine, the engine dials baresip with only G.722, and sipp offers only G.722 and plays a tone.
+engine, the engine dials baresip with only G.722 or only Opus, and sipp offers only G.722 and
+plays a tone.
 
 Each call is answered with that codec (the SDP answer on the wire, the call's rtp.codec), audio
 flows both ways (frames in and out; the peer decodes the engine's audio), and the recording's
-caller channel carries the peer's tone at its frequency."""
+caller channel carries the peer's tone at its frequency. On an Opus call with baresip, RFC 4733
+digits go both ways under the telephone-event baresip answered."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from engine.calls.commands import Dtmf
 from engine.calls.session import CallSession
 from engine.sip import sdp
 from engine.sip.uas import IncomingCall
@@ -165,8 +168,14 @@ async def test_baresip_calls_the_engine_with_one_wideband_codec(
 
 @needs_codecs
 @requires_baresip
-async def test_engine_dials_baresip_with_g722_only(sip_engine: SipEngine, tmp_path: Path) -> None:
-    async with CodecPhone(tmp_path / "baresip", "g722.so") as phone:
+@pytest.mark.parametrize(("module", "codec", "payload_type", "rtpmap"), [
+    ("g722.so", "G722", 9, "G722/8000"),
+    ("opus.so", "opus", sdp.OPUS_PT, "opus/48000/2"),
+])
+async def test_engine_dials_baresip_with_one_wideband_codec(
+        sip_engine: SipEngine, tmp_path: Path,
+        module: str, codec: str, payload_type: int, rtpmap: str) -> None:
+    async with CodecPhone(tmp_path / "baresip", module) as phone:
         call_id = queue_call(sip_engine, phone.port)
         sip_engine.telephony.dial(call_id)
         try:
@@ -174,8 +183,10 @@ async def test_engine_dials_baresip_with_g722_only(sip_engine: SipEngine, tmp_pa
         except AssertionError:
             raise AssertionError(f"baresip did not answer:\n{phone.log}") from None
         session = sip_engine.telephony.sessions[call_id]
+        assert_answered_with(session.sip.answer, payload_type, rtpmap)  # our offer's number
         leg = session.leg
-        assert leg is not None and leg.params.codec == "G722" and leg.params.payload_type == 9
+        assert leg is not None and leg.params.codec == codec
+        assert leg.params.payload_type == payload_type
         await until(lambda: leg.frames_received >= FRAMES and leg.frames_sent >= FRAMES, 30.0,
                     f"{FRAMES} frames each way ({leg.frames_received} in, {leg.frames_sent} out)")
         reply = await phone.command("mute")  # the agent talks once the callee falls silent
@@ -187,13 +198,74 @@ async def test_engine_dials_baresip_with_g722_only(sip_engine: SipEngine, tmp_pa
         await sip_engine.settled(within=20.0)
 
     call = call_row(sip_engine, call_id)
-    assert call.status == "completed" and call.metadata_["rtp"]["codec"] == "G722"
+    assert call.status == "completed" and call.metadata_["rtp"]["codec"] == codec
     assert call.recording_path is not None
     callee, rate = wav_mono(Path(call.recording_path), 0)
     assert abs(dominant_hz(callee, rate) - PHONE_HZ) < 15
     agent, _ = wav_mono(Path(call.recording_path), 1)
     heard, heard_rate = wav_mono(phone.received_wav())
     assert_same_sound(agent, heard, rate, heard_rate)
+
+
+def telephone_event(body: bytes) -> tuple[int, int]:
+    """The payload type and RTP clock of the one telephone-event in an SDP answer."""
+    audio = sdp.parse(body).audio
+    assert audio is not None
+    events = [(c.payload_type, c.clock_rate) for c in audio.codecs
+              if c.encoding_name.lower() == "telephone-event"]
+    assert len(events) == 1, body
+    return events[0]
+
+
+def received_events(log: str) -> list[str]:
+    """The RFC 4733 digits baresip logged receiving, once each (at their end packet)."""
+    return re.findall(r"received event: '(.)' \(end=1\)", log)
+
+
+@needs_codecs
+@requires_baresip
+async def test_dtmf_both_ways_on_an_opus_call_to_baresip(sip_engine: SipEngine,
+                                                        tmp_path: Path) -> None:
+    """The engine offers telephone-event at 8 kHz and, beside Opus, at 48 kHz; baresip 1.0.0
+    (libre) has it at 8 kHz only and answers that one, so the events' clock is not the audio's.
+    Each side keys digits under the answered payload type and clock, and the other hears them."""
+    async with CodecPhone(tmp_path / "baresip", "opus.so") as phone:
+        call_id = queue_call(sip_engine, phone.port)
+        sip_engine.telephony.dial(call_id)
+        try:
+            await wait_answered(sip_engine, call_id, within=30.0)
+        except AssertionError:
+            raise AssertionError(f"baresip did not answer:\n{phone.log}") from None
+        session = sip_engine.telephony.sessions[call_id]
+        answer = session.sip.answer
+        assert_answered_with(answer, sdp.OPUS_PT, "opus/48000/2")
+        event = telephone_event(answer)
+        assert event in [(sdp.DTMF_PT, 8000), (sdp.DTMF_OPUS_PT, 48000)], answer
+        leg = session.leg
+        assert leg is not None and leg.params.codec == "opus" and leg.params.clock_rate == 48000
+        assert (leg.params.dtmf_payload_type, leg.params.dtmf_clock_rate) == event
+        await until(lambda: leg.frames_received >= 10 and leg.frames_sent >= 10, 15.0,
+                    "media both ways")
+
+        reply = await phone.command("sndcode", "5")  # baresip keys 5, as RFC 4733 events
+        assert reply.get("ok") is True, reply
+        await until(lambda: session.dtmf == ["5"], 10.0, "baresip's digit at the engine")
+
+        keyed = await session.control.execute(Dtmf(type="dtmf", digits="7#"), "test")
+        assert keyed["result"] == "sent", keyed
+        await phone.wait_output(b"received event: '#' (end=1)", 10.0)
+        session.hangup()
+        # baresip's BYE received (its "terminated" line is left out for calls under 1 s)
+        await phone.wait_output(b"session closed", 15.0)
+        await sip_engine.settled(within=20.0)
+
+    assert leg.dtmf_received == ["5"]
+    assert received_events(phone.log) == ["7", "#"], phone.log
+    call = call_row(sip_engine, call_id)
+    assert call.status == "completed" and call.metadata_["rtp"]["codec"] == "opus"
+    assert call.metadata_["dtmf"] == "5"
+    assert [e.payload["digit"] for e in sip_engine.events(call_id)
+            if e.event_type == "dtmf_received"] == ["5"]
 
 
 def g722_only_scenario(tmp_path: Path, seconds: float) -> Path:
