@@ -79,8 +79,8 @@ def _thread_cpu(thread_id: int | None) -> float:
         return 0.0
 
 
-async def measure(n: int, profile: Path | None = None,
-                  show_timeline: bool = False) -> dict[str, Any]:
+async def measure(n: int, profile: Path | None = None, show_timeline: bool = False,
+                  rate: int | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), sip_enabled=True, sip_host="127.0.0.1", sip_port=0)
         engine = Engine(settings)
@@ -107,11 +107,12 @@ async def measure(n: int, profile: Path | None = None,
         ticks0, late0, frames0 = clock.ticks, clock.late_ticks, clock.frames.snapshot()
         cpu0, wall0, sipp0, busy0 = _cpu(), time.monotonic(), _cpu(CHILDREN), clock.busy_s
         media0, stages0 = _thread_cpu(media_id), dict(clock.stage_cpu_s)
+        walls0 = dict(clock.stage_wall_s)
         threads0 = _threads_cpu()
         batch = tel.media.batch
         in0 = batch.frames_in if batch is not None else 0
         sipp = asyncio.ensure_future(run_sipp(uac_pcap_scenario(Path(tmp)), tel.port, "15550100",
-                                              calls=n, concurrent=n, rate=max(10, n // 2),
+                                              calls=n, concurrent=n, rate=rate or max(10, n // 2),
                                               limit_s=120))
         peak = 0
         # lateness per half second, and over the half seconds when all n calls were live
@@ -135,6 +136,7 @@ async def measure(n: int, profile: Path | None = None,
         media_cpu = _thread_cpu(media_id) - media0
         threads = {name: cpu_s - threads0.get(name, 0.0) for name, cpu_s in _threads_cpu().items()}
         stages = {k: v - stages0.get(k, 0.0) for k, v in clock.stage_cpu_s.items()}
+        walls = {k: v - walls0.get(k, 0.0) for k, v in clock.stage_wall_s.items()}
         frames_in = (batch.frames_in if batch is not None else 0) - in0
         if profiler is not None and profile is not None:
             await media_loop.call_soon_wait(profiler.disable)
@@ -162,17 +164,22 @@ async def measure(n: int, profile: Path | None = None,
             # after them, and the rest (packets of other legs arriving through aiortp, the loop)
             **{f"{name}_us": stages.get(stage, 0.0) / frames.count * 1e6 if frames.count else 0.0
                for name, stage in (("tx", -2), ("rx", -1), ("mix", 0), ("enc", 1))},
+            # per tick, how long each stage took beyond its CPU time (waiting for the GIL, mostly)
+            "waits_ms": {name: (walls.get(stage, 0.0) - stages.get(stage, 0.0)) / ticks * 1000
+                         if ticks else 0.0
+                         for name, stage in (("tx", -2), ("rx", -1), ("mix", 0), ("enc", 1))},
             "other_us": (media_cpu - sum(stages.values())) / frames.count * 1e6
             if frames.count else 0.0}
 
 
-async def main(sizes: list[int], profile: Path | None = None, timeline: bool = False) -> None:
+async def main(sizes: list[int], profile: Path | None = None, timeline: bool = False,
+               rate: int | None = None) -> None:
     print("calls  completed  peak-live  engine-CPU(core)  frames-out  frames-in  late>10ms  "
           "late@all-live (for)  p99-late  max-late  late-ticks  tick-work  cpu/frame  media/frame  "
           "(tx+rx+mix+enc+other)  sipp-CPU  wall   load")
     for n in sizes:
         r = await measure(n, profile.with_suffix(f".{n}{profile.suffix}") if profile else None,
-                          timeline)
+                          timeline, rate)
         print(f"{r['calls']:5d}  {r['completed']:9d}  {r['peak']:9d}  {r['cpu_share']:16.2f}  "
               f"{r['frames']:10d}  {r['frames_in']:9d}  {r['late_share']:9.4%}  "
               f"{r['full_late']:9.4%} ({r['full_s']:4.1f}s)  {r['p99_ms']:6.1f}ms  "
@@ -181,6 +188,8 @@ async def main(sizes: list[int], profile: Path | None = None, timeline: bool = F
               f"({r['tx_us']:.0f}+{r['rx_us']:.0f}+{r['mix_us']:.0f}+{r['enc_us']:.0f}"
               f"+{r['other_us']:.0f})  "
               f"{r['sipp_cpu']:8.2f}  {r['wall_s']:5.1f}s  {r['load']:5.2f}", flush=True)
+        print("       media stages' wait per tick beyond their CPU: "
+              + ", ".join(f"{name} {ms:.2f} ms" for name, ms in r["waits_ms"].items()), flush=True)
         threads = sorted(r["threads"].items(), key=lambda item: -item[1])
         print("       engine threads (cores): "
               + ", ".join(f"{name} {share:.2f}" for name, share in threads), flush=True)
@@ -191,6 +200,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("sizes", nargs="*", type=int, default=list(SIZES),
                         help="numbers of concurrent calls, one run each (default: 50 100 200)")
+    parser.add_argument("--rate", type=int, metavar="CPS",
+                        help="new calls a second (default: N/2, so all N start within 2 s)")
     parser.add_argument("--timeline", action="store_true",
                         help="print the live calls and late share of each half second")
     parser.add_argument("--profile", type=Path, metavar="FILE",
@@ -200,4 +211,4 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 if __name__ == "__main__":
     args = parse_args()
-    asyncio.run(main(args.sizes, args.profile, args.timeline))
+    asyncio.run(main(args.sizes, args.profile, args.timeline, args.rate))

@@ -5,9 +5,12 @@ behind, at most ``MAX_CATCH_UP`` missed ticks run back to back; beyond that the 
 (a stall longer than that is audible anyway, and a burst would only add latency).
 
 Two lateness figures are kept: per tick (when the tick started, against its slot) and per
-outgoing frame (when a leg actually sent it, against the slot of the tick that produced it,
-reported by the leg through :meth:`MediaClock.frame_sent`). The second is what a listener hears
-and what DESIGN §8 targets; it is kept as a histogram for quantiles.
+outgoing frame (when a leg actually sent it, against the slot of the tick that sent it, reported
+by the leg through :meth:`MediaClock.frame_sent`; G.711 legs send a frame in the tick after the
+one that mixed it, first thing, other legs in the same tick). The second is what a listener
+hears and what DESIGN §8 targets; it is kept as a histogram for quantiles. Each stage's CPU and
+wall time are summed too: wall beyond CPU is time the ticking thread waited (for the GIL, or for
+a core).
 """
 
 from __future__ import annotations
@@ -96,6 +99,7 @@ class MediaClock:
         self.slot = 0.0  # the deadline of the tick being run
         self.frames = Lateness()
         self.stage_cpu_s: dict[int, float] = {}  # the ticking thread's CPU time, per stage
+        self.stage_wall_s: dict[int, float] = {}  # and the time each stage took
 
     def add(self, ticker: Ticker, stage: int = 0) -> None:
         """Register ``ticker``; lower stages tick first within a slot."""
@@ -111,6 +115,7 @@ class MediaClock:
         self._stages = [(stage, [t for s, t in self._tickers if s == stage]) for stage in stages]
         for stage in stages:
             self.stage_cpu_s.setdefault(stage, 0.0)
+            self.stage_wall_s.setdefault(stage, 0.0)
 
     @property
     def late_share(self) -> float:
@@ -157,16 +162,17 @@ class MediaClock:
         if late > LATE_S:
             self.late_ticks += 1
         self.max_late_s = max(self.max_late_s, late)
-        started = self._now()
+        started = wall = self._now()
         cpu = time.thread_time()
-        stage_cpu = self.stage_cpu_s
+        stage_cpu, stage_wall = self.stage_cpu_s, self.stage_wall_s
         for stage, tickers in self._stages:
             for ticker in tickers:
                 try:
                     ticker()
                 except Exception:
                     log.exception("media ticker failed")
-            now_cpu = time.thread_time()
+            now_cpu, now_wall = time.thread_time(), self._now()
             stage_cpu[stage] += now_cpu - cpu
-            cpu = now_cpu
-        self.busy_s += self._now() - started
+            stage_wall[stage] += now_wall - wall
+            cpu, wall = now_cpu, now_wall
+        self.busy_s += wall - started
