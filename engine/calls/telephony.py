@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
 from engine.calls.agent_leg import AgentLegs
@@ -38,6 +38,7 @@ from engine.sip.ua import UserAgent
 from engine.sip.uas import IncomingCall
 from engine.speech.models import SpeechModels
 from engine.store import Agent, Call, CallEvent, PhoneNumber, SipTrunk, session_scope, utcnow
+from engine.store.columns import column_pairs
 from engine.store.types import new_id
 from engine.store.writer import BatchWriter, row_values
 from engine.webhooks.dispatcher import ASSISTANT_DEADLINE_S
@@ -155,7 +156,8 @@ class SqlCallRecords:
         return call_id
 
     def update_call(self, call_id: str, fields: dict[str, Any]) -> None:
-        def update(session: Session) -> None:
+        def merge(session: Session) -> None:
+            """Metadata is merged into what the row holds, so the row is read."""
             call = session.get(Call, call_id)
             if call is None:
                 return
@@ -165,7 +167,15 @@ class SqlCallRecords:
                 setattr(call, key, value)
             call.updated_at = utcnow()
 
-        self.runner.submit(update)
+        if "metadata_" in fields:
+            self.runner.submit(merge)
+        else:  # a plain UPDATE: no read, no model instance
+            columns = dict(column_pairs(Call))
+            values = {columns[key]: value for key, value in fields.items()}
+            values["updated_at"] = utcnow()
+            table = Call.__table__  # type: ignore[attr-defined]
+            statement = update(table).where(table.c.id == call_id).values(values)
+            self.runner.submit(lambda session: session.execute(statement))
         public = {k: v for k, v in fields.items() if k in ("status", "disconnect_reason",
                                                             "duration_seconds")}
         self._publish("call.updated", call_id, {"id": call_id, **public})
