@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine
 
 from engine.demo.seed import DEMO_CALLS, DEMO_LEADS, seed
-from engine.store import Organization, make_engine, migrate, session_scope, sqlite_url
+from tests.unit.stores import fresh_store
 
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
 FAILED_CODES = {None, 404, 488, 500, 503}
@@ -39,20 +39,10 @@ class Seeded:
             return conn.execute(query, args).fetchall()
 
 
-def _fresh_store(path: Path) -> tuple[Engine, str]:
-    db = make_engine(sqlite_url(path))
-    migrate(db)
-    with session_scope(db) as session:
-        org = Organization(name="Demo")
-        session.add(org)
-        session.flush()
-        return db, org.id
-
-
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     path = tmp_path_factory.mktemp("seed") / "switchboard.db"
-    db, org = _fresh_store(path)
+    db, org = fresh_store(path)
     assert seed(db, org, only_if_empty=True, now=NOW) is True
     yield Seeded(db, path, org)
     db.dispose()
@@ -295,7 +285,7 @@ def test_only_if_empty_does_not_seed_twice(seeded: Seeded) -> None:
 def test_same_seed_same_data(tmp_path: Path) -> None:
     dumps = []
     for name in ("a", "b"):
-        db, org = _fresh_store(tmp_path / f"{name}.db")
+        db, org = fresh_store(tmp_path / f"{name}.db")
         assert seed(db, org, calls=300, leads=40, now=NOW)
         db.dispose()
         with sqlite3.connect(tmp_path / f"{name}.db") as conn:

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from engine.calls.commands import Dtmf
+from engine.calls.outbound import OutboundSession
 from engine.calls.session import CallSession
 from engine.sip import sdp
 from engine.sip.uas import IncomingCall
@@ -166,6 +167,19 @@ async def test_baresip_calls_the_engine_with_one_wideband_codec(
     assert_same_sound(agent, heard, rate, heard_rate)  # baresip decoded the greeting
 
 
+async def dial(sip_engine: SipEngine, phone: Baresip) -> tuple[str, OutboundSession]:
+    """The engine dials baresip; the call once answered."""
+    call_id = queue_call(sip_engine, phone.port)
+    sip_engine.telephony.dial(call_id)
+    try:
+        await wait_answered(sip_engine, call_id, within=30.0)
+    except AssertionError:
+        raise AssertionError(f"baresip did not answer:\n{phone.log}") from None
+    session = sip_engine.telephony.sessions[call_id]
+    assert isinstance(session, OutboundSession)
+    return call_id, session
+
+
 @needs_codecs
 @requires_baresip
 @pytest.mark.parametrize(("module", "codec", "payload_type", "rtpmap"), [
@@ -176,13 +190,7 @@ async def test_engine_dials_baresip_with_one_wideband_codec(
         sip_engine: SipEngine, tmp_path: Path,
         module: str, codec: str, payload_type: int, rtpmap: str) -> None:
     async with CodecPhone(tmp_path / "baresip", module) as phone:
-        call_id = queue_call(sip_engine, phone.port)
-        sip_engine.telephony.dial(call_id)
-        try:
-            await wait_answered(sip_engine, call_id, within=30.0)
-        except AssertionError:
-            raise AssertionError(f"baresip did not answer:\n{phone.log}") from None
-        session = sip_engine.telephony.sessions[call_id]
+        call_id, session = await dial(sip_engine, phone)
         assert_answered_with(session.sip.answer, payload_type, rtpmap)  # our offer's number
         leg = session.leg
         assert leg is not None and leg.params.codec == codec
@@ -230,13 +238,7 @@ async def test_dtmf_both_ways_on_an_opus_call_to_baresip(sip_engine: SipEngine,
     (libre) has it at 8 kHz only and answers that one, so the events' clock is not the audio's.
     Each side keys digits under the answered payload type and clock, and the other hears them."""
     async with CodecPhone(tmp_path / "baresip", "opus.so") as phone:
-        call_id = queue_call(sip_engine, phone.port)
-        sip_engine.telephony.dial(call_id)
-        try:
-            await wait_answered(sip_engine, call_id, within=30.0)
-        except AssertionError:
-            raise AssertionError(f"baresip did not answer:\n{phone.log}") from None
-        session = sip_engine.telephony.sessions[call_id]
+        call_id, session = await dial(sip_engine, phone)
         answer = session.sip.answer
         assert_answered_with(answer, sdp.OPUS_PT, "opus/48000/2")
         event = telephone_event(answer)

@@ -6,18 +6,13 @@ from pathlib import Path
 
 from sqlalchemy import Engine, event
 
-from engine.store import Organization, Webhook, make_engine, migrate, session_scope, sqlite_url
+from engine.store import Webhook, session_scope
 from engine.webhooks.targets import find_targets
+from tests.unit.stores import fresh_store
 
 
 def _store(tmp_path: Path) -> tuple[Engine, str]:
-    db = make_engine(sqlite_url(tmp_path / "hooks.db"))
-    migrate(db)
-    with session_scope(db) as session:
-        org = Organization(name="acme")
-        session.add(org)
-        session.flush()
-        return db, org.id
+    return fresh_store(tmp_path / "hooks.db", "acme")
 
 
 def _selects(db: Engine) -> list[str]:
