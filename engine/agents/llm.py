@@ -164,11 +164,15 @@ class LlmBrain(Brain):
         if self._own_client and self._client is not None:
             await self._client.aclose()
 
-    def checkpoint(self) -> list[dict[str, Any]]:
-        return [dict(m) for m in self.messages]
+    def checkpoint(self) -> tuple[list[dict[str, Any]], bool]:
+        """The conversation and whether the call was ended: a speculative answer may have
+        called ``end_call`` or a transfer, and it is undone with the rest of the turn."""
+        return [dict(m) for m in self.messages], self.ended
 
     def rollback(self, snapshot: Any) -> None:
-        self.messages = [dict(m) for m in snapshot]
+        messages, ended = snapshot
+        self.messages = [dict(m) for m in messages]
+        self.ended = ended
 
     def say(self, text: str) -> None:
         self.messages.append({"role": "assistant", "content": text})

@@ -186,6 +186,26 @@ def test_transfer_tool_call_ends_the_brains_part(chat_server: ChatServer) -> Non
     assert TOOLS[1].parameters["properties"]["destination"]["enum"] == ["Billing"]
 
 
+def test_rollback_undoes_an_ending_speculative_turn(chat_server: ChatServer) -> None:
+    """Speculation on "Thank you." heard before the caller went on: its end_call is undone."""
+    chat_server.replies += [
+        [delta("Goodbye. "),
+         delta(tool_calls=[{"index": 0, "id": "call_3", "type": "function",
+                            "function": {"name": "end_call", "arguments": "{}"}}]),
+         delta(finish="tool_calls")],
+        [delta("Goodbye, and thanks."), delta(finish="stop")],
+    ]
+    brain = make_brain(chat_server)
+    snapshot = brain.checkpoint()
+    before = list(brain.messages)
+    asyncio.run(collect(brain.on_user_text("Thank you.")))
+    assert brain.ended
+    brain.rollback(snapshot)
+    assert not brain.ended and brain.messages == before
+    out = asyncio.run(collect(brain.on_user_text("Thank you. Goodbye.")))
+    assert spoken_text(out) == "Goodbye, and thanks."  # the final turn is answered
+
+
 def test_a_stream_broken_mid_way_gives_a_spoken_apology_and_an_error_event(chat_server: ChatServer) -> None:
     chat_server.replies += [("break", [delta("Your order is "), delta("on")]),
                             [delta("Yes, it shipped."), delta(finish="stop")]]
