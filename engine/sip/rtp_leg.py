@@ -83,6 +83,7 @@ class RtpLeg:
                                                                     self.codec_rate) else None
         self._inbound: deque[bytes] = deque()
         self._codec_frames: deque[bytes] = deque()  # batched legs: decoded, not yet resampled
+        self.buffering = True  # batched legs: filling up to the prefetch before playing
         self._cutter = FrameCutter(FRAME_BYTES if self.batch is None
                                    else FRAME_BYTES * self.codec_rate // SAMPLE_RATE)
         self._rx = Resampler(self.codec_rate, SAMPLE_RATE)
@@ -194,8 +195,20 @@ class RtpLeg:
 
     # batch side
     def next_codec_frame(self) -> bytes | None:
-        """One decoded 20 ms frame at the codec's rate, for the batch to resample."""
-        return self._codec_frames.popleft() if self._codec_frames else None
+        """One decoded 20 ms frame at the codec's rate, for the batch to resample (once a tick).
+
+        Like aiortp's jitter buffer, play starts once ``JITTER_PREFETCH`` frames are queued,
+        and again after the queue ran dry: those 40 ms absorb packets arriving a tick early or
+        late, which would otherwise be a silent frame each (and split the caller's words)."""
+        queue = self._codec_frames
+        if self.buffering:
+            if len(queue) < JITTER_PREFETCH:
+                return None
+            self.buffering = False
+        if not queue:
+            self.buffering = True
+            return None
+        return queue.popleft()
 
     def deliver(self, frame: bytes) -> None:
         """A resampled frame from the batch, for the mixer's next pull."""

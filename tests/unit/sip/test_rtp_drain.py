@@ -33,11 +33,10 @@ class Wire:
         (peer or self.peer).sendto(header + payload, ("127.0.0.1", self.leg.local_port))
 
     def tick(self) -> list[bytes]:
-        """One tick's receive: what the leg now holds, as 8 kHz frames."""
+        """One tick's receive: what the leg now holds decoded, as 8 kHz frames."""
         self.batch.decode(self.batch.drain.receive())
-        frames = []
-        while (frame := self.leg.next_codec_frame()) is not None:
-            frames.append(frame)
+        frames = list(self.leg._codec_frames)
+        self.leg._codec_frames.clear()
         return frames
 
 
@@ -83,8 +82,8 @@ async def test_pcmu_uses_its_own_table(wire: Wire) -> None:
         peer.sendto(struct.pack("!BBHII", 0x80, 0, 1, 160, 9) + codes, ("127.0.0.1", leg.local_port))
         wire.send(1, codes)
         wire.batch.decode(wire.batch.drain.receive())
-        assert leg.next_codec_frame() == PcmuCodec().decode(codes)
-        assert wire.leg.next_codec_frame() == PcmaCodec().decode(codes)
+        assert list(leg._codec_frames) == [PcmuCodec().decode(codes)]
+        assert list(wire.leg._codec_frames) == [PcmaCodec().decode(codes)]
     finally:
         await leg.close()
         peer.close()
@@ -149,3 +148,18 @@ async def test_rtcp_on_the_rtp_port_goes_to_aiortp(wire: Wire) -> None:
     wire.peer.sendto(struct.pack("!BBHI", 0x80, 201, 1, SSRC), ("127.0.0.1", wire.leg.local_port))
     assert wire.tick() == []
     assert wire.batch.drain.slow_packets == 1 and wire.batch.drain.fast_packets == 0
+
+
+async def test_play_starts_after_a_prefetch_and_again_after_running_dry(wire: Wire) -> None:
+    leg = wire.leg
+    wire.send(1, _payload(1))
+    wire.batch.decode(wire.batch.drain.receive())
+    assert leg.next_codec_frame() is None  # one frame queued: still filling
+    wire.send(2, _payload(2))
+    wire.batch.decode(wire.batch.drain.receive())
+    first, second = leg.next_codec_frame(), leg.next_codec_frame()
+    assert first == PcmaCodec().decode(_payload(1)) and second == PcmaCodec().decode(_payload(2))
+    assert leg.next_codec_frame() is None  # ran dry: fills up again
+    wire.send(3, _payload(3))
+    wire.batch.decode(wire.batch.drain.receive())
+    assert leg.next_codec_frame() is None
