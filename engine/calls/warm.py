@@ -46,7 +46,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.calls.commands import WarmTransfer as WarmCommand
@@ -54,15 +53,17 @@ from engine.calls.consult_listen import ConsultListener, Heard
 from engine.calls.control import ControlError
 from engine.calls.greeting import SynthesisError, synthesize_async
 from engine.calls.serialize import transfer as serialize_transfer
-from engine.calls.summary import Turn, briefing, last_turns, summarize_call
-from engine.calls.transfers import NOT_CONNECTED, RECIPIENT_HANGUP, Target, failure_cause, until_bridge_ends
+from engine.calls.summary import Turn, briefing, summarize_call
+from engine.calls.transfers import NOT_CONNECTED, failure_cause, until_bridge_ends
+from engine.calls.warm_attempts import FINISHED, Attempt, Destination, call_ended, load_user
+from engine.calls.warm_users import UserOffers
 from engine.media import HUMAN_MASKS, MUSIC_MASKS, SAMPLE_RATE, HoldMusic, Participant, Player
 from engine.media.mixer import BRIEFING_MASKS, CONSULT_MASKS
 from engine.sip import sdp
 from engine.sip.rtp_leg import RtpLeg
 from engine.sip.uac import OutgoingCall
 from engine.speech.stt import SttEngine
-from engine.store import TranscriptEntry, Transfer, User, session_scope, utcnow
+from engine.store import TranscriptEntry, Transfer, utcnow
 from engine.store.timeutil import iso
 from engine.store.types import new_id
 
@@ -71,7 +72,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FINISHED = frozenset({"completed", "failed", "canceled"})
 ACCEPT_DIGIT = "1"
 DECLINE_DIGIT = "2"
 # After the briefing has played the recipient has this long to key 1 or 2 (a person who reads the
@@ -79,7 +79,6 @@ DECLINE_DIGIT = "2"
 SCREENING_DECISION_S = 30.0
 VOICE_LANGUAGE = "en"  # the briefing and the recipient's answers are English
 SETTLE_S = 10.0  # an API action (complete, cancel, decline) waits this long for its effect
-USER_WATCH_S = 0.25  # how often a bridged console user's presence in the call is checked
 TAKE_MESSAGE = ("I'm sorry, nobody is available to take your call right now. "
                 "May I take a message?")
 TAKE_MESSAGE_INSTRUCTION = (
@@ -95,70 +94,11 @@ FALLBACK_WORDS = {"returned_to_agent": "the agent took the call back",
                   "ended": "the call ends"}
 
 
-@dataclass
-class Destination:
-    """One destination of a warm transfer, and where its INVITE goes (or which user)."""
-
-    to: str
-    label: str | None = None
-    screening_prompt: str | None = None
-    summary: str | None = None
-    target: Target | None = None  # a phone number or sip: URI
-    user_id: str | None = None  # a console user
-    user_name: str | None = None  # the console user's display name
-
-    @property
-    def name(self) -> str:
-        """How the transcript names it: ``Sales (+15550100)``, the address alone, or a console
-        user by label or name (their id means nothing to a reader)."""
-        if self.user_id is not None:
-            return self.label or self.user_name or "a console user"
-        return f"{self.label} ({self.to})" if self.label else self.to
-
-    def describe(self) -> dict[str, Any]:
-        return {"to": self.to, "label": self.label, "screening_prompt": self.screening_prompt,
-                "summary": self.summary}
-
-
-@dataclass(eq=False)
-class Attempt:
-    """One destination being tried."""
-
-    index: int
-    dest: Destination
-    started_at: str | None = field(default_factory=lambda: iso(utcnow()))
-    sip: OutgoingCall | None = None
-    leg: RtpLeg | None = None
-    participant: Participant | None = None
-    port: int = 0
-    answered: bool = False  # the consultation leg answered (complete may bridge it)
-    offered_to: str | None = None  # the console user the call is offered to
-    answering: bool = False  # that user's answer is being joined
-    participant_id: str | None = None  # the joined user's participant id
-    decline_reason: str | None = None
-    listener: ConsultListener | None = None  # hears the answered recipient
-    answer_text: str | None = None  # what the recipient said that decided (or said last)
-
-    @property
-    def kind(self) -> str:
-        return "user" if self.dest.user_id is not None else "sip"
-
-
-def load_user(db: Any, user_id: str, organization_id: str) -> dict[str, Any] | None:
-    """Blocking: a console user of the organization (id, display_name, presence), or None."""
-    with session_scope(db) as session:
-        user = session.get(User, user_id)
-        if user is None or user.organization_id != organization_id:
-            return None
-        return {"id": user.id, "display_name": user.display_name, "presence": user.presence,
-                "email": user.email, "role": user.role}
-
-
 def _set_muted(participant: Participant, muted: bool) -> None:
     participant.muted = muted
 
 
-class WarmTransfer:
+class WarmTransfer(UserOffers):
     """One warm transfer of one call, from request through its attempts to the bridge, the
     fallback or a cancel, and the end."""
 
@@ -295,60 +235,6 @@ class WarmTransfer:
         self._signals.put_nowait("cancel")
         await self._settled(lambda: self.status in FINISHED)
         return self.body()
-
-    def _offered(self, user_id: str) -> Attempt:
-        self._check_running()
-        attempt = self.attempt
-        if attempt is None or attempt.offered_to is None:
-            raise ControlError(409, "TRANSFER_NOT_OFFERED",
-                               f"transfer {self.id} is not offered to a user now")
-        if attempt.offered_to != user_id:
-            raise ControlError(409, "TRANSFER_NOT_OFFERED",
-                               f"transfer {self.id} is offered to another user")
-        if attempt.answering:
-            raise ControlError(409, "TRANSFER_NOT_OFFERED", "the offer is being answered")
-        return attempt
-
-    async def decline(self, user_id: str, reason: str | None, actor: str) -> dict[str, Any]:
-        """The offered user declines: the next destination is tried."""
-        attempt = self._offered(user_id)
-        attempt.decline_reason = reason
-        count = len(self.attempts)
-        self._signals.put_nowait("decline")
-        await self._settled(lambda: len(self.attempts) > count or self.status in FINISHED)
-        return self.body()
-
-    async def answer(self, user_id: str, offer: str, actor: str) -> dict[str, Any]:
-        """The offered user takes the call with a WebRTC offer: joined as a human agent, the
-        music stops and the AI agent leaves. ``{"sdp", "type", "participant_id"}``."""
-        attempt = self._offered(user_id)
-        attempt.answering = True
-        session = self.session
-        try:
-            answer, pid = await self.transfers.telephony.joins.join(session, offer, "agent", actor)
-        except BaseException:
-            attempt.answering = False
-            self._signals.put_nowait("retry")
-            raise
-        if self.status in FINISHED or self._cancel_by is not None or session.ended.is_set():
-            attempt.answering = False
-            await self.transfers.telephony.joins.leave(session, pid, actor, reason="canceled")
-            self._signals.put_nowait("retry")
-            raise ControlError(409, "TRANSFER_FINISHED", f"transfer {self.id} is over")
-        attempt.participant_id = pid
-        attempt.offered_to = None
-        self._set_status("bridging")
-        self._event("bridging", user_id=user_id, participant_id=pid)
-        await self._leave_music_and_agent()
-        self._completed(attempt, None, {"identity": f"user:{user_id}", "role": "human",
-                                        "user_id": user_id, "participant_id": pid,
-                                        "to": attempt.dest.to})
-        self._offer_ended(attempt, user_id, "answered")
-        self._busy_user = user_id
-        self.transfers.set_presence(session, user_id, "busy")
-        self._signals.put_nowait("answered")
-        return {"sdp": answer, "type": "answer", "participant_id": pid,
-                "call_id": session.call_id, "transfer_id": self.id}
 
     # -- the transfer -------------------------------------------------------------------------
 
@@ -599,7 +485,7 @@ class WarmTransfer:
                 self._attempt_failed(attempt, "no_answer", None, "no decision in time")
                 return "failed"
             signal = await self._next_signal(ended, within=remaining)
-            if signal == "cancel" or session_ended(self):
+            if signal == "cancel" or call_ended(self.session):
                 return self._stopped(attempt)
             if signal in (f"digit:{ACCEPT_DIGIT}", "voice:accept") or \
                     signal.startswith("complete:"):
@@ -630,67 +516,6 @@ class WarmTransfer:
                         {"identity": attempt.participant.name, "role": "human",
                          "to": attempt.dest.to, "label": attempt.dest.label,
                          "sip_call_id": call.call_id}, forced_by=forced_by)
-
-    # -- a console user -----------------------------------------------------------------------
-
-    async def _try_user(self, attempt: Attempt) -> str:
-        session = self.session
-        dest = attempt.dest
-        user_id = dest.user_id
-        assert user_id is not None
-        self._drain()
-        self._update(status="dialing", transfer_to=dest.to,
-                     screening_prompt=dest.screening_prompt or "")
-        user = await asyncio.to_thread(load_user, self.transfers.telephony.db, user_id,
-                                       session.organization_id)
-        if user is None or user["presence"] != "available":
-            presence = user["presence"] if user is not None else "unknown"
-            self._attempt_failed(attempt, "unavailable", None, f"presence {presence}")
-            return "failed"
-        attempt.offered_to = user_id
-        self._event("dialing", method="user", user_id=user_id)
-        route = session.route
-        timeout = float(self.command.ringing_timeout)
-        self.transfers.publish("transfer.offered", session, {
-            "call_id": session.call_id, "transfer_id": self.id, "user_id": user_id,
-            "to": dest.to, "label": dest.label, "summary": dest.summary or self.summary,
-            "screening_prompt": dest.screening_prompt,
-            "caller": session.remote_party, "agent_id": route.agent_id,
-            "agent_name": route.agent_name, "ringing_timeout": self.command.ringing_timeout,
-            "last_turns": last_turns(self._turns()), "data": self._data()})
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            remaining = deadline - loop.time()
-            if attempt.answering:
-                remaining = max(remaining, 1.0)  # the answer is being joined: let it finish
-            if remaining <= 0:
-                attempt.offered_to = None
-                self._offer_ended(attempt, user_id, "no_answer")
-                self._attempt_failed(attempt, "no_answer", None, "not answered in time")
-                return "failed"
-            signal = await self._next_signal(within=remaining)
-            if signal == "answered":
-                return "bridged"
-            if attempt.answering and signal != "cancel":
-                continue
-            if signal == "cancel" or session_ended(self):
-                attempt.offered_to = None
-                self._offer_ended(attempt, user_id, "canceled")
-                return self._stopped(attempt)
-            if signal == "decline":
-                attempt.offered_to = None
-                self._offer_ended(attempt, user_id, "declined",
-                                  declined_reason=attempt.decline_reason)
-                self._attempt_failed(attempt, "declined", None,
-                                     attempt.decline_reason or "declined by the user")
-                return "failed"
-
-    def _offer_ended(self, attempt: Attempt, user_id: str, reason: str,
-                     **extra: Any) -> None:
-        self.transfers.publish("transfer.offer_ended", self.session, {
-            "call_id": self.session.call_id, "transfer_id": self.id, "user_id": user_id,
-            "reason": reason, **extra})
 
     # -- outcomes -----------------------------------------------------------------------------
 
@@ -731,7 +556,7 @@ class WarmTransfer:
 
     def _stopped(self, attempt: Attempt) -> str:
         """The attempt ends because the transfer was canceled or the caller left."""
-        gone = self._cancel_by is None and session_ended(self)
+        gone = self._cancel_by is None and call_ended(self.session)
         if attempt.sip is not None and attempt.sip.state != "ended":
             attempt.sip.hangup("caller_hangup" if gone else "canceled")
         self.attempts.append(self._attempt_entry(attempt, "canceled",
@@ -747,7 +572,7 @@ class WarmTransfer:
         self._note("canceled", "Transfer canceled: the caller hung up." if cause else
                    f"Transfer canceled by {self._cancel_by}." if self._cancel_by else
                    "Transfer canceled.")
-        if outcome == "canceled" and not session_ended(self):
+        if outcome == "canceled" and not call_ended(self.session):
             fallback = self.command.fallback
             message = fallback.message if fallback.strategy == "return_to_agent" else None
             self._return_to_agent(message or CANCELED_MESSAGE)
@@ -805,7 +630,7 @@ class WarmTransfer:
         last = self.attempts[-1] if self.attempts else {}
         cause = last.get("failure_cause") or "failed"
         strategy = fallback.strategy
-        if session_ended(self):
+        if call_ended(self.session):
             self._update(status="canceled", completed_at=utcnow(), failure_cause="caller_hangup")
             self._event("canceled", failure="caller_hangup")
             return
@@ -851,20 +676,6 @@ class WarmTransfer:
         assert attempt.sip is not None
         await until_bridge_ends(session, attempt.sip, self.id)
 
-    async def _until_user_leaves(self, pid: str) -> None:
-        """Until the call ends or the user who took it leaves (which ends the call)."""
-        session = self.session
-        joins = self.transfers.telephony.joins
-        while not session.ended.is_set():
-            if pid not in joins.joined.get(session.call_id, {}):
-                session.records.add_event(session.call_id, "engine", "transfer.recipient_hangup",
-                                          payload={"transfer_id": self.id,
-                                                   "participant_id": pid})
-                session.hangup(RECIPIENT_HANGUP)
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(session.ended.wait(), USER_WATCH_S)
-
     async def _stop_listening(self, attempt: Attempt) -> None:
         listener, attempt.listener = attempt.listener, None
         if listener is not None:
@@ -906,11 +717,6 @@ def _tapped(pull: Callable[[], bytes | None],
         return pcm
 
     return source
-
-
-def session_ended(transfer: WarmTransfer) -> bool:
-    session = transfer.session
-    return session.ended.is_set() or session.reason is not None
 
 
 __all__ = ["GOODBYE", "TAKE_MESSAGE", "TAKE_MESSAGE_INSTRUCTION", "Attempt", "Destination",
