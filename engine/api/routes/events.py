@@ -22,6 +22,7 @@ from engine.api.routes.calls import call_detail, owned_call
 from engine.calls import listing
 from engine.events import EventBus
 from engine.store import LIVE_STATUSES
+from engine.store.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,11 @@ CLOSE_NOT_FOUND = 4404
 SNAPSHOT_LIVE_LIMIT = 500  # live calls in one snapshot; a single engine carries far fewer
 
 
-def _snapshot(db: Any, principal: Principal, call_id: str | None) -> dict[str, Any]:
+def _snapshot(db: Any, principal: Principal, call_id: str | None,
+              writer: BatchWriter | None = None) -> dict[str, Any]:
     if call_id is not None:
+        if writer is not None:  # transcript lines queued for the next batch are in it too
+            writer.flush()
         with Session(db) as session:
             return {"call": call_detail(session, owned_call(session, principal, call_id))}
     with db.connect() as conn:
@@ -62,7 +66,8 @@ async def events(websocket: WebSocket) -> None:
     subscription = bus.subscribe(principal.organization_id, call_id)
     try:
         try:
-            data = await asyncio.to_thread(_snapshot, websocket.app.state.db, principal, call_id)
+            data = await asyncio.to_thread(_snapshot, websocket.app.state.db, principal, call_id,
+                                           websocket.app.state.engine.writer)
         except ApiError as exc:
             await websocket.accept()
             await websocket.close(code=CLOSE_NOT_FOUND, reason=exc.message[:120])
