@@ -342,6 +342,12 @@ class WarmTransfer(UserOffers):
 
     # -- a phone number or SIP URI ------------------------------------------------------------
 
+    def _dialing(self, dest: Destination) -> None:
+        """A new attempt starts: signals left from the last one are dropped."""
+        self._drain()
+        self._update(status="dialing", transfer_to=dest.to,
+                     screening_prompt=dest.screening_prompt or "")
+
     async def _try_sip(self, attempt: Attempt) -> str:
         """Dials, briefs and waits for the recipient's decision: ``bridged``, ``failed`` (the
         next destination follows), ``canceled`` or ``gone`` (the caller left)."""
@@ -349,9 +355,7 @@ class WarmTransfer(UserOffers):
         dest = attempt.dest
         target = dest.target
         assert target is not None
-        self._drain()
-        self._update(status="dialing", transfer_to=dest.to,
-                     screening_prompt=dest.screening_prompt or "")
+        self._dialing(dest)
         self._event("dialing", method="sip")
         speech = asyncio.ensure_future(self._synthesize(dest))
         try:

@@ -83,9 +83,7 @@ class UserOffers:
         dest = attempt.dest
         user_id = dest.user_id
         assert user_id is not None
-        self._drain()
-        self._update(status="dialing", transfer_to=dest.to,
-                     screening_prompt=dest.screening_prompt or "")
+        self._dialing(dest)
         user = await asyncio.to_thread(load_user, self.transfers.telephony.db, user_id,
                                        session.organization_id)
         if user is None or user["presence"] != "available":
