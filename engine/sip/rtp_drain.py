@@ -113,10 +113,6 @@ class RtpDrain:
         self.late_packets = 0
         self.lost_packets = 0
 
-    @property
-    def active(self) -> bool:
-        return _RECVFROM is not None
-
     def attach(self, leg: RtpLeg) -> None:
         if _RECVFROM is None:
             return
