@@ -30,9 +30,10 @@ import errno
 import logging
 import socket
 import struct
-import sys
 import time
 from typing import TYPE_CHECKING, Any
+
+from engine.sip.rtp_wire import HEADER_BYTES, RTP_HEADER, RTP_VERSION_BYTE, libc_function
 
 if TYPE_CHECKING:
     from engine.sip.rtp_leg import RtpLeg
@@ -42,29 +43,14 @@ log = logging.getLogger(__name__)
 JITTER_PREFETCH = 2  # packets held past a gap before the gap is given up
 STEP_BYTES = 80  # 10 ms of G.711 at 8 kHz: payloads are a whole number of these
 MAX_PAYLOAD_BYTES = 480  # 60 ms
-HEADER_BYTES = 12
 BUFFER_BYTES = 2048
 MAX_PER_TICK = 16  # packets read from one socket per tick (a flood is left to the kernel)
 SEQUENCE_JUMP = 100  # a jump this far ahead is a restarted stream, not loss
 MSG_DONTWAIT = 0x40
-_HEADER = struct.Struct("!BBHII")
-_PLAIN_V2 = 0x80  # version 2; no padding, extension or CSRC
 
 
-def _libc_recvfrom() -> Any:
-    """libc's recvfrom as a foreign function that keeps the GIL (None where unavailable)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        fn = ctypes.PyDLL(None, use_errno=True).recvfrom
-    except (OSError, AttributeError):
-        return None
-    # no argtypes: the drain passes ready-made ctypes values, which costs half the conversion
-    fn.restype = ctypes.c_ssize_t
-    return fn
-
-
-_RECVFROM = _libc_recvfrom()
+# no argtypes: the drain passes ready-made ctypes values, which costs half the conversion
+_RECVFROM = libc_function("recvfrom")
 
 
 def peer_address(sockaddr: bytes) -> tuple[str, int] | None:
@@ -143,7 +129,7 @@ class RtpDrain:
         base, address_base = ctypes.addressof(self._buffer), ctypes.addressof(address)
         buffer_ref, size_ref = ctypes.c_void_p(base), ctypes.c_size_t(BUFFER_BYTES)
         address_ref = ctypes.byref(address_len)
-        unpack, string_at, now = _HEADER.unpack_from, ctypes.string_at, time.monotonic()
+        unpack, string_at, now = RTP_HEADER.unpack_from, ctypes.string_at, time.monotonic()
         for state in list(self._inbound.values()):
             fd = ctypes.c_int(state.fd)
             for _ in range(MAX_PER_TICK):
@@ -162,7 +148,7 @@ class RtpDrain:
     def _packet(self, state: _Inbound, data: bytes, source: bytes, unpack: Any, now: float,
                 out: list[tuple[RtpLeg, bytes]]) -> None:
         session: Any = state.leg.session
-        if len(data) < HEADER_BYTES or data[0] != _PLAIN_V2:
+        if len(data) < HEADER_BYTES or data[0] != RTP_VERSION_BYTE:
             self._slow(state, data, source, None, out)
             return
         _, marker_pt, seq, timestamp, ssrc = unpack(data)

@@ -30,21 +30,28 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HEADER_BYTES = 12
-_HEADER = struct.Struct("!BBHII")  # RFC 3550 §5.1: V/P/X/CC, M/PT, sequence, timestamp, SSRC
+RTP_HEADER = struct.Struct("!BBHII")  # RFC 3550 §5.1: V/P/X/CC, M/PT, sequence, timestamp, SSRC
 RTP_VERSION_BYTE = 0x80  # version 2, no padding, no extension, no CSRC
 
 
-def _libc_sendto() -> Any:
-    """libc's sendto as a foreign function that keeps the GIL (None where unavailable)."""
+def libc_function(name: str) -> Any:
+    """A libc socket call (returning ``ssize_t``) as a foreign function that keeps the GIL, with
+    errno kept for ``ctypes.get_errno``; None where unavailable (not Linux)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        fn = ctypes.PyDLL(None, use_errno=True).sendto
+        fn = getattr(ctypes.PyDLL(None, use_errno=True), name)
     except (OSError, AttributeError):
         return None
-    fn.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
-                   ctypes.c_char_p, ctypes.c_uint32]
     fn.restype = ctypes.c_ssize_t
+    return fn
+
+
+def _libc_sendto() -> Any:
+    fn = libc_function("sendto")
+    if fn is not None:
+        fn.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                       ctypes.c_char_p, ctypes.c_uint32]
     return fn
 
 
@@ -96,7 +103,7 @@ class RtpWire:
         length = HEADER_BYTES + size
         packets = np.empty((count, length), dtype=np.uint8)
         packets[:, HEADER_BYTES:] = payloads
-        base, pack_into, sendto, fds = packets.ctypes.data, _HEADER.pack_into, _SENDTO, self._fds
+        base, pack_into, sendto, fds = packets.ctypes.data, RTP_HEADER.pack_into, _SENDTO, self._fds
         for row, leg in enumerate(legs):
             session: Any = leg.session
             sender = session._sender
