@@ -8,9 +8,10 @@ Two lateness figures are kept: per tick (when the tick started, against its slot
 outgoing frame (when a leg actually sent it, against the slot of the tick that sent it, reported
 by the leg through :meth:`MediaClock.frame_sent`; G.711 legs send a frame in the tick after the
 one that mixed it, first thing, other legs in the same tick). The second is what a listener
-hears and what DESIGN §8 targets; it is kept as a histogram for quantiles. Each stage's CPU and
-wall time are summed too: wall beyond CPU is time the ticking thread waited (for the GIL, or for
-a core).
+hears and what DESIGN §8 targets; it is kept as a histogram for quantiles. The frames of ticks
+skipped after a stall are never sent: they count as late, as many as the last tick sent. Each
+stage's CPU and wall time are summed too: wall beyond CPU is time the ticking thread waited (for
+the GIL, or for a core).
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ class MediaClock:
         self.frames = Lateness()
         self.stage_cpu_s: dict[int, float] = {}  # the ticking thread's CPU time, per stage
         self.stage_wall_s: dict[int, float] = {}  # and the time each stage took
+        self._tick_frames = 0  # frames sent by the tick being run
+        self._last_tick_frames = 0  # and by the last one
 
     def add(self, ticker: Ticker, stage: int = 0) -> None:
         """Register ``ticker``; lower stages tick first within a slot."""
@@ -124,6 +127,7 @@ class MediaClock:
     def frame_sent(self, count: int = 1) -> None:
         """A leg sent ``count`` frames of the current tick just now."""
         self.frames.add(self._now() - self.slot, count)
+        self._tick_frames += count
 
     def start(self) -> None:
         if self._task is None:
@@ -150,6 +154,8 @@ class MediaClock:
             if late > MAX_CATCH_UP * TICK_S:
                 missed = int(late / TICK_S)
                 self.skipped_ticks += missed
+                if self._last_tick_frames:  # never sent: as late as can be
+                    self.frames.add(late, missed * self._last_tick_frames)
                 deadline += missed * TICK_S
                 late -= missed * TICK_S
             self.slot = deadline
@@ -162,6 +168,7 @@ class MediaClock:
         if late > LATE_S:
             self.late_ticks += 1
         self.max_late_s = max(self.max_late_s, late)
+        self._tick_frames = 0
         started = wall = self._now()
         cpu = time.thread_time()
         stage_cpu, stage_wall = self.stage_cpu_s, self.stage_wall_s
@@ -176,3 +183,4 @@ class MediaClock:
             stage_wall[stage] += now_wall - wall
             cpu, wall = now_cpu, now_wall
         self.busy_s += wall - started
+        self._last_tick_frames = self._tick_frames

@@ -46,3 +46,17 @@ async def test_long_stall_resyncs_instead_of_bursting() -> None:
     clock = MediaClock(now=fake.time, sleep=fake.sleep)
     await clock.run(ticks=20)
     assert clock.skipped_ticks >= 45
+
+
+async def test_frames_of_skipped_ticks_count_as_late() -> None:
+    """A stall the clock resyncs over loses the frames of every tick it skips: the lateness
+    figures count them, as many per tick as the last tick sent."""
+    fake = FakeTime()
+    fake.stalls = {5: 1.0}
+    clock = MediaClock(now=fake.time, sleep=fake.sleep)
+    clock.add(lambda: clock.frame_sent(3))  # three legs, each sending its frame on the slot
+    await clock.run(ticks=20)
+    assert clock.skipped_ticks >= 45
+    assert clock.frames.count == 3 * (20 + clock.skipped_ticks)
+    assert clock.frames.late == 3 * clock.skipped_ticks  # the tick after them is on its slot
+    assert clock.frames.max_s > 1.0 - TICK_S
