@@ -37,7 +37,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 from sqlmodel import select
 
-from engine.app import Engine
+from engine.app import Engine, freeze_startup_heap
 from engine.settings import Settings
 from engine.store import Agent, Call, PhoneNumber, session_scope
 from tests.integration.sip.conftest import run_sipp, uac_pcap_scenario
@@ -79,6 +79,13 @@ def _thread_cpu(thread_id: int | None) -> float:
         return 0.0
 
 
+def _quantile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted ``values`` (0 for none)."""
+    if not values:
+        return 0.0
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
 async def measure(n: int, profile: Path | None = None, show_timeline: bool = False,
                   rate: int | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,6 +103,7 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
         # the engine loads its speech models once at start, in the background: an engine that
         # takes calls has long finished, so the calls start after it
         await asyncio.to_thread(tel.agents.models.wait_warm, 60)
+        await freeze_startup_heap(engine)  # as `switchboard serve` does
         clock = tel.clock
         media_loop = tel.media_loop
         thread = media_loop._thread
@@ -111,6 +119,7 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
         threads0 = _threads_cpu()
         batch = tel.media.batch
         in0 = batch.frames_in if batch is not None else 0
+        tel.setup_times_s.clear()
         sipp = asyncio.ensure_future(run_sipp(uac_pcap_scenario(Path(tmp)), tel.port, "15550100",
                                               calls=n, concurrent=n, rate=rate or max(10, n // 2),
                                               limit_s=120))
@@ -142,6 +151,7 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
             await media_loop.call_soon_wait(profiler.disable)
             profiler.dump_stats(str(profile))
         sipp_cpu, busy = _cpu(CHILDREN) - sipp0, clock.busy_s - busy0
+        setups = sorted(tel.setup_times_s)
         ticks, late = clock.ticks - ticks0, clock.late_ticks - late0
         frames = clock.frames.since(frames0)
         await engine.stop()
@@ -158,6 +168,7 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
             "cpu_us": cpu / frames.count * 1e6 if frames.count else 0.0,
             "media_us": media_cpu / frames.count * 1e6 if frames.count else 0.0,
             "load": os.getloadavg()[0], "frames_in": frames_in,
+            "setup_ms": [_quantile(setups, q) * 1000 for q in (0.5, 0.99, 1.0)],
             "threads": {name: cpu_s / wall for name, cpu_s in threads.items() if cpu_s / wall >= 0.005},
             # the media thread's CPU per frame: sending the G.711 packets encoded in the last
             # tick, reading, decoding and resampling theirs, the mixers, resampling and encoding
@@ -190,6 +201,8 @@ async def main(sizes: list[int], profile: Path | None = None, timeline: bool = F
               f"{r['sipp_cpu']:8.2f}  {r['wall_s']:5.1f}s  {r['load']:5.2f}", flush=True)
         print("       media stages' wait per tick beyond their CPU: "
               + ", ".join(f"{name} {ms:.2f} ms" for name, ms in r["waits_ms"].items()), flush=True)
+        print("       call setup, INVITE received to 200 OK sent: p50/p99/max "
+              "{:.0f}/{:.0f}/{:.0f} ms".format(*r["setup_ms"]), flush=True)
         threads = sorted(r["threads"].items(), key=lambda item: -item[1])
         print("       engine threads (cores): "
               + ", ".join(f"{name} {share:.2f}" for name, share in threads), flush=True)

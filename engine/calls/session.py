@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -113,6 +114,8 @@ class CallSession:
         self._greeting: asyncio.Task[None] | None = None
         self.agent: AgentLeg | None = None
         self.control = CallControl(self)  # a supervisor's live commands; hold and re-INVITEs
+        # called once the 200 OK is sent
+        self.on_answered: Callable[[], None] = lambda: None
         self.call_id = records.create_call({
             "organization_id": route.organization_id, "type": "phone_call", "transport": "sip",
             "direction": "inbound", "from_number": sip_call.caller, "to_number": route.number,
@@ -210,6 +213,7 @@ class CallSession:
                             session_id=self.control.sdp_id)
         self.sip.answer(answer)
         self.answered_at = utcnow()
+        self.on_answered()
         media.call(media.clock.add, self.mixer.tick)
         self.records.update_call(self.call_id, {
             "status": "in_progress", "answered_at": self.answered_at,

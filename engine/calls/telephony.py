@@ -13,6 +13,7 @@ import contextlib
 import logging
 import socket
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,7 @@ RTP_PORTS = (20000, 40000)
 STOP_GRACE_S = 5.0
 WARM_STOP_S = 30.0  # stop waits this long for the speech model loading at start (about 1.5 s)
 ASSISTANT_REJECT_STATUS = 403  # the assistant-request answer refused an inbound call
+SETUP_TIMES_KEPT = 2000  # the latest inbound calls' setup times kept for figures
 SIP_OFF = "SIP is off in this engine (start it with --sip-port to dial and answer SIP calls)"
 
 
@@ -317,6 +319,8 @@ class Telephony:
         self.records = SqlCallRecords(db, writer, bus, self.runner)
         clock = clock or MediaClock()
         self.media_loop = MediaLoop(clock)
+        # each inbound call's INVITE received to its 200 OK sent
+        self.setup_times_s: deque[float] = deque(maxlen=SETUP_TIMES_KEPT)
         self.media = MediaContext(self.media_loop, host, recordings_dir, RtpPorts(RTP_PORTS),
                                   RtpBatch(clock), speak)
         # recordings_dir is <data dir>/recordings (Settings): models live in <data dir>/models
@@ -509,6 +513,8 @@ class Telephony:
             call.reject(480, "no_agent")
             return
         session = CallSession(call, route, self.records, self.media, call_id=call_id)
+        session.on_answered = lambda: self.setup_times_s.append(time.monotonic()
+                                                                 - call.received_at)
         if asked is not None:
             self.records.add_event(call_id, "engine", "webhook.assistant_request", payload=asked)
         await self._run_tracked(session)

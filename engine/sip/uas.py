@@ -4,6 +4,7 @@ cancelled, its dialog confirmed by ACK, and ended by BYE from either side."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,7 @@ class IncomingCall:
         self.invite = invite
         self.tx = tx
         self.peer = peer
+        self.received_at = time.monotonic()
         self.local_tag = new_tag()
         self.state = "incoming"
         self.dialog: Dialog | None = None

@@ -31,6 +31,8 @@ async def test_uac_pcap_is_answered_recorded_and_logged(sip_engine: SipEngine,
     assert session.stats.frames_received * 0.02 >= 6.9  # all 6.96 s of caller audio
     assert session.stats.dtmf == ["1"]
     assert session.stats.frames_sent >= 400  # the agent's audio flowed back the whole call
+    [setup_s] = sip_engine.telephony.setup_times_s  # INVITE received to 200 OK sent
+    assert 0 < setup_s < 2
 
     events = sip_engine.events(call.id)
     steps = [(e.event_type, e.sip_status_code) for e in events if e.provider == "sip"]
