@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-JITTER_PREFETCH = 2  # packets held past a gap before the gap is given up
+# 40 ms: packets held past a gap before it is given up; the frames a batched leg queues before
+# play (re)starts; and the prefetch of aiortp's jitter buffer on the other legs
+JITTER_PREFETCH = 2
 STEP_BYTES = 80  # 10 ms of G.711 at 8 kHz: payloads are a whole number of these
 MAX_PAYLOAD_BYTES = 480  # 60 ms
 BUFFER_BYTES = 2048

@@ -33,12 +33,12 @@ from engine.media.frame import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, FrameCutter
 from engine.media.resample import Resampler
 from engine.sip.ports import RtpPorts
 from engine.sip.rtp_batch import RtpBatch
+from engine.sip.rtp_drain import JITTER_PREFETCH
 from engine.sip.sdp import MediaParams
 
 log = logging.getLogger(__name__)
 
 MAX_QUEUED_FRAMES = 10  # 200 ms: beyond this the oldest inbound audio is dropped (latency cap)
-JITTER_PREFETCH = 2  # packets aiortp holds before releasing in order (40 ms)
 RTCP_INTERVAL_S = 5.0  # RFC 3550 minimum
 # libopus's encoder effort, 0-10: at 16 kHz speech 10 costs ~220 µs a frame, 5 ~90 µs, with the
 # same bytes per frame (measured with libopus 1.3.1)
