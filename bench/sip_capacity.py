@@ -101,9 +101,9 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
         tel = engine.telephony
         tel.media.speak = False
         # the engine loads its speech models once at start, in the background: an engine that
-        # takes calls has long finished, so the calls start after it
-        await asyncio.to_thread(tel.agents.models.wait_warm, 60)
-        await freeze_startup_heap(engine)  # as `switchboard serve` does
+        # takes calls has long finished, so the calls start after it (and, as `switchboard
+        # serve` does, after the startup heap is frozen)
+        await freeze_startup_heap(engine)
         clock = tel.clock
         media_loop = tel.media_loop
         thread = media_loop._thread

@@ -4,9 +4,8 @@ packets put in order, without asyncio waking for each datagram or aiortp parsing
 A leg's socket is taken off the event loop when the leg joins the batch. Each tick the drain
 reads every such socket until it would block, through libc's ``recvfrom`` called with the GIL
 held (like the wire's ``sendto``: releasing the GIL for each of hundreds of non-blocking reads
-lets every other thread in between). A plain 20 ms audio packet of the leg's payload type
-(version 2, no padding, extension or CSRC; 10 to 60 ms of payload in 10 ms steps) is handled
-here:
+lets every other thread in between). A plain audio packet of the leg's payload type (version
+2, no padding, extension or CSRC; 10 to 60 ms of payload in 10 ms steps) is handled here:
 
 - the SSRC and the symmetric-RTP address are followed as aiortp would (a new SSRC resets the
   stream statistics; a new source address is latched for sending);
@@ -104,8 +103,7 @@ class RtpDrain:
     def attach(self, leg: RtpLeg) -> None:
         if _RECVFROM is None:
             return
-        transport: Any = leg.session._rtp_transport
-        datagram = transport._transport if transport is not None else None
+        datagram = leg.datagram
         sock = datagram.get_extra_info("socket") if datagram is not None else None
         if sock is None or sock.family != socket.AF_INET:
             return
@@ -116,8 +114,7 @@ class RtpDrain:
         state = self._inbound.pop(leg, None)
         if state is None:
             return
-        transport: Any = leg.session._rtp_transport
-        datagram = transport._transport if transport is not None else None
+        datagram = leg.datagram
         if datagram is not None and not datagram.is_closing():
             datagram.resume_reading()
 

@@ -143,9 +143,14 @@ class RtpLeg:
         return leg
 
     @property
-    def local_port(self) -> int:
+    def datagram(self) -> Any:
+        """The asyncio datagram transport of the leg's RTP socket (None once closed)."""
         transport: Any = self.session._rtp_transport
-        return int(transport._transport.get_extra_info("sockname")[1])
+        return transport._transport if transport is not None else None
+
+    @property
+    def local_port(self) -> int:
+        return int(self.datagram.get_extra_info("sockname")[1])
 
     @property
     def last_rx(self) -> float:

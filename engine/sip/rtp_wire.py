@@ -79,8 +79,8 @@ class RtpWire:
         self.slow_packets = 0
 
     def attach(self, leg: RtpLeg) -> None:
-        transport: Any = leg.session._rtp_transport
-        sock = transport._transport.get_extra_info("socket") if transport is not None else None
+        datagram = leg.datagram
+        sock = datagram.get_extra_info("socket") if datagram is not None else None
         self._fds[leg] = sock.fileno() if sock is not None else -1
 
     def detach(self, leg: RtpLeg) -> None:
