@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import insert, update
+from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
 from engine.calls.agent_leg import AgentLegs
@@ -61,6 +62,25 @@ SIP_OFF = "SIP is off in this engine (start it with --sip-port to dial and answe
 
 
 StoreJob = Callable[[Session], None]
+
+# The call-row and route statements are built once: the values go as execution parameters, so
+# SQLAlchemy's statement cache finds each compiled form by the set of columns written, instead of
+# building a bound parameter and a cache key for each of a call row's fifty values every time.
+ROW_ID = "row_id"  # the WHERE parameter of the call-row statements (not a column of calls)
+_CALLS: Table = Call.__table__  # type: ignore[attr-defined]
+_INSERT_CALL = insert(_CALLS)
+_UPDATE_CALL = update(_CALLS).where(_CALLS.c.id == bindparam(ROW_ID))
+_CALL_METADATA = core_select(_CALLS.c["metadata"]).where(_CALLS.c.id == bindparam(ROW_ID))
+_NUMBERS: Table = PhoneNumber.__table__  # type: ignore[attr-defined]
+_AGENTS: Table = Agent.__table__  # type: ignore[attr-defined]
+_ROUTE = (
+    core_select(_NUMBERS.c.organization_id, _NUMBERS.c.id, _NUMBERS.c.number,
+                _NUMBERS.c.sip_trunk_id, _AGENTS.c.id.label("agent_id"), _AGENTS.c.name,
+                _AGENTS.c.first_message, _AGENTS.c.tts)
+    .select_from(_NUMBERS.outerjoin(_AGENTS, _AGENTS.c.id == _NUMBERS.c.agent_id))
+    .where(_NUMBERS.c.number.in_(bindparam("numbers", expanding=True)))
+    .limit(1)
+)
 
 
 class SerialRunner:
@@ -143,6 +163,7 @@ class SqlCallRecords:
         self.bus = bus
         self.runner = runner
         self._orgs: dict[str, str] = {}
+        self._columns = dict(column_pairs(Call))  # attribute -> column
 
     def create_call(self, fields: dict[str, Any], *, call_id: str | None = None) -> str:
         call_id = call_id or new_id()
@@ -151,33 +172,28 @@ class SqlCallRecords:
         now = utcnow()
         values, _ = row_values(Call, {"id": call_id, "created_at": now, "updated_at": now,
                                       **fields})
-        table = Call.__table__  # type: ignore[attr-defined]
-        self.runner.submit(lambda session: session.execute(insert(table).values(values)))
+        self.runner.submit(lambda session: session.execute(_INSERT_CALL, values))
         self._publish("call.created", call_id, {"id": call_id, "status": fields.get("status"),
                                                 "direction": fields.get("direction")})
         return call_id
 
     def update_call(self, call_id: str, fields: dict[str, Any]) -> None:
-        def merge(session: Session) -> None:
-            """Metadata is merged into what the row holds, so the row is read."""
-            call = session.get(Call, call_id)
-            if call is None:
-                return
-            for key, value in fields.items():
-                if key == "metadata_":
-                    value = {**call.metadata_, **value}
-                setattr(call, key, value)
-            call.updated_at = utcnow()
+        values = {self._columns[key]: value for key, value in fields.items()}
+        values["updated_at"] = utcnow()
+        values[ROW_ID] = call_id
+        patch = values.pop("metadata", None)
+        if patch is None:  # a plain UPDATE
+            self.runner.submit(lambda session: session.execute(_UPDATE_CALL, values))
+        else:
+            def merge(session: Session) -> None:
+                """Metadata is merged into what the row holds, so the row's metadata is read."""
+                row = session.execute(_CALL_METADATA, {ROW_ID: call_id}).first()
+                if row is None:
+                    return
+                values["metadata"] = {**(row[0] or {}), **patch}
+                session.execute(_UPDATE_CALL, values)
 
-        if "metadata_" in fields:
             self.runner.submit(merge)
-        else:  # a plain UPDATE: no read, no model instance
-            columns = dict(column_pairs(Call))
-            values = {columns[key]: value for key, value in fields.items()}
-            values["updated_at"] = utcnow()
-            table = Call.__table__  # type: ignore[attr-defined]
-            statement = update(table).where(table.c.id == call_id).values(values)
-            self.runner.submit(lambda session: session.execute(statement))
         public = {k: v for k, v in fields.items() if k in ("status", "disconnect_reason",
                                                             "duration_seconds")}
         self._publish("call.updated", call_id, {"id": call_id, **public})
@@ -225,20 +241,17 @@ def lookup_route(db: SqlEngine, user: str) -> Route | None:
     candidates = number_candidates(user)
     if not candidates:
         return None
-    with session_scope(db) as session:
-        number = session.exec(select(PhoneNumber).where(PhoneNumber.number.in_(candidates))).first()  # type: ignore[attr-defined]
-        if number is None:
-            return None
-        agent = session.get(Agent, number.agent_id) if number.agent_id else None
-        tts = agent.tts if agent is not None else {}
-        return Route(
-            organization_id=number.organization_id, phone_number_id=number.id,
-            number=number.number, agent_id=agent.id if agent else None,
-            agent_name=agent.name if agent else "",
-            first_message=agent.first_message if agent else "",
-            voice=tts.get("voice") or None, rate_wpm=tts.get("rate") or None,
-            sip_trunk_id=number.sip_trunk_id,
-        )
+    with db.connect() as conn:
+        row = conn.execute(_ROUTE, {"numbers": candidates}).first()
+    if row is None:
+        return None
+    tts = row.tts or {}
+    return Route(
+        organization_id=row.organization_id, phone_number_id=row.id, number=row.number,
+        agent_id=row.agent_id, agent_name=row.name or "", first_message=row.first_message or "",
+        voice=tts.get("voice") or None, rate_wpm=tts.get("rate") or None,
+        sip_trunk_id=row.sip_trunk_id,
+    )
 
 
 def apply_choice(db: SqlEngine, route: Route, choice: dict[str, Any]) -> None:
