@@ -44,7 +44,7 @@ from engine.store.columns import column_pairs
 from engine.store.types import new_id
 from engine.store.writer import BatchWriter, row_values
 from engine.webhooks.dispatcher import ASSISTANT_DEADLINE_S
-from engine.webhooks.targets import find_targets
+from engine.webhooks.targets import targets_for
 
 if TYPE_CHECKING:
     from engine.calls.web_session import WebCallSession
@@ -541,7 +541,7 @@ class Telephony:
         webhooks = self.webhooks
         if webhooks is None:
             return None, None
-        targets = await asyncio.to_thread(find_targets, self.db, route.organization_id,
+        targets = await targets_for(self.db, route.organization_id,
                                           "assistant-request", route.agent_id)
         if not targets:
             return None, None

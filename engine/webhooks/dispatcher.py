@@ -28,8 +28,8 @@ from engine.webhooks.sender import Sender, Sleep
 from engine.webhooks.targets import (
     Target,
     agent_in_organization,
-    find_targets,
     target_by_id,
+    targets_for,
     tool_target,
 )
 
@@ -198,8 +198,8 @@ class WebhookDispatcher:
     async def _status_changed(self, org: str, call_id: str, status: str, data: dict[str, Any],
                               unknown: bool) -> None:
         final = status in FINAL_STATUSES
-        hooks = await asyncio.to_thread(find_targets, self.db, org, "status-update", any_agent=True)
-        reports = (await asyncio.to_thread(find_targets, self.db, org, "end-of-call-report",
+        hooks = await targets_for(self.db, org, "status-update", any_agent=True)
+        reports = (await targets_for(self.db, org, "end-of-call-report",
                                            any_agent=True)) if final else []
         if not hooks and not reports:
             return
@@ -228,7 +228,7 @@ class WebhookDispatcher:
         state = await asyncio.to_thread(load_call, self.db, call_id)
         if state is None or state.status not in FINAL_STATUSES or state.post_call_webhook_status:
             return
-        targets = await asyncio.to_thread(find_targets, self.db, state.organization_id,
+        targets = await targets_for(self.db, state.organization_id,
                                           "end-of-call-report", state.agent_id)
         if not targets:
             return
@@ -274,7 +274,7 @@ class WebhookDispatcher:
         loop = asyncio.get_running_loop()
         started = loop.time()
         agent_id = call.get("agent_id")
-        targets = await asyncio.to_thread(find_targets, self.db, org_id, "assistant-request",
+        targets = await targets_for(self.db, org_id, "assistant-request",
                                           agent_id if isinstance(agent_id, str) else None)
         if not targets:
             return None
@@ -305,7 +305,7 @@ class WebhookDispatcher:
             target: Target | None = await asyncio.to_thread(tool_target, self.db, org_id, agent_id,
                                                             request["name"])
             if target is None:
-                targets = await asyncio.to_thread(find_targets, self.db, org_id, "tool-calls", agent_id)
+                targets = await targets_for(self.db, org_id, "tool-calls", agent_id)
                 target = targets[0] if targets else None
             if target is None:
                 return messages.tool_error(request["id"], f"no webhook answers tool {request['name']}")

@@ -2,11 +2,13 @@
 only for their agent's calls), or a function tool's own URL. Blocking: run in a worker thread.
 
 Every call asks several times (each status change, the assistant request), so an organization's
-enabled webhooks are read once and kept until any session commits a change to a webhook row.
+enabled webhooks are read once and kept until any session commits a change to a webhook row;
+:func:`targets_for` answers from what is kept without leaving the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import weakref
 from collections.abc import Mapping
@@ -53,12 +55,19 @@ class _Subscriptions:
             SqlEngine, dict[str, tuple[int, list[tuple[frozenset[str], Target]]]]] = \
             weakref.WeakKeyDictionary()
 
-    def of(self, db: SqlEngine, organization_id: str) -> list[tuple[frozenset[str], Target]]:
+    def kept(self, db: SqlEngine, organization_id: str
+             ) -> list[tuple[frozenset[str], Target]] | None:
+        """What is kept for the organization, if still current (never blocks on the store)."""
         generation = self.generation
         with self._lock:
             cached = self._rows.get(db, {}).get(organization_id)
-        if cached is not None and cached[0] == generation:
-            return cached[1]
+        return cached[1] if cached is not None and cached[0] == generation else None
+
+    def of(self, db: SqlEngine, organization_id: str) -> list[tuple[frozenset[str], Target]]:
+        generation = self.generation
+        kept = self.kept(db, organization_id)
+        if kept is not None:
+            return kept
         with Session(db) as session:
             rows = session.exec(
                 select(Webhook).where(Webhook.organization_id == organization_id)
@@ -97,14 +106,31 @@ def _keep_webhooks(session: OrmSession) -> None:
     session.info.pop(_CHANGED_KEY, None)
 
 
-def find_targets(db: SqlEngine, organization_id: str, event: str,
-                 agent_id: str | None = None, *, any_agent: bool = False) -> list[Target]:
-    """Enabled webhooks of the organization subscribed to ``event``, oldest first.
-
-    Agent-scoped webhooks match only ``agent_id`` (or every agent with ``any_agent``)."""
-    return [target for events, target in _SUBSCRIPTIONS.of(db, organization_id)
+def _subscribed(subscriptions: list[tuple[frozenset[str], Target]], event: str,
+                agent_id: str | None, any_agent: bool) -> list[Target]:
+    return [target for events, target in subscriptions
             if event in events and (any_agent or target.agent_id is None
                                     or target.agent_id == agent_id)]
+
+
+def find_targets(db: SqlEngine, organization_id: str, event: str,
+                 agent_id: str | None = None, *, any_agent: bool = False) -> list[Target]:
+    """Blocking: enabled webhooks of the organization subscribed to ``event``, oldest first.
+
+    Agent-scoped webhooks match only ``agent_id`` (or every agent with ``any_agent``)."""
+    return _subscribed(_SUBSCRIPTIONS.of(db, organization_id), event, agent_id, any_agent)
+
+
+async def targets_for(db: SqlEngine, organization_id: str, event: str,
+                      agent_id: str | None = None, *, any_agent: bool = False) -> list[Target]:
+    """:func:`find_targets` from the event loop: answered on the loop when the organization's
+    webhooks are kept (the usual case, several times per call), read in a worker thread
+    otherwise."""
+    kept = _SUBSCRIPTIONS.kept(db, organization_id)
+    if kept is not None:
+        return _subscribed(kept, event, agent_id, any_agent)
+    return await asyncio.to_thread(find_targets, db, organization_id, event, agent_id,
+                                   any_agent=any_agent)
 
 
 def target_by_id(db: SqlEngine, organization_id: str, webhook_id: str) -> Target | None:
@@ -147,4 +173,5 @@ def agent_in_organization(db: SqlEngine, organization_id: str, agent_id: str) ->
     return agent is not None and agent.organization_id == organization_id
 
 
-__all__ = ["Target", "agent_in_organization", "find_targets", "target_by_id", "tool_target"]
+__all__ = ["Target", "agent_in_organization", "find_targets", "target_by_id", "targets_for",
+           "tool_target"]
