@@ -25,17 +25,24 @@ def test_navigation_shortcuts_switch_views(demo_console: Console) -> None:
         assert window.current_view() is window.views[name]
 
 
-def test_calls_open_with_the_first_call_and_its_transcript(demo_console: Console) -> None:
+def test_calls_open_with_the_first_call_and_its_transcript(demo_console: Console,
+                                                           qtbot: QtBot) -> None:
     calls = demo_console.view("calls")
     assert calls.model.total == 5000
     assert calls.model.rowCount() == 100  # one page, fetched on demand
     detail = calls.detail
-    assert detail.call is not None
+    assert detail.call is not None and detail.call["id"] == calls.model.records[0]["id"]
+    assert detail.events_model.rowCount() > 0
+    assert detail.tabs.count() == 5
+    # the newest call may have gone unanswered (the demo history is laid out back from now):
+    # the newest answered one shows both sides of its conversation
+    row = next(i for i, r in enumerate(calls.model.records) if r.get("status") == "completed")
+    with qtbot.waitSignal(detail.loaded, timeout=10_000):
+        calls.table.selectRow(row)
+    assert detail.call is not None and detail.call["id"] == calls.model.records[row]["id"]
     assert detail.transcript.transcript().rowCount() > 0
     sources = {e.get("source") for e in detail.transcript.transcript().entries}
     assert {"agent", "user"} <= sources
-    assert detail.events_model.rowCount() > 0
-    assert detail.tabs.count() == 5
 
 
 def test_scrolling_fetches_the_next_page(demo_console: Console, qtbot: QtBot) -> None:
