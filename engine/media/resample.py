@@ -6,6 +6,7 @@ filter history carries across calls, so a stream cut into 20 ms frames converts 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from math import gcd
 
 import numpy as np
@@ -17,11 +18,15 @@ from engine.media.polyphase import PolyphaseResampler
 TAPS_PER_PHASE = 16  # 16 taps per phase: ≥ 40 dB stop band with a Hamming window
 
 
+@lru_cache(maxsize=16)
 def lowpass(cutoff: float, taps: int) -> npt.NDArray[np.float64]:
-    """A Hamming-windowed sinc; ``cutoff`` in cycles per sample (0 … 0.5)."""
+    """A Hamming-windowed sinc; ``cutoff`` in cycles per sample (0 … 0.5). Designed once per
+    cutoff and length (every call opens resamplers of the same few ratios) and read-only."""
     n = np.arange(taps) - (taps - 1) / 2
     h = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hamming(taps)
-    return h / h.sum()
+    h /= h.sum()
+    h.flags.writeable = False
+    return h
 
 
 class Resampler:
@@ -39,7 +44,6 @@ class Resampler:
         taps = TAPS_PER_PHASE * factor | 1
         self._h = lowpass(0.45 / factor, taps) * self.up
         self._phase = 0  # index of the next output sample within the upsampled stream
-        self._process = PolyphaseResampler(src, dst).push
         if self.down == 1 and self.up > 1:
             padded = np.concatenate((self._h, np.zeros((-len(self._h)) % self.up)))
             self._phases = [padded[p::self.up].astype(np.float32) for p in range(self.up)]
@@ -49,6 +53,8 @@ class Resampler:
             self._h32 = self._h.astype(np.float32)
             self._hist32 = np.zeros(len(self._h) - 1, dtype=np.float32)
             self._process = self._decimate
+        else:
+            self._process = PolyphaseResampler(src, dst).push
 
     @property
     def passthrough(self) -> bool:

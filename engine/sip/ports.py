@@ -26,9 +26,10 @@ class RtpPorts(PortAllocator):
     async def allocate(self) -> tuple[int, int]:
         """A free pair (rtp, rtcp), bound by us until :meth:`take` or :meth:`release`."""
         async with self._lock:
-            ports = list(range(self._min_port, self._max_port, 2))
+            ports = range(self._min_port, self._max_port, 2)
             start = random.randrange(len(ports))
-            for port in ports[start:] + ports[:start]:
+            for i in range(len(ports)):
+                port = ports[(start + i) % len(ports)]
                 if port in self._allocated:
                     continue
                 pair = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
