@@ -62,6 +62,8 @@ SIP_OFF = "SIP is off in this engine (start it with --sip-port to dial and answe
 
 
 StoreJob = Callable[[Session], None]
+# a queued store job with what runs once its transaction has ended, and once it has committed
+_Queued = tuple[StoreJob, Callable[[], None] | None, Callable[[], None] | None]
 
 # The call-row and route statements are built once: the values go as execution parameters, so
 # SQLAlchemy's statement cache finds each compiled form by the set of columns written, instead of
@@ -89,20 +91,21 @@ class SerialRunner:
     The jobs queued while a batch is being written go together in the next: one thread hop and
     one transaction for all of them (a burst of call setups is hundreds of small row writes). A
     batch that fails is retried job by job, so one bad write loses only itself. ``after``
-    callbacks run on the worker thread once their job's transaction has ended.
+    callbacks run on the worker thread once their job's transaction has ended, ``on_commit``
+    callbacks only once it has committed.
     """
 
     def __init__(self, db: SqlEngine) -> None:
         self.db = db
-        self._queue: asyncio.Queue[tuple[StoreJob, Callable[[], None] | None] | None] = \
-            asyncio.Queue()
+        self._queue: asyncio.Queue[_Queued | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="telephony-store")
 
-    def submit(self, job: StoreJob, after: Callable[[], None] | None = None) -> None:
-        self._queue.put_nowait((job, after))
+    def submit(self, job: StoreJob, after: Callable[[], None] | None = None, *,
+               on_commit: Callable[[], None] | None = None) -> None:
+        self._queue.put_nowait((job, after, on_commit))
 
     async def drained(self, within: float = 10.0) -> None:
         """Wait until every write submitted so far has landed (or ``within`` seconds)."""
@@ -124,27 +127,31 @@ class SerialRunner:
             if jobs:
                 await asyncio.to_thread(self._write, jobs)
 
-    def _write(self, jobs: list[tuple[StoreJob, Callable[[], None] | None]]) -> None:
+    def _write(self, jobs: list[_Queued]) -> None:
+        committed = [True] * len(jobs)
         try:
             with session_scope(self.db) as session:
-                for job, _ in jobs:
+                for job, _, _ in jobs:
                     job(session)
         except Exception:
             if len(jobs) == 1:
                 log.exception("telephony store write failed")
+                committed[0] = False
             else:
-                for job, _ in jobs:
+                for index, (job, _, _) in enumerate(jobs):
                     try:
                         with session_scope(self.db) as session:
                             job(session)
                     except Exception:
                         log.exception("telephony store write failed")
-        for _, after in jobs:
-            if after is not None:
-                try:
-                    after()
-                except Exception:
-                    log.exception("after a telephony store write")
+                        committed[index] = False
+        for (_, after, on_commit), ok in zip(jobs, committed, strict=True):
+            for callback in (after, on_commit if ok else None):
+                if callback is not None:
+                    try:
+                        callback()
+                    except Exception:
+                        log.exception("after a telephony store write")
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -735,8 +735,8 @@ class Transfers:
             bus.publish(type_, session.organization_id, data, call_id=session.call_id)
 
     def set_presence(self, session: TransferableCall, user_id: str, presence: str) -> None:
-        """Writes a console user's presence (busy on a transferred call, available after) and
-        publishes ``user.updated``."""
+        """Writes a console user's presence (busy on a transferred call, available after) and,
+        once that is committed, publishes ``user.updated``."""
         bus = self.telephony.records.bus
         organization_id = session.organization_id
         changed: list[dict[str, Any]] = []
@@ -754,7 +754,7 @@ class Transfers:
             if bus is not None and changed:
                 bus.publish("user.updated", organization_id, changed[-1])
 
-        self.telephony.runner.submit(update, after=publish)
+        self.telephony.runner.submit(update, on_commit=publish)
 
 
 __all__ = ["NOT_CONNECTED", "TRANSFERRED", "BlindTransfer", "Target", "TransferRefer",

@@ -41,7 +41,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 async def test_queued_writes_land_in_submission_order(store: Store) -> None:
     records, call_id = store.records, store.call_id
-    # one batch: a read-and-merge (ORM), a plain UPDATE, another merge, a plain UPDATE
+    # one batch: a metadata read-and-merge, a plain UPDATE, another merge, a plain UPDATE
     records.update_call(call_id, {"status": "in_progress", "metadata_": {"codec": "PCMA"}})
     records.update_call(call_id, {"status": "transferring"})
     records.update_call(call_id, {"metadata_": {"barge_in_count": 2}})
@@ -65,3 +65,17 @@ async def test_a_failing_write_loses_only_itself(store: Store) -> None:
     with Session(store.db) as session:
         call = session.get(Call, store.call_id)
         assert call is not None and call.status == "in_progress"
+
+
+async def test_on_commit_callbacks_run_only_for_writes_that_committed(store: Store) -> None:
+    ran: list[str] = []
+
+    def broken(_session: Session) -> None:
+        raise RuntimeError("a bad write")
+
+    store.runner.submit(broken, after=lambda: ran.append("ended: broken"),
+                        on_commit=lambda: ran.append("committed: broken"))
+    store.runner.submit(lambda _session: None, after=lambda: ran.append("ended: fine"),
+                        on_commit=lambda: ran.append("committed: fine"))
+    await store.runner.drained()
+    assert ran == ["ended: broken", "ended: fine", "committed: fine"]
