@@ -555,33 +555,41 @@ def _frame_body(message: Message, body: bytes, stream: bool) -> bytes:
 
 
 def _validate(message: Request | Response) -> None:
-    partial = _partial(message) if isinstance(message, Request) else None
+    problem = _problem(message)
+    if problem is not None:
+        # only a bad message pays for working out whether it can still be answered
+        raise ParseError(problem, _partial(message) if isinstance(message, Request) else None)
+
+
+def _problem(message: Request | Response) -> str | None:
+    """What makes a parsed message unacceptable (RFC 3261 §16.3, RFC 4475), or None."""
     for name in REQUIRED_REQUEST_HEADERS:
         if not message.header(name):
-            raise ParseError(f"missing {name}", partial)
+            return f"missing {name}"
     try:
         cseq = message.cseq
         vias = message.vias
     except (ParseError, ValueError) as exc:
-        raise ParseError(str(exc), partial) from exc
+        return str(exc)
     if any(not v.host or v.protocol.upper() != SIP_VERSION for v in vias):
-        raise ParseError("bad Via", partial)
+        return "bad Via"
     for name in SINGLE_HEADERS:
         if len(message.header_values(name)) > 1:
-            raise ParseError(f"more than one {name}", partial)
+            return f"more than one {name}"
     for name in ADDRESS_HEADERS:
         for value in message.header_values(name):
             problem = _address_problem(name, value)
             if problem:
-                raise ParseError(problem, partial)
+                return problem
     if isinstance(message, Request) and cseq.method != message.method:
-        raise ParseError("CSeq method does not match the request", partial)
+        return "CSeq method does not match the request"
     mf = message.header("Max-Forwards")
     if mf is not None and (not mf.isdigit() or int(mf) > 255):
-        raise ParseError("bad Max-Forwards", partial)
+        return "bad Max-Forwards"
     date = message.header("Date")
     if date is not None and not _SIP_DATE.match(date):
-        raise ParseError("bad Date (RFC 1123 form in GMT expected)", partial)
+        return "bad Date (RFC 1123 form in GMT expected)"
+    return None
 
 
 def _partial(message: Message) -> Request | None:
