@@ -46,124 +46,37 @@ MACROS = [{"label": "Refund approved", "kind": "say", "text": "Your refund was a
           {"label": "Hold music", "kind": "say", "text": "Let me check that for you, one moment."}]
 BRIEFING = "Caller wants a refund for order 84361, which arrived damaged."
 
-INVITE = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="caller">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "{name}" <sip:{number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: sip:{number}@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
 
-      v=0
-      o=caller 1 1 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [local_ip]
-      t=0 0
-      m=audio [rtp_port] RTP/AVP 8 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-      a=sendrecv
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="200" rtd="true"/>
-  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "{name}" <sip:{number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: sip:{number}@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv request="INVITE" optional="true" next="reinvite"/>
-  <recv request="BYE" next="bye"/>
-  <label id="reinvite"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:{number}@[local_ip]:[local_port]>
-      Content-Type: application/sdp
-      Content-Length: [len]
+def caller_scenario(name: str, number: str) -> str:
+    """The sipp caller's scenario: it calls as "``name``" <sip:``number``@...>, answers every
+    re-INVITE of the engine (sendrecv) and waits for its BYE."""
+    from tests.sipp_steps import dial, label, recv_request, response, scenario, sdp
 
-      v=0
-      o=caller 1 2 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [local_ip]
-      t=0 0
-      m=audio [rtp_port] RTP/AVP 8 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:101 telephone-event/8000
-      a=sendrecv
-    ]]>
-  </send>
-  <recv request="ACK" next="talk"/>
-  <label id="talk"/>
-  <recv request="INVITE" optional="true" next="reinvite"/>
-  <recv request="BYE" next="bye"/>
-  <label id="bye"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-</scenario>
-"""
+    reinvite_or_bye = (recv_request("INVITE", optional=True, next_label="reinvite")
+                       + recv_request("BYE", next_label="bye"))
+    return scenario("caller",
+                    dial(user=number, display=f'"{name}"'),
+                    reinvite_or_bye,
+                    label("reinvite"),
+                    response("200 OK", contact=number, body=sdp(version=2, events_fmtp=False)),
+                    recv_request("ACK", next_label="talk"),
+                    label("talk"),
+                    reinvite_or_bye,
+                    label("bye"),
+                    response("200 OK"))
 
-# a transfer destination that refuses the INVITE with ``status`` (603 Decline, 486 Busy Here)
-REFUSER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="refuser">
-  <recv request="INVITE"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 180 Ringing
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-  <pause milliseconds="{ring_ms}"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 {status}
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv request="ACK"/>
-</scenario>
-"""
+
+def refuser_scenario(status: str, ring_ms: int) -> str:
+    """A transfer destination's scenario: it rings for ``ring_ms``, then refuses the INVITE with
+    ``status`` (603 Decline, 486 Busy Here)."""
+    from tests.sipp_steps import pause, recv_request, response, scenario
+
+    return scenario("refuser",
+                    recv_request("INVITE"),
+                    response("180 Ringing", to_tag=True),
+                    pause(ring_ms),
+                    response(status, to_tag=True),
+                    recv_request("ACK"))
 
 
 def free_udp_port() -> int:
@@ -204,7 +117,7 @@ class Caller:
         self.rtp = threading.Thread(target=self._rtp, name="caller-rtp", daemon=True)
         self.rtp.start()
         xml = tmp / f"caller-{caller_id.lstrip('+')}.xml"
-        xml.write_text(INVITE.format(name=name, number=caller_id))
+        xml.write_text(caller_scenario(name, caller_id))
         self.proc = subprocess.Popen(
             ["sipp", f"{sip[0]}:{sip[1]}", "-s", number.lstrip("+"), "-m", "1", "-i", "127.0.0.1",
              "-p", str(free_udp_port()), "-mp", str(free_media_port()), "-nostdin", "-timeout", "600s",
@@ -263,7 +176,7 @@ class Refuser:
         self.port = free_udp_port()
         self.uri = f"sip:desk@127.0.0.1:{self.port}"
         xml = tmp / f"refuser-{self.port}.xml"
-        xml.write_text(REFUSER.format(status=status, ring_ms=ring_ms))
+        xml.write_text(refuser_scenario(status, ring_ms))
         self.proc = subprocess.Popen(
             ["sipp", "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_media_port()), "-m", "1",
              "-nostdin", "-timeout", "300s", "-sf", str(xml)],

@@ -24,8 +24,9 @@ from engine.calls.session import CallSession
 from engine.settings import Settings
 from engine.store import Agent, Call, CallEvent, PhoneNumber, Webhook, session_scope
 from engine.webhooks import verify
-from tests.integration.control.callers import MediaSocket, recv_bye, write_scenario
+from tests.integration.control.callers import MediaSocket, write_scenario
 from tests.integration.sip.conftest import requires_sipp, run_sipp
+from tests.sipp_steps import ack_rejection, invite, recv_bye, recv_response, scenario, sdp
 
 pytestmark = requires_sipp
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -35,47 +36,12 @@ SECRET = "whsec_assistant_0123456789"
 DAY_GREETING = "Day desk, hello."
 NIGHT_GREETING = "Night line, how can I help?"
 
-REJECTED = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="rejected">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:caller@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: sip:caller@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=caller 1 1 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [local_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:101 telephone-event/8000
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="403"/>
-  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      [last_Via:]
-      From: sipp <sip:caller@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-</scenario>
-"""
+# the caller's INVITE, refused with a 403, which it ACKs
+REJECTED = scenario("rejected",
+                    invite(sdp(port="[media_port]", events_fmtp=False, direction=None)),
+                    recv_response(100, optional=True),
+                    recv_response(403),
+                    ack_rejection())
 
 
 @dataclass

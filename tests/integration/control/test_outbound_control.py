@@ -16,14 +16,8 @@ from sqlmodel import select
 
 from engine.speech.sipcaller import CallerLine, render_lines
 from engine.store import PhoneNumber, SipTrunk, session_scope
-from tests.integration.control.callers import (
-    PCMA_PT,
-    MediaSocket,
-    alaw_levels,
-    answer_reinvite,
-    dtmf_digits,
-    recv_bye,
-)
+from tests import sipp_steps
+from tests.integration.control.callers import PCMA_PT, MediaSocket, alaw_levels, dtmf_digits
 from tests.integration.control.conftest import ControlEngine
 from tests.integration.sip.conftest import free_media_port, free_udp_port, requires_sipp
 
@@ -36,47 +30,13 @@ ASKED = "I want to check my order status."
 SPEECH_LEVEL = 300.0  # RMS: espeak-ng speech in A-law; silence decodes to ±8
 MUSIC_LEVEL = 100.0  # RMS: the hold music's quietest frames stay above ~200
 
-# the callee: rings, answers with the test's media socket in its SDP, then follows the script
-ANSWER = """
-  <recv request="INVITE" crlf="true"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 180 Ringing
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:callee@[local_ip]:[local_port]>
-      Content-Length: 0
-    ]]>
-  </send>
-  <send retrans="500">
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:callee@[local_ip]:[local_port]>
-      Content-Type: application/sdp
-      Content-Length: [len]
 
-      v=0
-      o=callee 1 1 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [local_ip]
-      t=0 0
-      m=audio [rtp_port] RTP/AVP 8 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-      a=sendrecv
-    ]]>
-  </send>
-  <recv request="ACK" timeout="10000"/>
-"""
+def callee_scenario(path: Path, *steps: str) -> Path:
+    """The callee's scenario at ``path``: it rings, answers with the test's media socket in its
+    SDP, takes the ACK, then follows ``steps``."""
+    answer = sipp_steps.answer_call("callee", ack_timeout_ms=10000)
+    path.write_text(sipp_steps.scenario("callee", answer, *steps))
+    return path
 
 
 class Callee:
@@ -143,11 +103,10 @@ async def test_outbound_call_is_talked_through_and_controlled(control_engine: Co
                                                               tmp_path: Path) -> None:
     engine, client = control_engine, control_engine.client
     media = await MediaSocket.open()
-    xml = tmp_path / "callee.xml"
-    xml.write_text('<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="callee">'
-                   + ANSWER + answer_reinvite(1, "sendonly", "recvonly")
-                   + answer_reinvite(2, "sendrecv", "sendrecv") + recv_bye(80000)
-                   + "\n</scenario>\n")
+    xml = callee_scenario(tmp_path / "callee.xml",
+                          sipp_steps.answer_reinvite(1, "sendonly", "recvonly"),
+                          sipp_steps.answer_reinvite(2, "sendrecv", "sendrecv"),
+                          sipp_steps.recv_bye(80000))
     callee = Callee(xml, media)
     await callee.start()
     try:

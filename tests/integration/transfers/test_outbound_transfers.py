@@ -22,9 +22,9 @@ from engine.client import ApiError
 from engine.media.frame import FRAME_BYTES
 from engine.store import PhoneNumber, SipTrunk, session_scope
 from engine.webrtc import OfferingPeer
-from tests.integration.control.callers import PCMA_PT, MediaSocket, alaw_levels, recv_bye
+from tests.integration.control.callers import PCMA_PT, MediaSocket, alaw_levels
 from tests.integration.control.conftest import ControlEngine
-from tests.integration.control.test_outbound_control import ANSWER, Callee
+from tests.integration.control.test_outbound_control import Callee, callee_scenario
 from tests.integration.sip.conftest import requires_sipp
 from tests.integration.transfers.test_blind_transfer import (
     RECIPIENT,
@@ -39,6 +39,7 @@ from tests.integration.transfers.test_warm_transfer import (
     stored_transfer,
     tone_amplitude,
 )
+from tests.sipp_steps import recv_bye, recv_refer, recv_response, refer_notify, response
 from tests.unit.webrtc.tones import Capture, Sine, heard, silent_at
 
 pytestmark = requires_sipp
@@ -52,73 +53,14 @@ WINDOW = 50  # packets: one second of A-law audio
 # after the call is answered: the callee takes a REFER to sip:frontdesk@..., reports the new call
 # in NOTIFYs of the refer subscription (sipfrag 100 then 200, subscription terminated) and takes
 # the engine's BYE
-TAKES_REFER = """
-  <recv request="REFER" timeout="60000">
-    <action>
-      <ereg regexp="sip:[^>;]*" search_in="hdr" header="Contact:" assign_to="contact"/>
-      <ereg regexp=".*" search_in="hdr" header="From:" assign_to="referrer"/>
-      <ereg regexp="sip:frontdesk@" search_in="hdr" header="Refer-To:" check_it="true"
-            assign_to="target"/>
-    </action>
-  </recv>
-  <Reference variables="target"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 202 Accepted
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:callee@[local_ip]:[local_port]>
-      Content-Length: 0
-    ]]>
-  </send>
-  <send retrans="500">
-    <![CDATA[
-      NOTIFY [$contact] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:callee@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-      To: [$referrer]
-      Call-ID: [call_id]
-      CSeq: 1 NOTIFY
-      Contact: <sip:callee@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Event: refer
-      Subscription-State: active;expires=60
-      Content-Type: message/sipfrag;version=2.0
-      Content-Length: [len]
-
-      SIP/2.0 100 Trying
-    ]]>
-  </send>
-  <recv response="200"/>
-  <send retrans="500">
-    <![CDATA[
-      NOTIFY [$contact] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:callee@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-      To: [$referrer]
-      Call-ID: [call_id]
-      CSeq: 2 NOTIFY
-      Contact: <sip:callee@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Event: refer
-      Subscription-State: terminated;reason=noresource
-      Content-Type: message/sipfrag;version=2.0
-      Content-Length: [len]
-
-      SIP/2.0 200 OK
-    ]]>
-  </send>
-  <recv response="200"/>
-"""
-
-
-def scenario(path: Path, *steps: str) -> Path:
-    path.write_text('<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="callee">'
-                    + ANSWER + "".join(steps) + "\n</scenario>\n")
-    return path
+TAKES_REFER = (
+    recv_refer("sip:frontdesk@", timeout_ms=60000)
+    + response("202 Accepted", contact="callee")
+    + refer_notify(1, "active;expires=60", "SIP/2.0 100 Trying")
+    + recv_response(200)
+    + refer_notify(2, "terminated;reason=noresource", "SIP/2.0 200 OK")
+    + recv_response(200)
+)
 
 
 def trunk_to(engine: ControlEngine, port: int, *, allow_refer: bool) -> str:
@@ -178,7 +120,7 @@ async def test_outbound_blind_transfer_dials_and_bridges(control_engine: Control
     engine, client = control_engine, control_engine.client
     callee_media = await MediaSocket.open()
     recipient_media = await MediaSocket.open()
-    callee = Callee(scenario(tmp_path / "callee.xml", recv_bye(80000)), callee_media)
+    callee = Callee(callee_scenario(tmp_path / "callee.xml", recv_bye(80000)), callee_media)
     tones: list[asyncio.Task[None]] = []
     await callee.start()
     async with SippUas(RECIPIENT, recipient_media.port) as uas:
@@ -248,7 +190,7 @@ async def test_outbound_blind_transfer_by_refer(control_engine: ControlEngine,
                                                 tmp_path: Path) -> None:
     engine, client = control_engine, control_engine.client
     media = await MediaSocket.open()
-    callee = Callee(scenario(tmp_path / "callee.xml", TAKES_REFER, recv_bye(20000)), media)
+    callee = Callee(callee_scenario(tmp_path / "callee.xml", TAKES_REFER, recv_bye(20000)), media)
     await callee.start()
     try:
         session = await answered_outbound(engine, callee, allow_refer=True)
@@ -277,7 +219,7 @@ async def test_outbound_warm_transfer_accepted_by_key_1(control_engine: ControlE
     engine, client = control_engine, control_engine.client
     callee_media = await MediaSocket.open()
     recipient_media = await MediaSocket.open()
-    callee = Callee(scenario(tmp_path / "callee.xml", recv_bye(80000)), callee_media)
+    callee = Callee(callee_scenario(tmp_path / "callee.xml", recv_bye(80000)), callee_media)
     tones: list[asyncio.Task[None]] = []
     await callee.start()
     async with SippUas(RECIPIENT, recipient_media.port) as uas:

@@ -16,6 +16,7 @@ from engine.calls.greeting import synthesize_async
 from engine.calls.summary import briefing
 from engine.calls.transfers import NOT_CONNECTED
 from engine.speech.sipcaller import CallerLine, render_lines, write_pcap
+from tests import sipp_steps
 from tests.integration.control.callers import MediaSocket
 from tests.integration.control.conftest import ControlEngine
 from tests.integration.sip.conftest import SCENARIOS, requires_sipp
@@ -29,81 +30,19 @@ SUMMARY = "The caller wants to change a delivery address."
 VOICE, RATE = "en-us+f3", 175  # the control engine's agent speaks the briefing with these
 AFTER_BRIEFING_S = 2.0  # the "yes" starts this long after the briefing's audio ends
 
-SPEAKING_RECIPIENT = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!-- A warm transfer's recipient: answers, waits {pause_ms} ms, says its pcap's words, and stays
-     until the engine's BYE. -->
-<scenario name="recipient speaking">
-  <recv request="INVITE"/>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 180 Ringing
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <send retrans="500">
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:recipient@[local_ip]:[local_port]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=recipient 1 1 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [local_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-15
-      a=sendrecv
-
-    ]]>
-  </send>
-  <recv request="ACK"/>
-  <pause milliseconds="{pause_ms}"/>
-  <nop>
-    <action>
-      <exec play_pcap_audio="{pcap}"/>
-    </action>
-  </nop>
-  <recv request="BYE" timeout="60000"/>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-</scenario>
-"""
-
 
 def speaking_recipient(tmp_path: Path, name: str, words: str, pause_s: float) -> Path:
-    """A sipp UAS scenario that answers and says ``words`` ``pause_s`` after the ACK."""
+    """A sipp UAS scenario for a warm transfer's recipient: it answers, says ``words`` ``pause_s``
+    after the ACK, and stays until the engine's BYE."""
     audio = render_lines([CallerLine(0.0, words)], tail_s=1.5)
     pcap = write_pcap(audio.pcm, tmp_path / f"{name}.pcap")
     path = tmp_path / f"{name}.xml"
-    path.write_text(SPEAKING_RECIPIENT.format(pause_ms=int(pause_s * 1000), pcap=pcap))
+    path.write_text(sipp_steps.scenario(
+        "recipient speaking",
+        sipp_steps.answer_call("recipient", port="[media_port]", ringing_contact=False),
+        sipp_steps.pause(int(pause_s * 1000)),
+        sipp_steps.play_pcap_audio(pcap),
+        sipp_steps.recv_bye(60000)))
     return path
 
 
