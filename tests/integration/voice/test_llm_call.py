@@ -45,6 +45,7 @@ from engine.store import (
     session_scope,
 )
 from tests.integration.sip.conftest import SipEngine, requires_sipp, run_sipp
+from tests.sipp_steps import recv_bye
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 pytestmark = requires_sipp
@@ -212,20 +213,7 @@ def waits_for_bye(xml: Path, within_s: float) -> Path:
     text = xml.read_text()
     start = text.index("<pause milliseconds=")
     end = text.index("</recv>", text.index("CSeq: 2 BYE")) + len("</recv>")
-    xml.write_text(text[:start] + f"""<recv request="BYE" timeout="{int(within_s * 1000)}"/>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>""" + text[end:])
+    xml.write_text(text[:start] + recv_bye(int(within_s * 1000)) + text[end:])
     return xml
 
 
