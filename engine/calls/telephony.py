@@ -548,8 +548,8 @@ class Telephony:
         webhooks = self.webhooks
         if webhooks is None:
             return None, None
-        targets = await targets_for(self.db, route.organization_id,
-                                          "assistant-request", route.agent_id)
+        targets = await targets_for(self.db, route.organization_id, "assistant-request",
+                                    route.agent_id)
         if not targets:
             return None, None
         summary = {"id": call_id, "type": "phone_call", "transport": "sip",

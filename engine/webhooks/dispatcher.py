@@ -199,8 +199,8 @@ class WebhookDispatcher:
                               unknown: bool) -> None:
         final = status in FINAL_STATUSES
         hooks = await targets_for(self.db, org, "status-update", any_agent=True)
-        reports = (await targets_for(self.db, org, "end-of-call-report",
-                                           any_agent=True)) if final else []
+        reports = (await targets_for(self.db, org, "end-of-call-report", any_agent=True)
+                   if final else [])
         if not hooks and not reports:
             return
         state = await self._wait_for_row(call_id, status)
@@ -228,8 +228,8 @@ class WebhookDispatcher:
         state = await asyncio.to_thread(load_call, self.db, call_id)
         if state is None or state.status not in FINAL_STATUSES or state.post_call_webhook_status:
             return
-        targets = await targets_for(self.db, state.organization_id,
-                                          "end-of-call-report", state.agent_id)
+        targets = await targets_for(self.db, state.organization_id, "end-of-call-report",
+                                    state.agent_id)
         if not targets:
             return
         await asyncio.to_thread(set_post_call_status, self.db, call_id, PENDING)
@@ -275,7 +275,7 @@ class WebhookDispatcher:
         started = loop.time()
         agent_id = call.get("agent_id")
         targets = await targets_for(self.db, org_id, "assistant-request",
-                                          agent_id if isinstance(agent_id, str) else None)
+                                    agent_id if isinstance(agent_id, str) else None)
         if not targets:
             return None
         remaining = deadline_s - (loop.time() - started)
