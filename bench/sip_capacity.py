@@ -38,6 +38,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 from sqlmodel import select
 
 from engine.app import Engine, freeze_startup_heap
+from engine.calls.metrics import percentile
 from engine.settings import Settings
 from engine.store import Agent, Call, PhoneNumber, session_scope
 from tests.integration.sip.conftest import run_sipp, uac_pcap_scenario
@@ -77,13 +78,6 @@ def _thread_cpu(thread_id: int | None) -> float:
         return time.clock_gettime(time.pthread_getcpuclockid(thread_id))
     except OSError:
         return 0.0
-
-
-def _quantile(values: list[float], q: float) -> float:
-    """The ``q`` quantile of sorted ``values`` (0 for none)."""
-    if not values:
-        return 0.0
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 async def measure(n: int, profile: Path | None = None, show_timeline: bool = False,
@@ -151,7 +145,7 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
             await media_loop.call_soon_wait(profiler.disable)
             profiler.dump_stats(str(profile))
         sipp_cpu, busy = _cpu(CHILDREN) - sipp0, clock.busy_s - busy0
-        setups = sorted(tel.setup_times_s)
+        setups = list(tel.setup_times_s)
         ticks, late = clock.ticks - ticks0, clock.late_ticks - late0
         frames = clock.frames.since(frames0)
         await engine.stop()
@@ -168,7 +162,7 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
             "cpu_us": cpu / frames.count * 1e6 if frames.count else 0.0,
             "media_us": media_cpu / frames.count * 1e6 if frames.count else 0.0,
             "load": os.getloadavg()[0], "frames_in": frames_in,
-            "setup_ms": [_quantile(setups, q) * 1000 for q in (0.5, 0.99, 1.0)],
+            "setup_ms": [(percentile(setups, q) or 0.0) * 1000 for q in (0.5, 0.99, 1.0)],
             "threads": {name: cpu_s / wall for name, cpu_s in threads.items() if cpu_s / wall >= 0.005},
             # the media thread's CPU per frame: sending the G.711 packets encoded in the last
             # tick, reading, decoding and resampling theirs, the mixers, resampling and encoding

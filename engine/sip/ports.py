@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import random
 import socket
+from itertools import chain
 
 from aiortp.port_allocator import PortAllocator
 
@@ -28,8 +29,7 @@ class RtpPorts(PortAllocator):
         async with self._lock:
             ports = range(self._min_port, self._max_port, 2)
             start = random.randrange(len(ports))
-            for i in range(len(ports)):
-                port = ports[(start + i) % len(ports)]
+            for port in chain(ports[start:], ports[:start]):
                 if port in self._allocated:
                     continue
                 pair = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
