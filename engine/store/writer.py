@@ -78,6 +78,7 @@ class BatchWriter:
         self._interval = interval_s
         self._pending: dict[Table, list[dict[str, Any]]] = defaultdict(list)
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()  # held while a batch is being written
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -119,16 +120,19 @@ class BatchWriter:
                     log.exception("batched write failed")
 
     def flush(self) -> int:
-        """Write everything queued now, one transaction; returns the number of rows."""
-        with self._lock:
-            batches, self._pending = self._pending, defaultdict(list)
-        count = 0
-        if not batches:
-            return 0
-        with self._engine.begin() as conn:
-            for table, rows in batches.items():
-                conn.execute(insert(table), rows)
-                count += len(rows)
-        self.rows_written += count
-        return count
+        """Write everything queued now, one transaction; returns the number of rows. Every row
+        queued before the call is committed when it returns, including those a flush running
+        on another thread had already taken."""
+        with self._flushing:
+            with self._lock:
+                batches, self._pending = self._pending, defaultdict(list)
+            count = 0
+            if not batches:
+                return 0
+            with self._engine.begin() as conn:
+                for table, rows in batches.items():
+                    conn.execute(insert(table), rows)
+                    count += len(rows)
+            self.rows_written += count
+            return count
 
