@@ -6,7 +6,8 @@ share of outgoing frames sent more than 10 ms after their slot (DESIGN §8 targe
 at 200 calls), over the whole run and over the half seconds when all N calls were live (the
 whole run includes sipp setting up and tearing down N calls within about two seconds each), the
 p99 and worst frame lateness, the share of late clock ticks, and the 1-minute load average at
-the end of the run. A second line gives the CPU of each of the engine's threads.
+the end of the run. A second line gives the CPU of each of the engine's threads, and of its RTP
+pacer process.
 
 Wall-clock lateness depends on what else the machine runs; CPU time per call-frame does not:
 ``cpu/frame`` is the engine process's CPU time (all threads: SIP, store, recorder, media) and
@@ -113,6 +114,8 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
         threads0 = _threads_cpu()
         batch = tel.media.batch
         in0 = batch.frames_in if batch is not None else 0
+        pacer = batch.pacer if batch is not None else None
+        pacer0 = pacer.cpu_s() if pacer is not None else 0.0
         tel.setup_times_s.clear()
         sipp = asyncio.ensure_future(run_sipp(uac_pcap_scenario(Path(tmp)), tel.port, "15550100",
                                               calls=n, concurrent=n, rate=rate or max(10, n // 2),
@@ -138,6 +141,9 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
         cpu, wall = _cpu() - cpu0, time.monotonic() - wall0
         media_cpu = _thread_cpu(media_id) - media0
         threads = {name: cpu_s - threads0.get(name, 0.0) for name, cpu_s in _threads_cpu().items()}
+        if pacer is not None:  # the RTP pacer is the engine's too, in a process of its own
+            threads["rtp-pacer"] = pacer.cpu_s() - pacer0
+            cpu += threads["rtp-pacer"]
         stages = {k: v - stages0.get(k, 0.0) for k, v in clock.stage_cpu_s.items()}
         walls = {k: v - walls0.get(k, 0.0) for k, v in clock.stage_wall_s.items()}
         frames_in = (batch.frames_in if batch is not None else 0) - in0
@@ -164,9 +170,10 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
             "load": os.getloadavg()[0], "frames_in": frames_in,
             "setup_ms": [(percentile(setups, q) or 0.0) * 1000 for q in (0.5, 0.99, 1.0)],
             "threads": {name: cpu_s / wall for name, cpu_s in threads.items() if cpu_s / wall >= 0.005},
-            # the media thread's CPU per frame: sending the G.711 packets encoded in the last
-            # tick, reading, decoding and resampling theirs, the mixers, resampling and encoding
-            # after them, and the rest (packets of other legs arriving through aiortp, the loop)
+            # the media thread's CPU per frame: the RTP pacer's reports (or, without a pacer,
+            # sending the G.711 packets encoded in the last tick), reading, decoding and
+            # resampling theirs, the mixers, resampling, encoding and handing to the pacer after
+            # them, and the rest (packets of other legs arriving through aiortp, the loop)
             **{f"{name}_us": stages.get(stage, 0.0) / frames.count * 1e6 if frames.count else 0.0
                for name, stage in (("tx", -2), ("rx", -1), ("mix", 0), ("enc", 1))},
             # per tick, how long each stage took beyond its CPU time (waiting for the GIL, mostly)

@@ -371,6 +371,8 @@ class Telephony:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.runner.start()
+        if self.media.batch is not None:
+            self.media.batch.start_pacer()  # before the media loop hands it anything
         self.media_loop.start()
         if self.media.speak:
             self.agents.start()
@@ -411,6 +413,8 @@ class Telephony:
             self.ua.close()
         await self.joins.close()
         await self.media_loop.stop()
+        if self.media.batch is not None:
+            await asyncio.to_thread(self.media.batch.stop_pacer)
         await self.runner.stop()
         # a model still loading on its thread when the process exits aborts it (CTranslate2)
         await asyncio.to_thread(self.agents.models.wait_warm, WARM_STOP_S)

@@ -5,13 +5,14 @@ behind, at most ``MAX_CATCH_UP`` missed ticks run back to back; beyond that the 
 (a stall longer than that is audible anyway, and a burst would only add latency).
 
 Two lateness figures are kept: per tick (when the tick started, against its slot) and per
-outgoing frame (when a leg actually sent it, against the slot of the tick that sent it, reported
-by the leg through :meth:`MediaClock.frame_sent`; G.711 legs send a frame in the tick after the
-one that mixed it, first thing, other legs in the same tick). The second is what a listener
-hears and what DESIGN §8 targets; it is kept as a histogram for quantiles. The frames of ticks
-skipped after a stall are never sent: they count as late, as many as the last tick sent. Each
-stage's CPU and wall time are summed too: wall beyond CPU is time the ticking thread waited (for
-the GIL, or for a core).
+outgoing frame (when a leg actually sent it, against the slot it was sent for). Most legs report
+a frame through :meth:`MediaClock.frame_sent` as they send it, in the tick that mixed it; G.711
+legs send theirs at the next tick's slot, from the RTP pacer process, whose reports come in
+through :meth:`Lateness.merge` (or, without a pacer, first thing in that next tick). The second
+figure is what a listener hears and what DESIGN §8 targets; it is kept as a histogram for
+quantiles. The frames of ticks skipped after a stall are never sent: they count as late, as many
+as the last tick sent. Each stage's CPU and wall time are summed too: wall beyond CPU is time the
+ticking thread waited (for the GIL, or for a core).
 """
 
 from __future__ import annotations
@@ -51,6 +52,16 @@ class Lateness:
             self.late += count
         if late_s > self.max_s:
             self.max_s = late_s
+
+    def merge(self, bins: list[tuple[int, int]], late: int, max_s: float) -> None:
+        """Adds frames counted elsewhere in the same bins: (bin index, frames) pairs, how many
+        of them were late and the latest."""
+        for index, n in bins:
+            self.bins[min(index, BINS - 1)] += n
+            self.count += n
+        self.late += late
+        if max_s > self.max_s:
+            self.max_s = max_s
 
     @property
     def late_share(self) -> float:
@@ -127,6 +138,11 @@ class MediaClock:
     def frame_sent(self, count: int = 1) -> None:
         """A leg sent ``count`` frames of the current tick just now."""
         self.frames.add(self._now() - self.slot, count)
+        self._tick_frames += count
+
+    def frames_handed(self, count: int) -> None:
+        """``count`` frames of the current tick were handed to a sender that reports their
+        lateness later, through :meth:`Lateness.merge` (the RTP pacer)."""
         self._tick_frames += count
 
     def start(self) -> None:

@@ -3,18 +3,21 @@ once per tick instead of one small numpy pipeline per leg.
 
 Each tick, before the mixers:
 
-1. (stage -2) the packets encoded in the previous tick are sent, first thing, so each goes out
-   at its own slot however long the rest of the tick takes (mixing 200 calls takes longer than
-   the 10 ms a frame may be late);
+1. (stage -2) the RTP pacer's reports on the packets it sent are folded into the clock's frame
+   lateness; without a pacer, the packets encoded in the previous tick are sent, first thing, so
+   each goes out at its own slot however long the rest of the tick takes (mixing 200 calls takes
+   longer than the 10 ms a frame may be late);
 2. (stage -1) the legs' sockets are read dry by the :class:`~engine.sip.rtp_drain.RtpDrain` and the tick's
    G.711 payloads decoded in one table lookup;
 3. one 8 kHz frame queued by each leg is converted to 16 kHz in one array operation and handed
    to the leg's inbound queue.
 
 After the mixers (stage 1), every frame the mixers gave the legs is converted to 8 kHz, clipped
-and G.711-encoded through lookup tables in one pass, ready for the next tick's step 1. A batched
-leg's audio thus leaves one tick (20 ms) after it was mixed, and on time. A row converts exactly
-as the leg's own resampler would.
+and G.711-encoded through lookup tables in one pass, built into RTP packets and handed to the RTP
+pacer process (:mod:`engine.sip.rtp_pacer`), which sends them at the next tick's slot: a tick
+that starts late, or runs long, no longer delays the packets of the one before. Without a pacer
+they wait for the next tick's step 1. Either way a batched leg's audio leaves one tick (20 ms)
+after it was mixed, and on time. A row converts exactly as the leg's own resampler would.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ import numpy as np
 import numpy.typing as npt
 from aiortp.codecs.g711 import PcmaCodec, PcmuCodec
 
-from engine.media.clock import MediaClock
+from engine.media.clock import TICK_S, MediaClock
 from engine.media.resample import BatchResampler
 from engine.sip.rtp_drain import RtpDrain
+from engine.sip.rtp_pacer import RtpPacer
 from engine.sip.rtp_wire import RtpWire
 
 if TYPE_CHECKING:
@@ -80,6 +84,22 @@ class RtpBatch:
         """Whether a leg of this codec (as SDP names it) at this audio rate is batched: G.711
         only; G.722 and Opus legs code their own frames."""
         return codec in BATCHED_CODECS and codec_rate == CODEC_RATE
+
+    def start_pacer(self) -> bool:
+        """Starts the RTP pacer process, before the media loop runs; whether it started."""
+        if self.wire.pacer is None:
+            self.wire.pacer = RtpPacer.start()
+        return self.wire.pacer is not None
+
+    def stop_pacer(self) -> None:
+        """Stops the pacer, once the media loop has stopped (blocking, briefly)."""
+        pacer, self.wire.pacer = self.wire.pacer, None
+        if pacer is not None:
+            pacer.stop()
+
+    @property
+    def pacer(self) -> RtpPacer | None:
+        return self.wire.pacer
 
     def attach(self, leg: RtpLeg) -> None:
         self._slots[leg] = (self._up.open(), self._down.open())
@@ -134,7 +154,11 @@ class RtpBatch:
             start += size
 
     def send(self) -> None:
-        """Send the packets the last tick encoded, to legs still attached."""
+        """Take in the pacer's reports; send the packets the last tick encoded that the pacer
+        did not take, to legs still attached."""
+        pacer = self.wire.pacer
+        if pacer is not None:
+            pacer.collect(self.clock.frames)
         ready, self._ready = self._ready, None
         if ready is None:
             return
@@ -156,4 +180,10 @@ class RtpBatch:
         np.clip(y, -32768, 32767, out=y)
         samples = y.astype("<i2").view(np.uint16)
         rows = np.array([BATCHED_CODECS[leg.params.codec] for leg, _ in outgoing])
-        self._ready = ([leg for leg, _ in outgoing], _ENCODE[rows[:, None], samples])
+        legs, encoded = [leg for leg, _ in outgoing], _ENCODE[rows[:, None], samples]
+        rest = self.wire.hand(legs, encoded, self.clock.slot + TICK_S)
+        self.clock.frames_handed(len(legs) - len(rest))
+        if len(rest) == len(legs):
+            self._ready = (legs, encoded)
+        elif rest:
+            self._ready = ([legs[row] for row in rest], encoded[rest])

@@ -24,14 +24,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from engine.sip.pacer_process import ENTRY_HEAD
+
 if TYPE_CHECKING:
     from engine.sip.rtp_leg import RtpLeg
+    from engine.sip.rtp_pacer import RtpPacer
 
 log = logging.getLogger(__name__)
 
 HEADER_BYTES = 12
 RTP_HEADER = struct.Struct("!BBHII")  # RFC 3550 §5.1: V/P/X/CC, M/PT, sequence, timestamp, SSRC
 RTP_VERSION_BYTE = 0x80  # version 2, no padding, no extension, no CSRC
+# a packet for the pacer: its leg id and sockaddr_in (ENTRY_HEAD), then the RTP header
+PACED_HEAD = struct.Struct(ENTRY_HEAD.format + RTP_HEADER.format[1:])
 
 
 def libc_function(name: str) -> Any:
@@ -70,21 +75,32 @@ def sockaddr_in(addr: tuple[str, int]) -> bytes | None:
 
 
 class RtpWire:
-    """Sends one tick's encoded frames, one per leg."""
+    """Sends one tick's encoded frames, one per leg: itself, or through the RTP pacer process
+    (:mod:`engine.sip.rtp_pacer`) when one runs."""
 
     def __init__(self) -> None:
         self._fds: dict[RtpLeg, int] = {}
         self._addrs: dict[tuple[str, int], bytes | None] = {}
+        self.pacer: RtpPacer | None = None
+        self._paced: dict[RtpLeg, int] = {}  # leg -> its id at the pacer
         self.fast_packets = 0
         self.slow_packets = 0
 
     def attach(self, leg: RtpLeg) -> None:
         datagram = leg.datagram
         sock = datagram.get_extra_info("socket") if datagram is not None else None
-        self._fds[leg] = sock.fileno() if sock is not None else -1
+        fd = self._fds[leg] = sock.fileno() if sock is not None else -1
+        pacer = self.pacer
+        if pacer is not None and pacer.alive and fd >= 0:
+            paced = pacer.open(fd)
+            if paced is not None:
+                self._paced[leg] = paced
 
     def detach(self, leg: RtpLeg) -> None:
         self._fds.pop(leg, None)
+        paced = self._paced.pop(leg, None)
+        if paced is not None and self.pacer is not None:
+            self.pacer.close(paced)
 
     def _sockaddr(self, addr: tuple[str, int]) -> bytes | None:
         try:
@@ -94,6 +110,39 @@ class RtpWire:
                 self._addrs.clear()
             sa = self._addrs[addr] = sockaddr_in(addr)
             return sa
+
+    def _target(self, leg: RtpLeg) -> tuple[Any, bytes] | None:
+        """The leg's aiortp sender and remote ``sockaddr_in`` when its next packet may be built
+        here; None when it must go through aiortp's own path."""
+        session: Any = leg.session
+        sender = session._sender
+        transport: Any = session._rtp_transport
+        datagram = transport._transport if transport is not None else None
+        addr = session._remote_addr
+        if (sender is None or datagram is None or addr is None or session._closed
+                or session._paced_sender is not None or sender._enable_history
+                or sender._duplicate_tx or datagram.is_closing()
+                or datagram.get_write_buffer_size()):
+            return None
+        sa = self._sockaddr(addr)
+        return (sender, sa) if sa is not None else None
+
+    @staticmethod
+    def _sent(leg: RtpLeg, sender: Any, ts: int, size: int) -> None:
+        """Advances the sender's counters as aiortp does for a packet sent."""
+        sender._sequence_number = (sender._sequence_number + 1) & 0xFFFF
+        sender._packets_sent += 1
+        sender._octets_sent += size
+        sender._last_rtp_timestamp = ts
+        sender._current_timestamp = (ts + sender._timestamp_increment) & 0xFFFFFFFF
+        leg.frames_sent += 1
+
+    def _send_slow(self, leg: RtpLeg, payload: bytes) -> None:
+        try:
+            leg.send_encoded(payload)
+        except Exception:
+            log.exception("sending RTP failed")
+        self.slow_packets += 1
 
     def send(self, legs: list[RtpLeg], payloads: npt.NDArray[np.uint8],
              report: Any = None) -> None:
@@ -105,43 +154,56 @@ class RtpWire:
         packets[:, HEADER_BYTES:] = payloads
         base, pack_into, sendto, fds = packets.ctypes.data, RTP_HEADER.pack_into, _SENDTO, self._fds
         for row, leg in enumerate(legs):
-            session: Any = leg.session
-            sender = session._sender
-            transport: Any = session._rtp_transport
-            datagram = transport._transport if transport is not None else None
-            addr = session._remote_addr
+            target = self._target(leg) if sendto is not None else None
+            fd = fds.get(leg, -1)
             sent = False
-            if (sendto is not None and sender is not None and datagram is not None
-                    and addr is not None and not session._closed
-                    and session._paced_sender is None and not sender._enable_history
-                    and not sender._duplicate_tx and not datagram.is_closing()
-                    and not datagram.get_write_buffer_size()):
-                sa = self._sockaddr(addr)
-                fd = fds.get(leg, -1)
-                if sa is not None and fd >= 0:
-                    ts = sender._current_timestamp
-                    offset = row * length
-                    pack_into(packets, offset, RTP_VERSION_BYTE, sender._payload_type,
-                              sender._sequence_number, ts, sender._ssrc)
-                    sent = sendto(fd, base + offset, length, 0, sa, len(sa)) == length
-                    if sent:
-                        sender._sequence_number = (sender._sequence_number + 1) & 0xFFFF
-                        sender._packets_sent += 1
-                        sender._octets_sent += size
-                        sender._last_rtp_timestamp = ts
-                        sender._current_timestamp = (ts + sender._timestamp_increment) \
-                            & 0xFFFFFFFF
-                        leg.frames_sent += 1
-                        self.fast_packets += 1
-                    elif ctypes.get_errno() not in (errno.EAGAIN, errno.EWOULDBLOCK,
-                                                    errno.ENOBUFS):
-                        log.debug("RTP send from fd %d failed (errno %d); retrying through "
-                                  "asyncio", fd, ctypes.get_errno())
+            if target is not None and fd >= 0:
+                sender, sa = target
+                ts = sender._current_timestamp
+                offset = row * length
+                pack_into(packets, offset, RTP_VERSION_BYTE, sender._payload_type,
+                          sender._sequence_number, ts, sender._ssrc)
+                sent = sendto(fd, base + offset, length, 0, sa, len(sa)) == length
+                if sent:
+                    self._sent(leg, sender, ts, size)
+                    self.fast_packets += 1
+                elif ctypes.get_errno() not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS):
+                    log.debug("RTP send from fd %d failed (errno %d); retrying through asyncio",
+                              fd, ctypes.get_errno())
             if not sent:
-                try:
-                    leg.send_encoded(payloads[row].tobytes())
-                except Exception:
-                    log.exception("sending RTP failed")
-                self.slow_packets += 1
+                self._send_slow(leg, payloads[row].tobytes())
             if report is not None:
                 report()
+
+    def hand(self, legs: list[RtpLeg], payloads: npt.NDArray[np.uint8],
+             slot: float) -> list[int]:
+        """Build row ``i`` of ``payloads`` as the next RTP packet of ``legs[i]`` and hand the
+        packets to the pacer, to be sent at ``slot``; the rows it cannot take (see
+        :meth:`_target`), for :meth:`send` at that slot."""
+        pacer = self.pacer
+        count, size = payloads.shape
+        if pacer is None or not pacer.alive:
+            return list(range(count))
+        length = HEADER_BYTES + size
+        stride = PACED_HEAD.size + size
+        entries = np.empty((count, stride), dtype=np.uint8)
+        pack_into, paced = PACED_HEAD.pack_into, self._paced
+        kept: list[int] = []
+        rest: list[int] = []
+        for row, leg in enumerate(legs):
+            target = self._target(leg)
+            paced_id = paced.get(leg)
+            if target is None or paced_id is None:
+                rest.append(row)
+                continue
+            sender, sa = target
+            ts = sender._current_timestamp
+            pack_into(entries, len(kept) * stride, paced_id, sa, RTP_VERSION_BYTE,
+                      sender._payload_type, sender._sequence_number, ts, sender._ssrc)
+            self._sent(leg, sender, ts, size)
+            kept.append(row)
+        if kept:
+            n = len(kept)
+            entries[:n, PACED_HEAD.size:] = payloads if n == count else payloads[kept]
+            self.fast_packets += pacer.hand(memoryview(entries[:n]).cast("B"), n, length, slot)
+        return rest
