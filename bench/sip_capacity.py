@@ -116,6 +116,7 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
         in0 = batch.frames_in if batch is not None else 0
         pacer = batch.pacer if batch is not None else None
         pacer0 = pacer.cpu_s() if pacer is not None else 0.0
+        handed_late0 = pacer.late_handed if pacer is not None else 0
         tel.setup_times_s.clear()
         sipp = asyncio.ensure_future(run_sipp(uac_pcap_scenario(Path(tmp)), tel.port, "15550100",
                                               calls=n, concurrent=n, rate=rate or max(10, n // 2),
@@ -141,9 +142,11 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
         cpu, wall = _cpu() - cpu0, time.monotonic() - wall0
         media_cpu = _thread_cpu(media_id) - media0
         threads = {name: cpu_s - threads0.get(name, 0.0) for name, cpu_s in _threads_cpu().items()}
+        handed_late = 0
         if pacer is not None:  # the RTP pacer is the engine's too, in a process of its own
             threads["rtp-pacer"] = pacer.cpu_s() - pacer0
             cpu += threads["rtp-pacer"]
+            handed_late = pacer.late_handed - handed_late0
         stages = {k: v - stages0.get(k, 0.0) for k, v in clock.stage_cpu_s.items()}
         walls = {k: v - walls0.get(k, 0.0) for k, v in clock.stage_wall_s.items()}
         frames_in = (batch.frames_in if batch is not None else 0) - in0
@@ -164,6 +167,7 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
             "full_s": full_count / n * 0.02,
             "p99_ms": frames.quantile(0.99) * 1000, "max_ms": frames.max_s * 1000,
             "late_ticks": late / ticks if ticks else 0.0, "wall_s": wall,
+            "late": frames.late, "handed_late": handed_late,
             "tick_ms": busy / ticks * 1000 if ticks else 0.0, "sipp_cpu": sipp_cpu / wall,
             "cpu_us": cpu / frames.count * 1e6 if frames.count else 0.0,
             "media_us": media_cpu / frames.count * 1e6 if frames.count else 0.0,
@@ -202,6 +206,8 @@ async def main(sizes: list[int], profile: Path | None = None, timeline: bool = F
               f"{r['sipp_cpu']:8.2f}  {r['wall_s']:5.1f}s  {r['load']:5.2f}", flush=True)
         print("       media stages' wait per tick beyond their CPU: "
               + ", ".join(f"{name} {ms:.2f} ms" for name, ms in r["waits_ms"].items()), flush=True)
+        print(f"       late frames: {r['late']}, of which {r['handed_late']} reached the RTP pacer "
+              "after their slot was over", flush=True)
         print("       call setup, INVITE received to 200 OK sent: p50/p99/max "
               "{:.0f}/{:.0f}/{:.0f} ms".format(*r["setup_ms"]), flush=True)
         threads = sorted(r["threads"].items(), key=lambda item: -item[1])

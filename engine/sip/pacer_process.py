@@ -17,9 +17,10 @@ the first argument):
   packet of ``length`` bytes): sent at ``slot`` (``CLOCK_MONOTONIC`` seconds, the engine's media
   clock), or at once when it has passed.
 
-After each ``PACKETS`` it answers with a ``REPORT``: packets sent, failed, late, the worst
-lateness and a histogram of lateness (bin index, count) in the engine's bins (arguments 2–4:
-bin width, bin count, late threshold), which the engine folds into its own frame lateness.
+After each ``PACKETS`` it answers with a ``REPORT``: packets sent, failed, late (and how many of
+those came too late to be sent on time: the media thread ran late), the worst lateness and a
+histogram of lateness (bin index, count) in the engine's bins (arguments 2–4: bin width, bin
+count, late threshold), which the engine folds into its own frame lateness.
 When the engine's end of the socket closes (a stop, or the engine dying), the process exits.
 
 Only the standard library is imported: the process starts in a few milliseconds.
@@ -44,7 +45,8 @@ PACKETS = 3
 CONTROL = struct.Struct("=BI")  # OPEN / CLOSE, leg id
 PACKETS_HEAD = struct.Struct("=BIId")  # PACKETS, count, packet length, slot
 ENTRY_HEAD = struct.Struct("!I16s")  # leg id, struct sockaddr_in (as the kernel takes it)
-REPORT = struct.Struct("=IIIdH")  # sent, failed, late, worst lateness (s), histogram bins
+# sent, failed, late, late because handed over late, worst lateness (s), histogram bins
+REPORT = struct.Struct("=IIIIdH")
 REPORT_BIN = struct.Struct("=HI")  # bin index, packets
 MAX_MESSAGE = 1 << 16  # the engine splits a tick's packets into messages of at most this
 SOCKADDR_BYTES = 16
@@ -66,7 +68,7 @@ class Pacer:
         self.sock = sock
         self.bin_s, self.bins, self.late_s = bin_s, bins, late_s
         self.fds: dict[int, int] = {}
-        self.pending: deque[tuple[float, int, int, bytearray]] = deque()
+        self.pending: deque[tuple[float, int, int, bytearray, float]] = deque()
         self._sendto = _libc_sendto()
         self._ancillary = socket.CMSG_SPACE(struct.calcsize("i"))
 
@@ -105,7 +107,7 @@ class Pacer:
         if kind == PACKETS and size >= PACKETS_HEAD.size:
             _, count, length, slot = PACKETS_HEAD.unpack_from(buffer)
             if PACKETS_HEAD.size + count * (ENTRY_HEAD.size + length) <= size:
-                self.pending.append((slot, count, length, buffer))
+                self.pending.append((slot, count, length, buffer, time.monotonic()))
         elif kind == OPEN and size >= CONTROL.size and passed:
             _, leg = CONTROL.unpack_from(buffer)
             old = self.fds.pop(leg, None)
@@ -120,7 +122,8 @@ class Pacer:
         for fd in passed:  # anything passed that was not kept
             os.close(fd)
 
-    def _send(self, slot: float, count: int, length: int, buffer: bytearray) -> None:
+    def _send(self, slot: float, count: int, length: int, buffer: bytearray,
+              received: float) -> None:
         base = ctypes.addressof((ctypes.c_char * len(buffer)).from_buffer(buffer))
         stride = ENTRY_HEAD.size + length
         sendto, fds, unpack, monotonic = self._sendto, self.fds, ENTRY_HEAD.unpack_from, \
@@ -148,7 +151,8 @@ class Pacer:
                 else:
                     failed += 1
             offset += stride
-        report = REPORT.pack(sent, failed, late, worst, len(histogram)) + b"".join(
+        handed_late = late if received - slot > late_s else 0
+        report = REPORT.pack(sent, failed, late, handed_late, worst, len(histogram)) + b"".join(
             REPORT_BIN.pack(index, n) for index, n in histogram.items())
         try:
             self.sock.send(report, socket.MSG_DONTWAIT)

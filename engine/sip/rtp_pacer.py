@@ -50,6 +50,7 @@ class RtpPacer:
         self.handed = 0  # packets handed over
         self.sent = 0  # and reported sent
         self.failed = 0  # reported failed (the socket refused them)
+        self.late_handed = 0  # reported late, having reached the pacer too late already
         self.lost = 0  # never handed over: the socket to the pacer was full
         self._lost_unreported = 0
 
@@ -162,11 +163,12 @@ class RtpPacer:
             if not report:
                 self._died(None)
                 return
-            sent, failed, late, worst, bins = REPORT.unpack_from(report)
+            sent, failed, late, late_handed, worst, bins = REPORT.unpack_from(report)
             frames.merge([REPORT_BIN.unpack_from(report, REPORT.size + i * REPORT_BIN.size)
                           for i in range(bins)], late, worst)
             self.sent += sent
             self.failed += failed
+            self.late_handed += late_handed
 
     def stop(self) -> None:
         """Closes the socket (the process exits on it) and waits for the process; blocking."""
