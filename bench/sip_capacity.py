@@ -16,6 +16,7 @@ Wall-clock lateness depends on what else the machine runs; CPU time per call-fra
     python -m bench.sip_capacity 50 100 200      (from the repository root)
     python -m bench.sip_capacity --timeline 200   (live calls and late share every half second)
     python -m bench.sip_capacity --profile media.prof 200   (cProfile of the media thread, CPU time)
+    python -m bench.sip_capacity --no-realtime 200   (media thread and RTP pacer at normal priority)
     python bench/sip_capacity.py 50 100 200
 """
 
@@ -82,9 +83,10 @@ def _thread_cpu(thread_id: int | None) -> float:
 
 
 async def measure(n: int, profile: Path | None = None, show_timeline: bool = False,
-                  rate: int | None = None) -> dict[str, Any]:
+                  rate: int | None = None, realtime: bool = True) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), sip_enabled=True, sip_host="127.0.0.1", sip_port=0)
+        settings = Settings(data_dir=Path(tmp), sip_enabled=True, sip_host="127.0.0.1", sip_port=0,
+                            media_realtime=realtime)
         engine = Engine(settings)
         engine.setup()
         with session_scope(engine.db) as session:
@@ -168,6 +170,7 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
             "p99_ms": frames.quantile(0.99) * 1000, "max_ms": frames.max_s * 1000,
             "late_ticks": late / ticks if ticks else 0.0, "wall_s": wall,
             "late": frames.late, "handed_late": handed_late,
+            "realtime": (media_loop.realtime_granted, pacer.realtime if pacer else False),
             "tick_ms": busy / ticks * 1000 if ticks else 0.0, "sipp_cpu": sipp_cpu / wall,
             "cpu_us": cpu / frames.count * 1e6 if frames.count else 0.0,
             "media_us": media_cpu / frames.count * 1e6 if frames.count else 0.0,
@@ -189,13 +192,13 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
 
 
 async def main(sizes: list[int], profile: Path | None = None, timeline: bool = False,
-               rate: int | None = None) -> None:
+               rate: int | None = None, realtime: bool = True) -> None:
     print("calls  completed  peak-live  engine-CPU(core)  frames-out  frames-in  late>10ms  "
           "late@all-live (for)  p99-late  max-late  late-ticks  tick-work  cpu/frame  media/frame  "
           "(tx+rx+mix+enc+other)  sipp-CPU  wall   load")
     for n in sizes:
         r = await measure(n, profile.with_suffix(f".{n}{profile.suffix}") if profile else None,
-                          timeline, rate)
+                          timeline, rate, realtime)
         print(f"{r['calls']:5d}  {r['completed']:9d}  {r['peak']:9d}  {r['cpu_share']:16.2f}  "
               f"{r['frames']:10d}  {r['frames_in']:9d}  {r['late_share']:9.4%}  "
               f"{r['full_late']:9.4%} ({r['full_s']:4.1f}s)  {r['p99_ms']:6.1f}ms  "
@@ -207,7 +210,9 @@ async def main(sizes: list[int], profile: Path | None = None, timeline: bool = F
         print("       media stages' wait per tick beyond their CPU: "
               + ", ".join(f"{name} {ms:.2f} ms" for name, ms in r["waits_ms"].items()), flush=True)
         print(f"       late frames: {r['late']}, of which {r['handed_late']} reached the RTP pacer "
-              "after their slot was over", flush=True)
+              "after their slot was over; real-time scheduling of the media thread / pacer: "
+              "{} / {}".format(*("yes" if granted else "no" for granted in r["realtime"])),
+              flush=True)
         print("       call setup, INVITE received to 200 OK sent: p50/p99/max "
               "{:.0f}/{:.0f}/{:.0f} ms".format(*r["setup_ms"]), flush=True)
         threads = sorted(r["threads"].items(), key=lambda item: -item[1])
@@ -224,6 +229,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="new calls a second (default: N/2, so all N start within 2 s)")
     parser.add_argument("--timeline", action="store_true",
                         help="print the live calls and late share of each half second")
+    parser.add_argument("--no-realtime", dest="realtime", action="store_false",
+                        help="keep the media thread and the RTP pacer at normal priority")
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="write a cProfile of the media thread per run (FILE.<N>.prof)")
     return parser.parse_args(argv)
@@ -231,4 +238,4 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 if __name__ == "__main__":
     args = parse_args()
-    asyncio.run(main(args.sizes, args.profile, args.timeline, args.rate))
+    asyncio.run(main(args.sizes, args.profile, args.timeline, args.rate, args.realtime))

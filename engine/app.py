@@ -54,7 +54,8 @@ class Engine:
         self.telephony = Telephony(self.db, self.writer, self.bus, settings.sip_host,
                                    settings.sip_port, settings.recordings_dir,
                                    sip=settings.sip_enabled,
-                                   port_fallback=settings.sip_port_fallback)
+                                   port_fallback=settings.sip_port_fallback,
+                                   realtime=settings.media_realtime)
         self.telephony.agents.webhooks = self.webhooks
         self.telephony.webhooks = self.webhooks
         await self.telephony.start()

@@ -29,6 +29,8 @@ class Settings:
     sip_port: int = DEFAULT_SIP_PORT
     sip_enabled: bool = False  # listen for SIP (serve --sip-port/--sip-host turn it on)
     sip_port_fallback: bool = False  # sip_port taken: listen on a free port instead (--sip-port auto)
+    # the media thread and RTP pacer ask for real-time scheduling where allowed (--no-realtime)
+    media_realtime: bool = True
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None, **overrides: object) -> Settings:

@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="listen for SIP (UDP and TCP) on this port; 0 picks a free port, "
                        f"auto takes {DEFAULT_SIP_PORT} when it is free and a free port otherwise "
                        "(turns SIP on)")
+    serve.add_argument("--no-realtime", action="store_true",
+                       help="keep the media thread and the RTP pacer at normal priority, even "
+                       "where real-time scheduling is allowed")
     serve.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
 
     sub.add_parser("demo", help="a fresh demo data dir, seeded, with the console attached")
@@ -85,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                                      sip_port=DEFAULT_SIP_PORT if auto else args.sip_port,
                                      sip_port_fallback=True if auto else None,
                                      sip_enabled=True if args.sip_host or args.sip_port is not None
-                                     else None)
+                                     else None,
+                                     media_realtime=False if args.no_realtime else None)
         return run(settings, parent_pid=args.parent_pid, demo=args.demo)
     if args.command == "models":
         from switchboard.models import run_models

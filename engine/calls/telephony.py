@@ -329,7 +329,7 @@ class Telephony:
     def __init__(self, db: SqlEngine, writer: BatchWriter, bus: EventBus | None, host: str,
                  port: int, recordings_dir: Path, *, speak: bool = True, sip: bool = True,
                  port_fallback: bool = False, rtp_timeout_s: float = RTP_TIMEOUT_S,
-                 clock: MediaClock | None = None) -> None:
+                 clock: MediaClock | None = None, realtime: bool = False) -> None:
         self.db = db
         self.host = host
         self.port = port  # the SIP port once listening (0 asks for a free one)
@@ -338,7 +338,9 @@ class Telephony:
         self.runner = SerialRunner(db)
         self.records = SqlCallRecords(db, writer, bus, self.runner)
         clock = clock or MediaClock()
-        self.media_loop = MediaLoop(clock)
+        # the media thread and the RTP pacer ask for real-time scheduling (engine.media.realtime)
+        self.realtime = realtime
+        self.media_loop = MediaLoop(clock, realtime=realtime)
         # each inbound call's INVITE received to its 200 OK sent
         self.setup_times_s: deque[float] = deque(maxlen=SETUP_TIMES_KEPT)
         self.media = MediaContext(self.media_loop, host, recordings_dir, RtpPorts(RTP_PORTS),
@@ -372,7 +374,7 @@ class Telephony:
         self._loop = asyncio.get_running_loop()
         self.runner.start()
         if self.media.batch is not None:
-            self.media.batch.start_pacer()  # before the media loop hands it anything
+            self.media.batch.start_pacer(self.realtime)  # before the media loop hands it anything
         self.media_loop.start()
         if self.media.speak:
             self.agents.start()

@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from engine.media.clock import MediaClock
+from engine.media.realtime import MEDIA_PRIORITY, request_realtime
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,11 @@ class MediaLoop:
     """Owns the media clock and the loop it ticks on."""
 
     def __init__(self, clock: MediaClock | None = None, *, threaded: bool = True,
-                 name: str = "media") -> None:
+                 name: str = "media", realtime: bool = False) -> None:
         self.threaded = threaded
         self.name = name
+        self.realtime = realtime  # ask for real-time scheduling for the thread
+        self.realtime_granted = False
         self._clock = clock
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -65,6 +68,11 @@ class MediaLoop:
             raise RuntimeError("the media loop did not start")
 
     def _main(self, ready: threading.Event) -> None:
+        if self.realtime:
+            self.realtime_granted = request_realtime(MEDIA_PRIORITY)
+            log.info("media thread: %s", "real-time scheduling (SCHED_RR)"
+                     if self.realtime_granted else "real-time scheduling not allowed here; "
+                     "normal priority")
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:

@@ -85,10 +85,11 @@ class RtpBatch:
         only; G.722 and Opus legs code their own frames."""
         return codec in BATCHED_CODECS and codec_rate == CODEC_RATE
 
-    def start_pacer(self) -> bool:
-        """Starts the RTP pacer process, before the media loop runs; whether it started."""
+    def start_pacer(self, realtime: bool = False) -> bool:
+        """Starts the RTP pacer process (under real-time scheduling when ``realtime`` and the
+        system allows it), before the media loop runs; whether it started."""
         if self.wire.pacer is None:
-            self.wire.pacer = RtpPacer.start()
+            self.wire.pacer = RtpPacer.start(realtime)
         return self.wire.pacer is not None
 
     def stop_pacer(self) -> None:

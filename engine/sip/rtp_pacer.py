@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from engine.media.clock import BIN_S, BINS, LATE_S, Lateness
+from engine.media.realtime import PACER_PRIORITY, request_realtime
 from engine.sip.pacer_process import (
     CLOSE,
     CONTROL,
@@ -52,11 +53,13 @@ class RtpPacer:
         self.failed = 0  # reported failed (the socket refused them)
         self.late_handed = 0  # reported late, having reached the pacer too late already
         self.lost = 0  # never handed over: the socket to the pacer was full
+        self.realtime = False  # runs under real-time scheduling
         self._lost_unreported = 0
 
     @classmethod
-    def start(cls) -> RtpPacer | None:
-        """Starts a pacer process; None where it cannot run (the batch then sends itself)."""
+    def start(cls, realtime: bool = False) -> RtpPacer | None:
+        """Starts a pacer process, under real-time scheduling when ``realtime`` and the system
+        allows it; None where it cannot run (the batch then sends itself)."""
         if not hasattr(socket, "SOCK_SEQPACKET") or not hasattr(socket, "CMSG_SPACE"):
             return None
         try:
@@ -78,7 +81,10 @@ class RtpPacer:
         with contextlib.suppress(OSError):
             ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         ours.setblocking(False)
-        return cls(ours, process)
+        pacer = cls(ours, process)
+        if realtime:
+            pacer.realtime = request_realtime(PACER_PRIORITY, process.pid)
+        return pacer
 
     def cpu_s(self) -> float:
         """The pacer process's CPU time so far (Linux; 0.0 elsewhere)."""
