@@ -190,3 +190,32 @@ async def test_a_pacer_that_stops_reading_is_given_up() -> None:
 
 def peer_has_data(peer: socket.socket) -> bool:
     return bool(select.select([peer], [], [], 0)[0])
+
+
+async def test_the_pacer_sends_the_bytes_the_media_thread_would() -> None:
+    """The same mixed frames through a batch with a pacer and one without: the same audio."""
+    payloads: list[dict[int, list[bytes]]] = []
+    for paced in (True, False):
+        peer = _peer()
+        batch = RtpBatch(MediaClock())
+        if paced:
+            assert batch.start_pacer()
+        legs = await _legs(batch, peer)
+        try:
+            for n in range(3):
+                frame = (np.sin(np.arange(FRAME_BYTES // 2) * (0.05 + n / 50)) * 8000)
+                for leg in legs:
+                    leg.push(frame.astype("<i2").tobytes())
+                batch.clock.slot = time.monotonic()
+                batch.encode()
+                batch.send()
+            by_type: dict[int, list[bytes]] = {}
+            for _, packet, _ in await _receive(peer, 6):
+                by_type.setdefault(packet[1] & 0x7F, []).append(packet[12:])
+            payloads.append(by_type)
+        finally:
+            for leg in legs:
+                await leg.close()
+            batch.stop_pacer()
+            peer.close()
+    assert set(payloads[0]) == {0, 8} and payloads[0] == payloads[1]
