@@ -5,12 +5,14 @@ thread goes on sending itself."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import select
 import signal
 import socket
 import struct
 import time
+from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
@@ -52,6 +54,24 @@ async def _receive(peer: socket.socket, count: int,
     return got
 
 
+@contextlib.asynccontextmanager
+async def _setup(paced: bool = True) -> AsyncIterator[tuple[RtpBatch, list[RtpLeg],
+                                                            socket.socket]]:
+    """A batch (with its pacer when ``paced``), a PCMU and a PCMA leg on it, and their peer."""
+    peer = _peer()
+    batch = RtpBatch(MediaClock())
+    if paced:
+        assert batch.start_pacer()
+    legs = await _legs(batch, peer)
+    try:
+        yield batch, legs, peer
+    finally:
+        for leg in legs:
+            await leg.close()
+        batch.stop_pacer()
+        peer.close()
+
+
 def _tick(batch: RtpBatch, legs: list[RtpLeg], slot: float) -> None:
     """What one media tick does for the batch: the mixers' frames, then the encode stage for
     the slot after ``slot``."""
@@ -63,11 +83,7 @@ def _tick(batch: RtpBatch, legs: list[RtpLeg], slot: float) -> None:
 
 
 async def test_packets_leave_at_their_slot_from_the_legs_sockets() -> None:
-    peer = _peer()
-    batch = RtpBatch(MediaClock())
-    assert batch.start_pacer()
-    legs = await _legs(batch, peer)
-    try:
+    async with _setup() as (batch, legs, peer):
         ports = {leg.session._rtp_transport._transport.get_extra_info("sockname")[1]
                  for leg in legs}
         packets = []
@@ -89,11 +105,6 @@ async def test_packets_leave_at_their_slot_from_the_legs_sockets() -> None:
         for leg in legs:
             leg.send_encoded(bytes(160))  # aiortp's own path carries on the same stream
         packets += [packet for _, packet, _ in await _receive(peer, 2)]
-    finally:
-        for leg in legs:
-            await leg.close()
-        batch.stop_pacer()
-        peer.close()
     streams: dict[int, list[tuple[int, int]]] = {}
     for packet in packets:
         b0, _, seq, ts, ssrc = struct.unpack("!BBHII", packet[:12])
@@ -105,103 +116,11 @@ async def test_packets_leave_at_their_slot_from_the_legs_sockets() -> None:
                 for s, t in stream] == [(0, 0), (1, 160), (2, 320), (3, 480)]
 
 
-async def test_a_detached_legs_waiting_packets_are_dropped() -> None:
-    peer = _peer()
-    batch = RtpBatch(MediaClock())
-    assert batch.start_pacer()
-    legs = await _legs(batch, peer)
-    try:
-        _tick(batch, legs, time.monotonic() + 0.3)
-        await legs[0].close()  # detaches before the slot comes
-        got = await _receive(peer, 1, timeout_s=2.0)
-        assert got[0][1][1] & 0x7F == 8  # only the PCMA leg's
-        with pytest.raises(TimeoutError):
-            await _receive(peer, 1, timeout_s=0.5)
-    finally:
-        for leg in legs:
-            await leg.close()
-        batch.stop_pacer()
-        peer.close()
-
-
-async def test_without_its_pacer_the_batch_sends_itself() -> None:
-    peer = _peer()
-    batch = RtpBatch(MediaClock())
-    assert batch.start_pacer()
-    pacer = batch.pacer
-    assert pacer is not None
-    legs = await _legs(batch, peer)
-    try:
-        pacer.process.kill()
-        await asyncio.to_thread(pacer.process.wait)
-        for _ in range(3):
-            _tick(batch, legs, time.monotonic())
-            batch.send()
-        assert not pacer.alive
-        # the first tick went to the dead pacer and is lost; the next two are sent here
-        await _receive(peer, 4)
-        with pytest.raises(TimeoutError):
-            await _receive(peer, 1, timeout_s=0.3)
-        assert batch.wire.fast_packets + batch.wire.slow_packets == 4
-    finally:
-        for leg in legs:
-            await leg.close()
-        batch.stop_pacer()
-        peer.close()
-
-
-async def test_the_pacer_exits_when_stopped() -> None:
-    batch = RtpBatch(MediaClock())
-    assert batch.start_pacer()
-    pacer = batch.pacer
-    assert pacer is not None
-    batch.stop_pacer()
-    assert pacer.process.returncode == 0 and batch.pacer is None
-
-
-async def test_a_pacer_that_stops_reading_is_given_up() -> None:
-    peer = _peer()
-    batch = RtpBatch(MediaClock())
-    assert batch.start_pacer()
-    pacer = batch.pacer
-    assert pacer is not None
-    legs = await _legs(batch, peer)
-    try:
-        os.kill(pacer.process.pid, signal.SIGSTOP)
-        ticks = 0
-        while pacer.alive and ticks < 20_000:  # until its socket is full
-            _tick(batch, legs, time.monotonic() + 60.0)
-            ticks += 1
-        assert not pacer.alive and pacer.lost > 0
-        assert await asyncio.to_thread(pacer.process.wait, 5.0) == -signal.SIGKILL
-        batch.send()
-        assert batch.clock.frames.late == pacer.lost  # never handed over: late
-        while peer_has_data(peer):
-            peer.recv(2048)
-        _tick(batch, legs, time.monotonic())
-        batch.send()  # the media thread sends itself now
-        assert len(await _receive(peer, 2)) == 2
-    finally:
-        for leg in legs:
-            await leg.close()
-        batch.stop_pacer()
-        peer.close()
-
-
-def peer_has_data(peer: socket.socket) -> bool:
-    return bool(select.select([peer], [], [], 0)[0])
-
-
 async def test_the_pacer_sends_the_bytes_the_media_thread_would() -> None:
     """The same mixed frames through a batch with a pacer and one without: the same audio."""
     payloads: list[dict[int, list[bytes]]] = []
     for paced in (True, False):
-        peer = _peer()
-        batch = RtpBatch(MediaClock())
-        if paced:
-            assert batch.start_pacer()
-        legs = await _legs(batch, peer)
-        try:
+        async with _setup(paced) as (batch, legs, peer):
             for n in range(3):
                 frame = (np.sin(np.arange(FRAME_BYTES // 2) * (0.05 + n / 50)) * 8000)
                 for leg in legs:
@@ -213,9 +132,60 @@ async def test_the_pacer_sends_the_bytes_the_media_thread_would() -> None:
             for _, packet, _ in await _receive(peer, 6):
                 by_type.setdefault(packet[1] & 0x7F, []).append(packet[12:])
             payloads.append(by_type)
-        finally:
-            for leg in legs:
-                await leg.close()
-            batch.stop_pacer()
-            peer.close()
     assert set(payloads[0]) == {0, 8} and payloads[0] == payloads[1]
+
+
+async def test_a_detached_legs_waiting_packets_are_dropped() -> None:
+    async with _setup() as (batch, legs, peer):
+        _tick(batch, legs, time.monotonic() + 0.3)
+        await legs[0].close()  # detaches before the slot comes
+        got = await _receive(peer, 1, timeout_s=2.0)
+        assert got[0][1][1] & 0x7F == 8  # only the PCMA leg's
+        with pytest.raises(TimeoutError):
+            await _receive(peer, 1, timeout_s=0.5)
+
+
+async def test_without_its_pacer_the_batch_sends_itself() -> None:
+    async with _setup() as (batch, legs, peer):
+        pacer = batch.pacer
+        assert pacer is not None
+        pacer.process.kill()
+        await asyncio.to_thread(pacer.process.wait)
+        for _ in range(3):
+            _tick(batch, legs, time.monotonic())
+            batch.send()
+        assert not pacer.alive
+        # the first tick went to the dead pacer and is lost; the next two are sent here
+        await _receive(peer, 4)
+        with pytest.raises(TimeoutError):
+            await _receive(peer, 1, timeout_s=0.3)
+        assert batch.wire.fast_packets + batch.wire.slow_packets == 4
+
+
+async def test_a_pacer_that_stops_reading_is_given_up() -> None:
+    async with _setup() as (batch, legs, peer):
+        pacer = batch.pacer
+        assert pacer is not None
+        os.kill(pacer.process.pid, signal.SIGSTOP)
+        ticks = 0
+        while pacer.alive and ticks < 20_000:  # until its socket is full
+            _tick(batch, legs, time.monotonic() + 60.0)
+            ticks += 1
+        assert not pacer.alive and pacer.lost > 0
+        assert await asyncio.to_thread(pacer.process.wait, 5.0) == -signal.SIGKILL
+        batch.send()
+        assert batch.clock.frames.late == pacer.lost  # never handed over: late
+        while select.select([peer], [], [], 0)[0]:
+            peer.recv(2048)
+        _tick(batch, legs, time.monotonic())
+        batch.send()  # the media thread sends itself now
+        assert len(await _receive(peer, 2)) == 2
+
+
+def test_the_pacer_exits_when_stopped() -> None:
+    batch = RtpBatch(MediaClock())
+    assert batch.start_pacer()
+    pacer = batch.pacer
+    assert pacer is not None
+    batch.stop_pacer()
+    assert pacer.process.returncode == 0 and batch.pacer is None
