@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
+T = TypeVar("T", int, float)
 STAGES = ("eou_ms", "stt_ms", "brain_ms", "tts_ttfb_ms", "voice_to_voice_ms")
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q`` quantile (0-1) by the nearest-rank method; None for no values."""
+def percentile(values: Sequence[T], q: float) -> T | None:
+    """The ``q`` quantile (0-1) by the nearest-rank method, one of ``values``; None for none."""
     if not values:
         return None
     ordered = sorted(values)

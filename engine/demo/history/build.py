@@ -14,12 +14,13 @@ from typing import Any
 
 from sqlalchemy import Table
 
+from engine.calls.metrics import percentile
 from engine.demo.catalog import BILLING_DESK_NUMBER, PBX_DOMAIN, TRUNK_HOST, Catalog, DemoAgent
 from engine.demo.conversations import CONVERSATIONS, Conversation, Turn
 from engine.demo.conversations.model import SENTIMENT_SCORES, CallContext
 from engine.demo.history.plan import CallPlan
 from engine.demo.history.signalling import EventLog, setup_events, teardown_events
-from engine.demo.history.timeline import Timeline, lay_out, percentile
+from engine.demo.history.timeline import Timeline, lay_out
 from engine.demo.people import fictional_number, person_name
 from engine.demo.rows import RowMaker
 from engine.store import Call, CallEvent, TranscriptEntry, Transfer, UsageLog, iso

@@ -109,13 +109,4 @@ def lay_out(turns: list[Turn], rng: random.Random, answered_at: datetime, stt_en
     return timeline
 
 
-def percentile(values: list[int], fraction: float) -> int | None:
-    """Nearest-rank percentile."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[rank - 1]
-
-
-__all__ = ["TimedLine", "Timeline", "lay_out", "percentile", "turn_latency"]
+__all__ = ["TimedLine", "Timeline", "lay_out", "turn_latency"]
