@@ -186,5 +186,5 @@ class RtpBatch:
         self.clock.frames_handed(len(legs) - len(rest))
         if len(rest) == len(legs):
             self._ready = (legs, encoded)
-        elif rest:
-            self._ready = ([legs[row] for row in rest], encoded[rest])
+        else:  # the pacer took the rest
+            self._ready = ([legs[row] for row in rest], encoded[rest]) if rest else None
