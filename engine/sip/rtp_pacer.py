@@ -84,6 +84,8 @@ class RtpPacer:
         pacer = cls(ours, process)
         if realtime:
             pacer.realtime = request_realtime(PACER_PRIORITY, process.pid)
+        log.info("RTP pacer started (pid %d, %s)", process.pid,
+                 "real-time scheduling" if pacer.realtime else "normal priority")
         return pacer
 
     def cpu_s(self) -> float:
