@@ -5,13 +5,21 @@ range. A port we put in an SDP offer is bound only when the answer comes, second
 engine on the host (or any program) searching the same way finds it free meanwhile and takes it,
 and our leg fails with "address already in use". Here the search starts at a random even port, and
 the pair stays bound (held) until :meth:`RtpPorts.take` hands it to the leg that binds it.
+
+A held socket can outlive its close for an instant: a child process being started by another
+thread (espeak-ng for a transfer briefing, or any ``subprocess``) holds a copy of every open
+descriptor from its fork until it closes them before ``exec``. A leg binding the pair in that
+instant would fail with "address already in use", although the port is ours;
+:func:`wait_bindable` waits that instant out.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 import socket
+import time
 from itertools import chain
 
 from aiortp.port_allocator import PortAllocator
@@ -57,4 +65,29 @@ class RtpPorts(PortAllocator):
         await super().release(rtp_port)
 
 
-__all__ = ["RtpPorts"]
+BIND_WAIT_S = 0.5  # a child process closes inherited descriptors within this, even on a busy host
+BIND_POLL_S = 0.002
+
+
+def _bindable(host: str, port: int) -> bool:
+    for candidate in (port, port + 1):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind((host, candidate))
+            except OSError:
+                return False
+    return True
+
+
+async def wait_bindable(host: str, port: int, timeout_s: float = BIND_WAIT_S) -> bool:
+    """Waits until the pair ``port``/``port + 1`` can be bound on ``host``, at most
+    ``timeout_s``; whether it can."""
+    deadline = time.monotonic() + timeout_s
+    while not _bindable(host, port):
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(BIND_POLL_S)
+    return True
+
+
+__all__ = ["RtpPorts", "wait_bindable"]

@@ -31,7 +31,7 @@ from aiortp.port_allocator import PortAllocator
 from engine.media.clock import MediaClock
 from engine.media.frame import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, FrameCutter
 from engine.media.resample import Resampler
-from engine.sip.ports import RtpPorts
+from engine.sip.ports import RtpPorts, wait_bindable
 from engine.sip.rtp_batch import RtpBatch
 from engine.sip.rtp_drain import JITTER_PREFETCH
 from engine.sip.sdp import MediaParams
@@ -114,6 +114,8 @@ class RtpLeg:
             port, _ = await allocator.allocate()
         if port is not None and isinstance(allocator, RtpPorts):
             allocator.take(port)  # bound by us since it was chosen: now the leg binds it
+            if not await wait_bindable(local_ip, port):
+                log.warning("RTP port %d is still bound elsewhere after it was let go", port)
         try:
             session = await _Session.create(
                 local_addr=(local_ip, port or 0), remote_addr=params.remote_addr,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import sys
 
 import pytest
 
+from engine.sip import sdp
 from engine.sip.ports import RtpPorts
+from engine.sip.rtp_leg import RtpLeg
 
 
 def _free(port: int) -> bool:
@@ -45,3 +49,23 @@ async def test_the_search_starts_anywhere_and_skips_ports_in_use() -> None:
         await ports.allocate()
     for port in seen:
         await ports.release(port)
+
+
+async def test_a_leg_binds_its_pair_once_a_child_lets_go_of_it() -> None:
+    """A child process started while the pair was held keeps a copy of its sockets until it
+    closes them (here: for 0.3 s); the leg waits for that instead of failing."""
+    ports = RtpPorts((44000, 44400))
+    rtp, _ = await ports.allocate()
+    held = [sock.fileno() for sock in ports._held[rtp]]
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import time; time.sleep(0.3)", pass_fds=held)
+    try:
+        params = sdp.MediaParams(0, "PCMU", 8000, 101, ("127.0.0.1", 9), "sendrecv")
+        leg = await RtpLeg.open("127.0.0.1", params, ports, port=rtp)
+        try:
+            sockname = leg.session._rtp_transport._transport.get_extra_info("sockname")
+            assert sockname[1] == rtp  # bound once the child had let go (0.3 s)
+        finally:
+            await leg.close()
+    finally:
+        await child.wait()
