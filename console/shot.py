@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from console.views.base import View
 
 LOAD_TIMEOUT_MS = 60_000
+HEALTH_TIMEOUT_S = 10.0
 
 
 def grab(window: object, out: Path) -> Path:
@@ -26,6 +27,22 @@ def grab(window: object, out: Path) -> Path:
     if not window.grab().save(str(out), "PNG"):
         raise OSError(f"could not write {out}")
     return out
+
+
+def wait_connection(window: object, timeout_s: float = HEALTH_TIMEOUT_S) -> None:
+    """Run the event loop until the engine's first health check has answered: the status bar
+    is in the picture, and says "Connecting" until then."""
+    import time
+
+    from PySide6.QtWidgets import QApplication
+
+    from console.window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    deadline = time.monotonic() + timeout_s
+    while window.connection_state == "connecting" and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.01)
 
 
 def open_live_call(window: object, spec: str) -> View:
@@ -100,6 +117,7 @@ def run_shot(view: str, out: Path, *, size: tuple[int, int] = (1400, 900), theme
                 page = open_view(window, view)
             if not wait_loaded(page, LOAD_TIMEOUT_MS):
                 print(f"switchboard shot: {view} did not finish loading; capturing anyway", file=sys.stderr)
+            wait_connection(window)
             grab(window, Path(out))
         finally:
             session.close()

@@ -84,7 +84,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.sip_text)
         self._info_known = False
         self.statusBar().setSizeGripEnabled(False)
-        self._healthy = False
+        self._healthy: bool | None = None  # None until the first health check answers
         self._events_up = False
         self._set_state("connecting")
         self.softphone = SoftphoneDock(ctx, self)
@@ -153,8 +153,11 @@ class MainWindow(QMainWindow):
         self._set_state("disconnected")
 
     def _events_state(self, up: bool) -> None:
+        """The events socket came up or went down; the engine's health decides the state (the
+        socket may answer before the first health check does)."""
         self._events_up = up
-        self._set_state("connected" if self._healthy else "disconnected")
+        self._set_state("connecting" if self._healthy is None
+                        else "connected" if self._healthy else "disconnected")
 
     def _event(self, event: dict[str, object]) -> None:
         kind, _, change = str(event.get("type", "")).partition(".")
@@ -176,7 +179,7 @@ class MainWindow(QMainWindow):
         self.connection_dot.style().polish(self.connection_dot)
 
     def _engine_changed(self) -> None:
-        self._healthy = False
+        self._healthy = None
         self._info_known = False
         self.sip_text.clear()
         self._set_state("connecting")

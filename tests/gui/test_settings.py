@@ -81,3 +81,14 @@ def test_attach_to_another_engine_by_url_and_key(console: Console, qtbot: QtBot,
     agents = console.view("agents")
     assert agents.editor.model.rowCount() == 3
 
+
+
+def test_the_events_socket_answering_first_does_not_say_disconnected(console: Console,
+                                                                      qtbot: QtBot) -> None:
+    """Attaching: the events socket may come up before the first health check answers."""
+    window = console.window
+    window._engine_changed()  # as after attaching: health unknown again
+    window._events_state(True)
+    assert window.connection_state == "connecting"
+    qtbot.waitUntil(lambda: window.connection_state == "connected", timeout=10_000)
+    assert "live events" in window.connection_text.text()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
-from console.shot import grab, run_shot
+from console.shot import grab, run_shot, wait_connection
 from tests.enginehost import RunningEngine
 from tests.gui.conftest import Console, run_api
 
@@ -45,3 +45,12 @@ def test_run_shot_of_a_call(demo_server: RunningEngine, tmp_path: Path, theme: s
 def test_run_shot_rejects_an_unknown_view(demo_server: RunningEngine, tmp_path: Path) -> None:
     code = run_shot("nowhere", tmp_path / "x.png", engine_url=demo_server.url, api_key=demo_server.api_key)
     assert code == 2
+
+
+def test_a_shot_waits_for_the_engine_to_answer(demo_console: Console) -> None:
+    """The status bar is in the picture: not "Connecting" when the engine is up."""
+    window = demo_console.window
+    window._engine_changed()  # health unknown again, as in a console that just opened
+    assert window.connection_state == "connecting"
+    wait_connection(window)
+    assert window.connection_state == "connected"
