@@ -55,21 +55,32 @@ def _cpu(who: int = resource.RUSAGE_SELF) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _stat_cpu(stat: Path) -> float | None:
+    """User + system CPU seconds from a Linux ``/proc/.../stat`` file (None when unreadable)."""
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _threads_cpu() -> dict[str, float]:
     """CPU seconds of each live thread of this process, by thread name (summed over threads that
     share a name, e.g. a pool's workers)."""
     names = {t.native_id: t.name.split("_")[0].rstrip("0123456789-") or t.name
              for t in threading.enumerate() if t.native_id is not None}
-    tick = os.sysconf("SC_CLK_TCK")
     out: dict[str, float] = {}
     for task in Path("/proc/self/task").iterdir() if Path("/proc/self/task").is_dir() else ():
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        name = names.get(int(task.name), "other")
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        cpu_s = _stat_cpu(task / "stat")
+        if cpu_s is not None:
+            name = names.get(int(task.name), "other")
+            out[name] = out.get(name, 0.0) + cpu_s
     return out
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds of another process so far (0 where the platform cannot tell)."""
+    return _stat_cpu(Path(f"/proc/{pid}/stat")) or 0.0
 
 
 def _thread_cpu(thread_id: int | None) -> float:
@@ -117,7 +128,7 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
         batch = tel.media.batch
         in0 = batch.frames_in if batch is not None else 0
         pacer = batch.pacer if batch is not None else None
-        pacer0 = pacer.cpu_s() if pacer is not None else 0.0
+        pacer0 = _process_cpu(pacer.process.pid) if pacer is not None else 0.0
         handed_late0 = pacer.late_handed if pacer is not None else 0
         tel.setup_times_s.clear()
         sipp = asyncio.ensure_future(run_sipp(uac_pcap_scenario(Path(tmp)), tel.port, "15550100",
@@ -146,7 +157,7 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
         threads = {name: cpu_s - threads0.get(name, 0.0) for name, cpu_s in _threads_cpu().items()}
         handed_late = 0
         if pacer is not None:  # the RTP pacer is the engine's too, in a process of its own
-            threads["rtp-pacer"] = pacer.cpu_s() - pacer0
+            threads["rtp-pacer"] = _process_cpu(pacer.process.pid) - pacer0
             cpu += threads["rtp-pacer"]
             handed_late = pacer.late_handed - handed_late0
         stages = {k: v - stages0.get(k, 0.0) for k, v in clock.stage_cpu_s.items()}

@@ -339,7 +339,6 @@ class Telephony:
         self.records = SqlCallRecords(db, writer, bus, self.runner)
         clock = clock or MediaClock()
         # the media thread and the RTP pacer ask for real-time scheduling (engine.media.realtime)
-        self.realtime = realtime
         self.media_loop = MediaLoop(clock, realtime=realtime)
         # each inbound call's INVITE received to its 200 OK sent
         self.setup_times_s: deque[float] = deque(maxlen=SETUP_TIMES_KEPT)
@@ -374,7 +373,8 @@ class Telephony:
         self._loop = asyncio.get_running_loop()
         self.runner.start()
         if self.media.batch is not None:
-            self.media.batch.start_pacer(self.realtime)  # before the media loop hands it anything
+            # before the media loop hands it anything
+            self.media.batch.start_pacer(self.media_loop.realtime)
         self.media_loop.start()
         if self.media.speak:
             self.agents.start()

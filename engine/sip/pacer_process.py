@@ -17,10 +17,10 @@ the first argument):
   packet of ``length`` bytes): sent at ``slot`` (``CLOCK_MONOTONIC`` seconds, the engine's media
   clock), or at once when it has passed.
 
-After each ``PACKETS`` it answers with a ``REPORT``: packets sent, failed, late (and how many of
-those came too late to be sent on time: the media thread ran late), the worst lateness and a
-histogram of lateness (bin index, count) in the engine's bins (arguments 2–4: bin width, bin
-count, late threshold), which the engine folds into its own frame lateness.
+After each ``PACKETS`` it answers with a ``REPORT``: packets failed, late (and how many of those
+came too late to be sent on time: the media thread ran late), the worst lateness and a histogram
+of the sent packets' lateness (bin index, count) in the engine's bins (arguments 2–4: bin
+width, bin count, late threshold), which the engine folds into its own frame lateness.
 When the engine's end of the socket closes (a stop, or the engine dying), the process exits.
 
 Only the standard library is imported: the process starts in a few milliseconds.
@@ -45,8 +45,8 @@ PACKETS = 3
 CONTROL = struct.Struct("=BI")  # OPEN / CLOSE, leg id
 PACKETS_HEAD = struct.Struct("=BIId")  # PACKETS, count, packet length, slot
 ENTRY_HEAD = struct.Struct("!I16s")  # leg id, struct sockaddr_in (as the kernel takes it)
-# sent, failed, late, late because handed over late, worst lateness (s), histogram bins
-REPORT = struct.Struct("=IIIIdH")
+# failed, late, late because handed over late, worst lateness (s), histogram bins (sent ones)
+REPORT = struct.Struct("=IIIdH")
 REPORT_BIN = struct.Struct("=HI")  # bin index, packets
 MAX_MESSAGE = 1 << 16  # the engine splits a tick's packets into messages of at most this
 SOCKADDR_BYTES = 16
@@ -130,7 +130,7 @@ class Pacer:
             time.monotonic
         bin_s, last_bin, late_s = self.bin_s, self.bins - 1, self.late_s
         histogram: dict[int, int] = {}
-        sent = failed = late = 0
+        failed = late = 0
         worst = 0.0
         offset = PACKETS_HEAD.size
         for _ in range(count):
@@ -143,7 +143,6 @@ class Pacer:
                     lateness = monotonic() - slot
                     index = min(int(lateness / bin_s), last_bin) if lateness > 0 else 0
                     histogram[index] = histogram.get(index, 0) + 1
-                    sent += 1
                     if lateness > late_s:
                         late += 1
                     if lateness > worst:
@@ -152,7 +151,7 @@ class Pacer:
                     failed += 1
             offset += stride
         handed_late = late if received - slot > late_s else 0
-        report = REPORT.pack(sent, failed, late, handed_late, worst, len(histogram)) + b"".join(
+        report = REPORT.pack(failed, late, handed_late, worst, len(histogram)) + b"".join(
             REPORT_BIN.pack(index, n) for index, n in histogram.items())
         try:
             self.sock.send(report, socket.MSG_DONTWAIT)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -48,13 +47,10 @@ class RtpPacer:
         self.process = process
         self.alive = True
         self._next_id = 0
-        self.handed = 0  # packets handed over
-        self.sent = 0  # and reported sent
-        self.failed = 0  # reported failed (the socket refused them)
         self.late_handed = 0  # reported late, having reached the pacer too late already
-        self.lost = 0  # never handed over: the socket to the pacer was full
+        self.lost = 0  # never handed over (the socket to the pacer was full) or refused there
         self.realtime = False  # runs under real-time scheduling
-        self._lost_unreported = 0
+        self._lost_uncounted = 0  # lost since the last collect
 
     @classmethod
     def start(cls, realtime: bool = False) -> RtpPacer | None:
@@ -87,14 +83,6 @@ class RtpPacer:
         log.info("RTP pacer started (pid %d, %s)", process.pid,
                  "real-time scheduling" if pacer.realtime else "normal priority")
         return pacer
-
-    def cpu_s(self) -> float:
-        """The pacer process's CPU time so far (Linux; 0.0 elsewhere)."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def _died(self, exc: OSError | None) -> None:
         if self.alive:
@@ -149,17 +137,22 @@ class RtpPacer:
             if not self._post([PACKETS_HEAD.pack(PACKETS, n, length, slot), part]):
                 break
             handed += n
-        self.handed += handed
-        self.lost += count - handed
-        self._lost_unreported += count - handed
+        self._lose(count - handed)
         return handed
 
+    def _lose(self, count: int) -> None:
+        self.lost += count
+        self._lost_uncounted += count
+
     def collect(self, frames: Lateness) -> None:
-        """Folds the reports waiting from the pacer into ``frames``; packets never handed over
-        count as the latest."""
-        if self._lost_unreported:
-            frames.add(BINS * BIN_S, self._lost_unreported)
-            self._lost_unreported = 0
+        """Folds the reports waiting from the pacer into ``frames``; packets never sent count as
+        the latest."""
+        self._fold_reports(frames)
+        if self._lost_uncounted:
+            frames.add(BINS * BIN_S, self._lost_uncounted)
+            self._lost_uncounted = 0
+
+    def _fold_reports(self, frames: Lateness) -> None:
         while self.alive:
             try:
                 report = self._sock.recv(MAX_MESSAGE)
@@ -171,12 +164,11 @@ class RtpPacer:
             if not report:
                 self._died(None)
                 return
-            sent, failed, late, late_handed, worst, bins = REPORT.unpack_from(report)
+            failed, late, late_handed, worst, bins = REPORT.unpack_from(report)
             frames.merge([REPORT_BIN.unpack_from(report, REPORT.size + i * REPORT_BIN.size)
                           for i in range(bins)], late, worst)
-            self.sent += sent
-            self.failed += failed
             self.late_handed += late_handed
+            self._lose(failed)
 
     def stop(self) -> None:
         """Closes the socket (the process exits on it) and waits for the process; blocking."""
