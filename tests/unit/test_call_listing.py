@@ -74,7 +74,7 @@ def page(db: Engine, f: listing.CallFilter, sort_by: str, order: str, offset: in
 def test_deep_pages_through_bookmarks(store: tuple[Engine, list[dict[str, Any]]], sort_by: str,
                                       order: str, monkeypatch: pytest.MonkeyPatch) -> None:
     db, calls = store
-    monkeypatch.setattr(listing, "POSITION_STEP", 37)
+    monkeypatch.setattr(listing.pages, "POSITION_STEP", 37)
     listing.POSITIONS.clear()
     f = listing.CallFilter(ORG)
     want = expected(calls, sort_by, order)
@@ -89,8 +89,8 @@ def test_keyset_walk_with_filters(store: tuple[Engine, list[dict[str, Any]]], so
                                   order: str, plan: str, monkeypatch: pytest.MonkeyPatch) -> None:
     db, calls = store
     if plan == "walk":
-        monkeypatch.setattr(listing, "MATCH_IDS_MAX", 0)
-        monkeypatch.setattr(listing, "RANGE_SORT_MAX", 0)
+        monkeypatch.setattr(listing.filters, "MATCH_IDS_MAX", 0)
+        monkeypatch.setattr(listing.pages, "RANGE_SORT_MAX", 0)
     since, until = START + timedelta(days=1), START + timedelta(days=2)
     f = listing.CallFilter(ORG, statuses=("completed", "failed"), since=since, until=until, q="refund")
     with db.connect() as conn:
@@ -116,7 +116,7 @@ def test_keyset_walk_with_filters(store: tuple[Engine, list[dict[str, Any]]], so
 def test_positions_are_dropped_when_a_call_is_added(store: tuple[Engine, list[dict[str, Any]]],
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     db, _ = store
-    monkeypatch.setattr(listing, "POSITION_STEP", 4)
+    monkeypatch.setattr(listing.pages, "POSITION_STEP", 4)
     listing.POSITIONS.clear()
     f = listing.CallFilter("org-b")  # the other organization: the other tests' rows stay as they are
     before = page(db, f, "initiated_at", "desc", 30, 5)
@@ -135,8 +135,8 @@ def test_searches_page_and_count(store: tuple[Engine, list[dict[str, Any]]], sor
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     db, calls = store
     if plan == "walk":
-        monkeypatch.setattr(listing, "MATCH_IDS_MAX", 0)
-        monkeypatch.setattr(listing, "POSITION_STEP", 23)
+        monkeypatch.setattr(listing.filters, "MATCH_IDS_MAX", 0)
+        monkeypatch.setattr(listing.pages, "POSITION_STEP", 23)
     listing.POSITIONS.clear()
     with db.connect() as conn:
         refund = {row[0] for row in conn.exec_driver_sql(
@@ -256,5 +256,5 @@ def test_time_range_totals_from_days_and_partial_days(tmp_path: Path) -> None:
                 counted = conn.execute(select(func.count()).select_from(Call).where(
                     *where, *listing.time_conditions(f))).scalar_one()
                 assert listing.count(conn, f, where, listing.generation(conn)) == counted, f
-                assert (listing._days(conn, f) is None) == ((since, until) == ranges[-1])
+                assert (listing.counts.days(conn, f) is None) == ((since, until) == ranges[-1])
     db.dispose()
