@@ -138,10 +138,10 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
         # lateness per half second, and over the half seconds when all n calls were live
         timeline: list[str] = []
         full_count = full_late = 0
-        last, live = clock.frames.snapshot(), len(tel.sessions)
+        last, live = clock.frames.snapshot(), len(tel.calls)
         while not sipp.done():
             await asyncio.sleep(SAMPLE_S)
-            now, was_live, live = clock.frames.snapshot(), live, len(tel.sessions)
+            now, was_live, live = clock.frames.snapshot(), live, len(tel.calls)
             peak = max(peak, live)
             interval, last = now.since(last), now
             timeline.append(f"{live}:{interval.late_share:.0%}")
@@ -150,7 +150,7 @@ async def measure(n: int, profile: Path | None = None, show_timeline: bool = Fal
         if show_timeline:
             print("       live calls:late share, each", SAMPLE_S, "s:", " ".join(timeline))
         result = sipp.result()
-        while tel.sessions:  # noqa: ASYNC110 - waits for the last hang-ups to be processed
+        while tel.calls:  # noqa: ASYNC110 - waits for the last hang-ups to be processed
             await asyncio.sleep(0.1)
         cpu, wall = _cpu() - cpu0, time.monotonic() - wall0
         media_cpu = _thread_cpu(media_id) - media0

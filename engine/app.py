@@ -15,11 +15,14 @@ import uvicorn
 from sqlalchemy import Engine as SqlEngine
 
 from engine.bootstrap import ensure_root
+from engine.calls.facade import LiveCalls
+from engine.calls.telephony import Telephony
 from engine.events import EventBus
 from engine.settings import Settings
 from engine.store import make_engine, migrate
 from engine.store.writer import BatchWriter
 from engine.webhooks import WebhookDispatcher
+from engine.webhooks.call_hooks import DispatcherHooks
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,8 @@ class Engine:
         self.webhooks = WebhookDispatcher(self.db, self.bus)
         self.organization_id = ""
         self.ready = False
-        self.telephony: Any = None  # engine.calls.telephony.Telephony, once started
+        self.telephony: Telephony | None = None  # once started
+        self.live = LiveCalls(None)  # the live calls as the API reaches them
 
     def setup(self) -> str | None:
         """Migrate and bootstrap; returns a newly generated admin key (print it once) or None."""
@@ -48,16 +52,14 @@ class Engine:
         self.bus.bind(asyncio.get_running_loop())
         self.writer.start()
         await self.webhooks.start()
-        from engine.calls.telephony import Telephony
-
         settings = self.settings
         self.telephony = Telephony(self.db, self.writer, self.bus, settings.sip_host,
                                    settings.sip_port, settings.recordings_dir,
                                    sip=settings.sip_enabled,
                                    port_fallback=settings.sip_port_fallback,
-                                   realtime=settings.media_realtime)
-        self.telephony.agents.webhooks = self.webhooks
-        self.telephony.webhooks = self.webhooks
+                                   realtime=settings.media_realtime,
+                                   hooks=DispatcherHooks(self.db, self.webhooks))
+        self.live = LiveCalls(self.telephony)
         await self.telephony.start()
         self.ready = True
 

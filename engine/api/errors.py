@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from engine.calls.errors import CallError
 
 _CODES = {
     400: "BAD_REQUEST",
@@ -20,6 +24,20 @@ _CODES = {
     422: "VALIDATION_ERROR",
     500: "INTERNAL_ERROR",
 }
+
+
+# The HTTP status of each live-call refusal (engine.calls.errors.CallError) by its code; any
+# other code is a conflict with the call's state (409).
+CALL_ERROR_STATUS = {
+    "CALL_NOT_LIVE": 400,
+    "CONTROL_TIMEOUT": 504,
+    "UNAVAILABLE": 503,
+}
+
+
+def call_error_status(error: CallError) -> int:
+    """The HTTP status a live call's refusal answers with."""
+    return CALL_ERROR_STATUS.get(error.code, 409)
 
 
 class ApiError(Exception):
@@ -42,6 +60,16 @@ def invalid(field: str, message: str) -> ApiError:
     return ApiError(422, f"{field}: {message}", "VALIDATION_ERROR", field)
 
 
+@contextmanager
+def offer_errors() -> Iterator[None]:
+    """A WebRTC offer the engine cannot answer (``engine.webrtc.OfferError``, or aiortc's own
+    ValueError) answers 422 on ``sdp``."""
+    try:
+        yield
+    except ValueError as exc:
+        raise invalid("sdp", str(exc)) from None
+
+
 def error_body(message: str, code: str, field: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"error": message, "code": code}
     if field is not None:
@@ -58,6 +86,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_body(exc.message, exc.code, exc.field), status_code=exc.status)
+
+    @app.exception_handler(CallError)
+    async def _call_error(_: Request, exc: CallError) -> JSONResponse:
+        return JSONResponse(error_body(exc.message, exc.code, exc.field),
+                            status_code=call_error_status(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

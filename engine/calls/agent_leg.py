@@ -27,6 +27,7 @@ from engine.agents.factory import build_brain
 from engine.agents.tools import ToolError, ToolSpec
 from engine.calls.costs import CallUsage, Rates, call_costs
 from engine.calls.credentials import CredentialError, ProviderKey, load_provider_key
+from engine.calls.hooks import CallHooks
 from engine.calls.metrics import latency_fields
 from engine.events import EventBus
 from engine.media import AGENT_MASKS, Participant
@@ -48,7 +49,7 @@ HANGUP_DELAY_S = 0.3
 
 
 class Records(Protocol):
-    """The store edge a leg needs (the call session's :class:`~engine.calls.session.CallRecords`)."""
+    """The store edge a leg needs (the live call's :class:`~engine.calls.records.CallRecords`)."""
 
     def update_call(self, call_id: str, fields: dict[str, Any]) -> None: ...
 
@@ -133,7 +134,7 @@ class AgentLegs:
         self.models = models
         self.rates = rates or Rates.from_env()
         self.tts_factory = tts_factory
-        self.webhooks: Any = None  # engine.webhooks.WebhookDispatcher, when the engine runs one
+        self.hooks: CallHooks | None = None  # the organization's webhooks: the brains' tools
 
     def start(self) -> None:
         """Loads the default recogniser in the background (engine start does not wait)."""
@@ -150,8 +151,8 @@ class AgentLegs:
             records.add_event(call.call_id, "engine", "stt.fallback",
                               payload={"engine": stt.provider, "reason": fallback})
         runner = None
-        if self.webhooks is not None:
-            runner = self.webhooks.tool_runner(call.organization_id, {
+        if self.hooks is not None:
+            runner = self.hooks.tool_runner(call.organization_id, {
                 "id": call.call_id, "agent_id": call.agent_id, "organization_id": call.organization_id,
                 "from_number": call.from_number, "to_number": call.to_number,
                 "direction": call.direction})
@@ -215,6 +216,11 @@ class AgentLeg(PipelineObserver):
     def dtmf(self, digit: str) -> None:
         if self.pipeline is not None:
             self.pipeline.dtmf(digit)
+
+    def take_index(self) -> int:
+        """The next transcript line's index, for a line of the engine's own (a transfer's)."""
+        assert self.pipeline is not None
+        return self.pipeline._take_index()
 
     # -- supervisor controls (on the call's loop) ----------------------------------------------
 

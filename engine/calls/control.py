@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -31,18 +30,24 @@ from engine.calls.commands import (
     MuteAgent,
     Resume,
     Say,
-    Transfer,
     UnmuteAgent,
     content_of,
 )
+from engine.calls.errors import CallError, not_live, unsupported
 from engine.calls.greeting import SynthesisError, synthesize_async
 from engine.media import MUSIC_MASKS, HoldMusic, Participant
 from engine.media.mixer import AGENT
 from engine.sip import sdp
 
 if TYPE_CHECKING:
-    from engine.calls.session import CallRecords, MediaContext, Route
+    from engine.calls.agent_leg import AgentLeg
+    from engine.calls.legs.base import Signalling
+    from engine.calls.media_context import MediaContext
+    from engine.calls.records import CallRecords
+    from engine.calls.routing import Route
     from engine.media import Mixer, Player
+    from engine.media.loop import MediaLoop
+    from engine.sip.rtp_leg import RtpLeg
 
 log = logging.getLogger(__name__)
 
@@ -59,51 +64,27 @@ READING_S_PER_CHAR = 0.09  # espeak-ng at 170 wpm speaks about 11 characters a s
 HOLD_DIRECTION = {"sendrecv": "sendonly", "recvonly": "inactive"}  # ours, while we hold
 
 
-class ControlError(Exception):
-    """A command that cannot run on this call now (the API answers ``status`` with ``code``)."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-def not_live(call_id: str, status: str) -> ControlError:
-    return ControlError(400, "CALL_NOT_LIVE", f"call {call_id} is not live (status {status})")
-
-
-def unsupported(message: str) -> ControlError:
-    return ControlError(409, "CONTROL_UNSUPPORTED", message)
-
-
-class Signalling(Protocol):
-    """A SIP call's dialog as control sees it: its state and re-INVITEs from our side."""
-
-    @property
-    def state(self) -> str: ...
-
-    def reinvite(self, offer: bytes, on_result: Callable[[int, bytes], None]) -> bool: ...
-
-
 class ControlledCall(Protocol):
-    """What :class:`CallControl` needs of a live session. ``signalling`` is None for a call
-    without SIP (a web call); ``leg`` is then not an RTP leg and has no SDP of ours."""
+    """What :class:`CallControl` needs of a live call
+    (:class:`~engine.calls.live_call.LiveCall`). ``signalling`` and ``rtp`` are None for a call
+    without SIP (a web call)."""
 
     call_id: str
     route: Route
     records: CallRecords
     media: MediaContext
     mixer: Mixer | None
-    agent: Any  # engine.calls.agent_leg.AgentLeg | None
+    agent: AgentLeg | None
     player: Player
-    leg: Any
     answered_at: datetime | None
     reason: str | None
     ended: asyncio.Event
 
     @property
     def signalling(self) -> Signalling | None: ...
+
+    @property
+    def rtp(self) -> RtpLeg | None: ...
 
     def hangup(self, reason: str = ...) -> None: ...
 
@@ -176,13 +157,13 @@ class CallControl:
         elif status in ("ended", "ending"):
             raise not_live(self.session.call_id, status)
         elif status == "ringing":
-            raise ControlError(409, "CALL_NOT_ANSWERED",
+            raise CallError("CALL_NOT_ANSWERED",
                                f"call {self.session.call_id} is not answered yet")
         elif status == "transferring":
-            raise ControlError(409, "TRANSFER_IN_PROGRESS",
+            raise CallError("TRANSFER_IN_PROGRESS",
                                f"call {self.session.call_id} is being transferred")
         elif self.transferred and not isinstance(command, Dtmf | Hold | Resume | InjectContext):
-            raise ControlError(409, "CALL_TRANSFERRED",
+            raise CallError("CALL_TRANSFERRED",
                                f"call {self.session.call_id} was transferred; the agent left it")
         else:
             async with self._lock:
@@ -212,24 +193,25 @@ class CallControl:
             payload={"action": command.type, "content": content_of(command), **fields,
                      "result": outcome.result, **outcome.details})
 
-    def _pipeline_agent(self) -> Any:
+    def pipeline_agent(self) -> AgentLeg | None:
+        """The call's agent when it has a speech pipeline (else None)."""
         agent = self.session.agent
         return agent if agent is not None and agent.pipeline is not None else None
 
     async def _say(self, command: Say) -> Outcome:
         if self.on_hold:
-            raise ControlError(409, "CALL_ON_HOLD", "the caller is on hold; resume first")
-        agent = self._pipeline_agent()
+            raise CallError("CALL_ON_HOLD", "the caller is on hold; resume first")
+        agent = self.pipeline_agent()
         if agent is not None:
             queued = not command.interrupt and agent.speaking
             agent.say(command.content, interrupt=command.interrupt,
                       interruptible=command.interruptible, end_after=command.end_after)
             if command.end_after:
-                self._end_soon(command.content)
+                self.end_soon(command.content)
             return Outcome("queued" if queued else "speaking", {})
         await self._play(command.content, interrupt=command.interrupt)
         if command.end_after:
-            self._end_soon(command.content)
+            self.end_soon(command.content)
         return Outcome("speaking", {})
 
     async def _play(self, text: str, *, interrupt: bool) -> None:
@@ -238,7 +220,7 @@ class CallControl:
         try:
             pcm = await synthesize_async(text, session.route.voice, session.route.rate_wpm)
         except SynthesisError as exc:
-            raise ControlError(409, "AGENT_UNAVAILABLE", f"no speech synthesis: {exc}") from exc
+            raise CallError("AGENT_UNAVAILABLE", f"no speech synthesis: {exc}") from exc
         if interrupt:
             session.player.clear()
         session.player.enqueue(pcm)
@@ -252,10 +234,10 @@ class CallControl:
         if self.human_talking:
             return self._whisper_to_human(command, actor)
         if self.on_hold and command.trigger_response:
-            raise ControlError(409, "CALL_ON_HOLD", "the caller is on hold; resume first")
-        agent = self._pipeline_agent()
+            raise CallError("CALL_ON_HOLD", "the caller is on hold; resume first")
+        agent = self.pipeline_agent()
         if agent is None:
-            raise ControlError(409, "AGENT_UNAVAILABLE", "this call's agent has no brain to instruct")
+            raise CallError("AGENT_UNAVAILABLE", "this call's agent has no brain to instruct")
         agent.inject_context(command.content, trigger_response=command.trigger_response)
         return Outcome("responding" if command.trigger_response else "injected", {})
 
@@ -263,7 +245,7 @@ class CallControl:
         """The text goes to the human agents' screens (the API publishes ``call.whisper``)."""
         session = self.session
         if not self.human_screens:
-            raise ControlError(409, "NO_HUMAN_SCREEN",
+            raise CallError("NO_HUMAN_SCREEN",
                                f"call {session.call_id} was transferred to a phone, which shows "
                                "no text; whisper by voice instead: join the call with role "
                                "whisper (POST /v1/calls/{id}/join), heard by the human agent only")
@@ -285,27 +267,27 @@ class CallControl:
             return Outcome("ending", {})
         if self.on_hold:
             self._unhold_media()
-        agent = self._pipeline_agent()
+        agent = self.pipeline_agent()
         if agent is not None:
             if self.agent_muted:
                 self.agent_muted = False
-                self._apply_mute()
+                self.apply_mute()
             agent.say(message, interrupt=True, interruptible=False, end_after=True)
         else:
             try:
                 await self._play(message, interrupt=True)
-            except ControlError:
+            except CallError:
                 session.hangup(SUPERVISOR_HANGUP)
                 return Outcome("ending", {})
-        self._end_soon(message)
+        self.end_soon(message)
         return Outcome("ending", {})
 
-    def _end_soon(self, text: str) -> None:
+    def end_soon(self, text: str) -> None:
         """The BYE after spoken words, whatever happens to their playout."""
         if self._deadline is not None:
             return
         delay = len(text) * READING_S_PER_CHAR + END_CALL_GRACE_S
-        if self._pipeline_agent() is None:
+        if self.pipeline_agent() is None:
             delay = len(text) * READING_S_PER_CHAR + 1.0  # the player gives no end signal
         self._deadline = asyncio.get_running_loop().call_later(
             delay, self.session.hangup, SUPERVISOR_HANGUP)
@@ -326,8 +308,8 @@ class CallControl:
         self._music = music
         if session.mixer is not None:
             session.media.loop.call(session.mixer.add, music)
-        self._apply_mute()
-        agent = self._pipeline_agent()
+        self.apply_mute()
+        agent = self.pipeline_agent()
         if agent is not None:
             agent.pause()
         session.records.update_call(session.call_id, {"status": "on_hold"})
@@ -348,15 +330,15 @@ class CallControl:
         music, self._music = self._music, None
         if music is not None and session.mixer is not None:
             session.media.loop.call(session.mixer.remove, music)
-        self._apply_mute()
-        agent = self._pipeline_agent()
+        self.apply_mute()
+        agent = self.pipeline_agent()
         if agent is not None and not self.held_by_peer and not self.transferred:
             agent.resume()  # after a transfer the agent has left: it stays paused
 
-    def _rtp_leg(self) -> Any:
+    def _rtp_leg(self) -> RtpLeg | None:
         """The call's RTP leg (a SIP call's media), or None."""
         session = self.session
-        return session.leg if session.signalling is not None else None
+        return session.rtp if session.signalling is not None else None
 
     def _local_sdp(self, direction: str) -> bytes:
         leg = self._rtp_leg()
@@ -423,7 +405,7 @@ class CallControl:
             self.held_by_peer = held
             session.records.add_event(session.call_id, "sip", "hold_received" if held
                                       else "resume_received", payload={"direction": theirs})
-            agent = self._pipeline_agent()
+            agent = self.pipeline_agent()
             if agent is not None:
                 if held:
                     agent.pause()
@@ -435,7 +417,7 @@ class CallControl:
 
     # -- mute and keys ------------------------------------------------------------------------
 
-    def _agent_participant(self) -> Participant | None:
+    def agent_participant(self) -> Participant | None:
         session = self.session
         if session.agent is not None and session.agent.participant is not None:
             return session.agent.participant
@@ -444,8 +426,8 @@ class CallControl:
             return None
         return next((p for p in list(mixer.participants) if p.masks.role == AGENT), None)
 
-    def _apply_mute(self) -> None:
-        participant = self._agent_participant()
+    def apply_mute(self) -> None:
+        participant = self.agent_participant()
         if participant is not None:
             participant.muted = self.agent_muted or self.on_hold
 
@@ -453,7 +435,7 @@ class CallControl:
         if mute == self.agent_muted:
             return Outcome("already_muted" if mute else "not_muted", {})
         self.agent_muted = mute
-        self._apply_mute()
+        self.apply_mute()
         return Outcome("muted" if mute else "unmuted", {})
 
     def _dtmf(self, digits: str) -> Outcome:
@@ -462,13 +444,13 @@ class CallControl:
                               "telephone-event (RFC 4733) channel")
         leg = self._rtp_leg()
         if leg is None or leg.params.dtmf_payload_type is None:
-            raise ControlError(409, "DTMF_UNAVAILABLE",
+            raise CallError("DTMF_UNAVAILABLE",
                                "the other phone did not offer telephone-event (RFC 4733)")
         send_dtmf(self.session.media.loop, leg, digits)
         return Outcome("sent", {"digits": digits})
 
 
-def send_dtmf(media: Any, leg: Any, digits: str) -> None:
+def send_dtmf(media: MediaLoop, leg: RtpLeg, digits: str) -> None:
     """RFC 4733 events for ``digits`` on ``leg``, :data:`DTMF_GAP_S` apart, sent from the media
     loop (``media`` is the :class:`~engine.media.loop.MediaLoop`)."""
 
@@ -480,53 +462,12 @@ def send_dtmf(media: Any, leg: Any, digits: str) -> None:
     media.call(schedule)
 
 
-async def run_command(telephony: Any, call_id: str, command: AnyCommand, actor: str,
-                      stored_status: str = "ended") -> dict[str, Any]:
-    """Runs ``command`` on the live call ``call_id`` of ``telephony`` (on its loop);
-    ``stored_status`` is the call row's status, for the error when no session runs it."""
-    session = telephony.sessions.get(call_id)
-    if isinstance(command, Transfer):
-        return await _transfer(telephony, session, call_id, command, actor, stored_status)
-    if session is None:
-        if isinstance(command, EndCall):
-            return {"call_id": call_id, "type": command.type, "result": "already_ended",
-                    "status": stored_status}
-        raise not_live(call_id, stored_status)
-    control: CallControl | None = getattr(session, "control", None)
-    if control is None:
-        raise unsupported(f"call {call_id} takes no live commands")
-    return await control.execute(command, actor)
-
-
-async def _transfer(telephony: Any, session: Any, call_id: str, command: Transfer, actor: str,
-                    stored_status: str) -> dict[str, Any]:
-    """A ``transfer`` command: a blind transfer (engine.calls.transfers), audited like the rest."""
-    if getattr(telephony, "ua", None) is None and session is not None:
-        raise unsupported("blind transfers need SIP, which is off in this engine "
-                          "(start it with --sip-port)")
-    started = await telephony.transfers.blind(call_id, command, actor, stored_status)
-    details = {"transfer_id": started["id"], "transfer_status": started["status"]}
-    session.records.add_event(call_id, "supervisor", "control.transfer", actor=actor,
-                              status="transferring",
-                              payload={"action": "transfer", "content": command.to,
-                                       "ringing_timeout": command.ringing_timeout,
-                                       "play_dialtone": command.play_dialtone,
-                                       "result": "transferring", **details})
-    return {"call_id": call_id, "type": "transfer", "result": "transferring",
-            "status": "transferring", **details, "transfer": started}
-
-
 __all__ = [
     "SUPERVISOR_HANGUP",
     "WHISPERED",
     "WHISPER_TO",
     "CallControl",
-    "ControlError",
     "ControlledCall",
     "Outcome",
-    "Signalling",
-    "not_live",
-    "run_command",
     "send_dtmf",
-    "unsupported",
 ]

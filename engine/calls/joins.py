@@ -1,4 +1,4 @@
-"""People joining live calls over WebRTC, and web calls to agents.
+"""People joining live calls over WebRTC.
 
 A join adds a :class:`~engine.webrtc.PeerLeg` to the call's mixer with the masks of its role
 (DESIGN §5): ``listen`` hears everyone and is heard by nobody, ``whisper`` is heard by the human
@@ -16,19 +16,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.calls.agent_leg import AGENT_PARTICIPANT
-from engine.calls.session import Route
+from engine.calls.errors import CallError
 from engine.events import EventBus
 from engine.media import BARGE_MASKS, HUMAN_MASKS, LISTEN_MASKS, WHISPER_MASKS, Masks, Participant
 from engine.store.timeutil import iso, utcnow
 from engine.store.types import new_id
 
 if TYPE_CHECKING:
-    from engine.calls.telephony import Telephony
+    from engine.calls.live_call import LiveCall
     from engine.webrtc import PeerLeg
 
 log = logging.getLogger(__name__)
@@ -42,17 +41,6 @@ ROLES: dict[str, Masks] = {
 }
 TAKEOVER = "takeover"
 SCREEN_ROLES = frozenset({TAKEOVER, "agent"})  # humans at a console, who see whispered text
-
-
-class JoinError(Exception):
-    """A join or leave the engine refuses: HTTP status, code, message and the field at fault."""
-
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
 
 
 @dataclass(eq=False)
@@ -72,55 +60,45 @@ class Joined:
                 "state": self.leg.state, **self.leg.stats()}
 
 
-def organization_of(session: Any) -> str:
-    """The organization of a live session (inbound and web: its route; outbound: its plan)."""
-    owner = getattr(session, "route", None) or getattr(session, "plan", None)
-    return str(getattr(owner, "organization_id", ""))
-
-
 class LiveJoins:
-    """The joined peers of every live call of a telephony service, and its web calls."""
+    """The joined peers of every live call."""
 
-    def __init__(self, telephony: Telephony, bus: EventBus | None) -> None:
-        self.telephony = telephony
+    def __init__(self, bus: EventBus | None) -> None:
         self.bus = bus
         self.joined: dict[str, dict[str, Joined]] = {}  # call id -> participant id -> peer
         self._taken_over: dict[str, str] = {}  # call id -> participant id of the takeover
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def session(self, call_id: str, organization_id: str) -> Any:
-        """The live session of a call of this organization, or None."""
-        session = self.telephony.sessions.get(call_id)
-        if session is None or organization_of(session) != organization_id:
-            return None
-        return session
-
     def participants(self, call_id: str) -> list[dict[str, Any]]:
         return [j.describe() for j in self.joined.get(call_id, {}).values()]
 
+    def is_joined(self, call_id: str, pid: str) -> bool:
+        return pid in self.joined.get(call_id, {})
+
     # -- joining -------------------------------------------------------------------------------
 
-    async def join(self, session: Any, offer: str, role: str, actor: str | None) -> tuple[str, str]:
+    async def join(self, session: LiveCall, offer: str, role: str,
+                   actor: str | None) -> tuple[str, str]:
         """Answers ``offer`` and joins the call as ``role``: returns (answer SDP, participant id).
-        Raises OfferError for an offer it cannot answer, JoinError when the call cannot take it."""
-        from engine.webrtc import PeerLeg
+        Raises OfferError for an offer it cannot answer, CallError when the call cannot take it."""
+        from engine.webrtc import PeerLeg  # aiortc loads with the first WebRTC peer
 
         masks = ROLES[role]
         call_id = session.call_id
         mixer = session.mixer
         if session.reason is not None or session.ended.is_set():
-            raise JoinError(400, "CALL_NOT_LIVE", f"call {call_id} has ended")
+            raise CallError("CALL_NOT_LIVE", f"call {call_id} has ended")
         if mixer is None:
-            raise JoinError(400, "CALL_NOT_LIVE", f"call {call_id} is not answered yet")
+            raise CallError("CALL_NOT_LIVE", f"call {call_id} is not answered yet")
         if role == TAKEOVER and call_id in self._taken_over:
-            raise JoinError(409, "CONFLICT", f"call {call_id} is already taken over")
+            raise CallError("CONFLICT", f"call {call_id} is already taken over")
         pid = new_id()
         leg = PeerLeg(f"{role}:{pid[:8]}", masks)
         answer = await leg.accept(offer)
         if session.ended.is_set():
             await leg.close()
-            raise JoinError(400, "CALL_NOT_LIVE", f"call {call_id} has ended")
+            raise CallError("CALL_NOT_LIVE", f"call {call_id} has ended")
         joined = Joined(pid, call_id, role, actor, leg)
         self.joined.setdefault(call_id, {})[pid] = joined
         leg.on_ended = lambda _: self._spawn(self.leave(session, pid, None, reason="peer_closed"))
@@ -141,7 +119,7 @@ class LiveJoins:
         self._publish(session, "call.participant_joined", {**payload, "actor": actor})
         return answer, pid
 
-    async def leave(self, session: Any, pid: str, actor: str | None, *,
+    async def leave(self, session: LiveCall, pid: str, actor: str | None, *,
                     reason: str = "left") -> bool:
         """Takes a joined peer out of the call (idempotent); False when it is not joined."""
         call_id = session.call_id
@@ -171,7 +149,7 @@ class LiveJoins:
         self._publish(session, "call.participant_left", {**payload, "actor": actor or joined.actor})
         return True
 
-    async def _pause_agent(self, session: Any, paused: bool) -> None:
+    async def _pause_agent(self, session: LiveCall, paused: bool) -> None:
         """Takeover: mutes the AI agent's voice and pauses its pipeline (or the reverse)."""
         mixer = session.mixer
         ai = next((p for p in mixer.participants if p.name == AGENT_PARTICIPANT), None) \
@@ -185,7 +163,7 @@ class LiveJoins:
             else:
                 agent.resume()
 
-    async def _watch(self, session: Any) -> None:
+    async def _watch(self, session: LiveCall) -> None:
         """Every joined peer leaves when the call ends."""
         call_id = session.call_id
         try:
@@ -195,9 +173,9 @@ class LiveJoins:
         finally:
             self._watchers.pop(call_id, None)
 
-    def _publish(self, session: Any, type_: str, data: dict[str, Any]) -> None:
+    def _publish(self, session: LiveCall, type_: str, data: dict[str, Any]) -> None:
         if self.bus is not None:
-            self.bus.publish(type_, organization_of(session), {"call_id": session.call_id, **data},
+            self.bus.publish(type_, session.organization_id, {"call_id": session.call_id, **data},
                              call_id=session.call_id)
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
@@ -205,24 +183,6 @@ class LiveJoins:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-    # -- web calls -----------------------------------------------------------------------------
-
-    async def web_call(self, route: Route, offer: str, *, variables: Mapping[str, Any] | None,
-                       actor: str | None) -> tuple[str, str]:
-        """Starts a web call to ``route``'s agent: returns (call id, answer SDP)."""
-        from engine.calls.web_session import WebCallSession
-
-        session = WebCallSession(route, self.telephony.records, self.telephony.media,
-                                 variables=variables, actor=actor)
-        self.telephony.records.remember(session.call_id, route.organization_id)
-        try:
-            answer = await session.answer(offer)
-        except Exception:
-            self.telephony.records.forget(session.call_id)
-            raise
-        self.telephony.run_session(session)
-        return session.call_id, answer
 
     async def close(self) -> None:
         """Ends every join (the engine is stopping)."""
@@ -236,10 +196,10 @@ class LiveJoins:
             await asyncio.wait(list(self._tasks), timeout=5)
 
 
-def _mark_screen(session: Any, pid: str, role: str, *, joined: bool) -> None:
+def _mark_screen(session: LiveCall, pid: str, role: str, *, joined: bool) -> None:
     """Tells the call's control who has it: a takeover, and the humans who see whispers."""
-    control = getattr(session, "control", None)
-    if control is None or role not in SCREEN_ROLES:
+    control = session.control
+    if role not in SCREEN_ROLES:
         return
     if joined:
         control.human_screens.add(pid)
@@ -253,4 +213,4 @@ def _set_muted(participant: Participant, muted: bool) -> None:
     participant.muted = muted
 
 
-__all__ = ["ROLES", "JoinError", "Joined", "LiveJoins", "organization_of"]
+__all__ = ["ROLES", "Joined", "LiveJoins"]

@@ -20,7 +20,8 @@ import pytest
 from sqlmodel import select
 
 from engine.app import Engine
-from engine.calls.session import CallSession
+from engine.calls.legs import SipInboundLeg
+from engine.calls.live_call import LiveCall
 from engine.settings import Settings
 from engine.store import Agent, Call, CallEvent, PhoneNumber, Webhook, session_scope
 from engine.webhooks import verify
@@ -126,7 +127,7 @@ class Desk:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         tel = self.engine.telephony
-        while (tel.sessions or tel._tasks) and loop.time() < deadline:  # noqa: ASYNC110 - polls the service
+        while (tel.calls or tel._tasks) and loop.time() < deadline:  # noqa: ASYNC110 - polls the service
             await asyncio.sleep(0.05)
         await tel.runner.drained(within)
         self.engine.writer.flush()
@@ -165,14 +166,14 @@ async def desk(tmp_path: Path, receiver: Receiver) -> AsyncIterator[Desk]:
     engine.close()
 
 
-async def greeted(desk: Desk, within: float = 20.0) -> CallSession:
+async def greeted(desk: Desk, within: float = 20.0) -> LiveCall:
     """The live call once its agent has spoken the greeting."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while loop.time() < deadline:
-        for session in list(desk.engine.telephony.sessions.values()):
+        for session in list(desk.engine.telephony.calls.values()):
             agent = session.agent
-            if isinstance(session, CallSession) and agent is not None and agent.pipeline \
+            if isinstance(session.leg, SipInboundLeg) and agent is not None and agent.pipeline \
                     and any(line.kind == "greeting" for line in agent.pipeline.lines):
                 return session
         await asyncio.sleep(0.05)
@@ -253,7 +254,7 @@ async def test_a_slow_receiver_leaves_the_call_to_the_number_agent(
         limit = loop.time() + 15
         answered_after = None
         while answered_after is None and loop.time() < limit:
-            for session in list(desk.engine.telephony.sessions.values()):
+            for session in list(desk.engine.telephony.calls.values()):
                 if session.answered_at is not None:
                     answered_after = time.monotonic() - started
             await asyncio.sleep(0.02)

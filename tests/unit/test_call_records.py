@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from engine.calls.telephony import SerialRunner, SqlCallRecords
+from engine.calls.records import SerialRunner, SqlCallRecords
 from engine.store import Call
 from engine.store.writer import BatchWriter
 from tests.unit.stores import fresh_store

@@ -267,8 +267,8 @@ def create_call(request: Request, body: CallCreate, principal: Auth, response: R
         call = Call(organization_id=principal.organization_id, status="queued", initiated_at=now,
                     created_at=now, updated_at=now, **fields)
         session.add(call)
-        telephony = request.app.state.engine.telephony
-        dials = telephony is not None and telephony.ua is not None
+        live = request.app.state.engine.live
+        dials = live.dials
         payload: dict[str, Any] = {"to_number": call.to_number, "from_number": call.from_number,
                                    "is_test": call.is_test}
         if not dials and not call.is_test:
@@ -284,7 +284,7 @@ def create_call(request: Request, body: CallCreate, principal: Auth, response: R
     response.status_code = 201
     publish(request, "call.created", principal, summary, call_id=call.id)
     if dials and not call.is_test:
-        telephony.dial_soon(call.id)  # dial the queued call through its number's SIP trunk
+        live.dial(call.id)  # dial the queued call through its number's SIP trunk
     return data
 
 

@@ -1,13 +1,12 @@
 """``POST /v1/calls/{id}/control``: a supervisor's live commands on a call in progress.
 
-The handler runs in the server's thread pool; the call lives on the telephony service's loop,
-so the command hops there and the handler waits for its outcome.
+The handler runs in the server's thread pool; the engine's live calls
+(:class:`~engine.calls.facade.LiveCalls`) run the command on the calls' loop and the handler
+waits for its outcome.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the parameters from the signature.
 
-import asyncio
-import concurrent.futures
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
@@ -17,15 +16,14 @@ from engine.api.auth import Principal, principal_from
 from engine.api.crud import publish
 from engine.api.errors import ApiError, invalid
 from engine.api.routes.calls import owned_call
-from engine.calls.commands import COMMAND_TYPES, CommandError, EndCall, content_of, parse_command
-from engine.calls.control import WHISPER_TO, WHISPERED, ControlError, not_live, run_command
-from engine.store import LIVE_STATUSES, ApiKey
+from engine.calls.commands import COMMAND_TYPES, CommandError, content_of, parse_command
+from engine.calls.control import WHISPER_TO, WHISPERED
+from engine.store import ApiKey
 
 router = APIRouter(tags=["calls"])
 
 Auth = Annotated[Principal, Depends(principal_from)]
 CONTROL_SCOPES = ("admin", "write", "supervisor")
-CONTROL_TIMEOUT_S = 20.0  # a hold waits for the caller's re-INVITE answer (8 s at most)
 
 EXAMPLES: dict[str, Any] = {
     "say": {"value": {"type": "say", "content": "A colleague will call you back today.",
@@ -76,24 +74,8 @@ def control_call(
         call = owned_call(session, principal, call_id)
         status = call.status
         actor = actor_of(session, principal)
-    telephony = request.app.state.engine.telephony
-    loop = telephony.loop if telephony is not None else None
-    if status not in LIVE_STATUSES or loop is None:
-        if isinstance(command, EndCall):
-            return {"call_id": call_id, "type": command.type, "result": "already_ended",
-                    "status": status}
-        error = not_live(call_id, status)
-        raise ApiError(error.status, error.message, error.code)
-    future = asyncio.run_coroutine_threadsafe(run_command(telephony, call_id, command, actor,
-                                                             status), loop)
-    try:
-        result = future.result(CONTROL_TIMEOUT_S)
-    except ControlError as exc:
-        raise ApiError(exc.status, exc.message, exc.code) from None
-    except concurrent.futures.TimeoutError:
-        future.cancel()
-        raise ApiError(504, f"the call did not act on {command.type} in time",
-                       "CONTROL_TIMEOUT") from None
+    result = request.app.state.engine.live.command(call_id, principal.organization_id, command,
+                                                   actor, status)
     publish(request, "call.control", principal,
             {"call_id": call_id, "type": command.type, "actor": actor,
              "content": content_of(command), "result": result["result"],

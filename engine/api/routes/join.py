@@ -6,16 +6,14 @@
   takes one out (a takeover hands the call back to the AI).
 - ``POST /v1/web-calls`` starts a web call to an agent from a peer's offer.
 
-The handlers run in the server's thread pool for the store look-ups; the calls and their peer
-connections live on the telephony service's loop, so the work hops there.
+The handlers run in the server's thread pool for the store look-ups; the engine's live calls
+(:class:`~engine.calls.facade.LiveCalls`) do the rest on the calls' loop, where the calls and
+their peer connections live.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the body models from the signatures.
 
-import asyncio
-import concurrent.futures
-from collections.abc import Coroutine
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,23 +21,20 @@ from sqlmodel import Session
 
 from engine.api import validators
 from engine.api.auth import Principal, principal_from
-from engine.api.errors import ApiError, invalid
+from engine.api.errors import ApiError, offer_errors
 from engine.api.routes.calls import owned_call
 from engine.api.routes.control import actor_of, require_control
-from engine.calls.joins import JoinError, LiveJoins
-from engine.calls.session import Route
+from engine.calls.errors import CallError
+from engine.calls.facade import UNAVAILABLE, LiveCalls
+from engine.calls.live_call import LiveCall
+from engine.calls.routing import Route, agent_route
 from engine.store import LIVE_STATUSES, Agent
 
 router = APIRouter(tags=["calls"])
 
 Auth = Annotated[Principal, Depends(principal_from)]
 Role = Literal["listen", "whisper", "barge", "takeover", "agent"]
-# An answer needs the offer applied and host candidates gathered (measured: ~10 ms on loopback);
-# the bound covers a loaded machine.
-ANSWER_TIMEOUT_S = 20.0
 MAX_SDP = 64_000
-
-T = TypeVar("T")
 
 
 class JoinRequest(BaseModel):
@@ -63,40 +58,23 @@ class WebCallRequest(BaseModel):
     dynamic_variables: dict[str, Any] = Field(default_factory=dict)
 
 
-def _joins(request: Request) -> tuple[LiveJoins, asyncio.AbstractEventLoop]:
-    telephony = request.app.state.engine.telephony
-    loop = telephony.loop if telephony is not None else None
-    if telephony is None or loop is None:
-        raise ApiError(503, "live calls need the telephony service (serve with --sip-port)",
-                       "UNAVAILABLE")
-    return telephony.joins, loop
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T]) -> T:
-    """Runs ``coro`` on the calls' loop and waits for it (from a worker thread)."""
-    future = asyncio.run_coroutine_threadsafe(coro, loop)
-    try:
-        return future.result(ANSWER_TIMEOUT_S)
-    except concurrent.futures.TimeoutError:
-        future.cancel()
-        raise ApiError(504, "the engine did not answer the offer in time", "TIMEOUT") from None
-    except JoinError as exc:
-        raise ApiError(exc.status, exc.message, exc.code, exc.field) from None
-    except ValueError as exc:  # engine.webrtc.OfferError
-        raise invalid("sdp", str(exc)) from None
+def _live(request: Request) -> LiveCalls:
+    """The live calls (503 when the telephony service does not run)."""
+    live: LiveCalls = request.app.state.engine.live
+    if not live.running:
+        raise CallError("UNAVAILABLE", UNAVAILABLE)
+    return live
 
 
 def _check_scope(principal: Principal) -> None:
     require_control(principal, "joining calls")
 
 
-def _live_session(request: Request, principal: Principal, call_id: str) -> tuple[Any, str]:
-    """The call's live session and the actor asking; 404 for an unknown call, 400 when over."""
+def _live_call(request: Request, principal: Principal, call_id: str) -> tuple[LiveCall, str]:
+    """The live call and the actor asking; 404 for an unknown call, 400 when over."""
     with Session(request.app.state.db) as session:
         actor = actor_of(session, principal)
-        telephony = request.app.state.engine.telephony
-        live = telephony.joins.session(call_id, principal.organization_id) \
-            if telephony is not None else None
+        live = request.app.state.engine.live.find(call_id, principal.organization_id)
         if live is not None:
             return live, actor
         call = owned_call(session, principal, call_id)
@@ -113,51 +91,50 @@ def _live_session(request: Request, principal: Principal, call_id: str) -> tuple
                          "agent). 400 CALL_NOT_LIVE when the call is over.")
 def join_call(request: Request, call_id: str, body: JoinRequest, principal: Auth) -> dict[str, Any]:
     _check_scope(principal)
-    joins, loop = _joins(request)
-    session, actor = _live_session(request, principal, call_id)
-    answer, pid = _on_loop(loop, joins.join(session, body.sdp, body.role, actor))
+    live = _live(request)
+    call, actor = _live_call(request, principal, call_id)
+    with offer_errors():
+        answer, pid = live.join(call, body.sdp, body.role, actor)
     return {"sdp": answer, "type": "answer", "participant_id": pid, "role": body.role,
             "call_id": call_id}
 
 
 @router.get("/v1/calls/{call_id}/participants", summary="The peers joined to a live call")
 def list_participants(request: Request, call_id: str, principal: Auth) -> dict[str, Any]:
-    joins, _ = _joins(request)
-    session, _ = _live_session(request, principal, call_id)
-    return {"items": joins.participants(session.call_id)}
+    live = _live(request)
+    call, _ = _live_call(request, principal, call_id)
+    return {"items": live.participants(call)}
 
 
 @router.delete("/v1/calls/{call_id}/participants/{participant_id}",
                summary="Take a joined peer out of a live call (a takeover hands back to the AI)")
 def leave_call(request: Request, call_id: str, participant_id: str, principal: Auth) -> dict[str, Any]:
     _check_scope(principal)
-    joins, loop = _joins(request)
-    session, actor = _live_session(request, principal, call_id)
-    if not _on_loop(loop, joins.leave(session, participant_id, actor)):
+    live = _live(request)
+    call, actor = _live_call(request, principal, call_id)
+    if not live.leave(call, participant_id, actor):
         raise ApiError(404, f"participant {participant_id} not found on call {call_id}", "NOT_FOUND")
     return {"call_id": call_id, "participant_id": participant_id, "left": True}
 
 
-def _route(request: Request, principal: Principal, agent_id: str) -> Route:
+def _route(request: Request, principal: Principal, agent_id: str,
+           variables: dict[str, Any]) -> Route:
+    """A web call's route to the agent (422 on ``agent_id`` for an agent of no organization of
+    the caller's)."""
     with Session(request.app.state.db) as session:
         validators.reference(session, principal, Agent, "agent_id", agent_id)
-        agent = session.get(Agent, agent_id)
-        assert agent is not None
-        tts = agent.tts or {}
-        return Route(organization_id=principal.organization_id, phone_number_id="", number="",
-                     agent_id=agent.id, agent_name=agent.name, first_message=agent.first_message,
-                     voice=tts.get("voice") or None, rate_wpm=tts.get("rate") or None)
+    return agent_route(request.app.state.db, principal.organization_id, agent_id, variables)
 
 
 @router.post("/v1/web-calls", status_code=201, summary="Start a web call to an agent over WebRTC")
 def create_web_call(request: Request, body: WebCallRequest, principal: Auth,
                     response: Response) -> dict[str, Any]:
-    joins, loop = _joins(request)
-    route = _route(request, principal, body.agent_id)
+    live = _live(request)
+    route = _route(request, principal, body.agent_id, body.dynamic_variables)
     with Session(request.app.state.db) as session:
         actor = actor_of(session, principal)
-    call_id, answer = _on_loop(loop, joins.web_call(route, body.sdp,
-                                                    variables=body.dynamic_variables, actor=actor))
+    with offer_errors():
+        call_id, answer = live.web_call(route, body.sdp, actor)
     response.status_code = 201
     return {"call_id": call_id, "sdp": answer, "type": "answer", "agent_id": body.agent_id}
 

@@ -11,15 +11,12 @@ in ``GET /v1/calls/{id}/transfers`` and ``transfer.*`` events.
   ``…/cancel`` stops a transfer, ``…/answer`` and ``…/decline`` are a console user's answer to
   a transfer offered to them.
 
-The handlers run in the server's thread pool for the store look-ups; the calls live on the
-telephony service's loop, so the work hops there.
+The handlers run in the server's thread pool for the store look-ups; the engine's live calls
+(:class:`~engine.calls.facade.LiveCalls`) do the rest on the calls' loop.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the parameters from the signature.
 
-import asyncio
-import concurrent.futures
-from collections.abc import Coroutine
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Request
@@ -28,7 +25,7 @@ from sqlmodel import Session
 
 from engine.api.auth import Principal, principal_from
 from engine.api.crud import publish
-from engine.api.errors import ApiError, invalid, not_found
+from engine.api.errors import ApiError, invalid, not_found, offer_errors
 from engine.api.routes.calls import owned_call
 from engine.api.routes.control import actor_of, require_control
 from engine.calls.commands import (
@@ -39,18 +36,13 @@ from engine.calls.commands import (
     parse_warm_transfer,
     user_of,
 )
-from engine.calls.control import ControlError, not_live
-from engine.calls.joins import JoinError
-from engine.store import LIVE_STATUSES, User
+from engine.calls.facade import LiveCalls
 from engine.store import Transfer as TransferRow
+from engine.store import User
 
 router = APIRouter(tags=["calls"])
 
 Auth = Annotated[Principal, Depends(principal_from)]
-START_TIMEOUT_S = 15.0  # starting a transfer looks up the trunk and writes the row
-# complete / cancel / decline wait for the transfer to act (10 s at most); an answer also needs
-# the WebRTC offer applied (~10 ms on loopback). The bound covers a loaded machine.
-ACTION_TIMEOUT_S = 25.0
 FINISHED = ("completed", "failed", "canceled")
 MAX_SDP = 64_000
 
@@ -94,21 +86,8 @@ def blind_transfer(
         call = owned_call(session, principal, call_id)
         status = call.status
         actor = actor_of(session, principal)
-    telephony = request.app.state.engine.telephony
-    loop = telephony.loop if telephony is not None else None
-    if status not in LIVE_STATUSES or loop is None:
-        error = not_live(call_id, status)
-        raise ApiError(error.status, error.message, error.code)
-    future = asyncio.run_coroutine_threadsafe(
-        telephony.transfers.blind(call_id, command, actor, status), loop)
-    try:
-        started: dict[str, Any] = future.result(START_TIMEOUT_S)
-    except ControlError as exc:
-        raise ApiError(exc.status, exc.message, exc.code) from None
-    except concurrent.futures.TimeoutError:
-        future.cancel()
-        raise ApiError(504, "the call did not start the transfer in time",
-                       "CONTROL_TIMEOUT") from None
+    started = _live(request).blind_transfer(call_id, principal.organization_id, command, actor,
+                                            status)
     publish(request, "call.control", principal,
             {"call_id": call_id, "type": "transfer", "actor": actor, "content": command.to,
              "result": "transferring", "status": "transferring"}, call_id=call_id)
@@ -151,28 +130,9 @@ class DeclineRequest(BaseModel):
     reason: Annotated[str | None, Field(max_length=500)] = None
 
 
-def _telephony_loop(request: Request) -> tuple[Any, asyncio.AbstractEventLoop | None]:
-    telephony = request.app.state.engine.telephony
-    return telephony, telephony.loop if telephony is not None else None
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any],
-             within: float) -> Any:
-    """Runs ``coro`` on the calls' loop and waits for it, with the engine's errors as API
-    errors."""
-    future = asyncio.run_coroutine_threadsafe(coro, loop)
-    try:
-        return future.result(within)
-    except ControlError as exc:
-        raise ApiError(exc.status, exc.message, exc.code) from None
-    except JoinError as exc:
-        raise ApiError(exc.status, exc.message, exc.code, exc.field) from None
-    except ValueError as exc:  # engine.webrtc.OfferError: the answer's offer
-        raise invalid("sdp", str(exc)) from None
-    except concurrent.futures.TimeoutError:
-        future.cancel()
-        raise ApiError(504, "the call did not act on the transfer in time",
-                       "CONTROL_TIMEOUT") from None
+def _live(request: Request) -> LiveCalls:
+    live: LiveCalls = request.app.state.engine.live
+    return live
 
 
 def _check_users(session: Session, principal: Principal, command: WarmTransfer) -> None:
@@ -221,12 +181,8 @@ def warm_transfer(
         status = call.status
         actor = actor_of(session, principal)
         _check_users(session, principal, command)
-    telephony, loop = _telephony_loop(request)
-    if status not in LIVE_STATUSES or loop is None:
-        error = not_live(call_id, status)
-        raise ApiError(error.status, error.message, error.code)
-    started: dict[str, Any] = _on_loop(
-        loop, telephony.transfers.warm(call_id, command, actor, status), START_TIMEOUT_S)
+    started = _live(request).warm_transfer(call_id, principal.organization_id, command, actor,
+                                           status)
     publish(request, "call.control", principal,
             {"call_id": call_id, "type": "warm_transfer", "actor": actor,
              "content": ", ".join(d.to for d in command.destinations),
@@ -235,9 +191,9 @@ def warm_transfer(
 
 
 def _running(request: Request, principal: Principal, call_id: str,
-             transfer_id: str) -> tuple[Any, asyncio.AbstractEventLoop, str]:
-    """The telephony service, its loop and the actor, for a transfer of the caller's call that
-    is still running: 404 for an unknown call or transfer, 409 TRANSFER_FINISHED when over."""
+             transfer_id: str) -> tuple[LiveCalls, str]:
+    """The live calls and the actor, for a transfer of the caller's call that is still
+    running: 404 for an unknown call or transfer, 409 TRANSFER_FINISHED when over."""
     with Session(request.app.state.db) as session:
         owned_call(session, principal, call_id)
         row = session.get(TransferRow, transfer_id)
@@ -247,10 +203,7 @@ def _running(request: Request, principal: Principal, call_id: str,
             raise ApiError(409, f"transfer {transfer_id} is {row.status} already",
                            "TRANSFER_FINISHED")
         actor = actor_of(session, principal)
-    telephony, loop = _telephony_loop(request)
-    if loop is None:
-        raise ApiError(409, f"transfer {transfer_id} is not running", "TRANSFER_FINISHED")
-    return telephony, loop, actor
+    return _live(request), actor
 
 
 @router.post("/v1/calls/{call_id}/transfers/{transfer_id}/complete",
@@ -264,10 +217,8 @@ def _running(request: Request, principal: Principal, call_id: str,
 def complete_transfer(request: Request, call_id: str, transfer_id: str,
                       principal: Auth) -> dict[str, Any]:
     require_control(principal, "completing transfers")
-    telephony, loop, actor = _running(request, principal, call_id, transfer_id)
-    result: dict[str, Any] = _on_loop(
-        loop, telephony.transfers.complete(call_id, transfer_id, actor), ACTION_TIMEOUT_S)
-    return result
+    live, actor = _running(request, principal, call_id, transfer_id)
+    return live.complete_transfer(call_id, transfer_id, actor)
 
 
 @router.post("/v1/calls/{call_id}/transfers/{transfer_id}/cancel",
@@ -280,10 +231,8 @@ def complete_transfer(request: Request, call_id: str, transfer_id: str,
 def cancel_transfer(request: Request, call_id: str, transfer_id: str,
                     principal: Auth) -> dict[str, Any]:
     require_control(principal, "canceling transfers")
-    telephony, loop, actor = _running(request, principal, call_id, transfer_id)
-    result: dict[str, Any] = _on_loop(
-        loop, telephony.transfers.cancel(call_id, transfer_id, actor), ACTION_TIMEOUT_S)
-    return result
+    live, actor = _running(request, principal, call_id, transfer_id)
+    return live.cancel_transfer(call_id, transfer_id, actor)
 
 
 @router.post("/v1/calls/{call_id}/transfers/{transfer_id}/answer",
@@ -297,11 +246,9 @@ def cancel_transfer(request: Request, call_id: str, transfer_id: str,
 def answer_transfer(request: Request, call_id: str, transfer_id: str, body: AnswerRequest,
                     principal: Auth) -> dict[str, Any]:
     require_control(principal, "answering transfers")
-    telephony, loop, actor = _running(request, principal, call_id, transfer_id)
-    result: dict[str, Any] = _on_loop(
-        loop, telephony.transfers.answer(call_id, transfer_id, body.user_id, body.sdp, actor),
-        ACTION_TIMEOUT_S)
-    return result
+    live, actor = _running(request, principal, call_id, transfer_id)
+    with offer_errors():
+        return live.answer_transfer(call_id, transfer_id, body.user_id, body.sdp, actor)
 
 
 @router.post("/v1/calls/{call_id}/transfers/{transfer_id}/decline",
@@ -313,11 +260,8 @@ def answer_transfer(request: Request, call_id: str, transfer_id: str, body: Answ
 def decline_transfer(request: Request, call_id: str, transfer_id: str, body: DeclineRequest,
                      principal: Auth) -> dict[str, Any]:
     require_control(principal, "declining transfers")
-    telephony, loop, actor = _running(request, principal, call_id, transfer_id)
-    result: dict[str, Any] = _on_loop(
-        loop, telephony.transfers.decline(call_id, transfer_id, body.user_id, body.reason, actor),
-        ACTION_TIMEOUT_S)
-    return result
+    live, actor = _running(request, principal, call_id, transfer_id)
+    return live.decline_transfer(call_id, transfer_id, body.user_id, body.reason, actor)
 
 
 __all__ = ["router"]

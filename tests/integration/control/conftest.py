@@ -15,7 +15,8 @@ import pytest
 
 from engine.api import create_app
 from engine.app import Engine
-from engine.calls.session import CallSession
+from engine.calls.legs import SipInboundLeg
+from engine.calls.live_call import LiveCall
 from engine.client import Client
 from engine.demo.scripts import order_status_script
 from engine.settings import Settings
@@ -31,14 +32,14 @@ NUMBER = "+14155550177"
 class ControlEngine(SipEngine):
     client: Client
 
-    async def live_session(self, within: float = 15.0) -> CallSession:
+    async def live_session(self, within: float = 15.0) -> LiveCall:
         """The one live inbound call, once answered and its greeting has been spoken."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while loop.time() < deadline:
-            for session in list(self.telephony.sessions.values()):
+            for session in list(self.telephony.calls.values()):
                 agent = session.agent
-                if isinstance(session, CallSession) and agent is not None and agent.pipeline \
+                if isinstance(session.leg, SipInboundLeg) and agent is not None and agent.pipeline \
                         and any(line.kind == "greeting" for line in agent.pipeline.lines):
                     return session
             await asyncio.sleep(0.05)

@@ -114,10 +114,10 @@ async def test_outbound_call_is_talked_through_and_controlled(control_engine: Co
         call = await client.create_call(agent_id=engine.agent_id, to_number=CALLEE,
                                         phone_number_id=number_id)
         call_id = call["id"]
-        await engine.wait_for(lambda: call_id in engine.telephony.sessions
-                              and engine.telephony.sessions[call_id].agent is not None, 20,
+        await engine.wait_for(lambda: call_id in engine.telephony.calls
+                              and engine.telephony.calls[call_id].agent is not None, 20,
                               "the answered call's agent")
-        session = engine.telephony.sessions[call_id]
+        session = engine.telephony.calls[call_id]
         pipeline = session.agent.pipeline
         assert pipeline is not None and session.route.agent_id == engine.agent_id
 
@@ -128,8 +128,8 @@ async def test_outbound_call_is_talked_through_and_controlled(control_engine: Co
         assert sum(level > SPEECH_LEVEL for level in levels) > 75, "about 1.5 s of speech"
 
         # the callee talks with the agent
-        assert session.leg is not None
-        await speak(media, session.leg.local_port, ASKED)
+        assert session.rtp is not None
+        await speak(media, session.rtp.local_port, ASKED)
         await engine.wait_for(lambda: any(line.source == "user" for line in pipeline.lines), 20,
                               "the callee's words recognised")
         await engine.wait_for(lambda: any(line.source == "agent" and "order number" in line.text

@@ -73,7 +73,7 @@ class SipEngine:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         tel = self.engine.telephony
-        while (tel.sessions or tel._tasks) and loop.time() < deadline:  # noqa: ASYNC110 - polls the service
+        while (tel.calls or tel._tasks) and loop.time() < deadline:  # noqa: ASYNC110 - polls the service
             await asyncio.sleep(0.05)
         await tel.runner.drained(within)
         self.engine.writer.flush()

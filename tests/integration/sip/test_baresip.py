@@ -12,7 +12,8 @@ import asyncio
 from pathlib import Path
 
 from engine.calls.commands import Hold, Resume
-from engine.calls.session import CallSession
+from engine.calls.legs import SipInboundLeg
+from engine.calls.live_call import LiveCall
 from engine.sip.refer import Refer, ReferResult
 from engine.sip.reinvite import OnResult
 from tests.integration.sip.baresip_peer import Baresip, dominant_hz, requires_baresip, wav_mono
@@ -49,7 +50,7 @@ async def test_engine_dials_baresip_and_hangs_up(sip_engine: SipEngine, tmp_path
     async with Baresip(tmp_path / "baresip", sine_hz=PHONE_HZ) as phone:
         call_id = await dial_and_answer(sip_engine, phone)
         await asyncio.sleep(2.5)  # the engine's tone is 1 s on, 1 s off
-        sip_engine.telephony.sessions[call_id].hangup()
+        sip_engine.telephony.calls[call_id].hangup()
         await phone.wait_output(b"terminated", 10.0)  # baresip saw our BYE
         await sip_engine.settled()
     call = call_row(sip_engine, call_id)
@@ -65,29 +66,29 @@ async def test_engine_dials_baresip_which_hangs_up(sip_engine: SipEngine,
         reply = await phone.command("hangup")
         assert reply.get("ok") is True, reply
         await sip_engine.settled()
-        assert call_id not in sip_engine.telephony.sessions, phone.log
+        assert call_id not in sip_engine.telephony.calls, phone.log
     call = call_row(sip_engine, call_id)
     assert call.status == "completed" and call.disconnect_reason == "callee_hangup"
     assert any(e.event_type == "bye_received" for e in sip_engine.events(call_id))
     assert_tones_both_ways(sip_engine, call_id, phone)
 
 
-async def confirmed_inbound_session(sip: SipEngine, within: float = 15.0) -> CallSession:
+async def confirmed_inbound_session(sip: SipEngine, within: float = 15.0) -> LiveCall:
     """The one inbound call, once baresip has ACKed the engine's 200."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while loop.time() < deadline:
-        for session in list(sip.telephony.sessions.values()):
-            if isinstance(session, CallSession) and session.sip.state == "confirmed":
+        for session in list(sip.telephony.calls.values()):
+            if isinstance(session.leg, SipInboundLeg) and session.leg.sip.state == "confirmed":
                 return session
         await asyncio.sleep(0.05)
     raise AssertionError("no confirmed inbound call")
 
 
-def watch_reinvite_answers(session: CallSession) -> list[bytes]:
+def watch_reinvite_answers(session: LiveCall) -> list[bytes]:
     """The SDP answers to the engine's re-INVITEs on this call, as they come."""
     answers: list[bytes] = []
-    sip_call = session.sip
+    sip_call = session.leg.sip
     send = sip_call.reinvite
 
     def reinvite(offer: bytes, on_result: OnResult) -> bool:
@@ -132,11 +133,11 @@ async def test_engine_refers_baresip_to_the_engines_number(sip_engine: SipEngine
                                                            tmp_path: Path) -> None:
     async with Baresip(tmp_path / "baresip", sine_hz=PHONE_HZ) as phone:
         call_id = await dial_and_answer(sip_engine, phone)
-        session = sip_engine.telephony.sessions[call_id]
-        assert session.sip is not None and session.sip.dialog is not None
+        session = sip_engine.telephony.calls[call_id]
+        assert session.leg.sip is not None and session.leg.sip.dialog is not None
         loop = asyncio.get_running_loop()
         result: asyncio.Future[ReferResult] = loop.create_future()
-        Refer(sip_engine.telephony.ua, session.sip.dialog,
+        Refer(sip_engine.telephony.ua, session.leg.sip.dialog,
               f"sip:15550100@127.0.0.1:{sip_engine.port}",
               lambda r: result.done() or result.set_result(r)).start()
         try:

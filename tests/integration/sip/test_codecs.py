@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from engine.calls.commands import Dtmf
-from engine.calls.outbound import OutboundSession
-from engine.calls.session import CallSession
+from engine.calls.legs import SipInboundLeg, SipOutboundLeg
+from engine.calls.live_call import LiveCall
 from engine.sip import sdp
 from engine.sip.uas import IncomingCall
 from engine.speech.sipcaller import scenario, write_pcap
@@ -131,8 +131,8 @@ async def test_baresip_calls_the_engine_with_one_wideband_codec(
             session = await confirmed_inbound_session(sip_engine, within=30.0)
         except AssertionError:
             raise AssertionError(phone.log) from None
-        assert isinstance(session, CallSession) and session.leg is not None
-        leg = session.leg
+        assert isinstance(session.leg, SipInboundLeg) and session.rtp is not None
+        leg = session.rtp
         await until(lambda: leg.frames_received >= FRAMES and leg.frames_sent >= FRAMES, 30.0,
                     f"{FRAMES} frames each way ({leg.frames_received} in, {leg.frames_sent} out)")
         # the agent greets once the caller falls silent: baresip's tone stops
@@ -145,7 +145,7 @@ async def test_baresip_calls_the_engine_with_one_wideband_codec(
         await sip_engine.settled(within=20.0)
 
     [answer] = answers
-    offer = sdp.parse(session.sip.offer).audio
+    offer = sdp.parse(session.leg.sip.offer).audio
     assert offer is not None
     [offered_pt] = [c.payload_type for c in offer.codecs if c.encoding_name.lower() == codec.lower()]
     assert_answered_with(answer, offered_pt, rtpmap)  # the offer's payload type number
@@ -167,7 +167,7 @@ async def test_baresip_calls_the_engine_with_one_wideband_codec(
     assert_same_sound(agent, heard, rate, heard_rate)  # baresip decoded the greeting
 
 
-async def dial(sip_engine: SipEngine, phone: Baresip) -> tuple[str, OutboundSession]:
+async def dial(sip_engine: SipEngine, phone: Baresip) -> tuple[str, LiveCall]:
     """The engine dials baresip; the call once answered."""
     call_id = queue_call(sip_engine, phone.port)
     sip_engine.telephony.dial(call_id)
@@ -175,8 +175,8 @@ async def dial(sip_engine: SipEngine, phone: Baresip) -> tuple[str, OutboundSess
         await wait_answered(sip_engine, call_id, within=30.0)
     except AssertionError:
         raise AssertionError(f"baresip did not answer:\n{phone.log}") from None
-    session = sip_engine.telephony.sessions[call_id]
-    assert isinstance(session, OutboundSession)
+    session = sip_engine.telephony.calls[call_id]
+    assert isinstance(session.leg, SipOutboundLeg)
     return call_id, session
 
 
@@ -191,8 +191,8 @@ async def test_engine_dials_baresip_with_one_wideband_codec(
         module: str, codec: str, payload_type: int, rtpmap: str) -> None:
     async with CodecPhone(tmp_path / "baresip", module) as phone:
         call_id, session = await dial(sip_engine, phone)
-        assert_answered_with(session.sip.answer, payload_type, rtpmap)  # our offer's number
-        leg = session.leg
+        assert_answered_with(session.leg.sip.answer, payload_type, rtpmap)  # our offer's number
+        leg = session.rtp
         assert leg is not None and leg.params.codec == codec
         assert leg.params.payload_type == payload_type
         await until(lambda: leg.frames_received >= FRAMES and leg.frames_sent >= FRAMES, 30.0,
@@ -239,11 +239,11 @@ async def test_dtmf_both_ways_on_an_opus_call_to_baresip(sip_engine: SipEngine,
     Each side keys digits under the answered payload type and clock, and the other hears them."""
     async with CodecPhone(tmp_path / "baresip", "opus.so") as phone:
         call_id, session = await dial(sip_engine, phone)
-        answer = session.sip.answer
+        answer = session.leg.sip.answer
         assert_answered_with(answer, sdp.OPUS_PT, "opus/48000/2")
         event = telephone_event(answer)
         assert event in [(sdp.DTMF_PT, 8000), (sdp.DTMF_OPUS_PT, 48000)], answer
-        leg = session.leg
+        leg = session.rtp
         assert leg is not None and leg.params.codec == "opus" and leg.params.clock_rate == 48000
         assert (leg.params.dtmf_payload_type, leg.params.dtmf_clock_rate) == event
         await until(lambda: leg.frames_received >= 10 and leg.frames_sent >= 10, 15.0,
@@ -251,7 +251,7 @@ async def test_dtmf_both_ways_on_an_opus_call_to_baresip(sip_engine: SipEngine,
 
         reply = await phone.command("sndcode", "5")  # baresip keys 5, as RFC 4733 events
         assert reply.get("ok") is True, reply
-        await until(lambda: session.dtmf == ["5"], 10.0, "baresip's digit at the engine")
+        await until(lambda: session.stats.dtmf == ["5"], 10.0, "baresip's digit at the engine")
 
         keyed = await session.control.execute(Dtmf(type="dtmf", digits="7#"), "test")
         assert keyed["result"] == "sent", keyed

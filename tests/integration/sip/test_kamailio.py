@@ -145,7 +145,7 @@ async def test_invite_407_then_200_through_the_proxy(
         trunk.username, trunk.password = "alice", PASSWORD
     sip_engine.telephony.dial(call_id)
     await wait_answered(sip_engine, call_id)
-    sip_engine.telephony.sessions[call_id].hangup()
+    sip_engine.telephony.calls[call_id].hangup()
     assert await uas.wait() == 0, uas.stderr
     await sip_engine.settled()
     assert call_row(sip_engine, call_id).status == "completed"

@@ -81,7 +81,7 @@ async def wait_answered(sip: SipEngine, call_id: str, within: float = 15.0) -> N
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while loop.time() < deadline:
-        session = sip.telephony.sessions.get(call_id)
+        session = sip.telephony.calls.get(call_id)
         if session is not None and session.answered_at is not None:
             return
         await asyncio.sleep(0.05)
@@ -99,7 +99,7 @@ async def test_answered_call_is_completed_with_media(sip_engine: SipEngine) -> N
         sip_engine.telephony.dial(call_id)
         await wait_answered(sip_engine, call_id)
         await asyncio.sleep(1.0)  # a second of media both ways
-        sip_engine.telephony.sessions[call_id].hangup()
+        sip_engine.telephony.calls[call_id].hangup()
         assert await uas.wait() == 0, uas.stderr
     await sip_engine.settled()
     call = call_row(sip_engine, call_id)
@@ -173,7 +173,7 @@ async def test_first_invite_lost_is_retransmitted_and_answered(sip_engine: SipEn
             sip_engine.telephony.dial(call_id)
             await wait_answered(sip_engine, call_id)
             assert relay.invites >= 2  # Timer A sent it again
-            sip_engine.telephony.sessions[call_id].hangup()
+            sip_engine.telephony.calls[call_id].hangup()
             assert await uas.wait() == 0, uas.stderr
         finally:
             transport.close()

@@ -20,11 +20,11 @@ async def refer_in_call(sip: SipEngine, scenario: str) -> ReferResult:
         await asyncio.sleep(0.2)  # sipp binds its port
         sip.telephony.dial(call_id)
         await wait_answered(sip, call_id)
-        session = sip.telephony.sessions[call_id]
-        assert session.sip is not None and session.sip.dialog is not None
+        session = sip.telephony.calls[call_id]
+        assert session.leg.sip is not None and session.leg.sip.dialog is not None
         loop = asyncio.get_running_loop()
         result: asyncio.Future[ReferResult] = loop.create_future()
-        Refer(sip.telephony.ua, session.sip.dialog, TARGET,
+        Refer(sip.telephony.ua, session.leg.sip.dialog, TARGET,
               lambda r: result.done() or result.set_result(r)).start()
         outcome = await asyncio.wait_for(result, 15.0)
         session.hangup()

@@ -299,8 +299,8 @@ class Torture:
 
     def live_call_states(self) -> dict[str, str]:
         assert self.engine.telephony is not None
-        return {s.sip.call_id: s.sip.state for s in self.engine.telephony.sessions.values()
-                if hasattr(s, "sip")}
+        return {s.leg.sip.call_id: s.leg.sip.state for s in self.engine.telephony.calls.values()
+                if hasattr(s.leg, "sip")}
 
     def calls(self) -> list[Call]:
         self.engine.writer.flush()

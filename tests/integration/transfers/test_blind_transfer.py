@@ -125,9 +125,9 @@ async def test_blind_transfer_bridges_the_recipient(control_engine: ControlEngin
             call_id = session.call_id
             pipeline = session.agent.pipeline  # type: ignore[union-attr]
             agent = session.agent.participant  # type: ignore[union-attr]
-            assert session.leg is not None
+            assert session.rtp is not None
             tones.append(asyncio.ensure_future(
-                send_tone(caller_media, ("127.0.0.1", session.leg.local_port), CALLER_HZ)))
+                send_tone(caller_media, ("127.0.0.1", session.rtp.local_port), CALLER_HZ)))
 
             started = await client.blind_transfer(call_id, f"sip:recipient@127.0.0.1:{uas.port}",
                                                   ringing_timeout=15, play_dialtone=True,

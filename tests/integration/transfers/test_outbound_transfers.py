@@ -83,13 +83,13 @@ async def answered_outbound(engine: ControlEngine, callee: Callee, *,
     call_id = call["id"]
 
     def greeted() -> bool:
-        session = engine.telephony.sessions.get(call_id)
+        session = engine.telephony.calls.get(call_id)
         pipeline = session.agent.pipeline if session is not None and session.agent else None
         return pipeline is not None and pipeline.state == "listening" and \
             any(line.kind == "greeting" for line in pipeline.lines)
 
     await engine.wait_for(greeted, 40, "the callee greeted by the agent")
-    return engine.telephony.sessions[call_id]
+    return engine.telephony.calls[call_id]
 
 
 async def hears(engine: ControlEngine, sock: MediaSocket, hz: float, what: str,
@@ -128,9 +128,9 @@ async def test_outbound_blind_transfer_dials_and_bridges(control_engine: Control
             session = await answered_outbound(engine, callee, allow_refer=False)
             call_id = session.call_id
             agent = session.agent.participant
-            assert session.leg is not None and agent in session.mixer.participants
+            assert session.rtp is not None and agent in session.mixer.participants
             tones.append(asyncio.ensure_future(
-                send_tone(callee_media, ("127.0.0.1", session.leg.local_port), CALLEE_HZ)))
+                send_tone(callee_media, ("127.0.0.1", session.rtp.local_port), CALLEE_HZ)))
 
             with pytest.raises(ApiError) as no_refer:  # the trunk does not allow REFER
                 await client.blind_transfer(call_id, f"sip:recipient@127.0.0.1:{uas.port}",
@@ -228,9 +228,9 @@ async def test_outbound_warm_transfer_accepted_by_key_1(control_engine: ControlE
             call_id = session.call_id
             pipeline = session.agent.pipeline
             agent = session.agent.participant
-            assert session.leg is not None
+            assert session.rtp is not None
             tones.append(asyncio.ensure_future(
-                send_tone(callee_media, ("127.0.0.1", session.leg.local_port), CALLEE_HZ)))
+                send_tone(callee_media, ("127.0.0.1", session.rtp.local_port), CALLEE_HZ)))
 
             started = await client.warm_transfer(call_id, [
                 {"to": f"sip:sales@127.0.0.1:{uas.port}", "label": "Sales"}],
@@ -303,14 +303,14 @@ async def test_web_call_blind_transfer_bridges_a_sip_recipient(control_engine: C
             call_id = answer["call_id"]
 
             def greeted() -> bool:
-                session = engine.telephony.sessions.get(call_id)
+                session = engine.telephony.calls.get(call_id)
                 pipeline = session.agent.pipeline if session is not None and session.agent \
                     else None
                 return pipeline is not None and pipeline.state == "listening" and \
                     any(line.kind == "greeting" for line in pipeline.lines)
 
             await engine.wait_for(greeted, 40, "the web caller greeted")
-            session = engine.telephony.sessions[call_id]
+            session = engine.telephony.calls[call_id]
             agent = session.agent.participant
 
             to = f"sip:recipient@127.0.0.1:{uas.port}"

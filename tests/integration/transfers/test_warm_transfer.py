@@ -19,8 +19,7 @@ import pytest
 from aiortp.codecs.g711 import PcmaCodec
 from sqlmodel import select
 
-from engine.calls.transfers import NOT_CONNECTED
-from engine.calls.warm import GOODBYE, TAKE_MESSAGE, TAKE_MESSAGE_INSTRUCTION
+from engine.calls.transfers import GOODBYE, NOT_CONNECTED, TAKE_MESSAGE, TAKE_MESSAGE_INSTRUCTION
 from engine.client import ApiError
 from engine.store import PhoneNumber, SipTrunk, User, session_scope
 from engine.webrtc import OfferingPeer
@@ -118,9 +117,9 @@ async def test_warm_transfer_declined_then_accepted(control_engine: ControlEngin
             call_id = session.call_id
             pipeline = session.agent.pipeline  # type: ignore[union-attr]
             agent = session.agent.participant  # type: ignore[union-attr]
-            assert session.leg is not None
+            assert session.rtp is not None
             tones.append(asyncio.ensure_future(
-                send_tone(caller_media, ("127.0.0.1", session.leg.local_port), CALLER_HZ)))
+                send_tone(caller_media, ("127.0.0.1", session.rtp.local_port), CALLER_HZ)))
 
             started = await client.warm_transfer(call_id, [
                 {"to": f"sip:first@127.0.0.1:{first.port}", "label": "First"},
@@ -347,7 +346,7 @@ async def test_complete_route_and_validation(control_engine: ControlEngine,
                     await action(call_id, tid)
                 assert over.value.status == 409 and over.value.code == "TRANSFER_FINISHED"
             # the recipient hears the caller now
-            tones = asyncio.ensure_future(send_tone(media, ("127.0.0.1", session.leg.local_port),  # type: ignore[union-attr]
+            tones = asyncio.ensure_future(send_tone(media, ("127.0.0.1", session.rtp.local_port),  # type: ignore[union-attr]
                                                     CALLER_HZ))
             try:
                 await asyncio.sleep(0.6)
@@ -455,8 +454,8 @@ async def test_console_users_offered_declined_and_answered(control_engine: Contr
         session = await engine.live_session(25)
         call_id = session.call_id
         agent = session.agent.participant  # type: ignore[union-attr]
-        assert session.leg is not None
-        tone = asyncio.ensure_future(send_tone(media, ("127.0.0.1", session.leg.local_port),
+        assert session.rtp is not None
+        tone = asyncio.ensure_future(send_tone(media, ("127.0.0.1", session.rtp.local_port),
                                                CALLER_HZ))
         started = await client.warm_transfer(call_id, [
             {"to": f"user:{away_id}", "label": "Away"},

@@ -11,10 +11,10 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from engine.calls.consult_listen import recipient_decision
 from engine.calls.greeting import synthesize_async
 from engine.calls.summary import briefing
 from engine.calls.transfers import NOT_CONNECTED
+from engine.calls.transfers.consult import recipient_decision
 from engine.speech.sipcaller import CallerLine, render_lines, write_pcap
 from tests import sipp_steps
 from tests.integration.control.callers import MediaSocket

@@ -66,7 +66,7 @@ class WebRtcEngine:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while loop.time() < deadline:
-            for session in list(self.telephony.sessions.values()):
+            for session in list(self.telephony.calls.values()):
                 if session.mixer is not None and session.answered_at is not None:
                     return session
             await asyncio.sleep(0.05)
@@ -77,7 +77,7 @@ class WebRtcEngine:
         deadline = loop.time() + within
         tel = self.telephony
         def busy() -> bool:  # calls, their tasks, and joined peers still leaving
-            return bool(tel.sessions or tel._tasks or tel.joins._tasks or tel.joins._watchers)
+            return bool(tel.calls or tel._tasks or tel.joins._tasks or tel.joins._watchers)
 
         while busy() and loop.time() < deadline:  # noqa: ASYNC110 - polls the service
             await asyncio.sleep(0.05)

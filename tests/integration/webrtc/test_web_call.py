@@ -28,7 +28,7 @@ async def test_a_web_call_hears_the_greeting_and_ends_cleanly(rtc_engine: WebRtc
     await asyncio.wait_for(peer.connected.wait(), 10)
     connect_ms = (loop.time() - t0) * 1000
     call_id = answer["call_id"]
-    session = rtc.telephony.sessions[call_id]
+    session = rtc.telephony.calls[call_id]
     await asyncio.sleep(7.0)
     pcm = b"".join(ear.frames)
     assert voiced_frames(pcm) > 50, "the greeting reaches the peer"

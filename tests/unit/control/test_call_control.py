@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from engine.api.errors import call_error_status
 from engine.calls.commands import parse_command
-from engine.calls.control import CallControl, ControlError
+from engine.calls.control import CallControl
+from engine.calls.errors import CallError
 from engine.sip import sdp
 from engine.sip.sdp import MediaParams
 
@@ -73,7 +75,7 @@ class FakeSession:
         self.call_id = "call-1"
         self.records = FakeRecords()
         self.sip = FakeSip()
-        self.leg: FakeLeg | None = FakeLeg()
+        self.rtp: FakeLeg | None = FakeLeg()
         self.media = FakeMedia()
         self.mixer = None
         self.agent = None
@@ -107,9 +109,9 @@ async def test_end_call_is_idempotent_and_then_nothing_else_runs() -> None:
     assert (await run(control, {"type": "end_call"}))["result"] == "ending"
     assert (await run(control, {"type": "end_call"}))["result"] == "already_ended"
     assert session.hangups == ["supervisor_hangup"]
-    with pytest.raises(ControlError) as error:
+    with pytest.raises(CallError) as error:
         await run(control, {"type": "mute_agent"})
-    assert error.value.status == 400 and error.value.code == "CALL_NOT_LIVE"
+    assert call_error_status(error.value) == 400 and error.value.code == "CALL_NOT_LIVE"
     assert "status ending" in error.value.message
     audit = [(p, t, kw["actor"], kw["payload"]["result"]) for p, t, kw in session.records.events]
     assert audit == [("supervisor", "control.end_call", "api_key:ops", "ending"),
@@ -132,7 +134,7 @@ async def test_hold_and_resume_offer_sendonly_then_sendrecv() -> None:
     assert versions == ["2", "3"]
     assert {sdp.parse(o).origin.session_id for o in session.sip.offers} == {str(control.sdp_id)}
     assert [u["status"] for u in session.records.updates] == ["on_hold", "in_progress"]
-    assert session.leg is not None and session.leg.directions == ["sendonly", "sendrecv"]
+    assert session.rtp is not None and session.rtp.directions == ["sendonly", "sendrecv"]
 
 
 async def test_mute_and_unmute_are_idempotent() -> None:
@@ -147,7 +149,7 @@ async def test_the_peers_hold_is_answered_recvonly_and_pauses_our_media() -> Non
     control = CallControl(session)  # type: ignore[arg-type]
     answer = control.answer_reoffer(OFFER % b"sendonly")
     assert answer is not None and direction(answer) == "recvonly" and control.held_by_peer
-    assert session.leg is not None and session.leg.directions[-1] == "recvonly"
+    assert session.rtp is not None and session.rtp.directions[-1] == "recvonly"
     answer = control.answer_reoffer(OFFER % b"sendrecv")
     assert answer is not None and direction(answer) == "sendrecv" and not control.held_by_peer
     zero = (OFFER % b"sendrecv").replace(b"c=IN IP4 127.0.0.1", b"c=IN IP4 0.0.0.0")
@@ -168,20 +170,20 @@ async def test_while_we_hold_a_peer_offer_is_answered_sendonly() -> None:
 
 async def test_commands_that_cannot_run_now() -> None:
     session = FakeSession()
-    session.leg = FakeLeg(MediaParams(8, "PCMA", 8000, None, ("127.0.0.1", 7000), "sendrecv"))
+    session.rtp = FakeLeg(MediaParams(8, "PCMA", 8000, None, ("127.0.0.1", 7000), "sendrecv"))
     control = CallControl(session)  # type: ignore[arg-type]
-    with pytest.raises(ControlError) as error:
+    with pytest.raises(CallError) as error:
         await run(control, {"type": "dtmf", "digits": "1"})
     assert error.value.code == "DTMF_UNAVAILABLE"
-    with pytest.raises(ControlError) as error:
+    with pytest.raises(CallError) as error:
         await run(control, {"type": "inject_context", "content": "hi"})
     assert error.value.code == "AGENT_UNAVAILABLE"
     session.answered_at = None
-    with pytest.raises(ControlError) as error:
+    with pytest.raises(CallError) as error:
         await run(control, {"type": "hold"})
-    assert error.value.status == 409 and error.value.code == "CALL_NOT_ANSWERED"
+    assert call_error_status(error.value) == 409 and error.value.code == "CALL_NOT_ANSWERED"
     session.ended.set()
-    with pytest.raises(ControlError) as error:
+    with pytest.raises(CallError) as error:
         await run(control, {"type": "hold"})
     assert error.value.code == "CALL_NOT_LIVE" and "status ended" in error.value.message
     assert (await run(control, {"type": "end_call"}))["result"] == "already_ended"

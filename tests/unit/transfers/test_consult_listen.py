@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from engine.calls.consult_listen import ConsultListener, Heard, recipient_decision
+from engine.calls.transfers.consult import ConsultListener, Heard, recipient_decision
 from engine.media import FRAME_BYTES, SILENCE
 from engine.speech.fakes import FakeSttEngine
 

@@ -1,22 +1,21 @@
-"""A warm transfer's destinations and the attempt at each (see :mod:`engine.calls.warm`)."""
+"""A warm transfer's destinations, the attempt at each, and what an attempt may ask of its
+transfer (:class:`WarmSteps`, which :class:`~engine.calls.transfers.warm.WarmTransfer` is)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.calls.consult_listen import ConsultListener
-from engine.calls.transfers import Target
+from engine.calls.transfers.consult import ConsultListener
+from engine.calls.transfers.context import Target, TransferableCall, TransferContext
+from engine.calls.transfers.signals import Signals
 from engine.media import Participant
 from engine.sip.rtp_leg import RtpLeg
 from engine.sip.uac import OutgoingCall
-from engine.store import User, session_scope, utcnow
-from engine.store.timeutil import iso
+from engine.store.timeutil import iso, utcnow
 
 if TYPE_CHECKING:
-    from engine.calls.transfers import TransferableCall
-
-FINISHED = frozenset({"completed", "failed", "canceled"})
+    from engine.calls.commands import WarmTransfer as WarmCommand
 
 
 @dataclass
@@ -68,16 +67,51 @@ class Attempt:
         return "user" if self.dest.user_id is not None else "sip"
 
 
-def load_user(db: Any, user_id: str, organization_id: str) -> dict[str, Any] | None:
-    """Blocking: a console user of the organization (id, display_name, presence), or None."""
-    with session_scope(db) as session:
-        user = session.get(User, user_id)
-        if user is None or user.organization_id != organization_id:
-            return None
-        return {"id": user.id, "display_name": user.display_name, "presence": user.presence,
-                "email": user.email, "role": user.role}
+class WarmSteps(Protocol):
+    """What an attempt asks of its warm transfer."""
+
+    id: str
+    ctx: TransferContext
+    call: TransferableCall
+    command: WarmCommand
+    summary: str
+    signals: Signals
+    status: str
+    attempt: Attempt | None
+
+    @property
+    def canceled_by(self) -> str | None: ...
+
+    @property
+    def attempts(self) -> list[dict[str, Any]]: ...
+
+    def check_running(self) -> None: ...
+
+    def dialing(self, dest: Destination) -> None: ...
+
+    async def dial(self, target: Target, ringing_timeout_s: float,
+                   **event_payload: Any) -> tuple[OutgoingCall, int]: ...
+
+    def set_status(self, status: str) -> None: ...
+
+    def event(self, name: str, *, code: int | None = None, reason: str | None = None,
+              failure: str | None = None, actor: str | None = None, **payload: Any) -> None: ...
+
+    def publish(self, type_: str, data: dict[str, Any]) -> None: ...
+
+    def attempt_failed(self, attempt: Attempt, cause: str, code: int | None,
+                       reason: str | None) -> None: ...
+
+    def completed(self, attempt: Attempt, code: int | None, participant: dict[str, Any],
+                  forced_by: str | None = None) -> None: ...
+
+    def stopped(self, attempt: Attempt) -> str: ...
+
+    async def leave_music_and_agent(self) -> None: ...
+
+    def presence(self, user_id: str, presence: str) -> None: ...
+
+    def turns_and_data(self) -> tuple[list[Any], dict[str, Any]]: ...
 
 
-def call_ended(session: TransferableCall) -> bool:
-    """The call has ended, or is ending."""
-    return session.ended.is_set() or session.reason is not None
+__all__ = ["Attempt", "Destination", "WarmSteps"]

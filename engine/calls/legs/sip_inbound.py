@@ -1,0 +1,152 @@
+"""The leg of an inbound SIP call: an INVITE rung and answered with our SDP, its RTP, DTMF
+(RFC 4733 or SIP INFO), re-INVITEs from the caller, and the BYE."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from engine.calls.legs.base import Leg, Signalling, SipCall
+from engine.calls.media_context import MediaContext
+from engine.calls.routing import Route
+from engine.media import CALLER_MASKS, Participant
+from engine.sip import sdp
+from engine.sip.rtp_leg import RtpLeg
+from engine.sip.uas import IncomingCall
+
+if TYPE_CHECKING:
+    from engine.calls.live_call import LiveCall
+
+log = logging.getLogger(__name__)
+
+SDP_REFUSED = 488  # Not Acceptable Here: no codec of ours in the offer
+
+
+class SipInboundLeg(Leg):
+    """The caller of an inbound SIP call."""
+
+    kind = "sip_inbound"
+    transport = "sip"
+    direction = "inbound"
+
+    def __init__(self, sip: IncomingCall, route: Route, media: MediaContext) -> None:
+        self.sip = sip
+        self.route = route
+        self.media = media
+        self._rtp: RtpLeg | None = None
+        self._participant: Participant | None = None
+        self._offer: sdp.SdpMessage | None = None
+        self._params: sdp.MediaParams | None = None
+
+    @property
+    def from_number(self) -> str:
+        return self.sip.caller
+
+    @property
+    def to_number(self) -> str:
+        return self.route.number
+
+    @property
+    def remote_party(self) -> str:
+        return self.sip.caller or ""
+
+    def new_row(self) -> dict[str, Any]:
+        return {"type": "phone_call", "phone_number_id": self.route.phone_number_id,
+                "sip_trunk_id": self.route.sip_trunk_id, "sip_call_id": self.sip.call_id,
+                "metadata_": {"sip_call_id": self.sip.call_id}}
+
+    def attach(self, call: LiveCall) -> None:
+        super().attach(call)
+        self.sip.on_event = call.sip_event
+        self.sip.on_ended = call.party_ended
+        self.sip.on_dtmf = call.dtmf
+        self.sip.on_reoffer = call.control.answer_reoffer
+
+    def created(self) -> None:
+        records, call_id = self.call.records, self.call.call_id
+        records.add_event(call_id, "sip", "invite_received", status="ringing",
+                          payload={"call_id": self.sip.call_id, "from": self.sip.caller,
+                                   "to": self.sip.user})
+        records.add_event(call_id, "sip", "response_sent", code=100, reason="Trying")
+
+    async def connect(self) -> bool:
+        self.sip.ring()
+        self._offer = offer = sdp.parse(self.sip.offer)
+        self._params = params = sdp.negotiate(offer)
+        if self.media.answer_after_s > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.call.ended.wait(), self.media.answer_after_s)
+        if self.gone:
+            return False
+        media = self.media.loop
+        self._rtp = rtp = await media.run(RtpLeg.open(self.media.local_ip, params,
+                                                      self.media.allocator, media.clock,
+                                                      self.media.batch))
+        if self.gone:  # cancelled while the port was opening
+            return False
+        loop = asyncio.get_running_loop()
+        rtp.on_dtmf = lambda digit: loop.call_soon_threadsafe(self.call.dtmf, digit)
+        self._participant = Participant(self.name, CALLER_MASKS, rtp.pull, rtp.push)
+        return True
+
+    @property
+    def participant(self) -> Participant:
+        assert self._participant is not None
+        return self._participant
+
+    @property
+    def gone(self) -> bool:
+        return self.sip.state == "ended"
+
+    def answer(self) -> dict[str, Any]:
+        assert self._offer is not None and self._params is not None and self._rtp is not None
+        self.sip.answer(sdp.answer(self._offer, self._params, self.media.local_ip,
+                                   self._rtp.local_port, session_id=self.call.control.sdp_id))
+        return {"codec": self._params.codec}
+
+    def hangup(self, reason: str) -> bool:
+        self.sip.hangup(reason)
+        return False
+
+    def failed(self, exc: BaseException) -> None:
+        if isinstance(exc, sdp.SdpError):
+            log.info("call %s: %s", self.call.call_id, exc)
+            self.sip.reject(SDP_REFUSED, "error")
+        else:
+            super().failed(exc)
+            self.sip.hangup("error")
+
+    @property
+    def rtp(self) -> RtpLeg | None:
+        return self._rtp
+
+    @property
+    def signalling(self) -> Signalling:
+        return self.sip
+
+    @property
+    def sip_call(self) -> SipCall:
+        return self.sip
+
+    def rtp_idle_s(self, now: float) -> float:
+        if self._rtp is None or self.sip.state not in ("answered", "confirmed"):
+            return 0.0
+        return now - self._rtp.last_rx
+
+    def metadata(self) -> dict[str, Any] | None:
+        rtp = self._rtp
+        if rtp is None:
+            return None
+        return {"sip_call_id": self.sip.call_id,
+                "rtp": {"frames_received": rtp.frames_received, "frames_sent": rtp.frames_sent,
+                        "frames_dropped": rtp.frames_dropped, "codec": rtp.params.codec},
+                "dtmf": "".join(self.call.stats.dtmf)}
+
+    async def close(self) -> None:
+        if self._rtp is not None:
+            await self.media.loop.run(self._rtp.close())
+
+
+__all__ = ["SipInboundLeg"]
