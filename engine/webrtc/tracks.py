@@ -44,10 +44,10 @@ class MixerTrack(MediaStreamTrack):
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
-        self._loop = loop
+        self._peer_loop = loop
         self._frames: deque[bytes] = deque(maxlen=OUTGOING_MAX_FRAMES)
         self._ready = asyncio.Event()
-        self._waiting = False
+        self._receiver_waiting = False
         self._pts = 0
         self.frames_pushed = 0
         self.frames_sent = 0
@@ -58,10 +58,10 @@ class MixerTrack(MediaStreamTrack):
             return
         self._frames.append(pcm)
         self.frames_pushed += 1
-        if self._waiting:
-            self._waiting = False
+        if self._receiver_waiting:
+            self._receiver_waiting = False
             with contextlib.suppress(RuntimeError):  # the peer's loop closed
-                self._loop.call_soon_threadsafe(self._ready.set)
+                self._peer_loop.call_soon_threadsafe(self._ready.set)
 
     async def recv(self) -> AudioFrame:
         while True:
@@ -72,7 +72,7 @@ class MixerTrack(MediaStreamTrack):
                 break
             except IndexError:
                 self._ready.clear()
-                self._waiting = True
+                self._receiver_waiting = True
                 if self._frames:  # pushed between the pop and the flag
                     continue
                 await self._ready.wait()
@@ -88,7 +88,7 @@ class MixerTrack(MediaStreamTrack):
     def stop(self) -> None:
         super().stop()
         with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._ready.set)
+            self._peer_loop.call_soon_threadsafe(self._ready.set)
 
 
 class InboundAudio:
