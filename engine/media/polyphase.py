@@ -26,7 +26,7 @@ def _prototype(up: int, down: int, taps_per_phase: int) -> npt.NDArray[np.float6
     cutoff = CUTOFF_FRACTION * 0.5 / max(up, down)  # cycles per upsampled sample
     n = np.arange(length) - (length - 1) / 2
     h = 2 * cutoff * np.sinc(2 * cutoff * n) * np.kaiser(length, KAISER_BETA) * up
-    phases = h.reshape(taps_per_phase, up).T.copy()  # [phase, j] = h[phase + j * up]
+    phases: npt.NDArray[np.float64] = h.reshape(taps_per_phase, up).T.copy()  # [phase, j] = h[phase + j * up]
     phases.flags.writeable = False
     return phases
 
