@@ -13,6 +13,7 @@ from engine.store.calls import (
     UsageLog,
 )
 from engine.store.campaigns import CAMPAIGN_STATUSES, LEAD_STATUSES, Campaign, Lead
+from engine.store.columns import table_of
 from engine.store.db import make_engine, migrate, session_scope, sqlite_url
 from engine.store.org import ApiKey, Organization, ProviderCredential, User
 from engine.store.telephony import PhoneNumber, SipTrunk
@@ -51,5 +52,6 @@ __all__ = [
     "parse_iso",
     "session_scope",
     "sqlite_url",
+    "table_of",
     "utcnow",
 ]

@@ -55,7 +55,7 @@ class MemoryDeliveryLog:
         self.saved.append(state)
 
     def latest(self, delivery_id: str) -> dict[str, Any] | None:
-        for state in reversed(self.saved):
+        for state in self.saved[::-1]:
             if state["id"] == delivery_id:
                 return state
         return None

@@ -58,7 +58,7 @@ def ping(webhook_id: str) -> dict[str, Any]:
 def _agent_fields() -> dict[str, TypeAdapter[Any]]:
     out: dict[str, TypeAdapter[Any]] = {}
     for name, info in Agent.model_fields.items():
-        if name in _NOT_OVERRIDABLE:
+        if name in _NOT_OVERRIDABLE or info.annotation is None:
             continue
         out[name.rstrip("_")] = TypeAdapter(info.annotation)
     return out
