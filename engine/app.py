@@ -17,8 +17,7 @@ from sqlalchemy import Engine as SqlEngine
 from engine.bootstrap import ensure_root
 from engine.events import EventBus
 from engine.settings import Settings
-from engine.store import make_engine, migrate
-from engine.store.writer import BatchWriter
+from engine.store import BatchWriter, make_engine, migrate
 from engine.webhooks import WebhookDispatcher
 
 if TYPE_CHECKING:

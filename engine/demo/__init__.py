@@ -10,3 +10,6 @@ def seed_if_empty(db: Engine, organization_id: str) -> bool:
     from engine.demo.seed import seed
 
     return seed(db, organization_id, only_if_empty=True)
+
+
+__all__ = ["seed_if_empty"]

@@ -13,8 +13,7 @@ from sqlalchemy import Table
 from sqlalchemy import inspect as sa_inspect
 from sqlmodel import SQLModel
 
-from engine.store import table_of
-from engine.store.columns import default_factory
+from engine.store import default_factory, table_of
 
 _COMMON = frozenset({"id", "organization_id", "created_at", "updated_at"})
 

@@ -28,9 +28,7 @@ from aiortp import RTPSession
 from aiortp.codecs import Codec, get_codec
 from aiortp.port_allocator import PortAllocator
 
-from engine.media.clock import MediaClock
-from engine.media.frame import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, FrameCutter
-from engine.media.resample import Resampler
+from engine.media import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, FrameCutter, MediaClock, Resampler
 from engine.sip.ports import RtpPorts, wait_bindable
 from engine.sip.rtp_batch import RtpBatch
 from engine.sip.rtp_drain import JITTER_PREFETCH

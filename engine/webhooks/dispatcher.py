@@ -18,8 +18,7 @@ import httpx
 from sqlalchemy import Engine as SqlEngine
 
 from engine.events import EventBus, Subscription
-from engine.store.timeutil import as_utc, utcnow
-from engine.store.types import new_id
+from engine.store import as_utc, new_id, utcnow
 from engine.webhooks import messages
 from engine.webhooks.backoff import base_from_env
 from engine.webhooks.deliveries import DELIVERED, FAILED, PENDING, Delivery, DeliveryLog, SqlDeliveryLog

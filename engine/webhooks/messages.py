@@ -10,8 +10,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from engine.store import Agent
-from engine.store.timeutil import iso, utcnow
+from engine.store import Agent, iso, utcnow
 
 log = logging.getLogger(__name__)
 

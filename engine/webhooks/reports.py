@@ -13,8 +13,7 @@ from sqlmodel import Session, col, select
 
 from engine.calls.analysis import reanalyse
 from engine.calls.serialize import analysis, costs, record, recording_url, report, summary_row
-from engine.store import Agent, Call, TranscriptEntry, session_scope
-from engine.store.timeutil import utcnow
+from engine.store import Agent, Call, TranscriptEntry, session_scope, utcnow
 
 PENDING_ANALYSIS = "pending"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from engine.store.timeutil import utcnow
+from engine.store import utcnow
 from engine.webhooks.backoff import (
     BACKOFF_BASE_S,
     MAX_ATTEMPTS,
