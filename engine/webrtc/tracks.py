@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fractions
 import logging
 from collections import deque
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from av import AudioFrame, AudioResampler
+from av import AudioFrame
 
-from engine.media.frame import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE, FrameCutter
+from engine.media import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE, FrameCutter
+from engine.rtc import PcmConverter, audio_frames, pcm_frame
 
 log = logging.getLogger(__name__)
 
-TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 # Frames queued for sending before the oldest are dropped: a sender that stalls this long
 # (200 ms) is behind for good; dropping keeps the delay bounded.
 OUTGOING_MAX_FRAMES = 10
@@ -76,11 +75,7 @@ class MixerTrack(MediaStreamTrack):
                 if self._frames:  # pushed between the pop and the flag
                     continue
                 await self._ready.wait()
-        frame = AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
-        frame.planes[0].update(pcm)
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = self._pts
-        frame.time_base = TIME_BASE
+        frame = pcm_frame(pcm, SAMPLE_RATE, self._pts)
         self._pts += FRAME_SAMPLES
         self.frames_sent += 1
         return frame
@@ -97,7 +92,7 @@ class InboundAudio:
     def __init__(self) -> None:
         self._frames: deque[bytes] = deque()
         self._cutter = FrameCutter(FRAME_BYTES)
-        self._resampler = AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        self._converter = PcmConverter(SAMPLE_RATE)
         self._playing = False
         self.frames_received = 0
         self.frames_dropped = 0
@@ -105,10 +100,7 @@ class InboundAudio:
 
     def convert(self, frame: AudioFrame) -> list[bytes]:
         """One decoded frame (any rate and layout) as whole 16 kHz mono 20 ms frames."""
-        out: list[bytes] = []
-        for mono in self._resampler.resample(frame):
-            out += self._cutter.feed(bytes(mono.planes[0])[:mono.samples * 2])
-        return out
+        return self._cutter.feed(self._converter.convert(frame))
 
     def feed(self, frame: AudioFrame) -> None:
         """One decoded frame from the peer, queued for the mixer."""
@@ -134,10 +126,5 @@ class InboundAudio:
 
     async def pump(self, track: MediaStreamTrack) -> None:
         """Reads the peer's track until it ends."""
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                return
-            if isinstance(frame, AudioFrame):
-                self.feed(frame)
+        async for frame in audio_frames(track):
+            self.feed(frame)
