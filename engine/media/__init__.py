@@ -35,7 +35,7 @@ from engine.media.player import Player
 from engine.media.polyphase import PolyphaseResampler, resample
 from engine.media.realtime import PACER_PRIORITY, request_realtime
 from engine.media.recorder import Recorder
-from engine.media.resample import BatchResampler, Resampler
+from engine.media.resampler import BatchResampler, Resampler
 from engine.media.tones import HoldMusic, Tone
 
 __all__ = [

@@ -1,5 +1,5 @@
 """A streaming polyphase resampler for 16-bit mono PCM between any two rates (espeak-ng's 22,050 Hz
-to 16 kHz, whole prompts, the general case of a leg's :class:`~engine.media.resample.Resampler`).
+to 16 kHz, whole prompts, the general case of a leg's :class:`~engine.media.resampler.Resampler`).
 
 A Kaiser-windowed sinc low-pass at the lower Nyquist rate, split into ``up`` phases; each call
 to :meth:`PolyphaseResampler.push` returns every output sample its input makes available and keeps the
