@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from aiortc import RTCPeerConnection, RTCSessionDescription
@@ -30,9 +30,11 @@ from engine.rtc import PacedTrack, PcmConverter, audio_frames, rtc_configuration
 
 log = logging.getLogger(__name__)
 
-Report = Callable[[str, Any], None]  # (kind, payload), called on the media thread
+T = TypeVar("T")
+# (kind, payload: the answer record, a message or None), called on the media thread
+Report = Callable[[str, Record | str | None], None]
 Offer = Callable[[Client, str], Awaitable[Record]]  # sends the offer SDP, returns the answer
-Leave = Callable[[Client], Awaitable[Any]]
+Leave = Callable[[Client], Awaitable[object]]
 
 
 class MediaLoop:
@@ -50,7 +52,7 @@ class MediaLoop:
         self.loop.run_forever()
         self.loop.close()
 
-    def submit(self, coroutine: Coroutine[Any, Any, Any]) -> Future[Any]:
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> Future[T]:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
 
     async def client(self, base_url: str, api_key: str) -> Client:
@@ -63,7 +65,7 @@ class MediaLoop:
             self._client_key = (base_url, api_key)
         return self._client
 
-    def close(self, cleanup: Coroutine[Any, Any, Any] | None = None, timeout: float = 10.0) -> None:
+    def close(self, cleanup: Coroutine[Any, Any, object] | None = None, timeout: float = 10.0) -> None:
         """Runs ``cleanup``, closes the client and stops the thread."""
         async def shutdown() -> None:
             if cleanup is not None:
