@@ -19,8 +19,7 @@ from engine.calls.facade import LiveCalls
 from engine.calls.telephony import Telephony
 from engine.events import EventBus
 from engine.settings import Settings
-from engine.store import make_engine, migrate
-from engine.store.writer import BatchWriter
+from engine.store import BatchWriter, make_engine, migrate
 from engine.webhooks import WebhookDispatcher
 from engine.webhooks.call_hooks import DispatcherHooks
 
@@ -112,8 +111,9 @@ async def serve(settings: Settings, *, parent_pid: int | None = None,
     app = create_app(engine)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
                             lifespan="off", ws_ping_interval=20)
+    # uvicorn (>= 0.29) takes SIGINT/SIGTERM itself while it serves (from the main thread) and
+    # gives the loop's handlers below back when it stops
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     await engine.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -140,7 +140,7 @@ async def serve(settings: Settings, *, parent_pid: int | None = None,
         engine.close()
 
 
-async def _watch_parent(parent_pid: int, server: Any) -> None:
+async def _watch_parent(parent_pid: int, server: uvicorn.Server) -> None:
     """Stop when the process that started us is gone (the console was killed)."""
     while True:
         await asyncio.sleep(0.5)
@@ -149,12 +149,13 @@ async def _watch_parent(parent_pid: int, server: Any) -> None:
             return
 
 
-def run(settings: Settings, **kwargs: Any) -> int:
+def run(settings: Settings, *, parent_pid: int | None = None, ready_line: bool = True,
+        demo: bool = False) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        asyncio.run(serve(settings, **kwargs))
+        asyncio.run(serve(settings, parent_pid=parent_pid, ready_line=ready_line, demo=demo))
     except KeyboardInterrupt:
         pass
     return 0

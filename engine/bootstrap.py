@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from engine.api.auth import display_prefix, hash_key, new_key
 from engine.store import ApiKey, Organization
@@ -17,8 +17,8 @@ def ensure_root(db: Engine, env_key: str | None) -> tuple[str, str | None]:
     """
     with Session(db, expire_on_commit=False) as session:
         root = session.execute(
-            select(Organization).where(Organization.parent_id.is_(None))  # type: ignore[union-attr]
-            .order_by(Organization.created_at)  # type: ignore[arg-type]
+            select(Organization).where(col(Organization.parent_id).is_(None))
+            .order_by(col(Organization.created_at))
         ).scalars().first()
         if root is None:
             root = Organization(name="My organization")
@@ -27,13 +27,13 @@ def ensure_root(db: Engine, env_key: str | None) -> tuple[str, str | None]:
         generated: str | None = None
         if env_key:
             digest = hash_key(env_key)
-            known = session.execute(select(ApiKey).where(ApiKey.key_hash == digest)).scalars().first()  # type: ignore[arg-type]
+            known = session.execute(select(ApiKey).where(col(ApiKey.key_hash) == digest)).scalars().first()
             if known is None:
                 session.add(ApiKey(organization_id=root.id, name="environment",
                                    prefix=display_prefix(env_key), key_hash=digest, scopes=["admin"]))
         else:
             has_keys = session.execute(
-                select(ApiKey.id).where(ApiKey.organization_id == root.id).limit(1)  # type: ignore[arg-type]
+                select(col(ApiKey.id)).where(col(ApiKey.organization_id) == root.id).limit(1)
             ).first()
             if has_keys is None:
                 generated = new_key()

@@ -5,61 +5,36 @@ thread. :class:`PhoneLeg` is one aiortc peer connection: it makes the offer (one
 transceiver, ``sendrecv``, or ``recvonly`` to listen), has it answered by the engine through
 ``engine.client.Client`` (join, web call, answered transfer), sends the microphone's frames from
 a ring buffer and writes the frames it receives into the speaker's ring buffer. It reports its
-progress through a callback (on the media thread); the Qt side turns that into signals.
+progress through a callback (on the media thread); the Qt side turns that into signals. ICE
+settings, the paced outgoing track and the frame conversions are the engine's peers' own
+(:mod:`engine.rtc`), at the devices' 48 kHz.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fractions
 import logging
 import threading
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, TypeVar
 
-import aioice.ice
 import httpx
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from av import AudioFrame, AudioResampler
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
 
-from console.phone.ring import FRAME_BYTES, FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, RingBuffer
+from console.phone.ring import FRAME_BYTES, SAMPLE_RATE, RingBuffer
 from engine.client import Client, Record
+from engine.rtc import PacedTrack, PcmConverter, audio_frames, rtc_configuration
 
 log = logging.getLogger(__name__)
 
-SILENCE = bytes(FRAME_BYTES)
-TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
-TICK_S = FRAME_MS / 1000
-RESYNC_TICKS = 5  # a sender late by more than 100 ms starts its clock again instead of bursting
-LOOPBACK = "127.0.0.1"
-
-Report = Callable[[str, Any], None]  # (kind, payload), called on the media thread
+T = TypeVar("T")
+# (kind, payload: the answer record, a message or None), called on the media thread
+Report = Callable[[str, Record | str | None], None]
 Offer = Callable[[Client, str], Awaitable[Record]]  # sends the offer SDP, returns the answer
-Leave = Callable[[Client], Awaitable[Any]]
-
-_loopback_patched = False
-
-
-def include_loopback() -> None:
-    """Lets aioice offer a 127.0.0.1 host candidate, so a console and an engine on one machine
-    (or on a machine with no other interface) find a pair without any STUN server."""
-    global _loopback_patched
-    if _loopback_patched:
-        return
-    _loopback_patched = True
-    original = aioice.ice.get_host_addresses
-
-    def host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-        addresses = original(use_ipv4=use_ipv4, use_ipv6=use_ipv6)
-        if use_ipv4 and LOOPBACK not in addresses:
-            addresses.append(LOOPBACK)
-        return addresses
-
-    aioice.ice.get_host_addresses = host_addresses
+Leave = Callable[[Client], Awaitable[object]]
 
 
 class MediaLoop:
@@ -77,7 +52,7 @@ class MediaLoop:
         self.loop.run_forever()
         self.loop.close()
 
-    def submit(self, coroutine: Coroutine[Any, Any, Any]) -> Future[Any]:
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> Future[T]:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
 
     async def client(self, base_url: str, api_key: str) -> Client:
@@ -90,7 +65,7 @@ class MediaLoop:
             self._client_key = (base_url, api_key)
         return self._client
 
-    def close(self, cleanup: Coroutine[Any, Any, Any] | None = None, timeout: float = 10.0) -> None:
+    def close(self, cleanup: Coroutine[Any, Any, object] | None = None, timeout: float = 10.0) -> None:
         """Runs ``cleanup``, closes the client and stops the thread."""
         async def shutdown() -> None:
             if cleanup is not None:
@@ -110,42 +85,6 @@ class MediaLoop:
         self._thread.join(timeout)
 
 
-class MicTrack(MediaStreamTrack):
-    """The outgoing track: one 20 ms frame from the microphone's ring every 20 ms (its own
-    clock), silence when the ring is short or the phone is muted."""
-
-    kind = "audio"
-
-    def __init__(self, mic: RingBuffer) -> None:
-        super().__init__()
-        self.mic = mic
-        self.muted = False
-        self.frames_sent = 0
-        self._pts = 0
-        self._next: float | None = None
-
-    async def recv(self) -> AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        now = time.monotonic()
-        if self._next is None or now - self._next > RESYNC_TICKS * TICK_S:
-            self._next = now
-        elif self._next > now:
-            await asyncio.sleep(self._next - now)
-        self._next += TICK_S
-        pcm = self.mic.read_frame(FRAME_BYTES)
-        if pcm is None or self.muted:
-            pcm = SILENCE
-        frame = AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
-        frame.planes[0].update(pcm)
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = self._pts
-        frame.time_base = TIME_BASE
-        self._pts += FRAME_SAMPLES
-        self.frames_sent += 1
-        return frame
-
-
 class PhoneLeg:
     """One peer connection to the engine. Reports ``connecting``, ``answered`` (the answer
     record), ``connected``, ``ended`` and ``failed`` (a message) through ``report``."""
@@ -156,7 +95,10 @@ class PhoneLeg:
         self.speaker = speaker
         self.report = report
         self.send = send
-        self.track = MicTrack(mic)
+        self.muted = False
+        # one 20 ms frame from the microphone's ring every 20 ms (its own clock), silence when
+        # the ring is short or the phone is muted
+        self.track = PacedTrack(self._mic_frame, SAMPLE_RATE)
         self.pc: RTCPeerConnection | None = None
         self.answer: Record | None = None
         self.leave: Leave | None = None  # how to leave the call once answered (joins)
@@ -169,19 +111,14 @@ class PhoneLeg:
     def frames_sent(self) -> int:
         return self.track.frames_sent
 
-    @property
-    def muted(self) -> bool:
-        return self.track.muted
-
-    @muted.setter
-    def muted(self, value: bool) -> None:
-        self.track.muted = value
+    def _mic_frame(self) -> bytes | None:
+        pcm = self.mic.read_frame(FRAME_BYTES)  # drained while muted too: no stale audio after
+        return None if self.muted else pcm
 
     async def open(self, client: Client, offer: Offer) -> Record | None:
         """Offers, has the engine answer, applies the answer. None when closed meanwhile."""
-        include_loopback()
         self.report("connecting", None)
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = RTCPeerConnection(rtc_configuration())
         self.pc = pc
         if self.send:
             pc.addTransceiver(self.track, direction="sendrecv")
@@ -209,17 +146,10 @@ class PhoneLeg:
             self._pumps.append(asyncio.get_running_loop().create_task(self._receive(track)))
 
     async def _receive(self, track: MediaStreamTrack) -> None:
-        resampler = AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                break
-            if not isinstance(frame, AudioFrame):
-                continue
+        converter = PcmConverter(SAMPLE_RATE)
+        async for frame in audio_frames(track):
             self.frames_received += 1
-            for mono in resampler.resample(frame):
-                self.speaker.write(bytes(mono.planes[0])[:mono.samples * 2])
+            self.speaker.write(converter.convert(frame))
         if not self.closed:
             self.report("ended", "the engine closed the connection")
 

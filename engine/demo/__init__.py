@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def seed_if_empty(db: Engine, organization_id: str) -> bool:
@@ -10,3 +13,6 @@ def seed_if_empty(db: Engine, organization_id: str) -> bool:
     from engine.demo.seed import seed
 
     return seed(db, organization_id, only_if_empty=True)
+
+
+__all__ = ["seed_if_empty"]

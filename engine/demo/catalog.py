@@ -23,6 +23,7 @@ from engine.store import (
     SipTrunk,
     ToolTemplate,
     User,
+    table_of,
 )
 
 BILLING_DESK_NUMBER = "+14155550190"
@@ -251,14 +252,14 @@ def build_catalog(org: str, rng: random.Random, new_id: Callable[[], str], now: 
                        avoid={row["number"] for row in number_rows} | {BILLING_DESK_NUMBER})
 
     rows: dict[Table, list[dict[str, Any]]] = {
-        ToolTemplate.__table__: tools,  # type: ignore[attr-defined]
-        AnalysisTemplate.__table__: list(templates.values()),  # type: ignore[attr-defined]
-        SipTrunk.__table__: [trunk],  # type: ignore[attr-defined]
-        Agent.__table__: agent_rows,  # type: ignore[attr-defined]
-        PhoneNumber.__table__: number_rows,  # type: ignore[attr-defined]
-        User.__table__: users,  # type: ignore[attr-defined]
-        Campaign.__table__: campaign_rows,  # type: ignore[attr-defined]
-        Lead.__table__: lead_rows,  # type: ignore[attr-defined]
+        table_of(ToolTemplate): tools,
+        table_of(AnalysisTemplate): list(templates.values()),
+        table_of(SipTrunk): [trunk],
+        table_of(Agent): agent_rows,
+        table_of(PhoneNumber): number_rows,
+        table_of(User): users,
+        table_of(Campaign): campaign_rows,
+        table_of(Lead): lead_rows,
     }
     return Catalog(rows, agents, trunk["id"], users, campaigns, number_rows, tool_ids)
 

@@ -13,6 +13,8 @@ from sqlalchemy import Table
 from sqlalchemy import inspect as sa_inspect
 from sqlmodel import SQLModel
 
+from engine.store import default_factory, table_of
+
 _COMMON = frozenset({"id", "organization_id", "created_at", "updated_at"})
 
 
@@ -25,7 +27,7 @@ class RowMaker:
     """
 
     def __init__(self, model: type[SQLModel]) -> None:
-        self.table: Table = model.__table__  # type: ignore[attr-defined]
+        self.table: Table = table_of(model)
         self._defaults: list[tuple[str, Callable[[], Any] | None, Any]] = []
         self._attr_to_column: dict[str, str] = {}
         for attr in sa_inspect(model).mapper.column_attrs:
@@ -34,8 +36,9 @@ class RowMaker:
             if column in _COMMON:
                 continue
             info = model.model_fields[attr.key]
-            if info.default_factory is not None:
-                self._defaults.append((column, info.default_factory, None))  # type: ignore[arg-type]
+            factory = default_factory(info)
+            if factory is not None:
+                self._defaults.append((column, factory, None))
             else:
                 default = None if info.default is PydanticUndefined else info.default
                 self._defaults.append((column, None, default))

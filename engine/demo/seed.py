@@ -13,12 +13,12 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, insert, select
+from sqlalchemy import Connection, Engine, Table, func, insert, select
 
 from engine.demo.catalog import Catalog, build_catalog
 from engine.demo.history import CallBuilder, LeadProgress, plan_calls
 from engine.demo.rows import make_ids
-from engine.store import Agent, Call, Campaign, Lead, utcnow
+from engine.store import Agent, Call, Campaign, Lead, table_of, utcnow
 
 DEMO_SEED = 20_261_122
 DEMO_CALLS = 5_000
@@ -51,7 +51,7 @@ def is_empty(db: Engine, organization_id: str) -> bool:
     """True when the organization has neither agents nor calls."""
     with db.connect() as conn:
         for model in (Agent, Call):
-            table: Table = model.__table__  # type: ignore[attr-defined]
+            table = table_of(model)
             count = conn.execute(
                 select(func.count()).select_from(table).where(table.c.organization_id == organization_id)
             ).scalar_one()
@@ -60,15 +60,15 @@ def is_empty(db: Engine, organization_id: str) -> bool:
     return True
 
 
-def _insert(conn: Any, table: Table, rows: list[dict[str, Any]]) -> None:
+def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), INSERT_CHUNK):
         conn.execute(insert(table), rows[start:start + INSERT_CHUNK])
 
 
 def _apply_lead_progress(catalog: Catalog, progress: dict[str, LeadProgress], now: datetime) -> None:
     """Lead status, attempts and next attempt from the campaign calls actually placed."""
-    campaign_table: Table = Campaign.__table__  # type: ignore[attr-defined]
-    lead_table: Table = Lead.__table__  # type: ignore[attr-defined]
+    campaign_table = table_of(Campaign)
+    lead_table = table_of(Lead)
     campaigns = {row["id"]: row for row in catalog.rows[campaign_table]}
     for lead in catalog.rows[lead_table]:
         done = progress.get(lead["id"])

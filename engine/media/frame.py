@@ -42,7 +42,8 @@ class Frame:
 
 def to_pcm(samples: npt.NDArray[np.integer] | npt.NDArray[np.floating]) -> bytes:
     """Clip to 16 bits and serialise little-endian."""
-    return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
+    clipped: npt.NDArray[np.floating] = np.clip(np.rint(samples), -32768, 32767)
+    return clipped.astype("<i2").tobytes()
 
 
 class FrameCutter:

@@ -15,7 +15,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 from engine.media.clock import MediaClock
 from engine.media.realtime import MEDIA_PRIORITY, request_realtime
@@ -23,6 +23,7 @@ from engine.media.realtime import MEDIA_PRIORITY, request_realtime
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 # The interpreter's default GIL switch interval is 5 ms: a tick that wakes while another thread
 # runs Python waits up to that long. 1 ms bounds the wait well inside the 10 ms lateness budget.
@@ -116,7 +117,7 @@ class MediaLoop:
         except RuntimeError:
             return False
 
-    def call(self, fn: Callable[..., Any], *args: Any) -> None:
+    def call(self, fn: Callable[[*Ts], object], *args: *Ts) -> None:
         """Run ``fn(*args)`` on the media loop soon; from any thread."""
         loop = self.loop
         if loop is None:
@@ -135,7 +136,7 @@ class MediaLoop:
             return await coro
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
 
-    async def call_soon_wait(self, fn: Callable[..., T], *args: Any) -> T:
+    async def call_soon_wait(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
         """Run a plain function on the media loop and await its result."""
         if self.on_media_loop():
             return fn(*args)

@@ -123,12 +123,15 @@ class Mixer:
                 add(None)
         plan = self._plan or self._plan_for()
         for listener, heard in plan.listeners:
+            sink = listener.sink  # read each tick: a leg may wrap or drop its sink in a call
+            if sink is None:
+                continue
             if len(heard) == 1:  # one voice (the usual two-party call): passed through as is
                 pcm = frames[heard[0]] or SILENCE
             else:
                 pcm = _mix([frames[j] for j in heard])
             try:
-                listener.sink(pcm)  # type: ignore[misc]
+                sink(pcm)
             except Exception:
                 log.exception("mixer %s: sink %s failed", self.name, listener.name)
         if self.taps:

@@ -1,5 +1,5 @@
 """A streaming polyphase resampler for 16-bit mono PCM between any two rates (espeak-ng's 22,050 Hz
-to 16 kHz, whole prompts, the general case of a leg's :class:`~engine.media.resample.Resampler`).
+to 16 kHz, whole prompts, the general case of a leg's :class:`~engine.media.resampler.Resampler`).
 
 A Kaiser-windowed sinc low-pass at the lower Nyquist rate, split into ``up`` phases; each call
 to :meth:`PolyphaseResampler.push` returns every output sample its input makes available and keeps the
@@ -26,7 +26,7 @@ def _prototype(up: int, down: int, taps_per_phase: int) -> npt.NDArray[np.float6
     cutoff = CUTOFF_FRACTION * 0.5 / max(up, down)  # cycles per upsampled sample
     n = np.arange(length) - (length - 1) / 2
     h = 2 * cutoff * np.sinc(2 * cutoff * n) * np.kaiser(length, KAISER_BETA) * up
-    phases = h.reshape(taps_per_phase, up).T.copy()  # [phase, j] = h[phase + j * up]
+    phases: npt.NDArray[np.float64] = h.reshape(taps_per_phase, up).T.copy()  # [phase, j] = h[phase + j * up]
     phases.flags.writeable = False
     return phases
 

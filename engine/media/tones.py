@@ -60,8 +60,10 @@ def _render(freqs: tuple[float, ...], level: float, on_ms: int, off_ms: int, rat
     if cycle and (ms % cycle) >= on_ms:
         return bytes(2 * n)
     t = (sample + np.arange(n)) / rate
-    wave = sum(np.sin(2 * np.pi * f * t) for f in freqs) / max(1, len(freqs))
-    return to_pcm(wave * level * 32767)
+    wave = np.zeros(n)
+    for f in freqs:
+        wave += np.sin(2 * np.pi * f * t)
+    return to_pcm(wave / max(1, len(freqs)) * level * 32767)
 
 
 @functools.lru_cache(maxsize=64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable
 
 from engine.sip.message import Request, Response
@@ -33,6 +34,10 @@ class ClientTransaction(Transaction):
 
     def _transport_error(self) -> None:
         self._timeout()
+
+    @abstractmethod
+    def receive(self, response: Response) -> None:
+        """A response the endpoint matched to this transaction."""
 
 
 class InviteClientTransaction(ClientTransaction):

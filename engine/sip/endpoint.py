@@ -154,7 +154,7 @@ class Endpoint:
         key = f"{via.branch}|{response.cseq.method if response.cseq.method != 'ACK' else 'INVITE'}"
         tx = self.clients.get(key)
         if tx is not None:
-            tx.receive(response)  # type: ignore[attr-defined]
+            tx.receive(response)
             return
         self.stats["stray_responses"] += 1
         if self.tu is not None:
@@ -173,7 +173,7 @@ class Endpoint:
             tx = NonInviteServerTransaction(request, sender, self.clock, reliable,
                                             self._forget_server)
         self.servers[tx.key] = tx
-        tx.start()  # type: ignore[attr-defined]
+        tx.start()
         return tx
 
     def client_transaction(self, request: Request, peer: Peer, on_response: OnResponse,

@@ -37,7 +37,10 @@ import struct
 import sys
 import time
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _ctypes import CFuncPtr
 
 OPEN = 1
 CLOSE = 2
@@ -52,7 +55,7 @@ MAX_MESSAGE = 1 << 16  # the engine splits a tick's packets into messages of at 
 SOCKADDR_BYTES = 16
 
 
-def _libc_sendto() -> Any:
+def _libc_sendto() -> CFuncPtr:
     libc = ctypes.CDLL(None, use_errno=True)
     fn = libc.sendto
     fn.restype = ctypes.c_ssize_t
@@ -99,7 +102,7 @@ class Pacer:
                 return False
             self._handle(buffer, size, ancillary)
 
-    def _handle(self, buffer: bytearray, size: int, ancillary: list[Any]) -> None:
+    def _handle(self, buffer: bytearray, size: int, ancillary: list[tuple[int, int, bytes]]) -> None:
         passed = [fd for level, kind, data in ancillary
                   if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS
                   for fd in struct.unpack(f"{len(data) // 4}i", data[:len(data) // 4 * 4])]

@@ -29,8 +29,7 @@ import numpy as np
 import numpy.typing as npt
 from aiortp.codecs.g711 import PcmaCodec, PcmuCodec
 
-from engine.media.clock import TICK_S, MediaClock
-from engine.media.resample import BatchResampler
+from engine.media import TICK_S, BatchResampler, MediaClock
 from engine.sip.rtp_drain import RtpDrain
 from engine.sip.rtp_pacer import RtpPacer
 from engine.sip.rtp_wire import RtpWire

@@ -24,17 +24,21 @@ Without libc (not Linux) the drain does nothing and the legs keep reading throug
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import errno
 import logging
 import socket
 import struct
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from engine.sip.rtp_wire import HEADER_BYTES, RTP_HEADER, RTP_VERSION_BYTE, libc_function
 
 if TYPE_CHECKING:
+    from aiortp.packet import RtpPacket
+
     from engine.sip.rtp_leg import RtpLeg
 
 log = logging.getLogger(__name__)
@@ -104,7 +108,10 @@ class RtpDrain:
         if _RECVFROM is None:
             return
         datagram = leg.datagram
-        sock = datagram.get_extra_info("socket") if datagram is not None else None
+        # asyncio's selector datagram transport can be paused (it is a ReadTransport too)
+        if not isinstance(datagram, asyncio.ReadTransport):
+            return
+        sock = datagram.get_extra_info("socket")
         if sock is None or sock.family != socket.AF_INET:
             return
         datagram.pause_reading()
@@ -115,16 +122,16 @@ class RtpDrain:
         if state is None:
             return
         datagram = leg.datagram
-        if datagram is not None and not datagram.is_closing():
+        if isinstance(datagram, asyncio.ReadTransport) and not datagram.is_closing():
             datagram.resume_reading()
 
     def receive(self) -> list[tuple[RtpLeg, bytes]]:
         """Read every attached socket dry; returns the audio payloads to decode (the leg's
         G.711), in order per leg."""
         out: list[tuple[RtpLeg, bytes]] = []
-        if not self._inbound:
-            return out
         recvfrom, address, address_len = _RECVFROM, self._address, self._address_len
+        if not self._inbound or recvfrom is None:
+            return out
         base, address_base = ctypes.addressof(self._buffer), ctypes.addressof(address)
         buffer_ref, size_ref = ctypes.c_void_p(base), ctypes.c_size_t(BUFFER_BYTES)
         address_ref = ctypes.byref(address_len)
@@ -144,9 +151,10 @@ class RtpDrain:
                              string_at(address_base, address_len.value), unpack, now, out)
         return out
 
-    def _packet(self, state: _Inbound, data: bytes, source: bytes, unpack: Any, now: float,
+    def _packet(self, state: _Inbound, data: bytes, source: bytes,
+                unpack: Callable[[bytes], tuple[Any, ...]], now: float,
                 out: list[tuple[RtpLeg, bytes]]) -> None:
-        session: Any = state.leg.session
+        session = state.leg.session
         if len(data) < HEADER_BYTES or data[0] != RTP_VERSION_BYTE:
             self._slow(state, data, source, None, out)
             return
@@ -172,7 +180,9 @@ class RtpDrain:
         session.packets_in += 1
         seen = state.seen
         seen.sequence_number, seen.timestamp = seq, timestamp
-        session._stream_stats.add(seen)
+        stats = session._stream_stats
+        if stats is not None:  # set by _remote_ssrc_changed, for the first packet at the latest
+            stats.add(cast("RtpPacket", seen))  # it reads only these two fields
         self.fast_packets += 1
         if seq == state.expected and not state.held:  # the usual case: the next in order
             out.append((state.leg, data[HEADER_BYTES:]))
@@ -223,7 +233,7 @@ class RtpDrain:
         if seq is not None:
             self._order(state, seq, None, out)
         addr = peer_address(source)
-        transport: Any = state.leg.session._rtp_transport
+        transport = state.leg.session._rtp_transport
         if addr is None or transport is None:
             return
         try:

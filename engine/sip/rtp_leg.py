@@ -18,19 +18,17 @@ there too. When given the media clock, each sent frame is reported to it for lat
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 from aiortp import RTPSession
 from aiortp.codecs import Codec, get_codec
 from aiortp.port_allocator import PortAllocator
 
-from engine.media.clock import MediaClock
-from engine.media.frame import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, FrameCutter
-from engine.media.resample import Resampler
+from engine.media import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, FrameCutter, MediaClock, Resampler
 from engine.sip.ports import RtpPorts, wait_bindable
 from engine.sip.rtp_batch import RtpBatch
 from engine.sip.rtp_drain import JITTER_PREFETCH
@@ -129,7 +127,9 @@ class RtpLeg:
             if chosen_here and allocator is not None and port:
                 await allocator.release(port)
             raise
-        sender: Any = session._sender
+        assert isinstance(session, _Session)  # aiortp's factory builds the class it is called on
+        sender = session._sender
+        assert sender is not None  # bound by create()
         # aiortp steps by the codec's samples per frame, which is not the RTP clock's 20 ms for
         # G.722 (RFC 3551 §4.5.2) or for Opus run at 16 kHz (RFC 7587 §4.1)
         sender.timestamp_increment = params.clock_rate * FRAME_MS // 1000
@@ -145,14 +145,17 @@ class RtpLeg:
         return leg
 
     @property
-    def datagram(self) -> Any:
+    def datagram(self) -> asyncio.DatagramTransport | None:
         """The asyncio datagram transport of the leg's RTP socket (None once closed)."""
-        transport: Any = self.session._rtp_transport
+        transport = self.session._rtp_transport
         return transport._transport if transport is not None else None
 
     @property
     def local_port(self) -> int:
-        return int(self.datagram.get_extra_info("sockname")[1])
+        datagram = self.datagram
+        if datagram is None:
+            raise RuntimeError("the RTP leg has no socket")
+        return int(datagram.get_extra_info("sockname")[1])
 
     @property
     def last_rx(self) -> float:
@@ -229,9 +232,9 @@ class RtpLeg:
     def send_dtmf(self, digit: str, duration_ms: int = 160) -> None:
         """One RFC 4733 event, stamped with the audio stream's current RTP timestamp (each
         digit its own event: a receiver merges packets that share a timestamp)."""
-        sender: Any = self.session._sender
+        sender = self.session._sender
         self.session.send_dtmf(digit, duration_ms,
-                               timestamp=int(getattr(sender, "current_timestamp", 0)))
+                               timestamp=sender.current_timestamp if sender is not None else 0)
 
     async def close(self) -> None:
         if self.batch is not None:

@@ -18,8 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.media.clock import BIN_S, BINS, LATE_S, Lateness
-from engine.media.realtime import PACER_PRIORITY, request_realtime
+from engine.media import BIN_S, BINS, LATE_S, PACER_PRIORITY, Lateness, request_realtime
 from engine.sip.pacer_process import (
     CLOSE,
     CONTROL,

@@ -13,13 +13,15 @@ history or duplicate sending on) goes through aiortp's own path instead, packet 
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import errno
 import logging
 import socket
 import struct
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +29,10 @@ import numpy.typing as npt
 from engine.sip.pacer_process import ENTRY_HEAD
 
 if TYPE_CHECKING:
+    from _ctypes import CFuncPtr
+
+    from aiortp.sender import RtpSender
+
     from engine.sip.rtp_leg import RtpLeg
     from engine.sip.rtp_pacer import RtpPacer
 
@@ -39,20 +45,20 @@ RTP_VERSION_BYTE = 0x80  # version 2, no padding, no extension, no CSRC
 PACED_HEAD = struct.Struct(ENTRY_HEAD.format + RTP_HEADER.format[1:])
 
 
-def libc_function(name: str) -> Any:
+def libc_function(name: str) -> CFuncPtr | None:
     """A libc socket call (returning ``ssize_t``) as a foreign function that keeps the GIL, with
     errno kept for ``ctypes.get_errno``; None where unavailable (not Linux)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        fn = getattr(ctypes.PyDLL(None, use_errno=True), name)
+        fn: CFuncPtr = getattr(ctypes.PyDLL(None, use_errno=True), name)
     except (OSError, AttributeError):
         return None
     fn.restype = ctypes.c_ssize_t
     return fn
 
 
-def _libc_sendto() -> Any:
+def _libc_sendto() -> CFuncPtr | None:
     fn = libc_function("sendto")
     if fn is not None:
         fn.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
@@ -111,15 +117,17 @@ class RtpWire:
             sa = self._addrs[addr] = sockaddr_in(addr)
             return sa
 
-    def _target(self, leg: RtpLeg) -> tuple[Any, bytes] | None:
+    def _target(self, leg: RtpLeg) -> tuple[RtpSender, bytes] | None:
         """The leg's aiortp sender and remote ``sockaddr_in`` when its next packet may be built
         here; None when it must go through aiortp's own path."""
-        session: Any = leg.session
+        session = leg.session
         sender = session._sender
-        transport: Any = session._rtp_transport
+        transport = session._rtp_transport
         datagram = transport._transport if transport is not None else None
         addr = session._remote_addr
-        if (sender is None or datagram is None or addr is None or session._closed
+        # asyncio's selector datagram transport is a WriteTransport too (it has a write buffer)
+        if (sender is None or not isinstance(datagram, asyncio.WriteTransport) or addr is None
+                or session._closed
                 or session._paced_sender is not None or sender._enable_history
                 or sender._duplicate_tx or datagram.is_closing()
                 or datagram.get_write_buffer_size()):
@@ -128,7 +136,7 @@ class RtpWire:
         return (sender, sa) if sa is not None else None
 
     @staticmethod
-    def _sent(leg: RtpLeg, sender: Any, ts: int, size: int) -> None:
+    def _sent(leg: RtpLeg, sender: RtpSender, ts: int, size: int) -> None:
         """Advances the sender's counters as aiortp does for a packet sent."""
         sender._sequence_number = (sender._sequence_number + 1) & 0xFFFF
         sender._packets_sent += 1
@@ -145,7 +153,7 @@ class RtpWire:
         self.slow_packets += 1
 
     def send(self, legs: list[RtpLeg], payloads: npt.NDArray[np.uint8],
-             report: Any = None) -> None:
+             report: Callable[[], None] | None = None) -> None:
         """Send row ``i`` of ``payloads`` as the next RTP packet of ``legs[i]``; ``report()`` is
         called after each packet goes out."""
         count, size = payloads.shape
@@ -153,15 +161,16 @@ class RtpWire:
         packets = np.empty((count, length), dtype=np.uint8)
         packets[:, HEADER_BYTES:] = payloads
         base, pack_into, sendto, fds = packets.ctypes.data, RTP_HEADER.pack_into, _SENDTO, self._fds
+        buffer = packets.data
         for row, leg in enumerate(legs):
             target = self._target(leg) if sendto is not None else None
             fd = fds.get(leg, -1)
             sent = False
-            if target is not None and fd >= 0:
+            if target is not None and fd >= 0 and sendto is not None:
                 sender, sa = target
                 ts = sender._current_timestamp
                 offset = row * length
-                pack_into(packets, offset, RTP_VERSION_BYTE, sender._payload_type,
+                pack_into(buffer, offset, RTP_VERSION_BYTE, sender._payload_type,
                           sender._sequence_number, ts, sender._ssrc)
                 sent = sendto(fd, base + offset, length, 0, sa, len(sa)) == length
                 if sent:
@@ -187,7 +196,7 @@ class RtpWire:
         length = HEADER_BYTES + size
         stride = PACED_HEAD.size + size
         entries = np.empty((count, stride), dtype=np.uint8)
-        pack_into, paced = PACED_HEAD.pack_into, self._paced
+        pack_into, paced, buffer = PACED_HEAD.pack_into, self._paced, entries.data
         kept: list[int] = []
         rest: list[int] = []
         for row, leg in enumerate(legs):
@@ -198,12 +207,12 @@ class RtpWire:
                 continue
             sender, sa = target
             ts = sender._current_timestamp
-            pack_into(entries, len(kept) * stride, paced_id, sa, RTP_VERSION_BYTE,
+            pack_into(buffer, len(kept) * stride, paced_id, sa, RTP_VERSION_BYTE,
                       sender._payload_type, sender._sequence_number, ts, sender._ssrc)
             self._sent(leg, sender, ts, size)
             kept.append(row)
         if kept:
             n = len(kept)
             entries[:n, PACED_HEAD.size:] = payloads if n == count else payloads[kept]
-            self.fast_packets += pacer.hand(memoryview(entries[:n]).cast("B"), n, length, slot)
+            self.fast_packets += pacer.hand(entries[:n].data.cast("B"), n, length, slot)
         return rest

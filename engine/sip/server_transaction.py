@@ -3,6 +3,7 @@ and non-INVITE (Timer J). Retransmitted requests are absorbed: the TU sees each 
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable
 
 from engine.sip.build import make_response
@@ -22,6 +23,14 @@ class ServerTransaction(Transaction):
     @property
     def final_sent(self) -> bool:
         return self.last_response is not None and self.last_response.status >= 200
+
+    @abstractmethod
+    def respond(self, response: Response) -> None:
+        """Send a response from the TU, moving the state machine on."""
+
+    @abstractmethod
+    def receive_request(self, request: Request) -> None:
+        """A request the endpoint matched to this transaction (a retransmission, or an ACK)."""
 
 
 class InviteServerTransaction(ServerTransaction):

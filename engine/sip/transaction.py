@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import enum
 import logging
 from collections.abc import Callable
@@ -44,7 +45,7 @@ def client_key(branch: str, method: str) -> str:
     return f"{branch}|{'INVITE' if method == 'ACK' else method}"
 
 
-class Transaction:
+class Transaction(abc.ABC):
     """A state, a set of running named timers, and a hook run once on termination."""
 
     def __init__(self, request: Request, send: Send, clock: Clock, reliable: bool,
@@ -72,6 +73,10 @@ class Transaction:
         handle = self._timers.pop(name, None)
         if handle is not None:
             handle.cancel()
+
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Enter the first state: a client sends its request, an INVITE server its 100 Trying."""
 
     def timer_running(self, name: str) -> bool:
         return name in self._timers

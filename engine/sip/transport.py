@@ -8,6 +8,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from engine.sip.message import MAX_MESSAGE_BYTES
 
@@ -62,7 +63,8 @@ class UdpTransport(Transport, asyncio.DatagramProtocol):
         self.local_addr = self._transport.get_extra_info("sockname")[:2]
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]
+        # a datagram endpoint's transport (which subclasses DatagramTransport from Python 3.12 on)
+        self._transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         if data.strip(b"\r\n\x00") == b"":
@@ -93,7 +95,8 @@ class _StreamConnection(asyncio.Protocol):
         self.peer: Peer | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        assert isinstance(transport, asyncio.Transport)  # what a stream server makes
+        self.transport = transport
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = Peer("TCP", host, port)
         self.owner.connections[self.peer] = self

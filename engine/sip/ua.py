@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
 from engine.sip.build import make_response
+from engine.sip.dialog import Dialog
 from engine.sip.endpoint import Endpoint
 from engine.sip.message import Request, Response, sdp_part
 from engine.sip.server_transaction import (
@@ -29,6 +30,19 @@ DialogId = tuple[str, str, str]
 NotifyHandler = Callable[[Request, ServerTransaction], None]
 
 
+class DialogOwner(Protocol):
+    """A call owning a dialog (incoming or outgoing): it takes the dialog's in-dialog requests."""
+
+    @property
+    def dialog(self) -> Dialog | None: ...
+
+    def receive_bye(self, request: Request, tx: ServerTransaction) -> None: ...
+
+    def receive_info(self, request: Request, tx: ServerTransaction) -> None: ...
+
+    def receive_reinvite(self, request: Request, tx: InviteServerTransaction) -> None: ...
+
+
 class UserAgent:
     """One SIP identity on one host/port. ``on_invite`` receives each new :class:`IncomingCall`
     (once, however often the INVITE is retransmitted)."""
@@ -36,7 +50,7 @@ class UserAgent:
     def __init__(self, endpoint: Endpoint, on_invite: Callable[[IncomingCall], None]) -> None:
         self.endpoint = endpoint
         self.on_invite = on_invite
-        self.dialogs: dict[DialogId, Any] = {}
+        self.dialogs: dict[DialogId, DialogOwner] = {}
         self.invites: dict[str, IncomingCall] = {}
         self.notify_handlers: dict[DialogId, NotifyHandler] = {}  # a REFER's subscription
         self.allow = ", ".join(ALLOWED)
@@ -71,7 +85,7 @@ class UserAgent:
     def via(self, transport: str = "UDP") -> str:
         return self.endpoint.via(transport)
 
-    def register_dialog(self, dialog_id: DialogId, owner: Any) -> None:
+    def register_dialog(self, dialog_id: DialogId, owner: DialogOwner) -> None:
         self.dialogs[dialog_id] = owner
 
     def forget_dialog(self, dialog_id: DialogId) -> None:
@@ -146,6 +160,7 @@ class UserAgent:
         elif request.method == "INFO":
             owner.receive_info(request, tx)
         elif request.method == "INVITE":
+            assert isinstance(tx, InviteServerTransaction)
             owner.receive_reinvite(request, tx)
         elif request.method == "NOTIFY":
             handler = self.notify_handlers.get(self._dialog_id(request))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import String
 from sqlalchemy.engine import Dialect
@@ -25,14 +24,14 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = String(27)
     cache_ok = True
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+    def process_bind_param(self, value: datetime | str | None, dialect: Dialect) -> str | None:
         if value is None:
             return None
         if isinstance(value, str):
             return value
         return as_utc(value).strftime(_STAMP)
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | str | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if isinstance(value, datetime):

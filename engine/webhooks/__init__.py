@@ -1,16 +1,19 @@
 """Outbound webhooks: signed JSON events (status-update, end-of-call-report, assistant-request,
 tool-calls, ping) to the organization's receivers, retried with backoff for reports, every
-delivery logged."""
+delivery logged.
+
+The face is what the engine and its API take from webhooks: the dispatcher (its deliveries,
+tool runner and errors), the targets of an event, the assistant-request deadline, and the
+signing and retry rules a receiver (or a test) checks against."""
 
 from engine.webhooks.backoff import (
     BACKOFF_BASE_S,
     BACKOFF_ENV,
-    BACKOFF_FACTOR,
     MAX_ATTEMPTS,
     RETRIED_EVENTS,
     backoff_delays,
 )
-from engine.webhooks.deliveries import Delivery, DeliveryLog, MemoryDeliveryLog, SqlDeliveryLog
+from engine.webhooks.deliveries import Delivery, DeliveryLog, MemoryDeliveryLog
 from engine.webhooks.dispatcher import (
     ASSISTANT_DEADLINE_S,
     ToolRunner,
@@ -26,13 +29,12 @@ from engine.webhooks.signing import (
     sign,
     verify,
 )
-from engine.webhooks.targets import Target
+from engine.webhooks.targets import Target, targets_for
 
 __all__ = [
     "ASSISTANT_DEADLINE_S",
     "BACKOFF_BASE_S",
     "BACKOFF_ENV",
-    "BACKOFF_FACTOR",
     "DELIVERY_HEADER",
     "EVENT_HEADER",
     "MAX_ATTEMPTS",
@@ -43,12 +45,12 @@ __all__ = [
     "DeliveryLog",
     "MemoryDeliveryLog",
     "Sender",
-    "SqlDeliveryLog",
     "Target",
     "ToolRunner",
     "WebhookDispatcher",
     "WebhookError",
     "backoff_delays",
     "sign",
+    "targets_for",
     "verify",
 ]

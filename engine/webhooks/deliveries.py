@@ -9,9 +9,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine as SqlEngine
 
-from engine.store import WebhookDelivery, session_scope
-from engine.store.timeutil import utcnow
-from engine.store.types import new_id
+from engine.store import WebhookDelivery, new_id, session_scope, utcnow
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
@@ -55,7 +53,7 @@ class MemoryDeliveryLog:
         self.saved.append(state)
 
     def latest(self, delivery_id: str) -> dict[str, Any] | None:
-        for state in reversed(self.saved):
+        for state in self.saved[::-1]:
             if state["id"] == delivery_id:
                 return state
         return None

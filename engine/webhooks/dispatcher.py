@@ -12,14 +12,13 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import httpx
 from sqlalchemy import Engine as SqlEngine
 
 from engine.events import EventBus, Subscription
-from engine.store.timeutil import as_utc, utcnow
-from engine.store.types import new_id
+from engine.store import as_utc, new_id, utcnow
 from engine.webhooks import messages
 from engine.webhooks.backoff import base_from_env
 from engine.webhooks.deliveries import DELIVERED, FAILED, PENDING, Delivery, DeliveryLog, SqlDeliveryLog
@@ -32,6 +31,9 @@ from engine.webhooks.targets import (
     targets_for,
     tool_target,
 )
+
+if TYPE_CHECKING:
+    from engine.speech import ToolCall
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,9 @@ STALE_S = 60.0  # a final status of a call unknown to us, ended longer ago, is a
 STOP_GRACE_S = 3.0  # deliveries in flight at stop get this long before they are cancelled
 KNOWN_CALLS = 20_000  # last statuses remembered, to tell status changes from other call updates
 
-ToolRunner = Callable[[Any], Awaitable[dict[str, Any]]]
+# a brain's tool call: the speech frame, or a mapping with the same keys (``id`` for ``call_id``)
+ToolCallLike: TypeAlias = "ToolCall | Mapping[str, Any]"
+ToolRunner = Callable[[ToolCallLike], Awaitable[dict[str, Any]]]
 
 
 class WebhookError(RuntimeError):
@@ -294,7 +298,8 @@ class WebhookDispatcher:
             return None
         return choice
 
-    async def call_tool(self, org_id: str, call: Mapping[str, Any], tool_call: Any) -> dict[str, Any]:
+    async def call_tool(self, org_id: str, call: Mapping[str, Any],
+                        tool_call: ToolCallLike) -> dict[str, Any]:
         """Run a function tool through its webhook: the tool's own URL when it has one, else the
         organization's tool-calls webhook. ``tool_call`` is a mapping or object with ``id`` (or
         ``call_id``), ``name`` and ``arguments``. Returns ``{"results": [{"toolCallId", "result"}]}``
@@ -322,7 +327,7 @@ class WebhookDispatcher:
     def tool_runner(self, org_id: str, call: Mapping[str, Any]) -> ToolRunner:
         """A brain's tool runner for one call: the tool's result, or WebhookError."""
 
-        async def run(tool_call: Any) -> dict[str, Any]:
+        async def run(tool_call: ToolCallLike) -> dict[str, Any]:
             answer = await self.call_tool(org_id, call, tool_call)
             first = answer["results"][0]
             if "error" in first and "result" not in first:
@@ -342,11 +347,11 @@ class WebhookDispatcher:
         return await self.sender.deliver(target, messages.PING, messages.ping(webhook_id), retry=False)
 
 
-def _str(value: Any) -> str | None:
+def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _tool_call(tool_call: Any) -> dict[str, Any]:
+def _tool_call(tool_call: ToolCallLike) -> dict[str, Any]:
     def get(name: str) -> Any:
         if isinstance(tool_call, Mapping):
             return tool_call.get(name)

@@ -10,8 +10,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from engine.store import Agent
-from engine.store.timeutil import iso, utcnow
+from engine.store import Agent, iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ def ping(webhook_id: str) -> dict[str, Any]:
 def _agent_fields() -> dict[str, TypeAdapter[Any]]:
     out: dict[str, TypeAdapter[Any]] = {}
     for name, info in Agent.model_fields.items():
-        if name in _NOT_OVERRIDABLE:
+        if name in _NOT_OVERRIDABLE or info.annotation is None:
             continue
         out[name.rstrip("_")] = TypeAdapter(info.annotation)
     return out

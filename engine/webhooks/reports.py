@@ -9,12 +9,11 @@ from typing import Any
 
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from engine.calls.analysis import reanalyse
 from engine.calls.serialize import analysis, costs, record, recording_url, report, summary_row
-from engine.store import Agent, Call, TranscriptEntry, session_scope
-from engine.store.timeutil import utcnow
+from engine.store import Agent, Call, TranscriptEntry, session_scope, utcnow
 
 PENDING_ANALYSIS = "pending"
 
@@ -54,7 +53,7 @@ def load_report(db: SqlEngine, call_id: str) -> tuple[CallState, dict[str, Any]]
             return None
         entries = list(session.exec(
             select(TranscriptEntry).where(TranscriptEntry.call_id == call_id)
-            .order_by(TranscriptEntry.index, TranscriptEntry.created_at)  # type: ignore[arg-type]
+            .order_by(col(TranscriptEntry.index), col(TranscriptEntry.created_at))
         ).all())
         if call.analysis_status == PENDING_ANALYSIS:
             reanalyse(session, call, entries)
@@ -83,7 +82,7 @@ def load_report(db: SqlEngine, call_id: str) -> tuple[CallState, dict[str, Any]]
 
 def set_post_call_status(db: SqlEngine, call_id: str, status: str) -> None:
     with db.begin() as conn:
-        conn.execute(update(Call).where(Call.id == call_id)  # type: ignore[arg-type]
+        conn.execute(update(Call).where(col(Call.id) == call_id)
                      .values(post_call_webhook_status=status, updated_at=utcnow()))
 
 

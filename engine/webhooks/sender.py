@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from engine.store.timeutil import utcnow
+from engine.store import utcnow
 from engine.webhooks.backoff import (
     BACKOFF_BASE_S,
     MAX_ATTEMPTS,
@@ -26,7 +26,7 @@ from engine.webhooks.targets import Target
 
 log = logging.getLogger(__name__)
 
-Sleep = Callable[[float], Awaitable[Any]]
+Sleep = Callable[[float], Awaitable[object]]
 
 ERROR_TEXT_LIMIT = 300  # characters of a receiver's error answer kept in last_error
 

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import event as orm_events
 from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import Session, select
+from sqlalchemy.orm import UOWTransaction
+from sqlmodel import Session, col, select
 
 from engine.store import Agent, ToolTemplate, Webhook
 
@@ -72,7 +73,7 @@ class _Subscriptions:
             rows = session.exec(
                 select(Webhook).where(Webhook.organization_id == organization_id)
                 .where(Webhook.enabled == True)  # noqa: E712 - SQL comparison
-                .order_by(Webhook.created_at, Webhook.id)  # type: ignore[arg-type]
+                .order_by(col(Webhook.created_at), col(Webhook.id))
             ).all()
             subscribed = [(frozenset(r.events or ()), _target(r)) for r in rows]
         with self._lock:
@@ -89,7 +90,7 @@ _CHANGED_KEY = "webhooks_changed"
 
 
 @orm_events.listens_for(OrmSession, "after_flush")
-def _note_webhook_writes(session: OrmSession, _context: Any) -> None:
+def _note_webhook_writes(session: OrmSession, _context: UOWTransaction) -> None:
     if any(isinstance(row, Webhook)
            for rows in (session.new, session.dirty, session.deleted) for row in rows):
         session.info[_CHANGED_KEY] = True
@@ -151,7 +152,7 @@ def tool_target(db: SqlEngine, organization_id: str, agent_id: str | None,
         if agent is None or agent.organization_id != organization_id or not agent.tool_ids:
             return None
         tools = session.exec(
-            select(ToolTemplate).where(ToolTemplate.id.in_(agent.tool_ids))  # type: ignore[attr-defined]
+            select(ToolTemplate).where(col(ToolTemplate.id).in_(agent.tool_ids))
             .where(ToolTemplate.organization_id == organization_id)
         ).all()
     for tool in tools:

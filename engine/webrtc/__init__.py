@@ -1,19 +1,15 @@
 """WebRTC peer legs on aiortc: a peer connection joined to a call's mixer, with ICE settings
-that never reach out to a public server and work on loopback."""
+that never reach out to a public server and work on loopback (see :mod:`engine.rtc`).
 
-from engine.webrtc.ice import include_loopback, rtc_configuration
-from engine.webrtc.offerer import OfferingPeer, PacedTrack
+The face is the leg the calls join to a mixer (and the error its offer may raise), and the
+offering peer that tests and other clients of the engine call in with."""
+
+from engine.webrtc.offerer import OfferingPeer
 from engine.webrtc.peer import OfferError, PeerLeg, check_offer
-from engine.webrtc.tracks import InboundAudio, MixerTrack
 
 __all__ = [
-    "InboundAudio",
-    "MixerTrack",
     "OfferError",
     "OfferingPeer",
-    "PacedTrack",
     "PeerLeg",
     "check_offer",
-    "include_loopback",
-    "rtc_configuration",
 ]

@@ -1,62 +1,25 @@
-"""The offering side of a peer leg: a softphone (or a test) that calls the engine's join and
-web-call endpoints.
+"""The offering side of a peer leg: a test (or any client of the engine) that calls the engine's
+join and web-call endpoints.
 
 :class:`OfferingPeer` makes the offer, applies the engine's answer, sends 16 kHz 20 ms frames
 from a source paced by its own 20 ms timer, and hands every frame it receives (16 kHz, 20 ms)
-to a sink. It runs on whatever loop creates it (the console runs it on a worker thread's loop).
+to a sink. It runs on whatever loop creates it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fractions
-import time
 from collections.abc import Callable
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from av import AudioFrame
+from aiortc.mediastreams import MediaStreamTrack
 
-from engine.media.frame import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, SILENCE
-from engine.webrtc.ice import rtc_configuration
+from engine.media import SAMPLE_RATE
+from engine.rtc import FrameSource, PacedTrack, audio_frames, rtc_configuration
 from engine.webrtc.tracks import InboundAudio
 
-TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
-TICK_S = FRAME_MS / 1000
-
-FrameSource = Callable[[], bytes | None]
 FrameSink = Callable[[bytes], None]
-
-
-class PacedTrack(MediaStreamTrack):
-    """An outgoing track that takes one frame from ``source`` every 20 ms (None is silence)."""
-
-    kind = "audio"
-
-    def __init__(self, source: FrameSource) -> None:
-        super().__init__()
-        self.source = source
-        self._pts = 0
-        self._next: float | None = None
-
-    async def recv(self) -> AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        now = time.monotonic()
-        if self._next is None or now - self._next > 5 * TICK_S:
-            self._next = now  # first frame, or resync after a stall
-        elif self._next > now:
-            await asyncio.sleep(self._next - now)
-        self._next += TICK_S
-        pcm = self.source() or SILENCE
-        frame = AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
-        frame.planes[0].update(pcm)
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = self._pts
-        frame.time_base = TIME_BASE
-        self._pts += FRAME_SAMPLES
-        return frame
 
 
 class OfferingPeer:
@@ -65,7 +28,7 @@ class OfferingPeer:
     def __init__(self, source: FrameSource, sink: FrameSink | None = None, *,
                  configuration: RTCConfiguration | None = None) -> None:
         self.pc = RTCPeerConnection(configuration or rtc_configuration())
-        self.track = PacedTrack(source)
+        self.track = PacedTrack(source, SAMPLE_RATE)
         self.inbound = InboundAudio()
         self.sink = sink
         self.connected = asyncio.Event()
@@ -93,13 +56,7 @@ class OfferingPeer:
             self._tasks.append(asyncio.get_running_loop().create_task(self._receive(track)))
 
     async def _receive(self, track: MediaStreamTrack) -> None:
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                return
-            if not isinstance(frame, AudioFrame):
-                continue
+        async for frame in audio_frames(track):
             for pcm in self.inbound.convert(frame):
                 if self.sink is not None:
                     self.sink(pcm)

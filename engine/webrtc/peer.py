@@ -20,8 +20,8 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import SessionDescription
 
-from engine.media.mixer import Masks, Participant
-from engine.webrtc.ice import rtc_configuration
+from engine.media import Masks, Participant
+from engine.rtc import rtc_configuration
 from engine.webrtc.tracks import InboundAudio, MixerTrack
 
 log = logging.getLogger(__name__)

@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fractions
 import logging
 from collections import deque
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from av import AudioFrame, AudioResampler
+from av import AudioFrame
 
-from engine.media.frame import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE, FrameCutter
+from engine.media import FRAME_BYTES, FRAME_SAMPLES, SAMPLE_RATE, FrameCutter
+from engine.rtc import PcmConverter, audio_frames, pcm_frame
 
 log = logging.getLogger(__name__)
 
-TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 # Frames queued for sending before the oldest are dropped: a sender that stalls this long
 # (200 ms) is behind for good; dropping keeps the delay bounded.
 OUTGOING_MAX_FRAMES = 10
@@ -44,10 +43,10 @@ class MixerTrack(MediaStreamTrack):
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
-        self._loop = loop
+        self._peer_loop = loop
         self._frames: deque[bytes] = deque(maxlen=OUTGOING_MAX_FRAMES)
         self._ready = asyncio.Event()
-        self._waiting = False
+        self._receiver_waiting = False
         self._pts = 0
         self.frames_pushed = 0
         self.frames_sent = 0
@@ -58,10 +57,10 @@ class MixerTrack(MediaStreamTrack):
             return
         self._frames.append(pcm)
         self.frames_pushed += 1
-        if self._waiting:
-            self._waiting = False
+        if self._receiver_waiting:
+            self._receiver_waiting = False
             with contextlib.suppress(RuntimeError):  # the peer's loop closed
-                self._loop.call_soon_threadsafe(self._ready.set)
+                self._peer_loop.call_soon_threadsafe(self._ready.set)
 
     async def recv(self) -> AudioFrame:
         while True:
@@ -72,15 +71,11 @@ class MixerTrack(MediaStreamTrack):
                 break
             except IndexError:
                 self._ready.clear()
-                self._waiting = True
+                self._receiver_waiting = True
                 if self._frames:  # pushed between the pop and the flag
                     continue
                 await self._ready.wait()
-        frame = AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
-        frame.planes[0].update(pcm)
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts = self._pts
-        frame.time_base = TIME_BASE
+        frame = pcm_frame(pcm, SAMPLE_RATE, self._pts)
         self._pts += FRAME_SAMPLES
         self.frames_sent += 1
         return frame
@@ -88,7 +83,7 @@ class MixerTrack(MediaStreamTrack):
     def stop(self) -> None:
         super().stop()
         with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._ready.set)
+            self._peer_loop.call_soon_threadsafe(self._ready.set)
 
 
 class InboundAudio:
@@ -97,7 +92,7 @@ class InboundAudio:
     def __init__(self) -> None:
         self._frames: deque[bytes] = deque()
         self._cutter = FrameCutter(FRAME_BYTES)
-        self._resampler = AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        self._converter = PcmConverter(SAMPLE_RATE)
         self._playing = False
         self.frames_received = 0
         self.frames_dropped = 0
@@ -105,10 +100,7 @@ class InboundAudio:
 
     def convert(self, frame: AudioFrame) -> list[bytes]:
         """One decoded frame (any rate and layout) as whole 16 kHz mono 20 ms frames."""
-        out: list[bytes] = []
-        for mono in self._resampler.resample(frame):
-            out += self._cutter.feed(bytes(mono.planes[0])[:mono.samples * 2])
-        return out
+        return self._cutter.feed(self._converter.convert(frame))
 
     def feed(self, frame: AudioFrame) -> None:
         """One decoded frame from the peer, queued for the mixer."""
@@ -134,10 +126,5 @@ class InboundAudio:
 
     async def pump(self, track: MediaStreamTrack) -> None:
         """Reads the peer's track until it ends."""
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                return
-            if isinstance(frame, AudioFrame):
-                self.feed(frame)
+        async for frame in audio_frames(track):
+            self.feed(frame)

@@ -19,11 +19,11 @@ from engine.demo.catalog import BILLING_DESK_NUMBER, PBX_DOMAIN, TRUNK_HOST, Cat
 from engine.demo.conversations import CONVERSATIONS, Conversation, Turn
 from engine.demo.conversations.model import SENTIMENT_SCORES, CallContext
 from engine.demo.history.plan import CallPlan
-from engine.demo.history.signalling import EventLog, setup_events, teardown_events
+from engine.demo.history.signalling import EventLog, Parties, setup_events, teardown_events
 from engine.demo.history.timeline import Timeline, lay_out
 from engine.demo.people import fictional_number, person_name
 from engine.demo.rows import RowMaker
-from engine.store import Call, CallEvent, TranscriptEntry, Transfer, UsageLog, iso
+from engine.store import Call, CallEvent, TranscriptEntry, Transfer, UsageLog, iso, table_of
 
 # Local rates that turn metered usage into cost (integer micro-USD). Commodity cloud list prices,
 # so a demo call shows the same cost fields a hosted platform would bill.
@@ -48,11 +48,6 @@ class History:
     leads: dict[str, LeadProgress] = field(default_factory=dict)
 
 
-def _table(model: Any) -> Table:
-    table: Table = model.__table__
-    return table
-
-
 class CallBuilder:
     """Turns call plans into rows for one organization."""
 
@@ -67,7 +62,7 @@ class CallBuilder:
         self.make_event = RowMaker(CallEvent)
         self.make_usage = RowMaker(UsageLog)
         self.make_transfer = RowMaker(Transfer)
-        self.history = History({_table(m): [] for m in (Call, TranscriptEntry, CallEvent, UsageLog,
+        self.history = History({table_of(m): [] for m in (Call, TranscriptEntry, CallEvent, UsageLog,
                                                          Transfer)})
         self._humans = [u for u in catalog.users if u["role"] == "agent"]
 
@@ -95,7 +90,7 @@ class CallBuilder:
             from_number = own
             to_number = plan.lead.phone_number if plan.lead else fictional_number(rng)
             sip_call_id = f"{rng.getrandbits(64):016x}@switchboard.local"
-        parties = {"from": from_number, "to": to_number}
+        parties: Parties = {"from": from_number, "to": to_number}
 
         log = EventLog()
         answered_at: datetime | None = None
@@ -163,14 +158,14 @@ class CallBuilder:
 
         row = self._call_row(plan, call_id, agent, parties, number_id, user_id, is_test, sip_call_id,
                              answered_at, ended_at, timeline, convo, transfer_row)
-        self.history.rows[_table(Call)].append(row)
-        self.history.rows[_table(TranscriptEntry)].extend(entries)
+        self.history.rows[table_of(Call)].append(row)
+        self.history.rows[table_of(TranscriptEntry)].extend(entries)
         log.events.sort(key=lambda event: event["occurred_at"])
-        self.history.rows[_table(CallEvent)].extend(
+        self.history.rows[table_of(CallEvent)].extend(
             self.make_event(self.org, self.new_id(), event["occurred_at"], call_id=call_id, **event)
             for event in log.events)
         if transfer_row is not None:
-            self.history.rows[_table(Transfer)].append(transfer_row)
+            self.history.rows[table_of(Transfer)].append(transfer_row)
         if plan.lead is not None:
             progress = self.history.leads.setdefault(plan.lead.id, LeadProgress())
             progress.attempts += 1
@@ -267,7 +262,7 @@ class CallBuilder:
         for attempt in attempts:
             attempt["seconds"] = round(self.rng.uniform(4.0, 12.0) if attempt["status"] == "failed"
                                        else self.rng.uniform(3.0, 8.0), 2)
-        return sum(attempt["seconds"] for attempt in attempts)
+        return float(sum(attempt["seconds"] for attempt in attempts))
 
     def _transfer_events(self, log: EventLog, transfer: dict[str, Any], plan: CallPlan) -> None:
         """Fill the transfer's times (it starts at the timeline's system line) and log events."""
@@ -343,10 +338,10 @@ class CallBuilder:
         row = self.make_usage(self.org, self.new_id(), at, call_id=call_id, kind=kind,
                               quantity=quantity, unit=unit, cost_micro_usd=cost, provider=provider,
                               occurred_at=at)
-        self.history.rows[_table(UsageLog)].append(row)
+        self.history.rows[table_of(UsageLog)].append(row)
         return row
 
-    def _call_row(self, plan: CallPlan, call_id: str, agent: DemoAgent, parties: dict[str, str],
+    def _call_row(self, plan: CallPlan, call_id: str, agent: DemoAgent, parties: Parties,
                   number_id: str | None, user_id: str | None, is_test: bool,
                   sip_call_id: str | None, answered_at: datetime | None, ended_at: datetime,
                   timeline: Timeline | None, convo: Conversation | None,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from engine.demo.history.plan import CallPlan
+
+# the numbers of a call: caller and callee, as the first event's payload carries them
+Parties = TypedDict("Parties", {"from": str, "to": str})
 
 
 @dataclass
@@ -25,7 +28,7 @@ class EventLog:
 
 
 def setup_events(log: EventLog, plan: CallPlan, rng: random.Random, sip_call_id: str | None,
-                 parties: dict[str, str], answered_at: datetime | None, ended_at: datetime) -> None:
+                 parties: Parties, answered_at: datetime | None, ended_at: datetime) -> None:
     """From the first INVITE (or WebRTC offer) to the answer, or to the failure that ended it."""
     t = plan.at
     ms = timedelta(milliseconds=1)

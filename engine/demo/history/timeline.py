@@ -42,7 +42,7 @@ class Timeline:
 
     @property
     def turn_latencies(self) -> list[dict[str, Any]]:
-        turns = []
+        turns: list[dict[str, Any]] = []
         for line in self.lines:
             if line.latency is not None:
                 turns.append({"turn": len(turns) + 1, **line.latency})

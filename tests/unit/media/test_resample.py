@@ -8,7 +8,7 @@ import pytest
 
 from engine.media.frame import to_pcm
 from engine.media.polyphase import resample
-from engine.media.resample import BatchResampler, Resampler
+from engine.media.resampler import BatchResampler, Resampler
 
 
 def _tone(freq: float, rate: int, seconds: float) -> bytes:

@@ -8,7 +8,8 @@ import pytest
 
 from engine.media import BARGE_MASKS, CALLER_MASKS, LISTEN_MASKS, Mixer, Participant
 from engine.media.loop import MediaLoop
-from engine.webrtc import OfferError, OfferingPeer, PeerLeg, check_offer, rtc_configuration
+from engine.rtc import rtc_configuration
+from engine.webrtc import OfferError, OfferingPeer, PeerLeg, check_offer
 from tests.unit.webrtc.tones import Capture, Sine, heard, silent_at, tone_level
 
 

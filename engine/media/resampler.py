@@ -23,7 +23,7 @@ def lowpass(cutoff: float, taps: int) -> npt.NDArray[np.float64]:
     """A Hamming-windowed sinc; ``cutoff`` in cycles per sample (0 … 0.5). Designed once per
     cutoff and length (every call opens resamplers of the same few ratios) and read-only."""
     n = np.arange(taps) - (taps - 1) / 2
-    h = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hamming(taps)
+    h: npt.NDArray[np.float64] = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hamming(taps)
     h /= h.sum()
     h.flags.writeable = False
     return h
@@ -161,4 +161,5 @@ class BatchResampler:
         if self.up > 1:
             out: npt.NDArray[np.float32] = np.matmul(windows, self._bank)  # (k, n, up)
             return out.reshape(k, n * self.up)
-        return np.einsum("knt,t->kn", windows[:, ::self.down], self._bank)
+        picked: npt.NDArray[np.float32] = np.einsum("knt,t->kn", windows[:, ::self.down], self._bank)
+        return picked
