@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from fastapi import FastAPI
 
 from engine import __version__
 from engine.api import errors
 from engine.api.auth import KeyVerifier
 from engine.api.crud import router_for
+from engine.api.host import ApiHost
 from engine.api.resources import RESOURCES
 from engine.api.routes import ROUTERS, engine_info
 
-if TYPE_CHECKING:
-    from engine.app import Engine
 
-
-def create_app(engine: Engine) -> FastAPI:
+def create_app(engine: ApiHost) -> FastAPI:
     app = FastAPI(
         title="Switchboard API",
         version=__version__,
