@@ -38,6 +38,7 @@ from console.views.transcript import TranscriptView
 from console.views.transfer_dialog import TransferDialog
 from console.views.transfer_timeline import TransferTimelineView
 from console.views.widgets import button, confirm, hbox, section
+from engine.events import AgentUpdated, Event
 
 CONTROLS_WIDTH = 340
 DTMF_KEYS = ("123", "456", "789", "*0#")
@@ -393,9 +394,9 @@ class LiveCallPanel(QWidget):
         if status is not None:
             status(text)
 
-    def _global_event(self, event: dict[str, object]) -> None:
-        if event.get("type") == "agent.updated" and isinstance(event.get("data"), dict):
-            self.macros.agent_changed(event["data"])  # type: ignore[arg-type]
+    def _global_event(self, event: Event) -> None:
+        if isinstance(event, AgentUpdated):
+            self.macros.agent_changed(event.record)
 
     # -- lifetime ---------------------------------------------------------------------------------
 

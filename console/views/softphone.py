@@ -41,6 +41,7 @@ from console.models.transcript import TranscriptModel
 from console.views.ringer import Ringer
 from console.views.transcript import TranscriptView
 from console.views.widgets import button, empty_state, hbox
+from engine.events import Event, UserCreated, UserDeleted
 
 if TYPE_CHECKING:
     from PySide6.QtMultimedia import QAudioDevice
@@ -539,10 +540,9 @@ class SoftphoneDock(QDockWidget):
 
     # -- wiring -------------------------------------------------------------------------------------------
 
-    def _event(self, event: dict[str, Any]) -> None:
+    def _event(self, event: Event) -> None:
         self.model.apply_event(event)
-        kind = str(event.get("type", ""))
-        if kind in ("user.created", "user.deleted") and self._users_requested:
+        if isinstance(event, UserCreated | UserDeleted) and self._users_requested:
             self.model.load_users()
 
     def _visible(self, visible: bool) -> None:
