@@ -37,7 +37,7 @@ from console.views.macros import MacroBar, MacroEditor
 from console.views.transcript import TranscriptView
 from console.views.transfer_dialog import TransferDialog
 from console.views.transfer_timeline import TransferTimelineView
-from console.views.widgets import button, confirm, hbox, section
+from console.views.widgets import bound, button, confirm, hbox, section
 from engine.events import AgentUpdated, Event
 
 CONTROLS_WIDTH = 340
@@ -247,7 +247,7 @@ class LiveCallPanel(QWidget):
         self.dtmf_buttons: dict[str, QPushButton] = {}
         for row, keys in enumerate(DTMF_KEYS):
             for column, key in enumerate(keys):
-                key_button = button(key, lambda _=False, k=key: self.model.dtmf(k))
+                key_button = button(key, bound(self.model.dtmf, key))
                 key_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
                 pad.addWidget(key_button, row, column)
                 self.dtmf_buttons[key] = key_button

@@ -40,7 +40,7 @@ from console.models.softphone import (
 from console.models.transcript import TranscriptModel
 from console.views.ringer import Ringer
 from console.views.transcript import TranscriptView
-from console.views.widgets import button, empty_state, hbox
+from console.views.widgets import bound, button, empty_state, hbox
 from engine.events import Event, UserCreated, UserDeleted
 
 if TYPE_CHECKING:
@@ -348,7 +348,7 @@ class SoftphoneDock(QDockWidget):
         self.dtmf_buttons: dict[str, QPushButton] = {}
         for row, keys in enumerate(DTMF_KEYS):
             for column, key in enumerate(keys):
-                key_button = button(key, lambda _=False, k=key: self.model.dtmf(k))  # clicked passes a bool
+                key_button = button(key, bound(self.model.dtmf, key))
                 key_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
                 pad.addWidget(key_button, row, column)
                 self.dtmf_buttons[key] = key_button
