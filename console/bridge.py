@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 EVENTS_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # back-off between reconnects of the events socket
 
 ApiCall = Callable[[Client], Awaitable[Any]]
-OnOk = Callable[[Any], None]
-OnError = Callable[[Exception], None]
+OnOk = Callable[[Any], object]  # what a callback answers is ignored
+OnError = Callable[[Exception], object]
 
 
 def _alive(callback: Callable[..., Any] | None, context: QObject | None) -> bool:
@@ -133,7 +133,7 @@ class ApiBridge(QObject):
         return self._submit(run()).result(timeout=timeout_s)
 
     @Slot(object)
-    def _deliver(self, item: tuple[Callable[[Any], None] | None, Any, bool, QObject | None]) -> None:
+    def _deliver(self, item: tuple[Callable[[Any], object] | None, Any, bool, QObject | None]) -> None:
         callback, value, failed, context = item
         if callback is None:
             if failed:

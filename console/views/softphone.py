@@ -59,7 +59,7 @@ PHASE_LABELS = {"connecting": "Connecting…", "connected": "Connected", "ended"
 def _clear(layout: QGridLayout | QVBoxLayout) -> None:
     while layout.count():
         item = layout.takeAt(0)
-        widget = item.widget()
+        widget = item.widget() if item is not None else None
         if widget is not None:
             widget.deleteLater()
 
@@ -308,9 +308,9 @@ class SoftphoneDock(QDockWidget):
         self.call_subtitle.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.call_state = QLabel("")
         self.call_state.setObjectName("callState")
-        row = hbox(self.call_subtitle, self.call_state)
-        row.setStretch(0, 1)
-        layout.addLayout(row)
+        state_row = hbox(self.call_subtitle, self.call_state)
+        state_row.setStretch(0, 1)
+        layout.addLayout(state_row)
 
         meters = QGridLayout()
         meters.setHorizontalSpacing(8)

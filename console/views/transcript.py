@@ -156,7 +156,7 @@ class TranscriptView(QListView):
         bar.rangeChanged.connect(self._range_changed)
         self._connect_model()
 
-    def setModel(self, model: object) -> None:  # type: ignore[override]
+    def setModel(self, model: object) -> None:
         super().setModel(model)  # type: ignore[arg-type]
         if hasattr(self, "new_messages"):
             self._connect_model()
