@@ -92,10 +92,12 @@ class EventBus:
         with self._lock:
             subs = [s for s in self._subs if s.wants(event)]
         for sub in subs:
-            if sub.queue.full():
-                sub.queue.get_nowait()
-                sub.queue.put_nowait(StreamOverflow().to_wire())
-            sub.queue.put_nowait(event)
+            queue = sub.queue
+            if queue.full():  # the two oldest make room for the word of it and the event
+                queue.get_nowait()
+                queue.get_nowait()
+                queue.put_nowait(StreamOverflow().to_wire())
+            queue.put_nowait(event)
 
 
 __all__ = ["SUBSCRIBER_QUEUE", "EventBus", "Subscription"]
