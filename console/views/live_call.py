@@ -168,8 +168,8 @@ class LiveCallPanel(QWidget):
         self.events_list.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.events_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.events_list.setFrameShape(QFrame.Shape.NoFrame)
-        self.model.events.rowsInserted.connect(lambda: QTimer.singleShot(0, self.events_list.scrollToBottom))
-        self.model.events.modelReset.connect(lambda: QTimer.singleShot(0, self.events_list.scrollToBottom))
+        self.model.events.rowsInserted.connect(self._events_to_end)
+        self.model.events.modelReset.connect(self._events_to_end)
         self.waterfall = LatencyWaterfall(self.model.latency)
         latency = QWidget()
         latency_layout = QVBoxLayout(latency)
@@ -381,6 +381,10 @@ class LiveCallPanel(QWidget):
             self.duration.setText(fmt.duration(live_seconds(self.model.call)))
         elif self.model.is_loaded:
             self.duration.setText(f"Ended · {fmt.duration(self.model.call.get('duration_seconds'))}")
+
+    def _events_to_end(self) -> None:
+        """The events list scrolls to its end on the next turn of the loop (unless deleted by then)."""
+        QTimer.singleShot(0, self.events_list, self.events_list.scrollToBottom)
 
     def _show_error(self, text: str) -> None:
         self.error_label.setText(text)
