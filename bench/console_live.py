@@ -42,6 +42,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from bench.console_calls import Heartbeat, run_loop, stalls
 from bench.live_feed import start_feed
+from engine.events import Event, TranscriptFinal, TranscriptPartial
 
 TARGET_PAINT_MS = 50.0  # DESIGN §8: live transcript, engine event -> painted, p95
 TARGET_STALL_MS = 50.0  # DESIGN §8
@@ -151,9 +152,9 @@ class BoardWatch(QObject):
 
     def __init__(self, live: Any) -> None:
         super().__init__()
-        from console.models.live import utterance
+        from console.models.live import spoken
 
-        self.utterance = utterance
+        self.spoken = spoken
         self.live = live
         self.model = live.model
         self.probe = PaintProbe(live.table.viewport(), self._shown)
@@ -161,20 +162,19 @@ class BoardWatch(QObject):
         self.off_screen = 0  # finals of rows the board does not show (not measured)
         live.bridge.event_received.connect(self.received)
 
-    @Slot(dict)
-    def received(self, event: dict[str, Any]) -> None:
+    @Slot(object)
+    def received(self, event: Event) -> None:
         if not self.probe.active:
             return
         self.events += 1
-        data = event.get("data") or {}
-        if event.get("type") == "transcript.final" and "emitted_at" in data:
-            row = self.model.row_of(str(event.get("call_id")))
+        if isinstance(event, TranscriptFinal) and "emitted_at" in event.extra:
+            row = self.model.row_of(str(event.call_id))
             if not self.live.table.visualRect(self.model.index(row, 0)).intersects(
                     self.live.table.viewport().rect()):
                 self.off_screen += 1
                 return
-            self.probe.expect(event["call_id"], Pending("final", self.utterance(data),
-                                                        data["emitted_at"], time.time()))
+            self.probe.expect(event.call_id, Pending("final", self.spoken(event.source, event.text),
+                                                     event.extra["emitted_at"], time.time()))
 
     def _shown(self, call_id: str, pending: Pending) -> QRect | None:
         row = self.model.row_of(call_id)
@@ -196,18 +196,16 @@ class PanelWatch(QObject):
         self.events = 0
         panel.model.stream.received.connect(self.received)
 
-    @Slot(dict)
-    def received(self, event: dict[str, Any]) -> None:
+    @Slot(object)
+    def received(self, event: Event) -> None:
         if not self.probe.active:
             return
         self.events += 1
-        kind = str(event.get("type"))
-        data = event.get("data") or {}
-        if kind in ("transcript.final", "transcript.partial") and "emitted_at" in data:
-            final = kind == "transcript.final"
-            self.probe.expect(data["index"], Pending("final" if final else "partial",
-                                                     (data.get("text"), not final),
-                                                     data["emitted_at"], time.time()))
+        if isinstance(event, TranscriptFinal | TranscriptPartial) and "emitted_at" in event.extra:
+            final = isinstance(event, TranscriptFinal)
+            self.probe.expect(event.index, Pending("final" if final else "partial",
+                                                   (event.text, not final),
+                                                   event.extra["emitted_at"], time.time()))
 
     def _shown(self, index: int, pending: Pending) -> QRect | None:
         text, partial = pending.expected

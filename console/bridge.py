@@ -3,7 +3,8 @@
 The GUI thread never awaits anything. ``ApiBridge.call`` schedules a coroutine on the worker
 loop with ``asyncio.run_coroutine_threadsafe``; the result comes back on the GUI thread through
 a queued Qt signal and is handed to the caller's ``on_ok`` or ``on_error``. The events WebSocket
-runs on the same loop and emits each event through ``event_received``.
+runs on the same loop and emits each event, typed (``engine.events``, parsed on the worker
+thread), through ``event_received``.
 
 This is the same shape as the softphone's media thread (its own loop, talking to Qt through
 signals), and it avoids a Qt-driven asyncio loop with its re-entrancy: a modal dialog or a
@@ -25,6 +26,7 @@ import websockets.asyncio.client  # noqa: F401  (see below)
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from engine.client import ApiError, Client
+from engine.events import Snapshot
 
 log = logging.getLogger(__name__)
 # websockets.asyncio.client is imported with the console rather than by the events socket on the
@@ -33,8 +35,8 @@ log = logging.getLogger(__name__)
 EVENTS_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # back-off between reconnects of the events socket
 
 ApiCall = Callable[[Client], Awaitable[Any]]
-OnOk = Callable[[Any], None]
-OnError = Callable[[Exception], None]
+OnOk = Callable[[Any], object]  # what a callback answers is ignored
+OnError = Callable[[Exception], object]
 
 
 def _alive(callback: Callable[..., Any] | None, context: QObject | None) -> bool:
@@ -58,7 +60,7 @@ class ApiBridge(QObject):
     """Owns the worker thread, its asyncio loop and the ``engine.client.Client`` on it."""
 
     _delivered = Signal(object)
-    event_received = Signal(dict)
+    event_received = Signal(object)  # an engine.events.Event
     events_connected = Signal(bool)
     connection_changed = Signal(str)
 
@@ -131,7 +133,7 @@ class ApiBridge(QObject):
         return self._submit(run()).result(timeout=timeout_s)
 
     @Slot(object)
-    def _deliver(self, item: tuple[Callable[[Any], None] | None, Any, bool, QObject | None]) -> None:
+    def _deliver(self, item: tuple[Callable[[Any], object] | None, Any, bool, QObject | None]) -> None:
         callback, value, failed, context = item
         if callback is None:
             if failed:
@@ -168,10 +170,11 @@ class ApiBridge(QObject):
             client = self._client
             assert client is not None
             try:
-                async for event in client.events():
-                    if event.get("type") == "snapshot":
+                async for event in client.event_stream():
+                    snapshot = isinstance(event, Snapshot)
+                    if snapshot:
                         self.snapshots += 1
-                    if failures or event.get("type") == "snapshot":
+                    if failures or snapshot:
                         self.events_connected.emit(True)
                     failures = 0
                     self.event_received.emit(event)

@@ -22,14 +22,14 @@ from console.context import ConsoleContext
 from console.views import VIEW_CLASSES
 from console.views.base import View
 from console.views.softphone import SoftphoneDock
+from engine.events import Event, RecordEvent
 
 HEALTH_INTERVAL_MS = 5000  # how often the status bar checks the engine's /health
 NAVIGATION = (("live", "Live"), ("calls", "Calls"), ("agents", "Agents"), ("campaigns", "Campaigns"),
               ("numbers", "Numbers & trunks"), ("usage", "Usage"), ("settings", "Settings"))
 
 
-RECORD_KINDS = frozenset({"agent", "campaign", "phone_number", "sip_trunk", "lead"})
-RECORD_CHANGES = frozenset({"created", "updated", "deleted"})  # what the lists reload for
+RECORD_KINDS = frozenset({"agent", "campaign", "phone_number", "sip_trunk", "lead"})  # lists reload
 
 
 class MainWindow(QMainWindow):
@@ -159,10 +159,9 @@ class MainWindow(QMainWindow):
         self._set_state("connecting" if self._healthy is None
                         else "connected" if self._healthy else "disconnected")
 
-    def _event(self, event: dict[str, object]) -> None:
-        kind, _, change = str(event.get("type", "")).partition(".")
-        if kind in RECORD_KINDS and change in RECORD_CHANGES:  # not agent.speaking and the like
-            self.ctx.records_changed.emit(kind)
+    def _event(self, event: Event) -> None:
+        if isinstance(event, RecordEvent) and event.resource in RECORD_KINDS:
+            self.ctx.records_changed.emit(event.resource)
 
     def _set_state(self, state: str) -> None:
         self.connection_state = state

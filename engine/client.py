@@ -4,19 +4,27 @@
         page = await api.list_calls(status="completed", limit=50)
         agent = await api.agents.create(name="Ava", first_message="Hello!")
 
-It imports nothing else of the engine, so the console can use it without pulling in the server.
+Live events come typed (``engine.events``), parsed from what the socket sends::
+
+    async for event in api.event_stream():
+        match event:
+            case TranscriptFinal(): ...
+
+It imports nothing else of the engine but the event types, so the console can use it without
+pulling in the server.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
-Record = dict[str, Any]
+from engine.events import Event, Record, parse_event
 
 
 class ApiError(Exception):
@@ -69,9 +77,9 @@ class Collection:
     async def list(self, **params: Any) -> Page:
         return Page.from_json(await self.client.request("GET", self.path, params=_clean(params)))
 
-    async def all(self, **params: Any) -> list[Record]:
+    async def all(self, **params: Any) -> builtins.list[Record]:
         """Every item, page by page (for small collections: agents, numbers, trunks...)."""
-        items: list[Record] = []
+        items: builtins.list[Record] = []
         page = 1
         while True:
             result = await self.list(page=page, limit=100, **params)
@@ -81,16 +89,16 @@ class Collection:
             page += 1
 
     async def get(self, ident: str) -> Record:
-        return await self.client.request("GET", f"{self.path}/{ident}")
+        return await self.client.record("GET", f"{self.path}/{ident}")
 
     async def create(self, **fields: Any) -> Record:
-        return await self.client.request("POST", self.path, json=fields)
+        return await self.client.record("POST", self.path, json=fields)
 
     async def update(self, ident: str, **fields: Any) -> Record:
-        return await self.client.request("PATCH", f"{self.path}/{ident}", json=fields)
+        return await self.client.record("PATCH", f"{self.path}/{ident}", json=fields)
 
     async def delete(self, ident: str) -> Record:
-        return await self.client.request("DELETE", f"{self.path}/{ident}")
+        return await self.client.record("DELETE", f"{self.path}/{ident}")
 
 
 class Client:
@@ -129,6 +137,14 @@ class Client:
         response = await self._http.request(method, path, **kwargs)
         return self._decode(response)
 
+    async def record(self, method: str, path: str, **kwargs: Any) -> Record:
+        """A request whose answer is one JSON object."""
+        return cast(Record, await self.request(method, path, **kwargs))
+
+    async def _items(self, path: str, key: str = "items") -> list[Record]:
+        """The list under ``key`` of a GET's answer."""
+        return cast(list[Record], (await self.request("GET", path))[key])
+
     @staticmethod
     def _decode(response: httpx.Response) -> Any:
         if response.status_code >= 400:
@@ -145,34 +161,34 @@ class Client:
     # -- engine ---------------------------------------------------------------------------------
 
     async def health(self) -> Record:
-        return await self.request("GET", "/health")
+        return await self.record("GET", "/health")
 
     async def engine_info(self) -> Record:
         """What the engine offers: ``{"version", "sip": {"enabled", "host", "port"},
         "webrtc": {"enabled"}}``."""
-        return await self.request("GET", "/v1/engine")
+        return await self.record("GET", "/v1/engine")
 
     # -- organization and keys ------------------------------------------------------------------
 
     async def organization(self) -> Record:
-        return await self.request("GET", "/v1/organization")
+        return await self.record("GET", "/v1/organization")
 
     async def update_organization(self, **fields: Any) -> Record:
-        return await self.request("PATCH", "/v1/organization", json=fields)
+        return await self.record("PATCH", "/v1/organization", json=fields)
 
     async def create_organization(self, name: str) -> Record:
         """A child organization; the answer carries its first API key, shown this once."""
-        return await self.request("POST", "/v1/organizations", json={"name": name})
+        return await self.record("POST", "/v1/organizations", json={"name": name})
 
     async def list_api_keys(self) -> list[Record]:
-        return (await self.request("GET", "/v1/api-keys"))["items"]
+        return await self._items("/v1/api-keys")
 
     async def create_api_key(self, name: str, scopes: list[str] | None = None) -> Record:
         """A new key; the answer's ``key`` is shown this once."""
-        return await self.request("POST", "/v1/api-keys", json=_clean({"name": name, "scopes": scopes}))
+        return await self.record("POST", "/v1/api-keys", json=_clean({"name": name, "scopes": scopes}))
 
     async def revoke_api_key(self, key_id: str) -> Record:
-        return await self.request("DELETE", f"/v1/api-keys/{key_id}")
+        return await self.record("DELETE", f"/v1/api-keys/{key_id}")
 
     # -- campaigns ------------------------------------------------------------------------------
 
@@ -181,14 +197,14 @@ class Client:
 
     async def import_leads(self, campaign_id: str, leads: list[Record]) -> Record:
         """Add many leads at once: ``{"imported": n, "errors": [{"index", "field", "error"}]}``."""
-        return await self.request("POST", f"/v1/campaigns/{campaign_id}/leads/bulk",
-                                  json={"leads": leads})
+        return await self.record("POST", f"/v1/campaigns/{campaign_id}/leads/bulk",
+                                 json={"leads": leads})
 
     async def start_campaign(self, campaign_id: str) -> Record:
-        return await self.request("POST", f"/v1/campaigns/{campaign_id}/start")
+        return await self.record("POST", f"/v1/campaigns/{campaign_id}/start")
 
     async def pause_campaign(self, campaign_id: str) -> Record:
-        return await self.request("POST", f"/v1/campaigns/{campaign_id}/pause")
+        return await self.record("POST", f"/v1/campaigns/{campaign_id}/pause")
 
     # -- calls ----------------------------------------------------------------------------------
 
@@ -204,27 +220,27 @@ class Client:
 
     async def get_call(self, call_id: str) -> Record:
         """A call with its transcript entries, transfers, analysis, costs and latency."""
-        return await self.request("GET", f"/v1/calls/{call_id}")
+        return await self.record("GET", f"/v1/calls/{call_id}")
 
     async def update_call(self, call_id: str, **fields: Any) -> Record:
         """Notes, rating, feedback, metadata."""
-        return await self.request("PATCH", f"/v1/calls/{call_id}", json=fields)
+        return await self.record("PATCH", f"/v1/calls/{call_id}", json=fields)
 
     async def create_call(self, **fields: Any) -> Record:
         """An outbound or test call: agent_id, from_number or phone_number_id, to_number, ..."""
-        return await self.request("POST", "/v1/calls", json=fields)
+        return await self.record("POST", "/v1/calls", json=fields)
 
     async def control(self, call_id: str, type: str, **fields: Any) -> Record:
         """A live control command (say, inject_context, end_call, hold, resume, mute_agent,
         unmute_agent, dtmf) with its fields; answers ``{"result": ..., "status": ...}``."""
-        return await self.request("POST", f"/v1/calls/{call_id}/control",
-                                  json={"type": type, **fields})
+        return await self.record("POST", f"/v1/calls/{call_id}/control",
+                                 json={"type": type, **fields})
 
     async def blind_transfer(self, call_id: str, to: str, **fields: Any) -> Record:
         """Blind-transfer a live call to ``to`` (E.164 or sip: URI); ``ringing_timeout``,
         ``play_dialtone``. The transfer row as started."""
-        return await self.request("POST", f"/v1/calls/{call_id}/transfers/blind",
-                                  json={"to": to, **fields})
+        return await self.record("POST", f"/v1/calls/{call_id}/transfers/blind",
+                                 json={"to": to, **fields})
 
     async def warm_transfer(self, call_id: str, destinations: list[Record],
                             **fields: Any) -> Record:
@@ -234,45 +250,45 @@ class Client:
         declines. ``summary``, ``ringing_timeout``, ``fallback`` (``{"strategy":
         "return_to_agent" | "take_message" | "end_call", "message"}``). The transfer row as
         started."""
-        return await self.request("POST", f"/v1/calls/{call_id}/transfers/warm",
-                                  json={"destinations": destinations, **fields})
+        return await self.record("POST", f"/v1/calls/{call_id}/transfers/warm",
+                                 json={"destinations": destinations, **fields})
 
     async def complete_transfer(self, call_id: str, transfer_id: str) -> Record:
         """Bridge the caller to the destination being consulted now (a human drives the
         transfer); the transfer row."""
-        return await self.request("POST",
-                                  f"/v1/calls/{call_id}/transfers/{transfer_id}/complete")
+        return await self.record("POST",
+                                 f"/v1/calls/{call_id}/transfers/{transfer_id}/complete")
 
     async def cancel_transfer(self, call_id: str, transfer_id: str) -> Record:
         """Stop a running transfer: the consultation leg hangs up and the caller goes back to
         the AI agent; the transfer row."""
-        return await self.request("POST", f"/v1/calls/{call_id}/transfers/{transfer_id}/cancel")
+        return await self.record("POST", f"/v1/calls/{call_id}/transfers/{transfer_id}/cancel")
 
     async def answer_transfer(self, call_id: str, transfer_id: str, user_id: str,
                               sdp: str) -> Record:
         """A console user takes a transfer offered to ``user:<id>`` with a WebRTC offer; answers
         ``{"sdp", "type": "answer", "participant_id"}`` and the caller is bridged to the user."""
-        return await self.request("POST", f"/v1/calls/{call_id}/transfers/{transfer_id}/answer",
-                                  json={"user_id": user_id, "sdp": sdp, "type": "offer"})
+        return await self.record("POST", f"/v1/calls/{call_id}/transfers/{transfer_id}/answer",
+                                 json={"user_id": user_id, "sdp": sdp, "type": "offer"})
 
     async def decline_transfer(self, call_id: str, transfer_id: str, user_id: str,
                                reason: str | None = None) -> Record:
         """A console user declines a transfer offered to them (the next destination is tried);
         the transfer row."""
-        return await self.request("POST", f"/v1/calls/{call_id}/transfers/{transfer_id}/decline",
-                                  json=_clean({"user_id": user_id, "reason": reason}))
+        return await self.record("POST", f"/v1/calls/{call_id}/transfers/{transfer_id}/decline",
+                                 json=_clean({"user_id": user_id, "reason": reason}))
 
     async def call_transfers(self, call_id: str) -> list[Record]:
-        return (await self.request("GET", f"/v1/calls/{call_id}/transfers"))["items"]
+        return await self._items(f"/v1/calls/{call_id}/transfers")
 
     async def call_events(self, call_id: str) -> list[Record]:
-        return (await self.request("GET", f"/v1/calls/{call_id}/events"))["events"]
+        return await self._items(f"/v1/calls/{call_id}/events", "events")
 
     async def call_report(self, call_id: str) -> Record:
-        return await self.request("GET", f"/v1/calls/{call_id}/report")
+        return await self.record("GET", f"/v1/calls/{call_id}/report")
 
     async def finalize_report(self, call_id: str) -> Record:
-        return await self.request("POST", f"/v1/calls/{call_id}/report/finalize")
+        return await self.record("POST", f"/v1/calls/{call_id}/report/finalize")
 
     async def recording(self, call_id: str, byte_range: tuple[int, int] | None = None) -> bytes:
         headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else None
@@ -286,21 +302,21 @@ class Client:
     async def join_call(self, call_id: str, sdp: str, role: str) -> Record:
         """Join a live call with a WebRTC offer as listen, whisper, barge, takeover or agent;
         answers ``{"sdp", "type": "answer", "participant_id"}``."""
-        return await self.request("POST", f"/v1/calls/{call_id}/join",
-                                  json={"sdp": sdp, "type": "offer", "role": role})
+        return await self.record("POST", f"/v1/calls/{call_id}/join",
+                                 json={"sdp": sdp, "type": "offer", "role": role})
 
     async def leave_call(self, call_id: str, participant_id: str) -> Record:
         """Leave a call joined with :meth:`join_call` (a takeover hands the call back)."""
-        return await self.request("DELETE", f"/v1/calls/{call_id}/participants/{participant_id}")
+        return await self.record("DELETE", f"/v1/calls/{call_id}/participants/{participant_id}")
 
     async def call_participants(self, call_id: str) -> list[Record]:
-        return (await self.request("GET", f"/v1/calls/{call_id}/participants"))["items"]
+        return await self._items(f"/v1/calls/{call_id}/participants")
 
     async def web_call(self, agent_id: str, sdp: str, **fields: Any) -> Record:
         """A web call to an agent from a WebRTC offer (``dynamic_variables`` optional);
         answers ``{"call_id", "sdp", "type": "answer"}``."""
-        return await self.request("POST", "/v1/web-calls",
-                                  json={"agent_id": agent_id, "sdp": sdp, **fields})
+        return await self.record("POST", "/v1/web-calls",
+                                 json={"agent_id": agent_id, "sdp": sdp, **fields})
 
     # -- webhooks -------------------------------------------------------------------------------
 
@@ -311,28 +327,29 @@ class Client:
 
     async def test_webhook(self, webhook_id: str) -> Record:
         """Send a ``ping`` to the webhook now; answers the delivery (status, response_code, ...)."""
-        return await self.request("POST", f"/v1/webhooks/{webhook_id}/test")
+        return await self.record("POST", f"/v1/webhooks/{webhook_id}/test")
 
     # -- usage, voices --------------------------------------------------------------------------
 
     async def usage(self, *, since: str | None = None, until: str | None = None) -> Record:
         """``{"days": [{"day", "kind", "quantity", "unit", "cost_micro_usd"}], "totals": {...}}``."""
-        return await self.request("GET", "/v1/usage", params=_clean({"since": since, "until": until}))
+        return await self.record("GET", "/v1/usage", params=_clean({"since": since, "until": until}))
 
     async def usage_logs(self, **params: Any) -> Page:
         return Page.from_json(await self.request("GET", "/v1/usage/logs", params=_clean(params)))
 
     async def voices(self) -> list[Record]:
-        return (await self.request("GET", "/v1/voices"))["items"]
+        return await self._items("/v1/voices")
 
     async def models(self) -> list[Record]:
         """The installed speech recognition models: ``{"engine", "name", "path", "language", "source"}``."""
-        return (await self.request("GET", "/v1/models"))["items"]
+        return await self._items("/v1/models")
 
     # -- events ---------------------------------------------------------------------------------
 
     async def events(self, call_id: str | None = None) -> AsyncIterator[Record]:
-        """The events WebSocket: first a ``snapshot`` event, then changes as they happen."""
+        """The events WebSocket as it sends them (wire dicts): first a ``snapshot`` event, then
+        changes as they happen; only that call's with ``call_id``."""
         import websockets
 
         url = self.base_url.replace("http://", "ws://").replace("https://", "wss://") + "/v1/events"
@@ -342,3 +359,12 @@ class Client:
         async with websockets.connect(url, additional_headers=headers, max_size=None) as ws:
             async for message in ws:
                 yield json.loads(message)
+
+    async def event_stream(self, call_id: str | None = None) -> AsyncIterator[Event]:
+        """:meth:`events` as typed events (``engine.events``): a ``Snapshot`` first, then the
+        changes; a type this client does not know arrives as ``UnknownEvent``."""
+        async for message in self.events(call_id):
+            yield parse_event(message)
+
+
+__all__ = ["ApiError", "Client", "Collection", "Page", "Record"]

@@ -103,8 +103,8 @@ def format_row(record: Record, agent_names: Mapping[str, str]) -> CallRow:
     if not texts[AGENT_COLUMN]:
         texts[AGENT_COLUMN] = agent_names.get(record.get("agent_id") or "", "")
     tones = [""] * len(COLUMNS)
-    for column, tone in TONES.items():
-        tones[column] = tone(record)
+    for index, tone in TONES.items():
+        tones[index] = tone(record)
     return CallRow(texts, tones)
 
 

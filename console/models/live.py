@@ -1,44 +1,27 @@
-"""Live calls: the events socket's snapshot, then ``call.*`` and ``transcript.final`` events, as
+"""Live calls: the events socket's snapshot, then call changes and final transcript lines, as
 table rows. Events are collected as pending changes and applied by ``flush()`` (the board calls it
 on a short timer), so a burst of events costs one repaint."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QColor
 
 from console import formatting as fmt
 from console import theme
+from console.events import typed
 from console.models.records import Column, Index, RecordTableModel
 from engine.client import Record
+from engine.events import CallChange, CallCreated, Event, Snapshot, TranscriptFinal
 
 NEW_CALL_HIGHLIGHT_S = 3.0  # how long a new row stays highlighted
 UTTERANCE_CHARS = 160  # the last utterance is cut to this many characters
 SNAPSHOT_DETAILS = 50  # live calls of a snapshot whose last utterance is fetched (one request each)
-
-
-def _calls_of_snapshot(data: Any) -> list[Record]:
-    if isinstance(data, list):
-        return [c for c in data if isinstance(c, dict)]
-    if isinstance(data, dict):
-        for key in ("calls", "live_calls", "items"):
-            if isinstance(data.get(key), list):
-                return [c for c in data[key] if isinstance(c, dict)]
-    return []
-
-
-def _call_of_event(event: Record) -> Record | None:
-    data = event.get("data")
-    if not isinstance(data, dict):
-        return None
-    call = data.get("call") if isinstance(data.get("call"), dict) else data
-    if "id" not in call and event.get("call_id"):
-        call = {**call, "id": event["call_id"]}
-    return call if call.get("id") else None
 
 
 def live_seconds(call: Record, now: datetime | None = None) -> float | None:
@@ -53,8 +36,13 @@ def live_seconds(call: Record, now: datetime | None = None) -> float | None:
 
 
 def utterance(entry: Record) -> str:
-    speaker = fmt.SPEAKER_LABELS.get(str(entry.get("source")), fmt.label(entry.get("source")))
-    text = " ".join(str(entry.get("text") or "").split())
+    """A transcript entry as the board's last utterance: speaker, text cut short."""
+    return spoken(entry.get("source"), entry.get("text"))
+
+
+def spoken(source: Any, text: Any) -> str:
+    speaker = fmt.SPEAKER_LABELS.get(str(source), fmt.label(source))
+    text = " ".join(str(text or "").split())
     if len(text) > UTTERANCE_CHARS:
         text = text[:UTTERANCE_CHARS - 1] + "…"
     return f"{speaker}: {text}" if text else ""
@@ -67,7 +55,7 @@ class LiveCallsModel(RecordTableModel):
     changed = Signal()
     detail_wanted = Signal(str)  # a call is known only by id; the board fetches its row
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         self.agent_names: dict[str, str] = {}
         super().__init__([
             Column("Direction", lambda r: fmt.direction(r.get("direction"))),
@@ -87,37 +75,38 @@ class LiveCallsModel(RecordTableModel):
 
     # -- events -----------------------------------------------------------------------------------
 
-    def apply_event(self, event: Record) -> None:
-        """Take one event in; rows change at the next ``flush()`` (a snapshot at once)."""
-        kind = str(event.get("type", ""))
-        if kind == "snapshot":
-            calls = [c for c in _calls_of_snapshot(event.get("data"))
-                     if c.get("status") in fmt.LIVE_STATUSES]
-            self._pending.clear()
-            self.set_records(calls)
-            self.changed.emit()
-            for call in calls[:SNAPSHOT_DETAILS]:
-                self.detail_wanted.emit(str(call["id"]))
-        elif kind.startswith("call."):
-            call = _call_of_event(event)
-            if call is None:
-                return
-            ident = str(call["id"])
-            if kind == "call.ended" or (call.get("status") and call["status"] not in fmt.LIVE_STATUSES):
-                self._pending[ident] = None
-                return
-            fields = {k: v for k, v in call.items() if not isinstance(v, dict | list)}
-            self._merge_pending(ident, fields)
-            if kind == "call.created" or (self.row_of(ident) < 0 and ident not in self._first_seen):
-                self._first_seen.setdefault(ident, time.monotonic())
-                if "from_number" not in call:
-                    self.detail_wanted.emit(ident)
-        elif kind == "transcript.final":
-            data = event.get("data") or {}
-            ident = str(event.get("call_id") or data.get("call_id") or "")
-            text = utterance(data)
-            if ident and text and (self.row_of(ident) >= 0 or self._pending.get(ident)):
-                self._merge_pending(ident, {"last_utterance": text})
+    def apply_event(self, event: Event | Mapping[str, Any]) -> None:
+        """Take one event in (typed, or its wire dict); rows change at the next ``flush()`` (a
+        snapshot at once)."""
+        match typed(event):
+            case Snapshot(calls=calls):
+                live = [c for c in calls or () if c.get("status") in fmt.LIVE_STATUSES]
+                self._pending.clear()
+                self.set_records(live)
+                self.changed.emit()
+                for call in live[:SNAPSHOT_DETAILS]:
+                    self.detail_wanted.emit(str(call["id"]))
+            case CallChange() as change:
+                self._call_changed(change)
+            case TranscriptFinal(call_id=ident, source=source, text=text):
+                line = spoken(source, text)
+                if ident and line and (self.row_of(ident) >= 0 or self._pending.get(ident)):
+                    self._merge_pending(ident, {"last_utterance": line})
+
+    def _call_changed(self, change: CallChange) -> None:
+        ident = change.ident
+        if not ident:
+            return
+        status = change.status
+        if status and status not in fmt.LIVE_STATUSES:
+            self._pending[ident] = None
+            return
+        fields = {k: v for k, v in change.call.items() if not isinstance(v, dict | list)}
+        self._merge_pending(ident, fields)
+        if isinstance(change, CallCreated) or (self.row_of(ident) < 0 and ident not in self._first_seen):
+            self._first_seen.setdefault(ident, time.monotonic())
+            if "from_number" not in change.call:
+                self.detail_wanted.emit(ident)
 
     def merge_detail(self, call: Record) -> None:
         """A call's row as fetched (the board asked for it after ``call.created``)."""

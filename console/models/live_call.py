@@ -5,24 +5,41 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, QTimer, Signal, Slot
 
 from console import formatting as fmt
 from console.bridge import ApiBridge
+from console.events import typed
 from console.models.records import Index
 from console.models.transcript import TranscriptModel
 from console.models.transfer_timeline import TransferTimelineModel
 from engine.client import ApiError, Client, Record
+from engine.events import (
+    LATENCY_STAGES,
+    AgentSpeaking,
+    CallChange,
+    CallControl,
+    CallParticipantJoined,
+    CallParticipantLeft,
+    CallWhisper,
+    Event,
+    MetricsTurn,
+    Snapshot,
+    TranscriptFinal,
+    TranscriptPartial,
+    TransferEvent,
+)
 
 log = logging.getLogger(__name__)
 
 AGENT_STATES = ("listening", "thinking", "speaking")
 EVENTS_REFRESH_MS = 700  # recorded events are fetched again at most this often while they change
 # the live events after which the call's recorded events (with their SIP codes) are fetched again
-REFRESH_ON = ("call.", "transfer.", "transcript.final")
-LATENCY_STAGES = ("eou_ms", "stt_ms", "brain_ms", "tts_ttfb_ms", "voice_to_voice_ms")
+REFRESH_ON = (CallChange, CallControl, CallWhisper, CallParticipantJoined, CallParticipantLeft,
+              TransferEvent, TranscriptFinal)
 MAX_TURNS = 50  # turns of latency kept for the waterfall
 SCREEN_ROLES = ("takeover", "agent")  # joined humans at a console, who see whispered text
 
@@ -44,10 +61,10 @@ class TurnLatency(QObject):
                 self._put({k: entry.get(k) for k in ("index", *LATENCY_STAGES)})
         self.changed.emit()
 
-    def add(self, data: Record) -> None:
-        if data.get("voice_to_voice_ms") is None and data.get("tts_ttfb_ms") is None:
+    def add(self, turn: MetricsTurn) -> None:
+        if turn.voice_to_voice_ms is None and turn.tts_ttfb_ms is None:
             return
-        self._put({k: data.get(k) for k in ("index", "turn", *LATENCY_STAGES)})
+        self._put({"index": turn.index, "turn": turn.turn, **turn.stages()})
         self.changed.emit()
 
     def _put(self, turn: Record) -> None:
@@ -161,7 +178,7 @@ class CallEventStream(QObject):
     """``WS /v1/events?call_id=…`` on the bridge's worker loop; each event arrives as a signal on
     the GUI thread. ``stop()`` cancels the socket."""
 
-    received = Signal(dict)
+    received = Signal(object)  # an engine.events.Event
     ended = Signal(str)  # why the stream stopped ("" when stopped on purpose)
 
     def __init__(self, bridge: ApiBridge, call_id: str, parent: QObject | None = None) -> None:
@@ -173,7 +190,7 @@ class CallEventStream(QObject):
         self._stopped = False
         self._forward.connect(self.received, Qt.ConnectionType.QueuedConnection)
 
-    _forward = Signal(dict)  # emitted on the worker thread, delivered on the GUI thread
+    _forward = Signal(object)  # emitted on the worker thread, delivered on the GUI thread
 
     def start(self) -> None:
         self.bridge.call(self._run, self._closed, self._failed, context=self)
@@ -183,7 +200,7 @@ class CallEventStream(QObject):
         self._task = asyncio.current_task()
         if self._stopped:
             return
-        async for event in client.events(self.call_id):
+        async for event in client.event_stream(self.call_id):
             self._forward.emit(event)
 
     def _closed(self, _: object) -> None:
@@ -283,58 +300,61 @@ class LiveCallModel(QObject):
 
     # -- events -----------------------------------------------------------------------------------
 
-    @Slot(dict)
-    def apply_event(self, event: Record) -> None:
-        kind = str(event.get("type", ""))
-        data = event.get("data") if isinstance(event.get("data"), dict) else {}
-        assert isinstance(data, dict)
-        if kind == "snapshot":
-            call = data.get("call") if isinstance(data.get("call"), dict) else {}
-            assert isinstance(call, dict)
-            entries = (call.get("transcript") or {}).get("entries") or []
-            self.call = {k: v for k, v in call.items() if k != "transcript"} or self.call
-            self.transcript.set_entries([e for e in entries if isinstance(e, dict)])
-            self.latency.set_entries([e for e in entries if isinstance(e, dict)])
-            metadata = self.call.get("metadata") if isinstance(self.call.get("metadata"), dict) else {}
-            assert isinstance(metadata, dict)
-            self.barge_in_count = max(self.barge_in_count, int(metadata.get("barge_in_count") or 0))
-            self.load_history()
-            self.load_participants()
-            self.is_loaded = True
-            self.changed.emit()
-            self.loaded.emit()
-        elif kind in ("transcript.partial", "transcript.final"):
-            if data.get("text") or kind == "transcript.final":
-                self.transcript.upsert({**data, "partial": kind == "transcript.partial"})
-        elif kind == "metrics.turn":
-            self.latency.add(data)
-        elif kind.startswith("transfer."):
-            self.transfers.apply_event(event)
-        elif kind == "agent.speaking":
-            self.agent_state = str(data.get("state") or "")
-            self.changed.emit()
-        elif kind == "call.control":
-            if data.get("type") in ("mute_agent", "unmute_agent"):
-                self.agent_muted = data.get("type") == "mute_agent"
-            if data.get("status"):
-                self.call["status"] = data["status"]
-            self.changed.emit()
-        elif kind == "call.participant_joined":
-            self.participants[str(data.get("participant_id"))] = str(data.get("role") or "")
-            self.changed.emit()
-        elif kind == "call.participant_left":
-            self.participants.pop(str(data.get("participant_id")), None)
-            self.changed.emit()
-        elif kind == "call.whisper":
-            self.whispers.append(dict(data))
-            self.whispered.emit(dict(data))
-        elif kind.startswith("call."):
-            fields = {k: v for k, v in data.items() if not isinstance(v, dict | list)}
-            fields.pop("id", None)
-            self.call.update(fields)
-            self.changed.emit()
-        if self.is_loaded and kind.startswith(REFRESH_ON) and not self._events_timer.isActive():
+    @Slot(object)
+    def apply_event(self, event: Event | Mapping[str, Any]) -> None:
+        """One event of the call's stream (typed, or its wire dict)."""
+        event = typed(event)
+        match event:
+            case Snapshot(call=call):
+                self._snapshot(call or {})
+            case TranscriptPartial(text=text) if text:
+                self.transcript.upsert(event.payload())
+            case TranscriptFinal():
+                self.transcript.upsert(event.payload())
+            case MetricsTurn():
+                self.latency.add(event)
+            case TransferEvent():
+                self.transfers.apply_event(event)
+            case AgentSpeaking(state=state):
+                self.agent_state = state
+                self.changed.emit()
+            case CallControl(command=command, status=status):
+                if command in ("mute_agent", "unmute_agent"):
+                    self.agent_muted = command == "mute_agent"
+                if status:
+                    self.call["status"] = status
+                self.changed.emit()
+            case CallParticipantJoined(participant_id=pid, role=role):
+                self.participants[pid] = role
+                self.changed.emit()
+            case CallParticipantLeft(participant_id=pid):
+                self.participants.pop(pid, None)
+                self.changed.emit()
+            case CallWhisper():
+                whisper = event.payload()
+                self.whispers.append(whisper)
+                self.whispered.emit(dict(whisper))
+            case CallChange(call=fields):
+                self.call.update({k: v for k, v in fields.items()
+                                  if k != "id" and not isinstance(v, dict | list)})
+                self.changed.emit()
+        if self.is_loaded and isinstance(event, REFRESH_ON) and not self._events_timer.isActive():
             self._events_timer.start()
+
+    def _snapshot(self, call: Record) -> None:
+        """The call so far: its fields, transcript and turns; then its history is fetched."""
+        entries = [e for e in (call.get("transcript") or {}).get("entries") or [] if isinstance(e, dict)]
+        self.call = {k: v for k, v in call.items() if k != "transcript"} or self.call
+        self.transcript.set_entries(entries)
+        self.latency.set_entries(entries)
+        metadata = self.call.get("metadata") if isinstance(self.call.get("metadata"), dict) else {}
+        assert isinstance(metadata, dict)
+        self.barge_in_count = max(self.barge_in_count, int(metadata.get("barge_in_count") or 0))
+        self.load_history()
+        self.load_participants()
+        self.is_loaded = True
+        self.changed.emit()
+        self.loaded.emit()
 
     def load_history(self) -> None:
         """The call's transfers and recorded events (the transfer timeline, the SIP events)."""

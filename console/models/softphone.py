@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal, SignalInstance, Slot
 
 from console import formatting as fmt
 from console.bridge import ApiBridge
+from console.events import typed
 from console.models.live_call import LiveCallModel
 from engine.client import ApiError, Record
+from engine.events import Event, TransferOffered, TransferOfferEnded, UserDeleted, UserUpdated
 
 log = logging.getLogger(__name__)
 
@@ -214,42 +216,41 @@ class SoftphoneModel(QObject):
 
     # -- events ---------------------------------------------------------------------------------------
 
-    @Slot(dict)
-    def apply_event(self, event: Record) -> None:
-        kind = str(event.get("type", ""))
-        data = event.get("data")
-        if not isinstance(data, dict):
-            return
-        if kind == "transfer.offered":
-            self._offered(data)
-        elif kind == "transfer.offer_ended":
-            offer = self.offer
-            if offer is not None and data.get("transfer_id") == offer.get("transfer_id") \
-                    and data.get("user_id") == offer.get("user_id"):
-                self._clear_offer(str(data.get("reason") or "canceled"))
-        elif kind in ("user.updated", "user.deleted") and self.user is not None \
-                and data.get("id") == self.user.get("id"):
-            if kind == "user.deleted":
-                self.user, self.presence = None, SIGNED_OUT
-            else:
-                self.user = {**self.user, **data}
+    @Slot(object)
+    def apply_event(self, event: Event | Mapping[str, Any]) -> None:
+        """An event of the console's stream (typed, or its wire dict): offers to the signed-in
+        user, and changes to that user."""
+        user = self.user
+        match typed(event):
+            case TransferOffered() as offered:
+                self._offered(offered)
+            case TransferOfferEnded(transfer_id=transfer_id, user_id=user_id, reason=reason):
+                offer = self.offer
+                if offer is not None and transfer_id == offer.get("transfer_id") \
+                        and user_id == offer.get("user_id"):
+                    self._clear_offer(reason or "canceled")
+            case UserUpdated(record=record) if user is not None and record.get("id") == user.get("id"):
+                self.user = {**user, **record}
                 self.presence = str(self.user.get("presence") or self.presence)
-            self.changed.emit()
+                self.changed.emit()
+            case UserDeleted(record=record) if user is not None and record.get("id") == user.get("id"):
+                self.user, self.presence = None, SIGNED_OUT
+                self.changed.emit()
 
-    def _offered(self, data: Record) -> None:
-        if self.user is None or data.get("user_id") != self.user.get("id"):
+    def _offered(self, offered: TransferOffered) -> None:
+        if self.user is None or offered.user_id != self.user.get("id"):
             return
         if self.in_call:
             # already on a call: say so rather than ring over it
-            call_id, transfer_id = str(data.get("call_id")), str(data.get("transfer_id"))
+            call_id, transfer_id = str(offered.call_id), offered.transfer_id
             user_id = str(self.user["id"])
             self.bridge.call(lambda api: api.decline_transfer(call_id, transfer_id, user_id,
                                                               "busy on another call"), context=self)
             return
-        timeout = data.get("ringing_timeout")
+        timeout = offered.ringing_timeout
         seconds = float(timeout) if isinstance(timeout, int | float) and timeout > 0 \
             else DEFAULT_RINGING_TIMEOUT_S
-        self.offer = dict(data)
+        self.offer = offered.payload()  # what the dock shows, as the engine sent it
         self._offer_deadline = time.monotonic() + seconds
         self._tick.start()
         self.error.emit("")

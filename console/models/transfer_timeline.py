@@ -1,6 +1,9 @@
 """A call's transfers as a timeline: one row per step (dialing, screening, accepted or declined,
-next destination, bridging, completed, failed, canceled, fallback) from ``transfer.*`` events,
-plus the requests that start, complete and cancel a transfer."""
+next destination, bridging, completed, failed, canceled, fallback) from the live transfer events
+and the call's recorded event log, plus the requests that start, complete and cancel a transfer.
+
+A step is described from its name and data (``describe``), the shape both sources share: a live
+event gives its ``step`` and ``payload()``, a recorded one its ``event_type`` and ``payload``."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from console import formatting as fmt
 from console.bridge import ApiBridge
 from console.models.records import Index
 from engine.client import ApiError, Client, Record
+from engine.events import Event, TransferEvent
 
 RUNNING = frozenset({"requested", "dialing", "screening", "consulting", "bridging"})
 FALLBACKS = (("return_to_agent", "Return to the agent"), ("take_message", "Take a message"),
@@ -188,20 +192,17 @@ class TransferTimelineModel(QAbstractListModel):
             merged["status"] = known["status"]  # the events got further than this row
         self.transfers[ident] = merged
 
-    def apply_event(self, event: Record) -> None:
-        """A live ``transfer.*`` event of the call."""
-        kind = str(event.get("type") or "")
-        if not kind.startswith("transfer."):
+    def apply_event(self, event: Event) -> None:
+        """A live transfer event of the call (others are ignored)."""
+        if not isinstance(event, TransferEvent):
             return
-        data = event.get("data") if isinstance(event.get("data"), dict) else {}
-        assert isinstance(data, dict)
-        name = kind.removeprefix("transfer.")
+        name, data = event.step, event.payload()
         if not self._history_loaded:
-            self._early.append((name, data, event.get("at")))
+            self._early.append((name, data, event.at))
             self._track(name, data)
             self.changed.emit()
             return
-        self._add(name, data, event.get("at"), track=True, notify=True)
+        self._add(name, data, event.at, track=True, notify=True)
         self.changed.emit()
 
     def _track(self, name: str, data: Record) -> None:

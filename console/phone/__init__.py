@@ -21,6 +21,7 @@ from console.bridge import ApiBridge
 from console.phone.audio import AudioDevices, AudioIO, TonePlayer
 from console.phone.ring import FRAME_BYTES, RingBuffer
 from engine.client import ApiError, Client, Record
+from engine.events import CallParticipantLeft, CallUpdated, Event
 
 if TYPE_CHECKING:  # aiortc loads with the first call (~0.4 s measured), not with the window
     from console.phone.leg import MediaLoop, Offer, PhoneLeg
@@ -234,19 +235,16 @@ class Phone(QObject):
 
     # -- the engine's word on the call -------------------------------------------------------
 
-    @Slot(dict)
-    def _event(self, event: Record) -> None:
+    @Slot(object)
+    def _event(self, event: Event) -> None:
         if not self.active or self.call_id is None:
             return
-        data = event.get("data") if isinstance(event.get("data"), dict) else {}
-        assert isinstance(data, dict)
-        kind = str(event.get("type", ""))
-        if kind == "call.participant_left" and self.participant_id is not None \
-                and data.get("participant_id") == self.participant_id:
-            self._gone()
-        elif kind == "call.updated" and data.get("id") == self.call_id \
-                and data.get("status") and data["status"] not in fmt.LIVE_STATUSES:
-            self._gone()
+        match event:
+            case CallParticipantLeft(participant_id=pid) if pid == self.participant_id:
+                self._gone()
+            case CallUpdated(status=status) if event.ident == self.call_id \
+                    and status and status not in fmt.LIVE_STATUSES:
+                self._gone()
 
     def _gone(self) -> None:
         """The engine took this phone out of the call (it ended, or someone removed it)."""

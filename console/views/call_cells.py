@@ -49,8 +49,8 @@ class CallCellDelegate(QStyledItemDelegate):
         if self._theme != theme.current():
             self._follow_theme()
         column = index.column()
-        rect = option.rect  # type: ignore[attr-defined]
-        if option.state.value & SELECTED:  # type: ignore[attr-defined]
+        rect = option.rect
+        if option.state.value & SELECTED:
             painter.fillRect(rect, self._selection)
         text = row.texts[column]
         if not text:
@@ -60,9 +60,9 @@ class CallCellDelegate(QStyledItemDelegate):
         if width is None:
             if len(self._widths) >= WIDTH_CACHE_SIZE:
                 self._widths.clear()
-            width = self._widths[text] = option.fontMetrics.horizontalAdvance(text)  # type: ignore[attr-defined]
+            width = self._widths[text] = option.fontMetrics.horizontalAdvance(text)
         if width > rect.width():
-            text = option.fontMetrics.elidedText(text, ELIDE_RIGHT, rect.width())  # type: ignore[attr-defined]
-        painter.setFont(option.font)  # type: ignore[attr-defined]
+            text = option.fontMetrics.elidedText(text, ELIDE_RIGHT, rect.width())
+        painter.setFont(option.font)
         painter.setPen(self._pens[row.tones[column]])
         painter.drawText(rect, ALIGNMENTS[column], text)

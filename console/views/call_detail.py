@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
@@ -42,10 +43,15 @@ LATENCY_TOTAL_TITLE = "Total"
 EVENT_CELL_PADDING = 20  # item padding and the style's text margins, both sides
 
 
+def _text_of(key: str) -> Callable[[Record], str]:
+    """A column's text: the record's ``key`` as a string, blank when missing."""
+    return lambda record: "" if record.get(key) is None else str(record[key])
+
+
 def transcript_entries(call: Record) -> list[Record]:
     transcript = call.get("transcript")
     if isinstance(transcript, dict) and isinstance(transcript.get("entries"), list):
-        return transcript["entries"]
+        return cast(list[Record], transcript["entries"])
     for key in ("transcript_entries", "entries", "messages", "transcript_items"):
         value = call.get(key)
         if isinstance(value, list):
@@ -78,8 +84,8 @@ def _cost_value(costs: Record, kind: str) -> int | None:
 def latency_turns(call: Record) -> list[Record]:
     latency = call.get("latency")
     if isinstance(latency, dict) and isinstance(latency.get("turns"), list):
-        return latency["turns"]
-    return call.get("latency_turns") or []
+        return cast(list[Record], latency["turns"])
+    return cast(list[Record], call.get("latency_turns") or [])
 
 
 def latency_summary(call: Record) -> tuple[Any, Any]:
@@ -235,7 +241,7 @@ class CallDetail(QWidget):
         self.latency_model = RecordTableModel(
             [Column("Turn", lambda r: r.get("turn", ""))]
             + [Column(LATENCY_TOTAL_TITLE if key == "voice_to_voice_ms" else title,
-                      lambda r, k=key: "" if r.get(k) is None else str(r[k]), RIGHT,
+                      _text_of(key), RIGHT,
                       tooltip=f"{title}: {tip}")
                for title, key, tip in LATENCY_FIELDS],
             self,
@@ -322,8 +328,9 @@ class CallDetail(QWidget):
         self.meta.setText("  ·  ".join(p for p in parts if p))
         while self.chips.count():
             item = self.chips.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         analysis = analysis_of(call)
         costs = costs_of(call)
         for text in (fmt.label(analysis.get("sentiment")), fmt.label(analysis.get("outcome")),

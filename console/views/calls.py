@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from datetime import date as datetime_date
 
 from PySide6.QtCore import QDate, Qt, QTimer
 from PySide6.QtGui import QResizeEvent
@@ -45,7 +46,9 @@ class DateFilter(QDateEdit):
 
 
 def _utc_iso(day: QDate, end_of_day: bool) -> str:
-    local = datetime.combine(day.toPython(), time.min).astimezone()
+    date = day.toPython()
+    assert isinstance(date, datetime_date)
+    local = datetime.combine(date, time.min).astimezone()
     if end_of_day:
         local += timedelta(days=1)
     return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -256,13 +259,13 @@ class CallsView(View):
             header.blockSignals(False)
             return
         if key == current.sort_by:
-            order = "asc" if current.sort_order == "desc" else "desc"
+            direction = "asc" if current.sort_order == "desc" else "desc"
         else:
-            order = "desc"
-        header.setSortIndicator(column, Qt.SortOrder.AscendingOrder if order == "asc"
+            direction = "desc"
+        header.setSortIndicator(column, Qt.SortOrder.AscendingOrder if direction == "asc"
                                 else Qt.SortOrder.DescendingOrder)
         self.detail.clear()
-        self.model.set_query(self.query().with_(sort_by=key, sort_order=order))
+        self.model.set_query(self.query().with_(sort_by=key, sort_order=direction))
 
     # -- detail ----------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from console.views.base import View
 from console.views.live_call import LiveCallPanel
 from console.views.widgets import empty_state, heading, table_view
 from engine.client import Record
+from engine.events import Event, Snapshot
 
 SNAPSHOT_WAIT_MS = 5000  # without a snapshot by then, the board shows what it has
 FLUSH_MS = 100  # pending row changes are painted at most this often (≤ 10 repaints a second)
@@ -110,8 +111,8 @@ class LiveView(View):
         if self.panel is None:
             self.loaded.emit()
 
-    def _event(self, event: Record) -> None:
-        if event.get("type") == "snapshot":
+    def _event(self, event: Event) -> None:
+        if isinstance(event, Snapshot):
             self._details_waiting.clear()
             self.model.apply_event(event)  # asks for the rows' details
             self.snapshot_seen = True

@@ -37,7 +37,8 @@ from console.views.macros import MacroBar, MacroEditor
 from console.views.transcript import TranscriptView
 from console.views.transfer_dialog import TransferDialog
 from console.views.transfer_timeline import TransferTimelineView
-from console.views.widgets import button, confirm, hbox, section
+from console.views.widgets import bound, button, confirm, hbox, section
+from engine.events import AgentUpdated, Event
 
 CONTROLS_WIDTH = 340
 DTMF_KEYS = ("123", "456", "789", "*0#")
@@ -167,8 +168,8 @@ class LiveCallPanel(QWidget):
         self.events_list.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.events_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.events_list.setFrameShape(QFrame.Shape.NoFrame)
-        self.model.events.rowsInserted.connect(lambda: QTimer.singleShot(0, self.events_list.scrollToBottom))
-        self.model.events.modelReset.connect(lambda: QTimer.singleShot(0, self.events_list.scrollToBottom))
+        self.model.events.rowsInserted.connect(self._events_to_end)
+        self.model.events.modelReset.connect(self._events_to_end)
         self.waterfall = LatencyWaterfall(self.model.latency)
         latency = QWidget()
         latency_layout = QVBoxLayout(latency)
@@ -246,7 +247,7 @@ class LiveCallPanel(QWidget):
         self.dtmf_buttons: dict[str, QPushButton] = {}
         for row, keys in enumerate(DTMF_KEYS):
             for column, key in enumerate(keys):
-                key_button = button(key, lambda _=False, k=key: self.model.dtmf(k))
+                key_button = button(key, bound(self.model.dtmf, key))
                 key_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
                 pad.addWidget(key_button, row, column)
                 self.dtmf_buttons[key] = key_button
@@ -381,6 +382,10 @@ class LiveCallPanel(QWidget):
         elif self.model.is_loaded:
             self.duration.setText(f"Ended · {fmt.duration(self.model.call.get('duration_seconds'))}")
 
+    def _events_to_end(self) -> None:
+        """The events list scrolls to its end on the next turn of the loop (unless deleted by then)."""
+        QTimer.singleShot(0, self.events_list, self.events_list.scrollToBottom)
+
     def _show_error(self, text: str) -> None:
         self.error_label.setText(text)
         self.error_label.setVisible(bool(text))
@@ -393,9 +398,9 @@ class LiveCallPanel(QWidget):
         if status is not None:
             status(text)
 
-    def _global_event(self, event: dict[str, object]) -> None:
-        if event.get("type") == "agent.updated" and isinstance(event.get("data"), dict):
-            self.macros.agent_changed(event["data"])  # type: ignore[arg-type]
+    def _global_event(self, event: Event) -> None:
+        if isinstance(event, AgentUpdated):
+            self.macros.agent_changed(event.record)
 
     # -- lifetime ---------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from console import theme
 from console.models.macros import KINDS, MAX_MACROS, Macro, MacrosModel, macro_errors
-from console.views.widgets import button
+from console.views.widgets import bound, button
 
 COLUMNS = 2
 
@@ -28,7 +28,7 @@ COLUMNS = 2
 class MacroBar(QWidget):
     """The agent's macros as buttons, three a row; ``triggered(number)`` runs one."""
 
-    def __init__(self, model: MacrosModel, trigger: Callable[[int], None],
+    def __init__(self, model: MacrosModel, trigger: Callable[[int], object],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
@@ -54,7 +54,7 @@ class MacroBar(QWidget):
             self.grid.addWidget(self.empty, 0, 0, 1, COLUMNS)
         for number, macro in enumerate(self.model.macros, start=1):
             mark = "🗣" if macro.kind == "say" else "✎"
-            widget = button(f"{number}  {macro.label}", lambda n=number: self.trigger(n))
+            widget = button(f"{number}  {macro.label}", bound(self.trigger, number))
             widget.setObjectName("macroButton")
             widget.setProperty("kind", macro.kind)
             widget.setToolTip(f"Ctrl+{number}: {'Say' if macro.kind == 'say' else 'Whisper'} {mark}\n"

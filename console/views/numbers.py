@@ -175,8 +175,11 @@ class NumbersView(View):
         async def both(api: Client) -> tuple[list[Record], list[Record]]:
             return await api.agents.all(), await api.sip_trunks.all()
 
-        self.bridge.call(both, lambda choices: (self.numbers.set_choices(*choices), self._settle()),
-                         lambda exc: self._settle())
+        self.bridge.call(both, self._got_choices, lambda exc: self._settle())
+
+    def _got_choices(self, choices: tuple[list[Record], list[Record]]) -> None:
+        self.numbers.set_choices(*choices)
+        self._settle()
 
     def _trunks_changed(self) -> None:
         self.ctx.records_changed.emit("sip_trunk")

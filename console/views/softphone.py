@@ -40,7 +40,8 @@ from console.models.softphone import (
 from console.models.transcript import TranscriptModel
 from console.views.ringer import Ringer
 from console.views.transcript import TranscriptView
-from console.views.widgets import button, empty_state, hbox
+from console.views.widgets import bound, button, empty_state, hbox
+from engine.events import Event, UserCreated, UserDeleted
 
 if TYPE_CHECKING:
     from PySide6.QtMultimedia import QAudioDevice
@@ -58,7 +59,7 @@ PHASE_LABELS = {"connecting": "Connecting…", "connected": "Connected", "ended"
 def _clear(layout: QGridLayout | QVBoxLayout) -> None:
     while layout.count():
         item = layout.takeAt(0)
-        widget = item.widget()
+        widget = item.widget() if item is not None else None
         if widget is not None:
             widget.deleteLater()
 
@@ -307,9 +308,9 @@ class SoftphoneDock(QDockWidget):
         self.call_subtitle.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.call_state = QLabel("")
         self.call_state.setObjectName("callState")
-        row = hbox(self.call_subtitle, self.call_state)
-        row.setStretch(0, 1)
-        layout.addLayout(row)
+        state_row = hbox(self.call_subtitle, self.call_state)
+        state_row.setStretch(0, 1)
+        layout.addLayout(state_row)
 
         meters = QGridLayout()
         meters.setHorizontalSpacing(8)
@@ -347,7 +348,7 @@ class SoftphoneDock(QDockWidget):
         self.dtmf_buttons: dict[str, QPushButton] = {}
         for row, keys in enumerate(DTMF_KEYS):
             for column, key in enumerate(keys):
-                key_button = button(key, lambda _=False, k=key: self.model.dtmf(k))  # clicked passes a bool
+                key_button = button(key, bound(self.model.dtmf, key))
                 key_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
                 pad.addWidget(key_button, row, column)
                 self.dtmf_buttons[key] = key_button
@@ -539,10 +540,9 @@ class SoftphoneDock(QDockWidget):
 
     # -- wiring -------------------------------------------------------------------------------------------
 
-    def _event(self, event: dict[str, Any]) -> None:
+    def _event(self, event: Event) -> None:
         self.model.apply_event(event)
-        kind = str(event.get("type", ""))
-        if kind in ("user.created", "user.deleted") and self._users_requested:
+        if isinstance(event, UserCreated | UserDeleted) and self._users_requested:
             self.model.load_users()
 
     def _visible(self, visible: bool) -> None:

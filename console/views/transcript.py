@@ -156,7 +156,7 @@ class TranscriptView(QListView):
         bar.rangeChanged.connect(self._range_changed)
         self._connect_model()
 
-    def setModel(self, model: object) -> None:  # type: ignore[override]
+    def setModel(self, model: object) -> None:
         super().setModel(model)  # type: ignore[arg-type]
         if hasattr(self, "new_messages"):
             self._connect_model()
@@ -185,7 +185,7 @@ class TranscriptView(QListView):
         if not self.follow:
             return
         if self._at_end:
-            QTimer.singleShot(0, self._to_end_if_following)
+            QTimer.singleShot(0, self, self._to_end_if_following)  # not once deleted
         else:
             self._place_marker()
             self.new_messages.show()
@@ -199,7 +199,7 @@ class TranscriptView(QListView):
         self._at_end = True
         self.new_messages.hide()
         if self.follow:
-            QTimer.singleShot(0, self.scrollToBottom)
+            QTimer.singleShot(0, self, self.scrollToBottom)
 
     def scroll_to_end(self) -> None:
         self._at_end = True

@@ -146,7 +146,8 @@ class DestinationRow(QWidget):
             (self.to_error, self.target.currentWidget())
         label.setText(message)
         label.setVisible(bool(message))
-        mark(widget, bool(message))
+        if widget is not None:
+            mark(widget, bool(message))
 
     def clear_errors(self) -> None:
         for part in ("to", "label"):

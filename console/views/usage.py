@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCharts import QBarCategoryAxis, QBarSet, QChart, QChartView, QStackedBarSeries, QValueAxis
 from PySide6.QtCore import QMargins, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
@@ -18,6 +20,11 @@ from engine.client import Record
 
 RANGES = (("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90), ("All time", None))
 RIGHT = Qt.AlignmentFlag.AlignRight
+
+
+def _money_of(key: str) -> Callable[[Record], str]:
+    """A column's text: the record's ``key`` as money (micro-USD)."""
+    return lambda record: fmt.money(record.get(key, 0))
 
 
 class UsageView(View):
@@ -44,7 +51,9 @@ class UsageView(View):
             self.kind_values[kind] = value
             caption = QLabel()
             caption.setObjectName("cardLabel")
-            frame.layout().addWidget(caption)
+            layout = frame.layout()
+            assert layout is not None  # card() lays its frame out
+            layout.addWidget(caption)
             self.kind_captions[kind] = caption
             self.cards.addWidget(frame)
         self.page.addLayout(self.cards)
@@ -83,7 +92,7 @@ class UsageView(View):
     @staticmethod
     def _columns(kinds: list[str]) -> list[Column]:
         return [Column.key("Day", "day")] + [
-            Column(KIND_LABELS.get(k, k), lambda r, k=k: fmt.money(r.get(k, 0)), RIGHT) for k in kinds
+            Column(KIND_LABELS.get(k, k), _money_of(k), RIGHT) for k in kinds
         ] + [Column("Total", lambda r: fmt.money(r.get("total", 0)), RIGHT)]
 
     def refresh(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -20,6 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 ROW_HEIGHT = 30  # fixed table row height: rows are never measured one by one
+
+T = TypeVar("T")
 
 
 def heading(title: str, subtitle: str = "") -> tuple[QWidget, QLabel]:
@@ -43,7 +46,17 @@ def section(title: str) -> QLabel:
     return label
 
 
-def button(text: str, on_click: Callable[[], None] | None = None, *, primary: bool = False,
+def bound(action: Callable[[T], object], value: T) -> Callable[[], None]:
+    """A click handler that calls ``action(value)``. (A ``lambda n=value: ...`` is not one: Qt's
+    ``clicked`` hands a callable that takes an argument its ``checked`` flag.)"""
+
+    def run() -> None:
+        action(value)
+
+    return run
+
+
+def button(text: str, on_click: Callable[[], object] | None = None, *, primary: bool = False,
            danger: bool = False) -> QPushButton:
     widget = QPushButton(text)
     if primary:

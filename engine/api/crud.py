@@ -22,6 +22,7 @@ from sqlmodel import Session, SQLModel
 from engine.api.auth import Principal, principal_from
 from engine.api.errors import ApiError, not_found
 from engine.api.serialize import to_api
+from engine.events import Event, record_event
 from engine.store.timeutil import utcnow
 
 COMMON_FIELDS = frozenset({"id", "organization_id", "created_at", "updated_at"})
@@ -104,8 +105,14 @@ def get_owned(session: Session, model: type[SQLModel], ident: str, principal: Pr
     return row
 
 
+def emit(request: Request, event: Event) -> None:
+    """Send a typed event on the engine's bus."""
+    request.app.state.bus.emit(event)
+
+
 def publish(request: Request, type_: str, principal: Principal, data: dict[str, Any],
             call_id: str | None = None) -> None:
+    """Send an event given as its wire parts (prefer :func:`emit` with a typed event)."""
     request.app.state.bus.publish(type_, principal.organization_id, data, call_id=call_id)
 
 
@@ -187,7 +194,8 @@ def router_for(res: Resource) -> APIRouter:
                 session.commit()
                 data = res.serialize(row)
             response.status_code = 201
-            publish(request, f"{res.name}.created", principal, data)
+            emit(request, record_event(f"{res.name}.created",
+                                       organization_id=principal.organization_id, record=data))
             return data
 
         router.add_api_route(res.path, create_item, methods=["POST"], status_code=201,
@@ -224,7 +232,8 @@ def router_for(res: Resource) -> APIRouter:
                 session.add(row)
                 session.commit()
                 data = res.serialize(row)
-            publish(request, f"{res.name}.updated", principal, data)
+            emit(request, record_event(f"{res.name}.updated",
+                                       organization_id=principal.organization_id, record=data))
             return data
 
         router.add_api_route(item_path, update_item, methods=["PATCH"], summary=f"Update a {res.name}")
@@ -238,7 +247,9 @@ def router_for(res: Resource) -> APIRouter:
                 row = load(request, session, principal, item_id)
                 session.delete(row)
                 session.commit()
-            publish(request, f"{res.name}.deleted", principal, {"id": item_id})
+            emit(request, record_event(f"{res.name}.deleted",
+                                       organization_id=principal.organization_id,
+                                       record={"id": item_id}))
             return {"success": True, "id": item_id}
 
         router.add_api_route(item_path, delete_item, methods=["DELETE"], summary=f"Delete a {res.name}")

@@ -11,11 +11,12 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from engine.api.auth import Principal, principal_from
-from engine.api.crud import publish
+from engine.api.crud import emit
 from engine.api.errors import ApiError
 from engine.api.routes.calls import call_summary, owned_call
 from engine.calls.analysis import reanalyse
 from engine.calls.serialize import event, report, transfer
+from engine.events import CallUpdated
 from engine.store import LIVE_STATUSES, Call, CallEvent, TranscriptEntry, Transfer
 
 router = APIRouter(tags=["calls"])
@@ -74,7 +75,8 @@ def finalize_report(request: Request, call_id: str, principal: Auth) -> dict[str
         session.commit()
         body = report(call, entries)
         summary = call_summary(session, call)
-    publish(request, "call.updated", principal, summary, call_id=call_id)
+    emit(request, CallUpdated(organization_id=principal.organization_id, call_id=call_id,
+                              call=summary))
     return body
 
 

@@ -11,9 +11,10 @@ from sqlmodel import Session
 
 from engine.api import validators
 from engine.api.auth import Principal, principal_from
-from engine.api.crud import get_owned, publish
+from engine.api.crud import emit, get_owned
 from engine.api.errors import ApiError
 from engine.api.serialize import to_api
+from engine.events import CampaignLeadsImported, CampaignUpdated
 from engine.store import Agent, Campaign, Lead
 from engine.store.timeutil import utcnow
 from engine.store.types import new_id
@@ -54,7 +55,7 @@ def start_campaign(request: Request, campaign_id: str, principal: Auth) -> dict[
         session.add(campaign)
         session.commit()
         data = to_api(campaign)
-    publish(request, "campaign.updated", principal, data)
+    emit(request, CampaignUpdated(organization_id=principal.organization_id, record=data))
     return data
 
 
@@ -70,7 +71,7 @@ def pause_campaign(request: Request, campaign_id: str, principal: Auth) -> dict[
         session.add(campaign)
         session.commit()
         data = to_api(campaign)
-    publish(request, "campaign.updated", principal, data)
+    emit(request, CampaignUpdated(organization_id=principal.organization_id, record=data))
     return data
 
 
@@ -127,8 +128,8 @@ def import_leads(request: Request, campaign_id: str, body: BulkLeads, principal:
             session.execute(insert(Lead.__table__), rows)  # type: ignore[attr-defined]
             session.commit()
     if rows:
-        publish(request, "campaign.leads_imported", principal,
-                {"id": campaign_id, "campaign_id": campaign_id, "imported": len(rows)})
+        emit(request, CampaignLeadsImported(organization_id=principal.organization_id,
+                                            campaign_id=campaign_id, imported=len(rows)))
     return {"imported": len(rows), "errors": errors}
 
 

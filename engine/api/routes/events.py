@@ -20,7 +20,7 @@ from engine.api.auth import KeyVerifier, Principal, bearer
 from engine.api.errors import ApiError
 from engine.api.routes.calls import call_detail, owned_call
 from engine.calls import listing
-from engine.events import EventBus
+from engine.events import EventBus, Snapshot
 from engine.store import LIVE_STATUSES
 from engine.store.writer import BatchWriter
 
@@ -34,12 +34,13 @@ SNAPSHOT_LIVE_LIMIT = 500  # live calls in one snapshot; a single engine carries
 
 
 def _snapshot(db: Any, principal: Principal, call_id: str | None,
-              writer: BatchWriter | None = None) -> dict[str, Any]:
+              writer: BatchWriter | None = None) -> Snapshot:
     if call_id is not None:
         if writer is not None:  # transcript lines queued for the next batch are in it too
             writer.flush()
         with Session(db) as session:
-            return {"call": call_detail(session, owned_call(session, principal, call_id))}
+            call = call_detail(session, owned_call(session, principal, call_id))
+        return Snapshot(organization_id=principal.organization_id, call_id=call_id, call=call)
     with db.connect() as conn:
         ids = [row[0] for row in conn.execute(
             select(listing.CALL.c.id).where(
@@ -47,7 +48,8 @@ def _snapshot(db: Any, principal: Principal, call_id: str | None,
                 listing.CALL.c.status.in_(LIVE_STATUSES),
             ).order_by(listing.CALL.c.initiated_at.desc()).limit(SNAPSHOT_LIVE_LIMIT)
         )]
-        return {"calls": listing.summaries(conn, ids)}
+        calls = listing.summaries(conn, ids)
+    return Snapshot(organization_id=principal.organization_id, calls=calls)
 
 
 @router.websocket("/v1/events")
@@ -66,14 +68,14 @@ async def events(websocket: WebSocket) -> None:
     subscription = bus.subscribe(principal.organization_id, call_id)
     try:
         try:
-            data = await asyncio.to_thread(_snapshot, websocket.app.state.db, principal, call_id,
-                                           websocket.app.state.engine.writer)
+            snapshot = await asyncio.to_thread(_snapshot, websocket.app.state.db, principal,
+                                               call_id, websocket.app.state.engine.writer)
         except ApiError as exc:
             await websocket.accept()
             await websocket.close(code=CLOSE_NOT_FOUND, reason=exc.message[:120])
             return
         await websocket.accept()
-        await websocket.send_json({"type": "snapshot", "call_id": call_id, "data": data})
+        await websocket.send_json(snapshot.to_wire())
         receiver = asyncio.create_task(_drain(websocket))
         try:
             while not receiver.done():

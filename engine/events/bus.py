@@ -3,6 +3,10 @@
 Publishers may run on the event loop or in worker threads (sync API handlers, the store writer);
 subscribers are asyncio queues on the loop. A slow subscriber loses its oldest events rather than
 holding anyone up, and is told so by a ``stream.overflow`` event.
+
+Producers hand the bus a typed event (:meth:`EventBus.emit`); subscribers get its wire form, the
+dict ``WS /v1/events`` sends. :meth:`EventBus.publish` takes the parts of a wire event for the
+producers that still build their ``data`` by hand; both go the same way.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.store.timeutil import iso, utcnow
+from engine.events.base import Event, Wire, now
+from engine.events.stream import StreamOverflow
 
 SUBSCRIBER_QUEUE = 2000  # events buffered per subscriber before the oldest are dropped
 
@@ -57,16 +62,19 @@ class EventBus:
             if sub in self._subs:
                 self._subs.remove(sub)
 
+    def emit(self, event: Event) -> Wire:
+        """Send a typed event to every matching subscriber, stamped with the time now; callable
+        from any thread. Answers the event's wire form as sent."""
+        return self._send(event.to_wire(now()))
+
     def publish(self, type_: str, organization_id: str, data: dict[str, Any],
-                call_id: str | None = None) -> dict[str, Any]:
-        """Send an event to every matching subscriber; callable from any thread."""
-        event = {
-            "type": type_,
-            "organization_id": organization_id,
-            "call_id": call_id,
-            "at": iso(utcnow()),
-            "data": data,
-        }
+                call_id: str | None = None) -> Wire:
+        """Send an event given as its wire parts (prefer :meth:`emit` with a typed event, which
+        builds ``data`` the one way its type does); callable from any thread."""
+        return self._send({"type": type_, "organization_id": organization_id, "call_id": call_id,
+                           "at": now(), "data": data})
+
+    def _send(self, event: Wire) -> Wire:
         loop = self._loop
         if loop is None or loop.is_closed():
             return event
@@ -80,11 +88,16 @@ class EventBus:
             loop.call_soon_threadsafe(self._deliver, event)
         return event
 
-    def _deliver(self, event: dict[str, Any]) -> None:
+    def _deliver(self, event: Wire) -> None:
         with self._lock:
             subs = [s for s in self._subs if s.wants(event)]
         for sub in subs:
-            if sub.queue.full():
-                sub.queue.get_nowait()
-                sub.queue.put_nowait({"type": "stream.overflow", "data": {}})
-            sub.queue.put_nowait(event)
+            queue = sub.queue
+            if queue.full():  # the two oldest make room for the word of it and the event
+                queue.get_nowait()
+                queue.get_nowait()
+                queue.put_nowait(StreamOverflow().to_wire())
+            queue.put_nowait(event)
+
+
+__all__ = ["SUBSCRIBER_QUEUE", "EventBus", "Subscription"]
