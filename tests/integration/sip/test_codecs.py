@@ -24,8 +24,9 @@ from engine.calls.session import CallSession
 from engine.sip import sdp
 from engine.sip.uas import IncomingCall
 from engine.speech.sipcaller import scenario, write_pcap
-from tests.integration.sip.baresip_peer import CONFIG, Baresip, dominant_hz, requires_baresip, wav_mono
-from tests.integration.sip.conftest import SipEngine, requires_sipp, run_sipp
+from tests.harness.baresip import CONFIG, Baresip, dominant_hz, requires_baresip, wav_mono
+from tests.harness.sip_engine import SipEngine
+from tests.harness.sipp import requires_sipp, run_sipp
 from tests.integration.sip.test_baresip import confirmed_inbound_session
 from tests.integration.sip.test_sipp_outbound import call_row, queue_call, wait_answered
 

@@ -24,17 +24,12 @@ from engine.calls.warm import GOODBYE, TAKE_MESSAGE, TAKE_MESSAGE_INSTRUCTION
 from engine.client import ApiError
 from engine.store import PhoneNumber, SipTrunk, User, session_scope
 from engine.webrtc import OfferingPeer
-from tests.integration.control.callers import DTMF_PT, PCMA_PT, MediaSocket, Packet, alaw_levels
-from tests.integration.control.conftest import ControlEngine
-from tests.integration.sip.conftest import SCENARIOS, requires_sipp
-from tests.integration.transfers.test_blind_transfer import (
-    RECIPIENT,
-    SippUas,
-    send_tone,
-    start_caller,
-    transfer_events,
-)
-from tests.unit.webrtc.tones import Capture, Sine, heard
+from tests.harness.callers import start_caller
+from tests.harness.rtp import DTMF_PT, PCMA_PT, MediaSocket, Packet, alaw_levels
+from tests.harness.sip_engine import ControlEngine
+from tests.harness.sipp import RECIPIENT, SCENARIOS, SippUas, requires_sipp
+from tests.harness.tones import Capture, Sine, heard
+from tests.integration.transfers.test_blind_transfer import send_tone, transfer_events
 
 pytestmark = requires_sipp
 

@@ -44,8 +44,9 @@ from engine.store import (
     TranscriptEntry,
     session_scope,
 )
-from tests.integration.sip.conftest import SipEngine, requires_sipp, run_sipp
-from tests.sipp_steps import recv_bye
+from tests.harness.sip_engine import SipEngine
+from tests.harness.sipp import requires_sipp, run_sipp
+from tests.harness.sipp_steps import recv_bye
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 pytestmark = requires_sipp

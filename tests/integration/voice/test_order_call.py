@@ -27,7 +27,8 @@ from engine.store import (
     UsageLog,
     session_scope,
 )
-from tests.integration.sip.conftest import SipEngine, requires_sipp, run_sipp
+from tests.harness.sip_engine import SipEngine
+from tests.harness.sipp import requires_sipp, run_sipp
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 pytestmark = requires_sipp
