@@ -1,11 +1,12 @@
-"""HTTP receivers on loopback for what the engine sends out (webhooks, assistant requests): a
-real server in a thread that records every request and answers from a script."""
+"""HTTP receivers on loopback for what the engine sends out (webhooks, assistant requests, chat
+completions): a real server in a thread that records every request and answers from a script."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -119,3 +120,60 @@ class Receiver(HttpServer):
     def at(self, path: str, event: str | None = None) -> list[Hit]:
         with self._lock:
             return [h for h in self.hits if h.path == path and (event is None or h.event == event)]
+
+
+ChatAnswer = tuple[int, Any] | list[dict[str, Any]]
+
+
+class ChatStub:
+    """An OpenAI-compatible chat-completions server on loopback (``url`` is its ``/v1`` base,
+    once ``start`` ran): it records every request's JSON and Authorization header and answers
+    with ``respond(body)``: a (status, JSON body) pair, or chunks it streams as server-sent events
+    ending in ``[DONE]``."""
+
+    def __init__(self, respond: Callable[[dict[str, Any]], ChatAnswer] | None = None) -> None:
+        self.url = ""
+        self.requests: list[dict[str, Any]] = []
+        self.authorizations: list[str] = []
+        self._respond = respond
+        self._server: HttpServer | None = None
+
+    def respond(self, body: dict[str, Any]) -> ChatAnswer:
+        assert self._respond is not None, "a ChatStub needs a respond function or method"
+        return self._respond(body)
+
+    def start(self) -> None:
+        stub = self
+
+        class Handler(QuietHandler):
+            def do_POST(self) -> None:
+                if self.path != "/v1/chat/completions":
+                    self.send_error(404)
+                    return
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                stub.requests.append(body)
+                stub.authorizations.append(self.headers.get("Authorization", ""))
+                answer = stub.respond(body)
+                if isinstance(answer, list):
+                    self.send_events(answer)
+                else:
+                    self.send_json(*answer)
+
+            def send_events(self, chunks: list[dict[str, Any]]) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()
+                for item in chunks:
+                    self.wfile.write(f"data: {json.dumps(item)}\n\n".encode())
+                    self.wfile.flush()
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
+
+        self._server = HttpServer(Handler)
+        self.url = self._server.url + "/v1"
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()

@@ -6,7 +6,7 @@ demo order-status agent, and the engine's API on an in-process transport, for li
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +22,11 @@ from engine.client import Client
 from engine.demo.scripts import order_status_script
 from engine.settings import Settings
 from engine.store import Agent, Call, CallEvent, PhoneNumber, session_scope
+from tests.harness.waiting import POLL_S, wait_for
 
 NUMBER = "+15550100"
 GREETING = "Hello, thanks for calling."
 CONTROL_NUMBER = "+14155550177"
-POLL_S = 0.05  # how often the helpers look again at what they wait for
 
 
 def sip_settings(data_dir: Path, **fields: Any) -> Settings:
@@ -53,16 +53,6 @@ def add_agent(engine: Engine, number: str, *, label: str | None = "main", **fiel
         session.add(agent)
         session.add(PhoneNumber(organization_id=org, number=number, label=label, agent_id=agent.id))
         return agent.id
-
-
-async def wait_for(check: Callable[[], Any], within: float = 15.0, what: str = "") -> None:
-    """Polls ``check`` until it is truthy; fails after ``within`` seconds, saying ``what``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        await asyncio.sleep(POLL_S)
 
 
 @dataclass
@@ -134,16 +124,27 @@ class ControlEngine(SipEngine):
 
 
 @asynccontextmanager
+async def started(engine: Engine, number: str, agent_id: str, *,
+                  warm_s: float | None = None) -> AsyncIterator[SipEngine]:
+    """The engine (set up, ``number`` routed to the agent ``agent_id``) started, its agents'
+    models warm within ``warm_s`` when given; stopped and closed afterwards."""
+    await engine.start()
+    assert engine.telephony is not None
+    if warm_s is not None:
+        await asyncio.to_thread(engine.telephony.agents.models.wait_warm, warm_s)
+    yield SipEngine(engine, engine.telephony.port, number, agent_id)
+    await engine.stop()
+    engine.close()
+
+
+@asynccontextmanager
 async def open_sip_engine(data_dir: Path) -> AsyncIterator[SipEngine]:
     """An engine with SIP on loopback and ``NUMBER`` routed to a greeting agent."""
     engine = Engine(sip_settings(data_dir))
     engine.setup()
     agent_id = add_agent(engine, NUMBER, name="Reception", first_message=GREETING)
-    await engine.start()
-    assert engine.telephony is not None
-    yield SipEngine(engine, engine.telephony.port, NUMBER, agent_id)
-    await engine.stop()
-    engine.close()
+    async with started(engine, NUMBER, agent_id) as sip:
+        yield sip
 
 
 @asynccontextmanager
@@ -154,13 +155,10 @@ async def open_control_engine(data_dir: Path) -> AsyncIterator[ControlEngine]:
     key = engine.setup()
     assert key is not None
     agent_id = add_agent(engine, CONTROL_NUMBER, **order_status_agent())
-    await engine.start()
-    assert engine.telephony is not None
-    engine.telephony.rtp_timeout_s = 120.0  # the test's caller sends no RTP
-    await asyncio.to_thread(engine.telephony.agents.models.wait_warm, 30)
-    app = create_app(engine)
-    client = Client("http://engine", key, transport=httpx.ASGITransport(app=app), timeout=30)
-    yield ControlEngine(engine, engine.telephony.port, CONTROL_NUMBER, agent_id, client)
-    await client.aclose()
-    await engine.stop()
-    engine.close()
+    async with started(engine, CONTROL_NUMBER, agent_id) as sip:
+        engine.telephony.rtp_timeout_s = 120.0  # the test's caller sends no RTP
+        await asyncio.to_thread(engine.telephony.agents.models.wait_warm, 30)
+        app = create_app(engine)
+        client = Client("http://engine", key, transport=httpx.ASGITransport(app=app), timeout=30)
+        yield ControlEngine(engine, sip.port, CONTROL_NUMBER, agent_id, client)
+        await client.aclose()

@@ -22,8 +22,9 @@ from engine.media import Participant
 from engine.settings import Settings
 from engine.store import Call, CallEvent, session_scope
 from tests.harness.engine_host import TEST_KEY
-from tests.harness.sip_engine import POLL_S, add_agent, order_status_agent, sip_settings
+from tests.harness.sip_engine import add_agent, order_status_agent, sip_settings
 from tests.harness.tones import Capture
+from tests.harness.waiting import POLL_S
 
 NUMBER = "+14155550177"
 

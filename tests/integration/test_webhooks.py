@@ -45,6 +45,7 @@ from tests.harness.engine_host import RunningEngine, start_engine
 from tests.harness.receivers import Hit, Receiver, Reply
 from tests.harness.sipp import requires_sipp, run_sipp
 from tests.harness.tenants import write_rows
+from tests.harness.waiting import wait_for as poll
 
 BACKOFF_S = 0.02  # the first retry wait of the engine under test: 0.02, 0.08, 0.32, 1.28 s
 SECRETS: set[str] = set()  # every secret given to the engine here; none may show up anywhere
@@ -57,15 +58,7 @@ def secret(name: str) -> str:
 
 
 async def wait_for(check: Callable[[], Any], within: float = 15.0, what: str = "condition") -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        value = check()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+    return await poll(check, within, what, every_s=0.02)
 
 
 async def wait_until(check: Callable[[], Awaitable[Any]], within: float = 15.0,

@@ -29,6 +29,7 @@ from tests.harness.rtp import DTMF_PT, PCMA_PT, MediaSocket, Packet, alaw_levels
 from tests.harness.sip_engine import ControlEngine
 from tests.harness.sipp import RECIPIENT, SCENARIOS, SippUas, requires_sipp
 from tests.harness.tones import Capture, Sine, heard
+from tests.harness.waiting import wait_for as until
 from tests.integration.transfers.test_blind_transfer import send_tone, transfer_events
 
 pytestmark = requires_sipp
@@ -69,15 +70,6 @@ def send_digit(sock: MediaSocket, addr: tuple[str, int], digit: int) -> None:
         header = struct.pack("!BBHII", 0x80, (0x80 if n == 0 else 0) | DTMF_PT, 1000 + n,
                              timestamp, ssrc)
         sock.transport.sendto(header + payload, addr)
-
-
-async def until(check: Any, within: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def stored_transfer(engine: ControlEngine, call_id: str, status: str,

@@ -17,6 +17,7 @@ from engine.api import create_app
 from engine.client import ApiError, Client
 from engine.webrtc import OfferingPeer
 from tests.harness.tones import Capture
+from tests.harness.waiting import wait_for
 from tests.harness.webrtc_engine import WebRtcEngine, open_webrtc_engine, voiced_frames
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -30,15 +31,6 @@ async def plain_engine(tmp_path_factory: Any) -> AsyncIterator[WebRtcEngine]:
     async with open_webrtc_engine(tmp_path_factory.mktemp("nosip"), sip=False,
                                   number="+14155550188") as rtc:
         yield rtc
-
-
-async def wait_for(check: Any, within: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def web_call(rtc: WebRtcEngine) -> tuple[OfferingPeer, Capture, Any]:
