@@ -24,6 +24,8 @@ TEST_KEY = "sb_test_admin_key_0123456789abcdefghijklmnop"
 
 @dataclass
 class RunningEngine:
+    """An engine process serving its API at ``url``, with its admin key and data directory."""
+
     url: str
     api_key: str
     data_dir: Path

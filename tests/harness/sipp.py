@@ -12,12 +12,15 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.harness.ports import free_media_port, free_udp_port
-from tests.harness.rtp import MediaSocket
 from tests.harness.sipp_steps import answer_call, dial, scenario
+
+if TYPE_CHECKING:
+    from tests.harness.rtp import MediaSocket
 
 TESTS = Path(__file__).resolve().parents[1]
 SCENARIOS = TESTS / "integration" / "sip" / "scenarios"
@@ -50,6 +53,9 @@ def callee_scenario(path: Path, *steps: str) -> Path:
 
 @dataclass
 class SippResult:
+    """How a sipp run ended: its exit code (0: every call ran its scenario to the end) and its
+    stderr."""
+
     returncode: int
     stderr: str
 
