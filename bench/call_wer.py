@@ -102,7 +102,8 @@ def setup_engine(data_dir: Path) -> Engine:
 
 async def play_prompts(engine: Engine, chosen: Sequence[Prompt], workdir: Path) -> CallHeard:
     """One sipp call into a started engine, playing ``chosen``; what the agent stored."""
-    from tests.integration.sip.conftest import SipEngine, run_sipp
+    from tests.harness.sip_engine import SipEngine
+    from tests.harness.sipp import run_sipp
 
     assert engine.telephony is not None
     known = {call.id for call in SipEngine(engine, engine.telephony.port, NUMBER, "").calls()}

@@ -32,7 +32,7 @@ from PySide6.QtCore import QElapsedTimer, QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QTableView
 
 from bench.bigstore import big_store
-from tests.enginehost import start_engine
+from tests.harness.engine_host import start_engine
 
 TARGET_FIRST_PAINT_MS = 1000.0  # DESIGN §8
 TARGET_STALL_MS = 50.0  # DESIGN §8

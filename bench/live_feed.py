@@ -30,7 +30,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.enginehost import TEST_KEY
+from tests.harness.engine_host import TEST_KEY, wait_ready
 
 TURN_EVERY_S = (2.0, 4.0)  # a call speaks a turn every 2-4 s (caller and agent alternate)
 CALLER_SPEAKS_S = (0.8, 2.2)  # how long a caller's utterance lasts
@@ -246,20 +246,8 @@ def start_feed(data_dir: Path, calls: int = 50, *, agent_states: bool = True,
             *([] if agent_states else ["--no-agent-states"])]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=None, text=True, env=env,
                                cwd=Path(__file__).resolve().parent.parent)
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            if process.poll() is not None:
-                raise RuntimeError(f"engine exited with {process.returncode} before it was ready")
-            continue
-        if line.startswith("{"):
-            event = json.loads(line)
-            if event.get("event") == "ready":
-                return FeedEngine(event["url"], api_key, list(event["calls"]), process)
-    process.kill()
-    raise RuntimeError("engine did not become ready in time")
+    event = wait_ready(process, timeout)
+    return FeedEngine(event["url"], api_key, list(event["calls"]), process)
 
 
 def main() -> int:

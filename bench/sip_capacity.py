@@ -43,7 +43,7 @@ from engine.app import Engine, freeze_startup_heap
 from engine.calls.metrics import percentile
 from engine.settings import Settings
 from engine.store import Agent, Call, PhoneNumber, session_scope
-from tests.integration.sip.conftest import run_sipp, uac_pcap_scenario
+from tests.harness.sipp import run_sipp, uac_pcap_scenario
 
 SIZES = (50, 100, 200)
 SAMPLE_S = 0.5

@@ -26,7 +26,7 @@ import httpx
 
 from bench.bigstore import BigStore, big_store
 from engine.store import CALL_SORTS
-from tests.enginehost import start_engine
+from tests.harness.engine_host import start_engine
 
 TARGET_P95_MS = 20.0  # DESIGN §8: calls list API at 1,000,000 calls, any sort/filter, page of 50
 LIMIT = 50

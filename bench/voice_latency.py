@@ -99,7 +99,7 @@ async def run(turns: int, spec: Run) -> int:
         audio = render_lines(lines, tail_s=3.0, voice=spec.caller_voice)
         pcap = write_pcap(audio.pcm, tmp / "caller.pcap")
         xml = scenario(pcap, audio.seconds + 0.5, tmp / "caller.xml")
-        from tests.integration.sip.conftest import run_sipp
+        from tests.harness.sipp import run_sipp
 
         cpu0 = time.process_time()
         result = await run_sipp(xml, engine.telephony.port, NUMBER.lstrip("+"),

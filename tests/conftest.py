@@ -1,4 +1,5 @@
-"""Shared fixtures: real engine processes on loopback (one plain, one with demo data)."""
+"""Shared fixtures: real engine processes on loopback (one plain, one with demo data), see
+``tests.harness.engine_host``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.client import Client
-from tests.enginehost import RunningEngine, start_engine
+from tests.harness.engine_host import RunningEngine, start_engine
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

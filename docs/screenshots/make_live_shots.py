@@ -20,14 +20,10 @@ import contextlib
 import os
 import secrets
 import shutil
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,10 +31,12 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.harness.ports import free_media_port, free_udp_port  # noqa: E402 - after the path
+from tests.harness.rtp import AlawVoice, bound_media_socket  # noqa: E402
+from tests.harness.sipp import BlockingSippUas  # noqa: E402
+
 T = TypeVar("T")
 SIZE = (1400, 900)
-SILENCE = b"\xd5" * 160  # 20 ms of A-law silence
-PCMA_PT = 8
 
 ORDERS, BILLING, APPOINTMENTS = "+14155550134", "+14155550178", "+12125550142"
 MACROS = [{"label": "Refund approved", "kind": "say", "text": "Your refund was approved this morning."},
@@ -50,7 +48,7 @@ BRIEFING = "Caller wants a refund for order 84361, which arrived damaged."
 def caller_scenario(name: str, number: str) -> str:
     """The sipp caller's scenario: it calls as "``name``" <sip:``number``@...>, answers every
     re-INVITE of the engine (sendrecv) and waits for its BYE."""
-    from tests.sipp_steps import dial, label, recv_request, response, scenario, sdp
+    from tests.harness.sipp_steps import dial, label, recv_request, response, scenario, sdp
 
     reinvite_or_bye = (recv_request("INVITE", optional=True, next_label="reinvite")
                        + recv_request("BYE", next_label="bye"))
@@ -69,7 +67,7 @@ def caller_scenario(name: str, number: str) -> str:
 def refuser_scenario(status: str, ring_ms: int) -> str:
     """A transfer destination's scenario: it rings for ``ring_ms``, then refuses the INVITE with
     ``status`` (603 Decline, 486 Busy Here)."""
-    from tests.sipp_steps import pause, recv_request, response, scenario
+    from tests.harness.sipp_steps import pause, recv_request, response, scenario
 
     return scenario("refuser",
                     recv_request("INVITE"),
@@ -79,27 +77,6 @@ def refuser_scenario(status: str, ring_ms: int) -> str:
                     recv_request("ACK"))
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def free_media_port() -> int:
-    """An even port whose neighbour (RTCP) is free too."""
-    for _ in range(50):
-        port = free_udp_port() & ~1
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a, \
-                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b:
-                a.bind(("127.0.0.1", port))
-                b.bind(("127.0.0.1", port + 1))
-                return port
-        except OSError:
-            continue
-    raise RuntimeError("no free media port pair")
-
-
 class Caller:
     """A sipp caller ringing ``number`` that answers re-INVITEs and waits for the engine's BYE.
     Its media socket sends A-law every 20 ms: silence, or espeak-ng speech queued by ``say``."""
@@ -107,15 +84,8 @@ class Caller:
     def __init__(self, sip: tuple[str, int], number: str, caller_id: str, name: str, tmp: Path) -> None:
         self.number = number
         self.caller_id = caller_id
-        self.media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        media_port = free_media_port()
-        self.media.bind(("127.0.0.1", media_port))
-        self.media.setblocking(False)
-        self.frames: deque[bytes] = deque()
-        self.peer: tuple[str, int] | None = None
-        self.stopped = threading.Event()
-        self.rtp = threading.Thread(target=self._rtp, name="caller-rtp", daemon=True)
-        self.rtp.start()
+        self.media, media_port = bound_media_socket()
+        self.voice = AlawVoice(self.media)
         xml = tmp / f"caller-{caller_id.lstrip('+')}.xml"
         xml.write_text(caller_scenario(name, caller_id))
         self.proc = subprocess.Popen(
@@ -125,37 +95,9 @@ class Caller:
              "-key", "rtp_port", str(media_port)],
             stdout=subprocess.DEVNULL, stderr=(tmp / f"caller-{caller_id.lstrip('+')}.log").open("w"))
 
-    def _rtp(self) -> None:
-        seq = 0
-        next_at = time.monotonic()
-        while not self.stopped.is_set():
-            try:
-                while True:
-                    _, self.peer = self.media.recvfrom(4096)
-            except (BlockingIOError, OSError):
-                pass
-            now = time.monotonic()
-            if self.peer is not None and now >= next_at:
-                payload = self.frames.popleft() if self.frames else SILENCE
-                header = struct.pack("!BBHII", 0x80, PCMA_PT, seq & 0xFFFF, (seq * 160) & 0xFFFFFFFF,
-                                     0x0CA11E55)
-                with contextlib.suppress(OSError):
-                    self.media.sendto(header + payload, self.peer)
-                seq += 1
-                next_at = max(next_at + 0.02, now - 0.1)
-            self.stopped.wait(0.004)
-
     def say(self, text: str) -> None:
         """Queue ``text`` as espeak-ng speech, 8 kHz A-law in 20 ms frames."""
-        from aiortp.codecs.g711 import PcmaCodec
-
-        from engine.media.polyphase import resample
-        from engine.speech.sipcaller import CallerLine, render_lines
-
-        audio = render_lines([CallerLine(0.2, text)], 1.0)
-        pcm = resample(audio.pcm, 16000, 8000)
-        codec = PcmaCodec()
-        self.frames.extend(codec.encode(pcm[i:i + 320]) for i in range(0, len(pcm) - 320 + 1, 320))
+        self.voice.say(text)
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -164,28 +106,17 @@ class Caller:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.stopped.set()
-        self.rtp.join(timeout=5)
+        self.voice.stop()
         self.media.close()
 
 
-class Refuser:
+class Refuser(BlockingSippUas):
     """sipp as a transfer destination that rings, then refuses with ``status``."""
 
     def __init__(self, status: str, tmp: Path, ring_ms: int = 1500) -> None:
-        self.port = free_udp_port()
-        self.uri = f"sip:desk@127.0.0.1:{self.port}"
-        xml = tmp / f"refuser-{self.port}.xml"
+        xml = tmp / f"refuser-{secrets.token_hex(4)}.xml"
         xml.write_text(refuser_scenario(status, ring_ms))
-        self.proc = subprocess.Popen(
-            ["sipp", "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_media_port()), "-m", "1",
-             "-nostdin", "-timeout", "300s", "-sf", str(xml)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+        super().__init__(xml, limit_s=300)
 
 
 class Shots:
@@ -469,7 +400,7 @@ def main() -> int:
     os.environ["XDG_CONFIG_HOME"] = str(scratch / "config")  # the console's settings stay here
     pulse = None
     try:
-        from tests.gui.pulse import start_pulse
+        from tests.harness.pulse import start_pulse
 
         pulse = start_pulse()
         if pulse is not None:

@@ -8,10 +8,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -19,19 +17,10 @@ from pytestqt.qtbot import QtBot
 from console.phone import AudioDevices
 from console.phone.audio import NO_DEVICES, AudioIO
 from console.phone.ring import FRAME_BYTES, RingBuffer
-from tests.gui.pulse import SINK, Session
+from tests.harness.pulse import SINK, Session
 
 WAIT_MS = 15_000
 SPARE = "vspare"  # a sink the test plugs in and out
-
-
-@pytest.fixture
-def pulse() -> Iterator[None]:
-    if Session.daemon is None:
-        if Session.failure:
-            pytest.fail(f"pulseaudio did not start: {Session.failure}")
-        pytest.skip("pulseaudio is not installed (Debian package pulseaudio)")
-    yield
 
 
 def test_choices_are_remembered_and_followed_when_the_device_appears(

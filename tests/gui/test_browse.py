@@ -6,8 +6,8 @@ from PySide6.QtGui import QShortcut
 from pytestqt.qtbot import QtBot
 
 from console.views import VIEW_CLASSES
-from tests.enginehost import RunningEngine
-from tests.gui.conftest import Console, run_api
+from tests.harness.engine_host import RunningEngine, run_api
+from tests.harness.live_console import Console
 
 
 def test_every_view_loads(demo_console: Console) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pytestqt.qtbot import QtBot
 
-from tests.enginehost import RunningEngine
-from tests.gui.conftest import Console, run_api
+from tests.harness.engine_host import RunningEngine, run_api
+from tests.harness.live_console import Console
 
 
 def test_start_and_pause_buttons_change_the_status(console: Console, qtbot: QtBot,

@@ -7,8 +7,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from tests.enginehost import RunningEngine
-from tests.gui.conftest import Console, run_api
+from tests.harness.engine_host import RunningEngine, run_api
+from tests.harness.live_console import Console
 
 
 def test_create_edit_duplicate_and_delete_an_agent(console: Console, qtbot: QtBot,

@@ -13,7 +13,7 @@ from console import theme
 from console.context import EngineInfo
 from console.session import open_session, open_view, wait_loaded
 from console.views import VIEW_CLASSES
-from tests.enginehost import RunningEngine
+from tests.harness.engine_host import RunningEngine
 
 
 def flush() -> None:

@@ -4,103 +4,37 @@ greeting, Say round-trips as a supervisor line, Hold and Resume switch the statu
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from console.views.live import LiveView
 from engine.client import Client
-from engine.demo.scripts import order_status_script
-from tests.enginehost import RunningEngine, start_engine
-from tests.gui.conftest import Console, _console, run_api
-from tests.integration.control.callers import answer_reinvite, recv_bye, write_scenario
-from tests.integration.sip.conftest import (
-    SippResult,
-    free_media_port,
-    free_udp_port,
-    requires_sipp,
-    run_sipp,
-)
+from tests.harness.callers import SippCaller
+from tests.harness.engine_host import run_api
+from tests.harness.live_console import Console, live_console_fixture
+from tests.harness.sip_server import SipServer, sip_server_fixture
+from tests.harness.sipp import SippResult, requires_sipp
+from tests.harness.sipp_steps import answer_reinvite
 
 pytestmark = requires_sipp
 
 NUMBER = "+14155550188"
 SAID = "A supervisor says your refund is approved."
 
-
-@dataclass
-class SipServer:
-    engine: RunningEngine
-    sip_port: int
-    agent_id: str
+sip_server = sip_server_fixture("live", NUMBER, idle_timeout_seconds=60)
+live_console = live_console_fixture()
 
 
-@pytest.fixture(scope="module")
-def sip_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SipServer]:
-    """An engine process with SIP on loopback and a number routed to the order-status agent."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    port = free_udp_port()
-    engine = start_engine(tmp_path_factory.mktemp("live"),
-                          extra_args=("--sip-host", "127.0.0.1", "--sip-port", str(port)))
-    try:
-        script = order_status_script()
-
-        async def setup(api: Client) -> str:
-            agent = await api.agents.create(
-                name="Order status", first_message=script["greeting"], script=script,
-                stt={"engine": "whisper", "model": "tiny.en"},
-                tts={"engine": "espeak-ng", "voice": "en-us+f3", "rate": 175},
-                idle_timeout_seconds=60)
-            await api.phone_numbers.create(number=NUMBER, label="main", agent_id=agent["id"])
-            return str(agent["id"])
-
-        yield SipServer(engine, port, run_api(engine, setup))
-    finally:
-        engine.stop()
-
-
-class Caller:
+class Caller(SippCaller):
     """A sipp caller on its own thread: it accepts the engine's hold and resume re-INVITEs and
     waits for the engine's BYE. Its RTP port is a socket nobody reads."""
 
-    def __init__(self, server: SipServer, tmp: Path) -> None:
-        self.media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        media_port = free_media_port()
-        self.media.bind(("127.0.0.1", media_port))
-        xml = write_scenario(tmp / "caller.xml", answer_reinvite(1, "sendonly", "recvonly"),
-                             answer_reinvite(2, "sendrecv", "sendrecv"), recv_bye(40000))
-        self.result: SippResult | BaseException | None = None
-
-        def run() -> None:
-            try:
-                self.result = asyncio.run(run_sipp(xml, server.sip_port, NUMBER.lstrip("+"),
-                                                   limit_s=45, extra=["-key", "rtp_port",
-                                                                      str(media_port)]))
-            except BaseException as exc:  # handed to the test
-                self.result = exc
-
-        self.thread = threading.Thread(target=run, name="sipp-caller", daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.thread.join(timeout=60)
-        self.media.close()
-
-
-@pytest.fixture
-def live_console(qapp: QApplication, sip_server: SipServer) -> Iterator[Console]:
-    yield from _console(qapp, sip_server.engine)
+    steps = (answer_reinvite(1, "sendonly", "recvonly"), answer_reinvite(2, "sendrecv", "sendrecv"))
+    bye_within_ms = 40_000
 
 
 def test_board_panel_greeting_say_and_hold(live_console: Console, sip_server: SipServer,

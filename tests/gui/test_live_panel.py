@@ -5,46 +5,26 @@ with their SIP codes; the latency waterfall draws a turn as the engine publishes
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
-import struct
-import subprocess
-import threading
-import time
-from collections import deque
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from aiortp.codecs.g711 import PcmaCodec
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QApplication, QSizePolicy
+from PySide6.QtWidgets import QSizePolicy
 from pytestqt.qtbot import QtBot
 
 from console.models.live_call import turn_segments, turn_total
 from console.models.macros import Macro
 from console.views.latency import stage_colors
-from console.views.live import LiveView
 from console.views.live_call import LiveCallPanel
-from engine.client import ApiError, Client
-from engine.media.polyphase import resample
-from engine.speech.sipcaller import CallerLine, render_lines
-from tests.gui.conftest import Console, _console, run_api
-from tests.gui.test_live_call import NUMBER, SipServer, sip_server  # noqa: F401 - a fixture
-from tests.integration.control.callers import PCMA_PT, recv_bye, write_scenario
-from tests.integration.sip.conftest import (
-    SippResult,
-    free_media_port,
-    free_udp_port,
-    requires_sipp,
-    run_sipp,
-)
+from tests.harness.callers import PlainCaller
+from tests.harness.engine_host import run_api
+from tests.harness.live_console import Console, end_live_calls, live_console_fixture, open_panel
+from tests.harness.sip_server import SipServer, sip_server_fixture
+from tests.harness.sipp import requires_sipp
 
 pytestmark = requires_sipp
 
-SILENCE = b"\xd5" * 160  # 20 ms of A-law silence
+NUMBER = "+14155550188"  # the live call tests' number, on an engine of this module's own
 MACRO_SAY = "Your refund was approved this morning."
 MACRO_WHISPER = "Offer the caller a discount code."
 # a ``metrics.turn`` event as the engine publishes it (engine/calls/agent_leg.py, AgentLeg.turn)
@@ -53,126 +33,8 @@ RECORDED_TURN = {"type": "metrics.turn", "call_id": "x", "at": "2026-01-01T10:00
                  "data": {"call_id": "x", "index": 41, "turn": 3, "eou_ms": 300, "stt_ms": 212,
                           "brain_ms": 35, "tts_ttfb_ms": 4, "voice_to_voice_ms": 640}}
 
-
-class PlainCaller:
-    """A sipp caller on its own thread that talks to the number's agent and waits for the engine's
-    BYE. Its media socket answers the engine's RTP with A-law silence every 20 ms (an answered
-    call without RTP times out), or with espeak-ng speech queued by ``say``."""
-
-    def __init__(self, server: SipServer, tmp: Path, bye_within_ms: int = 100_000) -> None:
-        self.media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        media_port = free_media_port()
-        self.media.bind(("127.0.0.1", media_port))
-        self.media.setblocking(False)
-        self.frames: deque[bytes] = deque()
-        self.peer: tuple[str, int] | None = None
-        self.stopped = threading.Event()
-        self.rtp = threading.Thread(target=self._rtp, name="caller-rtp", daemon=True)
-        self.rtp.start()
-        xml = write_scenario(tmp / "plain_caller.xml", recv_bye(bye_within_ms))
-        self.result: SippResult | BaseException | None = None
-
-        def run() -> None:
-            try:
-                self.result = asyncio.run(run_sipp(xml, server.sip_port, NUMBER.lstrip("+"),
-                                                   limit_s=bye_within_ms / 1000 + 5,
-                                                   extra=["-key", "rtp_port", str(media_port)]))
-            except BaseException as exc:  # handed to the test
-                self.result = exc
-
-        self.thread = threading.Thread(target=run, name="sipp-caller", daemon=True)
-        self.thread.start()
-
-    def _rtp(self) -> None:
-        seq = 0
-        next_at = time.monotonic()
-        while not self.stopped.is_set():
-            try:
-                while True:
-                    _, self.peer = self.media.recvfrom(4096)
-            except (BlockingIOError, OSError):
-                pass
-            now = time.monotonic()
-            if self.peer is not None and now >= next_at:
-                payload = self.frames.popleft() if self.frames else SILENCE
-                header = struct.pack("!BBHII", 0x80, PCMA_PT, seq & 0xFFFF, (seq * 160) & 0xFFFFFFFF,
-                                     0x0CA11E55)
-                with contextlib.suppress(OSError):
-                    self.media.sendto(header + payload, self.peer)
-                seq += 1
-                next_at = max(next_at + 0.02, now - 0.1)
-            self.stopped.wait(0.004)
-
-    def say(self, text: str) -> None:
-        """Queue ``text`` as espeak-ng speech, 8 kHz A-law in 20 ms frames."""
-        audio = render_lines([CallerLine(0.2, text)], 1.0)
-        pcm = resample(audio.pcm, 16000, 8000)
-        codec = PcmaCodec()
-        self.frames.extend(codec.encode(pcm[i:i + 320]) for i in range(0, len(pcm) - 320 + 1, 320))
-
-    def close(self) -> None:
-        self.thread.join(timeout=120)
-        self.stopped.set()
-        self.rtp.join(timeout=5)
-        self.media.close()
-
-    def check(self) -> None:
-        assert isinstance(self.result, SippResult), self.result
-        assert self.result.returncode == 0, self.result.stderr
-
-
-class SippUas:
-    """sipp as a transfer's recipient on a free loopback port, for one call."""
-
-    def __init__(self, scenario: Path) -> None:
-        self.port = free_udp_port()
-        self.uri = f"sip:desk@127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            ["sipp", "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_media_port()),
-             "-m", "1", "-nostdin", "-timeout", "80s", "-timeout_error", "-sf", str(scenario),
-             "-key", "rtp_port", str(free_media_port())],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-    def wait(self, timeout: float = 30.0) -> int:
-        _, err = self.proc.communicate(timeout=timeout)
-        self.stderr = err
-        return self.proc.returncode
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.communicate()
-
-
-@pytest.fixture
-def live_console(qapp: QApplication, sip_server: SipServer) -> Iterator[Console]:  # noqa: F811
-    yield from _console(qapp, sip_server.engine)
-
-
-def open_panel(console: Console, qtbot: QtBot) -> tuple[LiveView, LiveCallPanel]:
-    """The board's only live call opened in the panel, once the agent greeted and listens."""
-    board = console.view("live")
-    assert isinstance(board, LiveView)
-    qtbot.waitUntil(lambda: board.model.rowCount() == 1, timeout=20_000)
-    call_id = board.model.call_id(board.model.index(0, 0))
-    assert call_id
-    panel = board.open_call(call_id)
-    qtbot.waitUntil(lambda: panel.model.is_loaded, timeout=15_000)
-    qtbot.waitUntil(lambda: any(e.get("source") == "agent" and not e.get("partial")
-                                and "Northwind" in str(e.get("text"))
-                                for e in panel.model.transcript.entries), timeout=30_000)
-    qtbot.waitUntil(lambda: panel.model.agent_state == "listening", timeout=30_000)
-    return board, panel
-
-
-def end_live_calls(server: SipServer) -> None:
-    """After a failed test: hang up what is still live, so the sipp peers finish."""
-    async def end(api: Client) -> None:
-        for call in (await api.list_calls(status="live")).items:
-            with contextlib.suppress(ApiError):
-                await api.control(call["id"], "end_call")
-
-    run_api(server.engine, end)
+sip_server = sip_server_fixture("live", NUMBER, idle_timeout_seconds=60)
+live_console = live_console_fixture()
 
 
 def supervisor_lines(panel: LiveCallPanel, text: str) -> int:
@@ -180,7 +42,7 @@ def supervisor_lines(panel: LiveCallPanel, text: str) -> int:
                and text in str(e.get("text")) and not e.get("partial"))
 
 
-def test_macros_marker_history_and_waterfall(live_console: Console, sip_server: SipServer,  # noqa: F811
+def test_macros_marker_history_and_waterfall(live_console: Console, sip_server: SipServer,
                                              qtbot: QtBot, tmp_path: Path) -> None:
     agent_id = sip_server.agent_id
     run_api(sip_server.engine, lambda api: api.agents.update(agent_id, metadata={"team": "north"}))

@@ -5,13 +5,6 @@ resumes it, DTMF goes through the control API, and the call's end hangs the phon
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
-import socket
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +16,12 @@ from pytestqt.qtbot import QtBot
 from console.phone import AudioDevices, Phone
 from console.phone.audio import AudioIO
 from console.views.live import LiveView
-from engine.client import Client
-from engine.demo.scripts import order_status_script
-from tests.enginehost import RunningEngine, start_engine
-from tests.gui.conftest import Console, _console, run_api
-from tests.gui.pulse import SINK, SOURCE, Session
-from tests.integration.control.callers import recv_bye, write_scenario
-from tests.integration.sip.conftest import (
-    SippResult,
-    free_media_port,
-    free_udp_port,
-    requires_sipp,
-    run_sipp,
-)
+from tests.harness.callers import SippCaller
+from tests.harness.engine_host import RunningEngine, run_api
+from tests.harness.live_console import Console, live_console_fixture
+from tests.harness.pulse import SINK, SOURCE
+from tests.harness.sip_server import SipServer, sip_server_fixture
+from tests.harness.sipp import SippResult, requires_sipp
 
 pytestmark = [requires_sipp, pytest.mark.timeout(300)]
 
@@ -43,75 +29,15 @@ NUMBER = "+14155550199"
 SAID = "Your order is on its way."
 WAIT_MS = 30_000  # generous: two shared cores, an engine, sipp and aiortc on both ends
 
-
-@dataclass
-class SipServer:
-    engine: RunningEngine
-    sip_port: int
-    agent_id: str
+sip_server = sip_server_fixture("phone", NUMBER, idle_timeout_seconds=240)
+live_console = live_console_fixture(requires=("pulse",))
 
 
-@pytest.fixture(scope="module")
-def pulse() -> None:
-    if shutil.which("pulseaudio") is None:
-        pytest.skip("pulseaudio is not installed (Debian package pulseaudio)")
-    assert Session.failure is None, f"pulseaudio did not start: {Session.failure}"
-    assert Session.daemon is not None
-
-
-@pytest.fixture(scope="module")
-def sip_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SipServer]:
-    """An engine process with SIP on loopback and a number routed to the order-status agent."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    port = free_udp_port()
-    engine = start_engine(tmp_path_factory.mktemp("phone"),
-                          extra_args=("--sip-host", "127.0.0.1", "--sip-port", str(port)))
-    try:
-        script = order_status_script()
-
-        async def setup(api: Client) -> str:
-            agent = await api.agents.create(
-                name="Order status", first_message=script["greeting"], script=script,
-                stt={"engine": "whisper", "model": "tiny.en"},
-                tts={"engine": "espeak-ng", "voice": "en-us+f3", "rate": 175},
-                idle_timeout_seconds=240)
-            await api.phone_numbers.create(number=NUMBER, label="main", agent_id=agent["id"])
-            return str(agent["id"])
-
-        yield SipServer(engine, port, run_api(engine, setup))
-    finally:
-        engine.stop()
-
-
-class Caller:
+class Caller(SippCaller):
     """A silent sipp caller on its own thread that stays on the line until the engine's BYE."""
 
-    def __init__(self, server: SipServer, tmp: Path) -> None:
-        self.media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        media_port = free_media_port()
-        self.media.bind(("127.0.0.1", media_port))
-        xml = write_scenario(tmp / "caller.xml", recv_bye(200_000))
-        self.result: SippResult | BaseException | None = None
-
-        def run() -> None:
-            try:
-                self.result = asyncio.run(run_sipp(xml, server.sip_port, NUMBER.lstrip("+"),
-                                                   limit_s=220, extra=["-key", "rtp_port",
-                                                                       str(media_port)]))
-            except BaseException as exc:  # handed to the test
-                self.result = exc
-
-        self.thread = threading.Thread(target=run, name="sipp-caller", daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.thread.join(timeout=60)
-        self.media.close()
-
-
-@pytest.fixture
-def live_console(qapp: QApplication, pulse: None, sip_server: SipServer) -> Iterator[Console]:
-    yield from _console(qapp, sip_server.engine)
+    bye_within_ms = 200_000
+    limit_s = 220.0
 
 
 def participants(engine: RunningEngine, call_id: str) -> list[dict[str, Any]]:

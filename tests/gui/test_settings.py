@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from engine.client import ApiError, Client, Record
-from tests.enginehost import RunningEngine
-from tests.gui.conftest import Console
+from tests.harness.engine_host import RunningEngine
+from tests.harness.live_console import Console
 
 
 def organization_with_key(engine: RunningEngine, key: str) -> Record:

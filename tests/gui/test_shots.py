@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtGui import QImage
 
 from console.shot import grab, run_shot, wait_connection
-from tests.enginehost import RunningEngine
-from tests.gui.conftest import Console, run_api
+from tests.harness.engine_host import RunningEngine, run_api
+from tests.harness.live_console import Console
 
 VIEWS = ("live", "calls", "agents", "campaigns", "numbers", "usage", "settings")
 

@@ -6,37 +6,26 @@ call places a web call that ends on Hang up."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+from PySide6.QtWidgets import QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
 from console.models.softphone import SETTINGS_USER_KEY
 from console.views.agents import AgentsView
 from console.views.softphone import SoftphoneDock
 from engine.client import Client, Record
-from engine.demo.scripts import order_status_script
-from tests.enginehost import RunningEngine, start_engine
-from tests.gui.conftest import Console, _console, run_api
-from tests.gui.pulse import Session
-from tests.integration.control.callers import answer_reinvite, recv_bye, write_scenario
-from tests.integration.sip.conftest import (
-    SippResult,
-    free_media_port,
-    free_udp_port,
-    requires_sipp,
-    run_sipp,
-)
+from tests.harness.callers import SippCaller
+from tests.harness.engine_host import run_api
+from tests.harness.live_console import Console, live_console_fixture
+from tests.harness.pulse import Session
+from tests.harness.sip_server import SipServer, sip_server_fixture
+from tests.harness.sipp import requires_sipp
+from tests.harness.sipp_steps import answer_reinvite
 
 pytestmark = requires_sipp
 
@@ -44,79 +33,25 @@ NUMBER = "+14155550199"
 SUMMARY = "Caller wants a refund for order 4417, which arrived damaged."
 LIVE = ("queued", "ringing", "in_progress", "on_hold", "transferring")
 FRAMES_BOTH_WAYS = 50  # one second of 20 ms frames each way
+MARCUS = {"email": "marcus@example.com", "display_name": "Marcus Bell", "role": "agent"}
 
 
-@dataclass
-class SipServer:
-    engine: RunningEngine
-    sip_port: int
-    agent_id: str
-    user_id: str
+def forget_signed_in_user() -> None:
+    QSettings("switchboard", "console").remove(SETTINGS_USER_KEY)
 
 
-@pytest.fixture(scope="module")
-def sip_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SipServer]:
-    """An engine with SIP on loopback, a number routed to the order-status agent, and a human
-    agent (a console user) to transfer calls to."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    port = free_udp_port()
-    engine = start_engine(tmp_path_factory.mktemp("softphone"),
-                          extra_args=("--sip-host", "127.0.0.1", "--sip-port", str(port)))
-    try:
-        script = order_status_script()
-
-        async def setup(api: Client) -> tuple[str, str]:
-            agent = await api.agents.create(
-                name="Order status", first_message=script["greeting"], script=script,
-                stt={"engine": "whisper", "model": "tiny.en"},
-                tts={"engine": "espeak-ng", "voice": "en-us+f3", "rate": 175},
-                idle_timeout_seconds=120)
-            await api.phone_numbers.create(number=NUMBER, label="main", agent_id=agent["id"])
-            user = await api.users.create(email="marcus@example.com", display_name="Marcus Bell",
-                                          role="agent")
-            return str(agent["id"]), str(user["id"])
-
-        agent_id, user_id = run_api(engine, setup)
-        yield SipServer(engine, port, agent_id, user_id)
-    finally:
-        engine.stop()
+# an engine with a human agent (a console user) to transfer calls to, and its console
+sip_server = sip_server_fixture("softphone", NUMBER, idle_timeout_seconds=120, user=MARCUS)
+phone_console = live_console_fixture(after=forget_signed_in_user)
 
 
-class Caller:
+class Caller(SippCaller):
     """A sipp caller on its own thread that waits for the engine's BYE. Its RTP port is a socket
     nobody reads."""
 
-    def __init__(self, server: SipServer, tmp: Path, *steps: str) -> None:
-        self.media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        media_port = free_media_port()
-        self.media.bind(("127.0.0.1", media_port))
-        xml = write_scenario(tmp / "caller.xml", *steps, recv_bye(90_000))
-        self.result: SippResult | BaseException | None = None
-
-        def run() -> None:
-            try:
-                self.result = asyncio.run(run_sipp(xml, server.sip_port, NUMBER.lstrip("+"),
-                                                   limit_s=100, extra=["-key", "rtp_port",
-                                                                       str(media_port)]))
-            except BaseException as exc:  # handed to the test
-                self.result = exc
-
-        self.thread = threading.Thread(target=run, name="sipp-caller", daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.thread.join(timeout=120)
-        self.media.close()
-
-    def check(self) -> None:
-        assert isinstance(self.result, SippResult), self.result
-        assert self.result.returncode == 0, self.result.stderr
-
-
-@pytest.fixture
-def phone_console(qapp: QApplication, sip_server: SipServer) -> Iterator[Console]:
-    yield from _console(qapp, sip_server.engine)
-    QSettings("switchboard", "console").remove(SETTINGS_USER_KEY)
+    bye_within_ms = 90_000
+    limit_s = 100.0
+    join_s = 120.0
 
 
 def api(server: SipServer, request: Callable[[Client], Any]) -> Any:

@@ -7,31 +7,28 @@ screened and completed from the panel's Complete button."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from console.views.live_call import LiveCallPanel
 from console.views.transfer_dialog import TransferDialog
 from engine.client import Client
-from tests.gui.conftest import Console, _console, run_api
-from tests.gui.test_live_call import SipServer, sip_server  # noqa: F401 - a fixture
-from tests.gui.test_live_panel import PlainCaller, SippUas, end_live_calls, open_panel
-from tests.integration.sip.conftest import SCENARIOS, requires_sipp
+from tests.harness.callers import PlainCaller
+from tests.harness.engine_host import run_api
+from tests.harness.live_console import Console, end_live_calls, live_console_fixture, open_panel
+from tests.harness.sip_server import SipServer, sip_server_fixture
+from tests.harness.sipp import RECIPIENT, SCENARIOS, requires_sipp
+from tests.harness.sipp import BlockingSippUas as SippUas
 
 pytestmark = requires_sipp
 
+NUMBER = "+14155550188"  # the live call tests' number, on an engine of this module's own
 BUSY = SCENARIOS / "uas_busy.xml"
-RECIPIENT = Path(__file__).parents[1] / "integration" / "transfers" / "scenarios" / "recipient.xml"
 
-
-@pytest.fixture
-def live_console(qapp: QApplication, sip_server: SipServer) -> Iterator[Console]:  # noqa: F811
-    yield from _console(qapp, sip_server.engine)
+sip_server = sip_server_fixture("live", NUMBER, idle_timeout_seconds=60)
+live_console = live_console_fixture()
 
 
 def open_dialog(panel: LiveCallPanel, qtbot: QtBot) -> TransferDialog:
@@ -49,7 +46,7 @@ def fill_blind(dialog: TransferDialog, qtbot: QtBot, to: str) -> None:
     dialog.ringing_timeout.setValue(15)
 
 
-def test_blind_transfer_busy_then_bridged(live_console: Console, sip_server: SipServer,  # noqa: F811
+def test_blind_transfer_busy_then_bridged(live_console: Console, sip_server: SipServer,
                                           qtbot: QtBot, tmp_path: Path) -> None:
     caller = PlainCaller(sip_server, tmp_path)
     uases: list[SippUas] = []
@@ -146,7 +143,7 @@ def test_blind_transfer_busy_then_bridged(live_console: Console, sip_server: Sip
     caller.check()
 
 
-def test_warm_transfer_completed_from_the_panel(live_console: Console, sip_server: SipServer,  # noqa: F811
+def test_warm_transfer_completed_from_the_panel(live_console: Console, sip_server: SipServer,
                                                 qtbot: QtBot, tmp_path: Path) -> None:
     async def users(api: Client) -> None:
         await api.users.create(email="dana@example.com", display_name="Dana", presence="available")

@@ -18,10 +18,8 @@ from pytestqt.qtbot import QtBot
 
 from console.views.live import LiveView
 from tests.gui import test_softphone as softphone
-from tests.gui.conftest import Console
 from tests.gui.test_softphone import (
     Caller,
-    SipServer,
     answered_call,
     api,
     open_dock,
@@ -29,8 +27,10 @@ from tests.gui.test_softphone import (
     sign_in,
     warm_to_user,
 )
-from tests.integration.control.callers import PCMA_PT, Packet, alaw_levels
-from tests.integration.sip.conftest import requires_sipp
+from tests.harness.live_console import Console
+from tests.harness.rtp import PCMA_PT, Packet, alaw_levels
+from tests.harness.sip_server import SipServer
+from tests.harness.sipp import requires_sipp
 
 pytestmark = requires_sipp
 

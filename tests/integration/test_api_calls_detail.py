@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from engine.client import ApiError, Client
 from engine.store import Call
-from tests.integration.conftest import SEED_CALLS, Scratch, Tenant, write_wav
+from tests.harness.tenants import SEED_CALLS, Scratch, Tenant, write_wav
 
 
 def completed(tenant: Tenant) -> dict[str, Any]:

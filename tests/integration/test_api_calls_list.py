@@ -9,7 +9,7 @@ import pytest
 
 from engine.client import ApiError, Client
 from engine.store import CALL_SORTS, iso
-from tests.integration.conftest import SEED_CALLS, Tenant
+from tests.harness.tenants import SEED_CALLS, Tenant
 
 
 async def walk_pages(api: Client, **params: Any) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.client import ApiError, Client
-from tests.integration.conftest import Scratch
+from tests.harness.tenants import Scratch
 
 
 async def test_start_and_pause(scratch: Scratch) -> None:

@@ -12,7 +12,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from engine.client import Client
-from tests.integration.conftest import Scratch, Tenant
+from tests.harness.tenants import Scratch, Tenant
 
 TIMEOUT = 10.0
 

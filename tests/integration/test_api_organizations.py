@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from engine.client import ApiError, Client
-from tests.enginehost import RunningEngine
-from tests.integration.conftest import Scratch
+from tests.harness.engine_host import RunningEngine
+from tests.harness.tenants import Scratch
 
 
 async def test_organization_get_and_update(scratch: Scratch, api: Client) -> None:

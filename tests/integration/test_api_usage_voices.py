@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from engine.client import ApiError, Client
-from tests.integration.conftest import SEED_CALLS, Tenant
+from tests.harness.tenants import SEED_CALLS, Tenant
 
 
 async def test_usage_summary(tapi: Client, tenant: Tenant) -> None:

@@ -6,13 +6,10 @@ number's own agent without holding it up. Every request is checked for its signa
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +17,15 @@ import pytest
 from sqlmodel import select
 
 from engine.app import Engine
-from engine.calls.legs import SipInboundLeg
 from engine.calls.live_call import LiveCall
 from engine.settings import Settings
 from engine.store import Agent, Call, CallEvent, PhoneNumber, Webhook, session_scope
 from engine.webhooks import verify
-from tests.integration.control.callers import MediaSocket, write_scenario
-from tests.integration.sip.conftest import requires_sipp, run_sipp
-from tests.sipp_steps import ack_rejection, invite, recv_bye, recv_response, scenario, sdp
+from tests.harness.receivers import Receiver
+from tests.harness.rtp import MediaSocket
+from tests.harness.sip_engine import greeted_session, settled
+from tests.harness.sipp import requires_sipp, run_sipp, write_scenario
+from tests.harness.sipp_steps import ack_rejection, invite, recv_bye, recv_response, scenario, sdp
 
 pytestmark = requires_sipp
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -43,59 +41,6 @@ REJECTED = scenario("rejected",
                     recv_response(100, optional=True),
                     recv_response(403),
                     ack_rejection())
-
-
-@dataclass
-class Hit:
-    body: bytes
-    signature: str | None
-    at: float
-
-    @property
-    def message(self) -> dict[str, Any]:
-        return dict(json.loads(self.body)["message"])
-
-
-@dataclass
-class Receiver:
-    """An HTTP server on loopback answering assistant requests with ``answer`` after ``delay_s``."""
-
-    answer: dict[str, Any] = field(default_factory=dict)
-    delay_s: float = 0.0
-    hits: list[Hit] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.hits.append(Hit(body, self.headers.get("X-Switchboard-Signature"),
-                                         time.monotonic()))
-                if receiver.delay_s:
-                    time.sleep(receiver.delay_s)  # a slow receiver, on its own thread
-                data = json.dumps(receiver.answer).encode()
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass  # the engine gave up waiting
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.block_on_close = False  # type: ignore[attr-defined]
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/assistant"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @dataclass
@@ -124,18 +69,12 @@ class Desk:
             return rows
 
     async def settled(self, within: float = 20.0) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        tel = self.engine.telephony
-        while (tel.calls or tel._tasks) and loop.time() < deadline:  # noqa: ASYNC110 - polls the service
-            await asyncio.sleep(0.05)
-        await tel.runner.drained(within)
-        self.engine.writer.flush()
+        await settled(self.engine, within)
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver()
+    server = Receiver("/assistant", answer={})
     yield server
     server.close()
 
@@ -168,16 +107,7 @@ async def desk(tmp_path: Path, receiver: Receiver) -> AsyncIterator[Desk]:
 
 async def greeted(desk: Desk, within: float = 20.0) -> LiveCall:
     """The live call once its agent has spoken the greeting."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while loop.time() < deadline:
-        for session in list(desk.engine.telephony.calls.values()):
-            agent = session.agent
-            if isinstance(session.leg, SipInboundLeg) and agent is not None and agent.pipeline \
-                    and any(line.kind == "greeting" for line in agent.pipeline.lines):
-                return session
-        await asyncio.sleep(0.05)
-    raise AssertionError("no greeted call")
+    return await greeted_session(desk.engine, within, "no greeted call")
 
 
 def call_in(desk: Desk, tmp_path: Path, media: MediaSocket) -> asyncio.Future[Any]:

@@ -6,31 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import uuid
 from pathlib import Path
 
 from console.embedded import EmbeddedEngine
 from engine.app import Engine
 from engine.client import Client
 from engine.settings import Settings
-from tests.enginehost import TEST_KEY
-
-
-def options(host: str, port: int, timeout: float = 5.0) -> str:
-    """A raw SIP OPTIONS over UDP; the first line of the answer."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.settimeout(timeout)
-        local = sock.getsockname()[1]
-        request = (f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
-                   f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK{uuid.uuid4().hex[:12]}\r\n"
-                   f"From: <sip:probe@127.0.0.1:{local}>;tag=probe1\r\n"
-                   f"To: <sip:{host}:{port}>\r\n"
-                   f"Call-ID: {uuid.uuid4().hex}@127.0.0.1\r\n"
-                   "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
-        sock.sendto(request.encode(), (host, port))
-        data, _ = sock.recvfrom(65535)
-    return data.decode(errors="replace").split("\r\n", 1)[0]
+from tests.harness.engine_host import TEST_KEY
+from tests.harness.sip_probe import options
 
 
 async def test_the_embedded_engine_answers_sip(tmp_path: Path) -> None:

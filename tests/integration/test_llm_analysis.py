@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from engine.app import Engine
 from engine.settings import Settings
 from engine.store import Call, TranscriptEntry, UsageLog, session_scope
 from engine.store.timeutil import utcnow
+from tests.harness.receivers import ChatStub as ChatServer
 
 ADMIN_KEY = "sb-admin-llm-analysis-test"
 PROVIDER_KEY = "sk-analysis-5e4d3c2b1a0f9e8d7c6b"
@@ -48,18 +47,19 @@ ANSWER = {"summary": "The caller wanted a refund for a double charge on order A-
                               "follow_up_needed": False}}
 
 
-@dataclass
-class ChatStub:
+class ChatStub(ChatServer):
     """An OpenAI-compatible server: each request takes the next queued reply (status, body)."""
 
-    url: str = ""
-    replies: list[tuple[int, Any]] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    authorizations: list[str] = field(default_factory=list)
+    def __init__(self) -> None:
+        super().__init__()
+        self.replies: list[tuple[int, Any]] = []
 
     def answer_with(self, *contents: str, status: int = 200) -> None:
         for content in contents:
             self.replies.append((status, completion(content)))
+
+    def respond(self, body: dict[str, Any]) -> tuple[int, Any]:
+        return self.replies.pop(0) if self.replies else (200, completion(json.dumps(ANSWER)))
 
 
 def completion(content: str) -> dict[str, Any]:
@@ -72,35 +72,9 @@ def completion(content: str) -> dict[str, Any]:
 @pytest.fixture
 def chat_stub() -> Iterator[ChatStub]:
     stub = ChatStub()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            if self.path != "/v1/chat/completions":
-                self.send_error(404)
-                return
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            stub.requests.append(body)
-            stub.authorizations.append(self.headers.get("Authorization", ""))
-            status, reply = stub.replies.pop(0) if stub.replies else (200, completion(
-                json.dumps(ANSWER)))
-            data = json.dumps(reply).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    stub.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    stub.start()
     yield stub
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    stub.close()
 
 
 @dataclass

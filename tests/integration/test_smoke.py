@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from engine.client import ApiError, Client
-from tests.enginehost import RunningEngine
+from tests.harness.engine_host import RunningEngine
 
 
 async def test_health_and_auth(engine_server: RunningEngine, api: Client) -> None:

@@ -15,14 +15,10 @@ import asyncio
 import itertools
 import json
 import os
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +41,11 @@ from engine.store import (
 )
 from engine.store.timeutil import utcnow
 from engine.webhooks import BACKOFF_ENV, WebhookError, verify
-from tests.enginehost import TEST_KEY, RunningEngine
-from tests.integration.conftest import write_rows
-from tests.integration.sip.conftest import requires_sipp, run_sipp
+from tests.harness.engine_host import RunningEngine, start_engine
+from tests.harness.receivers import Hit, Receiver, Reply
+from tests.harness.sipp import requires_sipp, run_sipp
+from tests.harness.tenants import write_rows
+from tests.harness.waiting import wait_for as poll
 
 BACKOFF_S = 0.02  # the first retry wait of the engine under test: 0.02, 0.08, 0.32, 1.28 s
 SECRETS: set[str] = set()  # every secret given to the engine here; none may show up anywhere
@@ -59,101 +57,8 @@ def secret(name: str) -> str:
     return value
 
 
-# -- a webhook receiver -----------------------------------------------------------------------
-
-
-@dataclass
-class Hit:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    at: float
-
-    @property
-    def message(self) -> dict[str, Any]:
-        message: dict[str, Any] = json.loads(self.body)["message"]
-        return message
-
-    @property
-    def event(self) -> str:
-        return self.headers.get("x-switchboard-event", "")
-
-
-@dataclass
-class Reply:
-    code: int = 200
-    body: Any = field(default_factory=lambda: {"ok": True})
-    delay_s: float = 0.0
-
-
-class Receiver:
-    """An HTTP server in a thread: records every request; answers per (path, event) script."""
-
-    def __init__(self) -> None:
-        self.hits: list[Hit] = []
-        self.scripts: dict[tuple[str, str], list[Reply]] = {}
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                reply = receiver._record(Hit(self.path, headers, body, time.monotonic()))
-                if reply.delay_s:
-                    time.sleep(reply.delay_s)
-                data = json.dumps(reply.body).encode() if reply.body is not None else b""
-                try:
-                    self.send_response(reply.code)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:
-                    pass  # the client gave up (deadline tests)
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.block_on_close = False  # type: ignore[attr-defined]
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def _record(self, hit: Hit) -> Reply:
-        with self._lock:
-            self.hits.append(hit)
-            script = self.scripts.get((hit.path, hit.event)) or self.scripts.get((hit.path, "*"))
-            if not script:
-                return Reply()
-            return script.pop(0) if len(script) > 1 else script[0]
-
-    def script(self, path: str, event: str, *replies: Reply) -> None:
-        with self._lock:
-            self.scripts[(path, event)] = list(replies)
-
-    def at(self, path: str, event: str | None = None) -> list[Hit]:
-        with self._lock:
-            return [h for h in self.hits if h.path == path and (event is None or h.event == event)]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 async def wait_for(check: Callable[[], Any], within: float = 15.0, what: str = "condition") -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        value = check()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+    return await poll(check, within, what, every_s=0.02)
 
 
 async def wait_until(check: Callable[[], Awaitable[Any]], within: float = 15.0,
@@ -180,23 +85,9 @@ class LoggedEngine:
 
 def start_logged_engine(data_dir: Path, log_path: Path, timeout: float = 60.0) -> LoggedEngine:
     """``switchboard serve --port 0`` with a short webhook backoff, its stderr in a file."""
-    env = {**os.environ, "SWITCHBOARD_API_KEY": TEST_KEY, BACKOFF_ENV: str(BACKOFF_S)}
-    args = [sys.executable, "-m", "switchboard", "serve", "--data-dir", str(data_dir), "--port", "0"]
-    with log_path.open("w") as log_file:
-        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log_file, text=True, env=env)
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            if process.poll() is not None:
-                raise RuntimeError(f"engine exited with {process.returncode}: {log_path.read_text()}")
-            continue
-        if line.startswith("{") and json.loads(line).get("event") == "ready":
-            running = RunningEngine(json.loads(line)["url"], TEST_KEY, data_dir, process)
-            return LoggedEngine(running, log_path)
-    process.kill()
-    raise RuntimeError("engine did not become ready in time")
+    running = start_engine(data_dir, extra_env={BACKOFF_ENV: str(BACKOFF_S)}, log_path=log_path,
+                           timeout=timeout)
+    return LoggedEngine(running, log_path)
 
 
 @pytest.fixture(scope="module")

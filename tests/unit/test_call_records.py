@@ -13,7 +13,7 @@ from sqlmodel import Session
 from engine.calls.records import SerialRunner, SqlCallRecords
 from engine.store import Call
 from engine.store.writer import BatchWriter
-from tests.unit.stores import fresh_store
+from tests.harness.stores import fresh_store
 
 
 @dataclass

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine
 
 from engine.demo.seed import DEMO_CALLS, DEMO_LEADS, seed
-from tests.unit.stores import fresh_store
+from tests.harness.stores import fresh_store
 
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
 FAILED_CODES = {None, 404, 488, 500, 503}

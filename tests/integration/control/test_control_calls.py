@@ -13,19 +13,10 @@ import numpy as np
 import pytest
 
 from engine.client import ApiError
-from tests.integration.control.callers import (
-    PCMA_PT,
-    MediaSocket,
-    alaw_levels,
-    answer_reinvite,
-    dtmf_digits,
-    recv_bye,
-    send_bye,
-    send_reinvite,
-    write_scenario,
-)
-from tests.integration.control.conftest import ControlEngine
-from tests.integration.sip.conftest import requires_sipp, run_sipp
+from tests.harness.rtp import PCMA_PT, MediaSocket, alaw_levels, dtmf_digits
+from tests.harness.sip_engine import ControlEngine
+from tests.harness.sipp import requires_sipp, run_sipp, write_scenario
+from tests.harness.sipp_steps import answer_reinvite, recv_bye, send_bye, send_reinvite
 
 pytestmark = requires_sipp
 

@@ -16,10 +16,10 @@ from sqlmodel import select
 
 from engine.speech.sipcaller import CallerLine, render_lines
 from engine.store import PhoneNumber, SipTrunk, session_scope
-from tests import sipp_steps
-from tests.integration.control.callers import PCMA_PT, MediaSocket, alaw_levels, dtmf_digits
-from tests.integration.control.conftest import ControlEngine
-from tests.integration.sip.conftest import free_media_port, free_udp_port, requires_sipp
+from tests.harness import sipp_steps
+from tests.harness.rtp import PCMA_PT, MediaSocket, alaw_levels, dtmf_digits
+from tests.harness.sip_engine import ControlEngine
+from tests.harness.sipp import Callee, callee_scenario, requires_sipp
 
 pytestmark = requires_sipp
 
@@ -29,43 +29,6 @@ GOODBYE = "Thank you for your time. Goodbye."
 ASKED = "I want to check my order status."
 SPEECH_LEVEL = 300.0  # RMS: espeak-ng speech in A-law; silence decodes to ±8
 MUSIC_LEVEL = 100.0  # RMS: the hold music's quietest frames stay above ~200
-
-
-def callee_scenario(path: Path, *steps: str) -> Path:
-    """The callee's scenario at ``path``: it rings, answers with the test's media socket in its
-    SDP, takes the ACK, then follows ``steps``."""
-    answer = sipp_steps.answer_call("callee", ack_timeout_ms=10000)
-    path.write_text(sipp_steps.scenario("callee", answer, *steps))
-    return path
-
-
-class Callee:
-    """sipp as the callee (UAS) on a free loopback port, its media on the test's socket."""
-
-    def __init__(self, scenario: Path, media: MediaSocket) -> None:
-        self.scenario = scenario
-        self.media = media
-        self.port = free_udp_port()
-        self.proc: asyncio.subprocess.Process | None = None
-        self.stderr = ""
-
-    async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            "sipp", "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_media_port()),
-            "-m", "1", "-nostdin", "-timeout", "90s", "-timeout_error", "-sf", str(self.scenario),
-            "-key", "rtp_port", str(self.media.port),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-
-    async def wait(self, within: float = 100.0) -> int:
-        assert self.proc is not None
-        _, err = await asyncio.wait_for(self.proc.communicate(), within)
-        self.stderr = err.decode(errors="replace")
-        return self.proc.returncode or 0
-
-    async def kill(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
 
 
 async def speak(media: MediaSocket, port: int, text: str) -> None:

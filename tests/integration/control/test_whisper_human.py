@@ -17,10 +17,10 @@ import uvicorn
 from engine.api import create_app
 from engine.client import ApiError, Client
 from engine.webrtc import OfferingPeer
-from tests.integration.control.callers import MediaSocket, recv_bye, write_scenario
-from tests.integration.control.conftest import ControlEngine
-from tests.integration.sip.conftest import requires_sipp, run_sipp
-from tests.integration.transfers.test_blind_transfer import RECIPIENT, SippUas
+from tests.harness.callers import start_caller
+from tests.harness.rtp import MediaSocket
+from tests.harness.sip_engine import ControlEngine
+from tests.harness.sipp import RECIPIENT, SippUas, requires_sipp
 
 pytestmark = requires_sipp
 
@@ -63,12 +63,6 @@ async def next_of(stream: AsyncIterator[dict[str, Any]], type_: str) -> dict[str
         raise AssertionError("the events stream ended")
 
     return await asyncio.wait_for(find(), EVENT_WAIT_S)
-
-
-def start_caller(engine: ControlEngine, tmp_path: Path, media: MediaSocket) -> asyncio.Task[Any]:
-    xml = write_scenario(tmp_path / "caller.xml", recv_bye(50000))
-    return asyncio.ensure_future(run_sipp(xml, engine.port, engine.number.lstrip("+"),
-                                          limit_s=55, extra=["-key", "rtp_port", str(media.port)]))
 
 
 async def test_whisper_goes_to_the_human_who_took_over(control_engine: ControlEngine,

@@ -16,8 +16,8 @@ from engine.calls.legs import SipInboundLeg
 from engine.calls.live_call import LiveCall
 from engine.sip.refer import Refer, ReferResult
 from engine.sip.reinvite import OnResult
-from tests.integration.sip.baresip_peer import Baresip, dominant_hz, requires_baresip, wav_mono
-from tests.integration.sip.conftest import SipEngine
+from tests.harness.baresip import Baresip, dominant_hz, requires_baresip, wav_mono
+from tests.harness.sip_engine import SipEngine
 from tests.integration.sip.test_sipp_outbound import call_row, queue_call, wait_answered
 
 pytestmark = requires_baresip

@@ -9,9 +9,8 @@ digits go both ways under the telephone-event baresip answered."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,10 @@ from engine.calls.live_call import LiveCall
 from engine.sip import sdp
 from engine.sip.uas import IncomingCall
 from engine.speech.sipcaller import scenario, write_pcap
-from tests.integration.sip.baresip_peer import CONFIG, Baresip, dominant_hz, requires_baresip, wav_mono
-from tests.integration.sip.conftest import SipEngine, requires_sipp, run_sipp
+from tests.harness.baresip import CONFIG, Baresip, dominant_hz, requires_baresip, wav_mono
+from tests.harness.sip_engine import SipEngine
+from tests.harness.sipp import requires_sipp, run_sipp
+from tests.harness.waiting import wait_for as until
 from tests.integration.sip.test_baresip import confirmed_inbound_session
 from tests.integration.sip.test_sipp_outbound import call_row, queue_call, wait_answered
 
@@ -65,15 +66,6 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
 
     monkeypatch.setattr(IncomingCall, "answer", answer)
     yield sent
-
-
-async def until(condition: Callable[[], bool], within: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def loud_seconds(samples: np.ndarray, rate: int = 16000) -> float:

@@ -5,8 +5,6 @@ a wrong password failing clearly without a retry loop."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,67 +12,12 @@ from pathlib import Path
 import pytest
 
 from engine.store import SipTrunk, session_scope
-from tests.integration.sip.conftest import SipEngine, free_udp_port, requires_sipp
-from tests.integration.sip.test_sipp_outbound import (
-    SippUas,
-    call_row,
-    queue_call,
-    wait_answered,
-)
+from tests.harness.kamailio import PASSWORD, Kamailio, requires_kamailio, start_kamailio
+from tests.harness.sip_engine import SipEngine
+from tests.harness.sipp import SippUas, requires_sipp
+from tests.integration.sip.test_sipp_outbound import call_row, queue_call, wait_answered
 
-KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
-CONFIG = Path(__file__).with_name("kamailio.cfg.in")
-PASSWORD = "s3cret"
-REALM = "switchboard.test"
-
-pytestmark = [requires_sipp, pytest.mark.skipif(
-    not Path(KAMAILIO).exists(), reason="kamailio is not installed (Debian package kamailio)")]
-
-
-async def _answers_options(port: int, within: float = 15.0) -> bool:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.setblocking(False)
-        local = sock.getsockname()[1]
-        probe = (f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\n"
-                 f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bKprobe\r\n"
-                 f"From: <sip:probe@127.0.0.1>;tag=p\r\nTo: <sip:127.0.0.1>\r\n"
-                 f"Call-ID: probe@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
-                 f"Content-Length: 0\r\n\r\n").encode()
-        while loop.time() < deadline:
-            sock.sendto(probe, ("127.0.0.1", port))
-            await asyncio.sleep(0.2)
-            try:
-                if sock.recv(4096).startswith(b"SIP/2.0 200"):
-                    return True
-            except BlockingIOError:
-                continue
-    return False
-
-
-class Kamailio:
-    def __init__(self, port: int, proc: asyncio.subprocess.Process, log: Path) -> None:
-        self.port, self.proc, self.log = port, proc, log
-
-
-async def start_kamailio(callee_port: int, workdir: Path) -> Kamailio:
-    port = free_udp_port()
-    text = CONFIG.read_text().replace("@PORT@", str(port)).replace("@PASSWORD@", PASSWORD) \
-        .replace("@CALLEE@", f"127.0.0.1:{callee_port}")
-    cfg = workdir / "kamailio.cfg"
-    cfg.write_text(text)
-    log = workdir / "kamailio.log"
-    proc = await asyncio.create_subprocess_exec(
-        KAMAILIO, "-f", str(cfg), "-DD", "-E", "-m", "32", "-M", "8", "-w", str(workdir),
-        "-Y", str(workdir), "-P", str(workdir / "kamailio.pid"),
-        stdout=asyncio.subprocess.DEVNULL, stderr=log.open("wb"))
-    if not await _answers_options(port):
-        proc.kill()
-        await proc.wait()
-        raise RuntimeError(f"kamailio did not start: {log.read_text()[-2000:]}")
-    return Kamailio(port, proc, log)
+pytestmark = [requires_sipp, requires_kamailio]
 
 
 @pytest.fixture
@@ -85,12 +28,7 @@ async def kamailio_and_callee() -> AsyncIterator[tuple[Kamailio, SippUas]]:
             try:
                 yield kam, uas
             finally:
-                kam.proc.terminate()
-                try:
-                    await asyncio.wait_for(kam.proc.wait(), 10)
-                except TimeoutError:
-                    kam.proc.kill()
-                    await kam.proc.wait()
+                await kam.stop()
 
 
 def add_trunk(sip: SipEngine, port: int, password: str) -> SipTrunk:

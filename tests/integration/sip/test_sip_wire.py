@@ -7,7 +7,8 @@ import asyncio
 import socket
 
 from engine.sip.message import Response, parse
-from tests.integration.sip.conftest import SipEngine, requires_sipp, run_sipp
+from tests.harness.sip_engine import SipEngine
+from tests.harness.sipp import requires_sipp, run_sipp
 
 
 def _request(method: str, port: int, local_port: int, branch: str) -> bytes:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.integration.sip.conftest import SipEngine, requires_sipp, run_sipp, uac_pcap_scenario
+from tests.harness.sip_engine import SipEngine
+from tests.harness.sipp import requires_sipp, run_sipp, uac_pcap_scenario
 
 pytestmark = requires_sipp
 

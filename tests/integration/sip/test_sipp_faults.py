@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from engine.sip.message import Request, Response, parse
-from tests.integration.sip.conftest import SCENARIOS, SipEngine, requires_sipp, run_sipp
+from tests.harness.sip_engine import SipEngine
+from tests.harness.sipp import SCENARIOS, requires_sipp, run_sipp
 
 pytestmark = requires_sipp
 

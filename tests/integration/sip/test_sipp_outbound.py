@@ -4,52 +4,17 @@ after the ringing timeout), and a first INVITE lost on the way (Timer A retransm
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from engine.store import Call, CallEvent, PhoneNumber, SipTrunk, session_scope
-from tests.integration.sip.conftest import (
-    SCENARIOS,
-    SipEngine,
-    free_media_port,
-    free_udp_port,
-    requires_sipp,
-)
+from tests.harness.sip_engine import SipEngine
+from tests.harness.sipp import SCENARIOS, SippUas, requires_sipp
 
 pytestmark = requires_sipp
 
 CALLEE = "+15550199"
-
-
-class SippUas:
-    """sipp answering as the callee on a free loopback port."""
-
-    def __init__(self, scenario: str | Path) -> None:
-        self.scenario = scenario
-        self.port = free_udp_port()
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def __aenter__(self) -> SippUas:
-        args = ["sipp", "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_media_port()),
-                "-m", "1", "-nostdin", "-timeout", "40s", "-timeout_error"]
-        path = Path(self.scenario)
-        args += ["-sf", str(path)] if path.suffix == ".xml" else ["-sn", str(self.scenario)]
-        self.proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.DEVNULL,
-                                                         stderr=asyncio.subprocess.PIPE)
-        return self
-
-    async def wait(self, within: float = 45.0) -> int:
-        assert self.proc is not None
-        _, err = await asyncio.wait_for(self.proc.communicate(), within)
-        self.stderr = err.decode(errors="replace")
-        return self.proc.returncode or 0
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
 
 
 def queue_call(sip: SipEngine, port: int, ringing_timeout: int = 30) -> str:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 
 from engine.sip.refer import Refer, ReferResult
-from tests.integration.sip.conftest import SCENARIOS, SipEngine, requires_sipp
-from tests.integration.sip.test_sipp_outbound import SippUas, call_row, queue_call, wait_answered
+from tests.harness.sip_engine import SipEngine
+from tests.harness.sipp import SCENARIOS, SippUas, requires_sipp
+from tests.integration.sip.test_sipp_outbound import call_row, queue_call, wait_answered
 
 pytestmark = requires_sipp
 

@@ -21,15 +21,10 @@ from sqlmodel import select
 from engine.calls.transfers import NOT_CONNECTED
 from engine.client import ApiError
 from engine.store import PhoneNumber, SipTrunk, session_scope
-from tests.integration.control.callers import PCMA_PT, MediaSocket, Packet, recv_bye, write_scenario
-from tests.integration.control.conftest import ControlEngine
-from tests.integration.sip.conftest import (
-    SCENARIOS,
-    free_media_port,
-    free_udp_port,
-    requires_sipp,
-    run_sipp,
-)
+from tests.harness.callers import start_caller
+from tests.harness.rtp import PCMA_PT, MediaSocket, Packet
+from tests.harness.sip_engine import ControlEngine
+from tests.harness.sipp import SCENARIOS, SippUas, requires_sipp
 
 pytestmark = requires_sipp
 
@@ -39,38 +34,6 @@ CALLER_REFER = HERE / "caller_refer.xml"  # 202 to the REFER, NOTIFY 100 then 20
 CALLER_REFER_501 = HERE / "caller_refer_501.xml"  # 501 to the REFER, then our BYE
 CALLER_HZ = 1000.0
 RECIPIENT_HZ = 600.0
-
-
-class SippUas:
-    """sipp as the transfer's recipient on a free loopback port."""
-
-    def __init__(self, scenario: Path, rtp_port: int | None = None) -> None:
-        self.scenario = scenario
-        self.rtp_port = rtp_port
-        self.port = free_udp_port()
-        self.proc: asyncio.subprocess.Process | None = None
-        self.stderr = ""
-
-    async def __aenter__(self) -> SippUas:
-        args = ["sipp", "-i", "127.0.0.1", "-p", str(self.port), "-mp", str(free_media_port()),
-                "-m", "1", "-nostdin", "-timeout", "50s", "-timeout_error", "-sf",
-                str(self.scenario)]
-        if self.rtp_port is not None:
-            args += ["-key", "rtp_port", str(self.rtp_port)]
-        self.proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.DEVNULL,
-                                                         stderr=asyncio.subprocess.PIPE)
-        return self
-
-    async def wait(self, within: float = 30.0) -> int:
-        assert self.proc is not None
-        _, err = await asyncio.wait_for(self.proc.communicate(), within)
-        self.stderr = err.decode(errors="replace")
-        return self.proc.returncode or 0
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
 
 
 async def send_tone(sock: MediaSocket, addr: tuple[str, int], hz: float) -> None:
@@ -99,13 +62,6 @@ def dominant_hz(packets: list[Packet]) -> float:
         return 0.0
     spectrum = np.abs(np.fft.rfft(pcm * np.hanning(len(pcm))))
     return float(np.argmax(spectrum) * 8000 / len(pcm))
-
-
-def start_caller(engine: ControlEngine, tmp_path: Path, media: MediaSocket,
-                 scenario: Path | None = None) -> asyncio.Task:  # type: ignore[type-arg]
-    xml = scenario or write_scenario(tmp_path / "caller.xml", recv_bye(50000))
-    return asyncio.ensure_future(run_sipp(xml, engine.port, engine.number.lstrip("+"),
-                                          limit_s=55, extra=["-key", "rtp_port", str(media.port)]))
 
 
 def transfer_events(events: list[dict[str, Any]]) -> list[str]:

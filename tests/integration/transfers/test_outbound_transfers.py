@@ -22,16 +22,12 @@ from engine.client import ApiError
 from engine.media.frame import FRAME_BYTES
 from engine.store import PhoneNumber, SipTrunk, session_scope
 from engine.webrtc import OfferingPeer
-from tests.integration.control.callers import PCMA_PT, MediaSocket, alaw_levels
-from tests.integration.control.conftest import ControlEngine
-from tests.integration.control.test_outbound_control import Callee, callee_scenario
-from tests.integration.sip.conftest import requires_sipp
-from tests.integration.transfers.test_blind_transfer import (
-    RECIPIENT,
-    SippUas,
-    send_tone,
-    transfer_events,
-)
+from tests.harness.rtp import PCMA_PT, MediaSocket, alaw_levels
+from tests.harness.sip_engine import ControlEngine
+from tests.harness.sipp import RECIPIENT, Callee, SippUas, callee_scenario, requires_sipp
+from tests.harness.sipp_steps import recv_bye, recv_refer, recv_response, refer_notify, response
+from tests.harness.tones import Capture, Sine, heard, silent_at
+from tests.integration.transfers.test_blind_transfer import send_tone, transfer_events
 from tests.integration.transfers.test_warm_transfer import (
     ABSENT,
     HEARD,
@@ -39,8 +35,6 @@ from tests.integration.transfers.test_warm_transfer import (
     stored_transfer,
     tone_amplitude,
 )
-from tests.sipp_steps import recv_bye, recv_refer, recv_response, refer_notify, response
-from tests.unit.webrtc.tones import Capture, Sine, heard, silent_at
 
 pytestmark = requires_sipp
 

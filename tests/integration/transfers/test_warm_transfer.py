@@ -23,17 +23,13 @@ from engine.calls.transfers import GOODBYE, NOT_CONNECTED, TAKE_MESSAGE, TAKE_ME
 from engine.client import ApiError
 from engine.store import PhoneNumber, SipTrunk, User, session_scope
 from engine.webrtc import OfferingPeer
-from tests.integration.control.callers import DTMF_PT, PCMA_PT, MediaSocket, Packet, alaw_levels
-from tests.integration.control.conftest import ControlEngine
-from tests.integration.sip.conftest import SCENARIOS, requires_sipp
-from tests.integration.transfers.test_blind_transfer import (
-    RECIPIENT,
-    SippUas,
-    send_tone,
-    start_caller,
-    transfer_events,
-)
-from tests.unit.webrtc.tones import Capture, Sine, heard
+from tests.harness.callers import start_caller
+from tests.harness.rtp import DTMF_PT, PCMA_PT, MediaSocket, Packet, alaw_levels
+from tests.harness.sip_engine import ControlEngine
+from tests.harness.sipp import RECIPIENT, SCENARIOS, SippUas, requires_sipp
+from tests.harness.tones import Capture, Sine, heard
+from tests.harness.waiting import wait_for as until
+from tests.integration.transfers.test_blind_transfer import send_tone, transfer_events
 
 pytestmark = requires_sipp
 
@@ -73,15 +69,6 @@ def send_digit(sock: MediaSocket, addr: tuple[str, int], digit: int) -> None:
         header = struct.pack("!BBHII", 0x80, (0x80 if n == 0 else 0) | DTMF_PT, 1000 + n,
                              timestamp, ssrc)
         sock.transport.sendto(header + payload, addr)
-
-
-async def until(check: Any, within: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def stored_transfer(engine: ControlEngine, call_id: str, status: str,

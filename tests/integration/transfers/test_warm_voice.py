@@ -16,11 +16,11 @@ from engine.calls.summary import briefing
 from engine.calls.transfers import NOT_CONNECTED
 from engine.calls.transfers.consult import recipient_decision
 from engine.speech.sipcaller import CallerLine, render_lines, write_pcap
-from tests import sipp_steps
-from tests.integration.control.callers import MediaSocket
-from tests.integration.control.conftest import ControlEngine
-from tests.integration.sip.conftest import SCENARIOS, requires_sipp
-from tests.integration.transfers.test_blind_transfer import SippUas, start_caller
+from tests.harness import sipp_steps
+from tests.harness.callers import start_caller
+from tests.harness.rtp import MediaSocket
+from tests.harness.sip_engine import ControlEngine
+from tests.harness.sipp import SCENARIOS, SippUas, requires_sipp
 from tests.integration.transfers.test_warm_transfer import said, stored_transfer
 
 pytestmark = requires_sipp

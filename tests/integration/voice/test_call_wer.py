@@ -13,7 +13,7 @@ from bench.call_wer import play_prompts, select_prompts, setup_engine
 from engine.app import Engine
 from engine.speech.corpus import INSTALL_HINT
 from engine.speech.wer import corpus_wer
-from tests.integration.sip.conftest import requires_sipp
+from tests.harness.sipp import requires_sipp
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 pytestmark = requires_sipp

@@ -11,14 +11,10 @@ endpoint's base URL), and must never show in logs or API answers.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import threading
 import wave
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +40,10 @@ from engine.store import (
     TranscriptEntry,
     session_scope,
 )
-from tests.integration.sip.conftest import SipEngine, requires_sipp, run_sipp
-from tests.sipp_steps import recv_bye
+from tests.harness.receivers import ChatStub
+from tests.harness.sip_engine import SipEngine, started
+from tests.harness.sipp import requires_sipp, run_sipp
+from tests.harness.sipp_steps import recv_bye
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 pytestmark = requires_sipp
@@ -110,47 +108,12 @@ def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-@dataclass
-class ChatStub:
-    url: str = ""
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    authorizations: list[str] = field(default_factory=list)
-
-
 @pytest.fixture
 def chat_stub() -> Iterator[ChatStub]:
-    stub = ChatStub()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            if self.path != "/v1/chat/completions":
-                self.send_error(404)
-                return
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            stub.requests.append(body)
-            stub.authorizations.append(self.headers.get("Authorization", ""))
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Cache-Control", "no-cache")
-            self.end_headers()
-            for item in answer(body):
-                self.wfile.write(f"data: {json.dumps(item)}\n\n".encode())
-                self.wfile.flush()
-            self.wfile.write(b"data: [DONE]\n\n")
-            self.wfile.flush()
-            self.close_connection = True
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    stub.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    stub = ChatStub(answer)
+    stub.start()
     yield stub
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    stub.close()
 
 
 @pytest.fixture
@@ -200,12 +163,8 @@ async def llm_engine(tmp_path: Path, chat_stub: ChatStub, key_source: str) -> As
         session.add(agent)
         session.add(PhoneNumber(organization_id=org, number=NUMBER, agent_id=agent.id))
         agent_id = agent.id
-    await engine.start()
-    assert engine.telephony is not None
-    engine.telephony.agents.models.wait_warm(30)
-    yield SipEngine(engine, engine.telephony.port, NUMBER, agent_id)
-    await engine.stop()
-    engine.close()
+    async with started(engine, NUMBER, agent_id, warm_s=30) as sip:
+        yield sip
 
 
 def waits_for_bye(xml: Path, within_s: float) -> Path:

@@ -27,7 +27,8 @@ from engine.store import (
     UsageLog,
     session_scope,
 )
-from tests.integration.sip.conftest import SipEngine, requires_sipp, run_sipp
+from tests.harness.sip_engine import SipEngine, started
+from tests.harness.sipp import requires_sipp, run_sipp
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 pytestmark = requires_sipp
@@ -60,12 +61,8 @@ async def order_engine(tmp_path: Path) -> AsyncIterator[SipEngine]:
         session.add(agent)
         session.add(PhoneNumber(organization_id=org, number=NUMBER, label="main", agent_id=agent.id))
         agent_id = agent.id
-    await engine.start()
-    assert engine.telephony is not None
-    engine.telephony.agents.models.wait_warm(30)
-    yield SipEngine(engine, engine.telephony.port, NUMBER, agent_id)
-    await engine.stop()
-    engine.close()
+    async with started(engine, NUMBER, agent_id, warm_s=30) as sip:
+        yield sip
 
 
 def digits(text: str) -> str:

@@ -14,9 +14,9 @@ from engine.client import ApiError
 from engine.media.frame import SAMPLE_RATE
 from engine.speech.sipcaller import scenario, write_pcap
 from engine.webrtc import OfferingPeer
-from tests.integration.sip.conftest import requires_sipp, run_sipp
-from tests.integration.webrtc.conftest import WebRtcEngine, rms, tap, voiced_frames
-from tests.unit.webrtc.tones import TONE_AMPLITUDE, Capture, Sine, heard, silent_at, tone_level
+from tests.harness.sipp import requires_sipp, run_sipp
+from tests.harness.tones import TONE_AMPLITUDE, Capture, Sine, heard, silent_at, tone_level
+from tests.harness.webrtc_engine import WebRtcEngine, rms, tap, voiced_frames
 
 pytestmark = [requires_sipp, pytest.mark.asyncio(loop_scope="module")]
 

@@ -10,8 +10,8 @@ import pytest
 
 from engine.client import ApiError
 from engine.webrtc import OfferingPeer
-from tests.integration.webrtc.conftest import WebRtcEngine, voiced_frames
-from tests.unit.webrtc.tones import Capture
+from tests.harness.tones import Capture
+from tests.harness.webrtc_engine import WebRtcEngine, voiced_frames
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,15 +14,11 @@ import pytest
 import pytest_asyncio
 
 from engine.api import create_app
-from engine.app import Engine
 from engine.client import ApiError, Client
-from engine.demo.scripts import order_status_script
-from engine.settings import Settings
-from engine.store import Agent, PhoneNumber, session_scope
 from engine.webrtc import OfferingPeer
-from tests.enginehost import TEST_KEY
-from tests.integration.webrtc.conftest import WebRtcEngine, voiced_frames
-from tests.unit.webrtc.tones import Capture
+from tests.harness.tones import Capture
+from tests.harness.waiting import wait_for
+from tests.harness.webrtc_engine import WebRtcEngine, open_webrtc_engine, voiced_frames
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -33,37 +28,9 @@ GOODBYE = "Thanks for calling, goodbye."
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def plain_engine(tmp_path_factory: Any) -> AsyncIterator[WebRtcEngine]:
-    data_dir: Path = tmp_path_factory.mktemp("nosip")
-    engine = Engine(Settings(data_dir=data_dir, api_key=TEST_KEY))  # no SIP
-    engine.setup()
-    org = engine.organization_id
-    with session_scope(engine.db) as session:
-        script = order_status_script()
-        agent = Agent(organization_id=org, name="Order status", first_message=script["greeting"],
-                      script=script, stt={"engine": "whisper", "model": "tiny.en"},
-                      tts={"engine": "espeak-ng", "voice": "en-us+f3", "rate": 175},
-                      idle_timeout_seconds=60)
-        session.add(agent)
-        session.add(PhoneNumber(organization_id=org, number="+14155550188", label="main",
-                                agent_id=agent.id))
-        agent_id = agent.id
-    await engine.start()
-    assert engine.telephony is not None and engine.telephony.ua is None
-    await asyncio.to_thread(engine.telephony.agents.models.wait_warm, 60)
-    transport = httpx.ASGITransport(app=create_app(engine))
-    async with Client("http://engine", TEST_KEY, transport=transport, timeout=30) as api:
-        yield WebRtcEngine(engine, api, agent_id, "+14155550188")
-    await engine.stop()
-    engine.close()
-
-
-async def wait_for(check: Any, within: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+    async with open_webrtc_engine(tmp_path_factory.mktemp("nosip"), sip=False,
+                                  number="+14155550188") as rtc:
+        yield rtc
 
 
 async def web_call(rtc: WebRtcEngine) -> tuple[OfferingPeer, Capture, Any]:

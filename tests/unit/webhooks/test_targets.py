@@ -13,7 +13,7 @@ from sqlalchemy import Engine, event
 
 from engine.store import Webhook, session_scope
 from engine.webhooks.targets import find_targets, targets_for
-from tests.unit.stores import fresh_store
+from tests.harness.stores import fresh_store
 
 
 def _store(tmp_path: Path) -> tuple[Engine, str]:

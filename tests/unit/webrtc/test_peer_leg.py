@@ -10,7 +10,7 @@ from engine.media import BARGE_MASKS, CALLER_MASKS, LISTEN_MASKS, Mixer, Partici
 from engine.media.loop import MediaLoop
 from engine.rtc import rtc_configuration
 from engine.webrtc import OfferError, OfferingPeer, PeerLeg, check_offer
-from tests.unit.webrtc.tones import Capture, Sine, heard, silent_at, tone_level
+from tests.harness.tones import Capture, Sine, heard, silent_at, tone_level
 
 
 def test_the_default_configuration_names_no_ice_server() -> None:

@@ -1,5 +1,5 @@
-"""A private PulseAudio daemon for the console's audio tests: a null sink (``vsink``) and a null
-source (``vsrc``) that run at real time with no sound hardware.
+"""A private PulseAudio daemon for the console's audio tests and the live screenshots: a null
+sink (``vsink``) and a null source (``vsrc``) that run at real time with no sound hardware.
 
 QtMultimedia connects to PulseAudio once per process, the first time devices are asked for, and
 does not retry; so the daemon starts before any test of the session touches audio, and the
@@ -15,6 +15,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
+
+from tests.harness.processes import stop_popen
 
 SINK = "vsink"
 SOURCE = "vsrc"
@@ -34,13 +38,7 @@ class PulseDaemon:
         return result.stdout
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_popen(self.process, 10)
         shutil.rmtree(self.runtime, ignore_errors=True)
 
 
@@ -102,3 +100,13 @@ class Session:
         if cls.daemon is not None:
             cls.daemon.stop()
             cls.daemon = None
+
+
+def require_pulse() -> PulseDaemon:
+    """The session's daemon; the test is skipped when PulseAudio is not installed and fails
+    when it is but the daemon did not start."""
+    if Session.daemon is None:
+        if Session.failure:
+            pytest.fail(f"pulseaudio did not start: {Session.failure}")
+        pytest.skip("pulseaudio is not installed (Debian package pulseaudio)")
+    return Session.daemon

@@ -1,5 +1,5 @@
-"""sipp scenario text for the SIP callers, callees and transfer recipients of the integration
-tests and of the live screenshots (docs/screenshots/make_live_shots.py).
+"""sipp scenario text for the SIP callers, callees and transfer recipients of the tests (integration
+and console) and of the live screenshots (docs/screenshots/make_live_shots.py).
 
 Each function returns a fragment of a sipp scenario: one step (``<send>``, ``<recv>``, ``<pause>``,
 ``<label>``, ``<nop>``) or a run of them, as lines of XML with sipp's keywords (``[local_ip]``,

@@ -1,4 +1,5 @@
-"""Tone sources and an FFT tone meter for the WebRTC tests."""
+"""Tone sources and an FFT tone meter for the media and WebRTC tests: a sine as a 16 kHz source,
+a capture as a sink, and whether a tone is heard in what was captured."""
 
 from __future__ import annotations
 

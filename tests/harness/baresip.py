@@ -9,14 +9,14 @@ import asyncio
 import contextlib
 import json
 import shutil
-import socket
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.integration.sip.conftest import free_udp_port
+from tests.harness.ports import free_port, free_udp_port
+from tests.harness.processes import stop_process
 
 requires_baresip = pytest.mark.skipif(shutil.which("baresip") is None,
                                       reason="baresip is not installed (Debian package baresip)")
@@ -51,19 +51,6 @@ module_app		menu.so
 snd_path		{snd_path}
 ctrl_tcp_listen		127.0.0.1:{ctrl_port}
 """
-
-
-def free_port() -> int:
-    """A loopback port free for both UDP and TCP (baresip listens for SIP on both)."""
-    for _ in range(50):
-        port = free_udp_port()
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
 
 
 class Baresip:
@@ -135,13 +122,8 @@ class Baresip:
                 await writer.wait_closed()
 
     async def __aexit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                await asyncio.wait_for(self.proc.wait(), 5.0)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
+        if self.proc is not None:
+            await stop_process(self.proc, 5.0)
         if self._reader is not None:
             await self._reader
 
