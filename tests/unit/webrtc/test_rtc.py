@@ -27,7 +27,7 @@ from engine.rtc import (
     pcm_frame,
     rtc_configuration,
 )
-from tests.unit.webrtc.tones import TONE_AMPLITUDE, heard
+from tests.harness.tones import TONE_AMPLITUDE, heard
 
 ROOT = Path(__file__).resolve().parents[3]
 DEVICE_RATE = 48_000  # the console's audio devices
