@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from engine.api.errors import ApiError
 from engine.store import ApiKey
@@ -64,9 +64,8 @@ class KeyVerifier:
         if hit is not None and now - hit[0] < _CACHE_TTL_S:
             return hit[1]
         with Session(self._engine) as session:
-            row = session.exec(
-                select(ApiKey).where(ApiKey.key_hash == digest)  # type: ignore[arg-type]
-            ).scalar_one_or_none()
+            row = session.execute(
+                select(ApiKey).where(col(ApiKey.key_hash) == digest)).scalar_one_or_none()
         principal = None
         if row is not None and row.revoked_at is None:
             principal = Principal(row.organization_id, row.id, tuple(row.scopes or ()))

@@ -10,7 +10,7 @@ the field; rows are always scoped to the caller's organization.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Optional
 
 import annotated_types
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -67,7 +67,7 @@ def _field_defs(res: Resource, *, for_update: bool) -> dict[str, Any]:
             annotation = Annotated[annotation, *constraints]
         alias = name.rstrip("_") if name.endswith("_") else None
         if for_update:
-            defs[name] = (annotation | None, PydField(default=None, alias=alias))
+            defs[name] = (Optional[annotation], PydField(default=None, alias=alias))  # noqa: UP045 - a runtime annotation
         elif name in res.required:
             defs[name] = (annotation, PydField(alias=alias))
         elif info.default_factory is not None:
@@ -120,7 +120,7 @@ def router_for(res: Resource) -> APIRouter:
     router = APIRouter(tags=[res.name.replace("_", " ") + "s"])
     create_body, update_body = body_models(res)
     model = res.model
-    sort_literal = Literal[res.sorts]  # type: ignore[valid-type]
+    sort_literal = Literal[res.sorts]  # type: ignore[name-defined]
     item_path = res.path + "/{item_id}"
 
     def parent_id(request: Request, session: Session, principal: Principal) -> str | None:
@@ -152,7 +152,7 @@ def router_for(res: Resource) -> APIRouter:
             principal: Annotated[Principal, Depends(principal_from)],
             page: Annotated[int, Query(ge=1)] = 1,
             limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
-            sort_by: sort_literal = res.default_sort,  # type: ignore[valid-type]
+            sort_by: sort_literal = res.default_sort,
             sort_order: Literal["asc", "desc"] = "desc",
         ) -> dict[str, Any]:
             engine = request.app.state.db

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import phonenumbers
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from engine.api.auth import Principal
 from engine.api.errors import invalid
@@ -82,12 +82,9 @@ def agent(session: Session, principal: Principal, values: dict[str, Any], _: Any
 def phone_number(session: Session, principal: Principal, values: dict[str, Any], row: Any) -> None:
     if "number" in values and values["number"] is not None:
         values["number"] = e164("number", values["number"])
-        clash = session.exec(
-            PhoneNumber.__table__.select().where(  # type: ignore[attr-defined]
-                PhoneNumber.organization_id == principal.organization_id,
-                PhoneNumber.number == values["number"],
-            )
-        ).first()
+        clash = session.exec(select(PhoneNumber).where(
+            PhoneNumber.organization_id == principal.organization_id,
+            PhoneNumber.number == values["number"])).first()
         if clash is not None and (row is None or clash.id != row.id):
             raise invalid("number", f"{values['number']} is already registered")
     reference(session, principal, Agent, "agent_id", values.get("agent_id"))

@@ -268,7 +268,7 @@ class AgentLeg(PipelineObserver):
                                              "started_at": iso(self._at(started_at))})
 
     def final(self, line: Line) -> None:
-        row = {"organization_id": self.call.organization_id, "call_id": self.call.call_id,
+        row: dict[str, Any] = {"organization_id": self.call.organization_id, "call_id": self.call.call_id,
                "index": line.index, "source": line.source, "text": line.text,
                "started_at": self._at(line.started_at), "ended_at": self._at(line.ended_at),
                "provider": line.provider, "model": line.model, "confidence": line.confidence,

@@ -335,8 +335,8 @@ def extract(schema: Mapping[str, Any], utterances: Sequence[Utterance]) -> dict[
         elif "time" in lname or spec.get("format") == "time":
             value = _near(user_text, key_words, _TIME)
         elif "name" in lname:
-            found = _NAME.search(user_text)
-            value = found.group(1) if found else None
+            named = _NAME.search(user_text)
+            value = named.group(1) if named else None
         if value is not None:
             out[str(name)] = value
     return out

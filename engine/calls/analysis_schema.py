@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 SENTIMENT_LABELS = ("positive", "neutral", "negative")
+
+
+# JSON Schema's numeric bounds: keyword, and whether a value keeps within the bound
+_BOUNDS: tuple[tuple[str, Callable[[float, float], bool]], ...] = (
+    ("minimum", lambda v, b: v >= b), ("maximum", lambda v, b: v <= b),
+    ("exclusiveMinimum", lambda v, b: v > b), ("exclusiveMaximum", lambda v, b: v < b))
 
 
 def _is_type(value: Any, kind: str) -> bool:
@@ -83,9 +89,7 @@ def schema_errors(value: Any, schema: Mapping[str, Any] | bool, path: str = "") 
         if "pattern" in schema and not re.search(str(schema["pattern"]), value):
             errors.append(f"{where}: does not match {schema['pattern']!r}")
     elif _is_type(value, "number"):
-        for key, ok in (("minimum", lambda v, b: v >= b), ("maximum", lambda v, b: v <= b),
-                        ("exclusiveMinimum", lambda v, b: v > b),
-                        ("exclusiveMaximum", lambda v, b: v < b)):
+        for key, ok in _BOUNDS:
             bound = schema.get(key)
             if isinstance(bound, int | float) and not isinstance(bound, bool) and not ok(value, bound):
                 errors.append(f"{where}: {value!r} breaks {key} {bound!r}")

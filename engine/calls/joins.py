@@ -101,7 +101,10 @@ class LiveJoins:
             raise CallError("CALL_NOT_LIVE", f"call {call_id} has ended")
         joined = Joined(pid, call_id, role, actor, leg)
         self.joined.setdefault(call_id, {})[pid] = joined
-        leg.on_ended = lambda _: self._spawn(self.leave(session, pid, None, reason="peer_closed"))
+        def closed(_leg: PeerLeg) -> None:
+            self._spawn(self.leave(session, pid, None, reason="peer_closed"))
+
+        leg.on_ended = closed
         media = session.media.loop
         if role == TAKEOVER:
             self._taken_over[call_id] = pid

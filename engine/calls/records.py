@@ -39,7 +39,7 @@ class CallRecords(Protocol):
                   actor: str | None = None, payload: dict[str, Any] | None = None) -> None: ...
 
 
-StoreJob = Callable[[Session], None]
+StoreJob = Callable[[Session], object]  # what it returns is not used
 # a queued store job with what runs once its transaction has ended, and once it has committed
 _Queued = tuple[StoreJob, Callable[[], None] | None, Callable[[], None] | None]
 
@@ -51,6 +51,14 @@ _CALLS: Table = Call.__table__  # type: ignore[attr-defined]
 _INSERT_CALL = insert(_CALLS)
 _UPDATE_CALL = update(_CALLS).where(_CALLS.c.id == bindparam(ROW_ID))
 _CALL_METADATA = core_select(_CALLS.c["metadata"]).where(_CALLS.c.id == bindparam(ROW_ID))
+
+
+def _nothing(_session: Session) -> None:
+    """A store job that writes nothing (its ``after`` tells when the queue before it landed)."""
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    loop.call_soon_threadsafe(callback)
 
 
 class SerialRunner:
@@ -79,7 +87,7 @@ class SerialRunner:
         """Wait until every write submitted so far has landed (or ``within`` seconds)."""
         loop = asyncio.get_running_loop()
         done = asyncio.Event()
-        self.submit(lambda _session: None, after=lambda: loop.call_soon_threadsafe(done.set))
+        self.submit(_nothing, after=lambda: _call_soon(loop, done.set))
         await asyncio.wait_for(done.wait(), within)
 
     async def _run(self) -> None:

@@ -100,12 +100,13 @@ def apply_choice(db: SqlEngine, route: Route, choice: dict[str, Any]) -> None:
     overrides = dict(choice.get("overrides") or {})
     if overrides:
         route.overrides = overrides
-        if isinstance(overrides.get("first_message"), str):
-            route.first_message = overrides["first_message"]
-        tts = overrides.get("tts")
-        if isinstance(tts, dict):
-            route.voice = tts.get("voice") or route.voice
-            route.rate_wpm = tts.get("rate") or route.rate_wpm
+        first_message = overrides.get("first_message")
+        if isinstance(first_message, str):
+            route.first_message = first_message
+        voice = overrides.get("tts")
+        if isinstance(voice, dict):
+            route.voice = voice.get("voice") or route.voice
+            route.rate_wpm = voice.get("rate") or route.rate_wpm
     variables = choice.get("dynamic_variables")
     if variables:
         route.variables = {**route.variables, **dict(variables)}

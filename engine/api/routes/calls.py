@@ -92,7 +92,7 @@ def list_calls(
     principal: Auth,
     page: Annotated[int, Query(ge=1)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    sort_by: SortBy = "initiated_at",  # type: ignore[valid-type]
+    sort_by: SortBy = "initiated_at",
     sort_order: Literal["asc", "desc"] = "desc",
     status: Annotated[str | None, Query(description="a status, several comma-separated, or live")] = None,
     direction: Literal["inbound", "outbound"] | None = None,

@@ -18,6 +18,7 @@ from engine.api.errors import ApiError, invalid
 from engine.api.routes.calls import owned_call
 from engine.calls.commands import COMMAND_TYPES, CommandError, content_of, parse_command
 from engine.calls.control import WHISPER_TO, WHISPERED
+from engine.calls.facade import LiveCalls
 from engine.store import ApiKey
 
 router = APIRouter(tags=["calls"])
@@ -74,7 +75,8 @@ def control_call(
         call = owned_call(session, principal, call_id)
         status = call.status
         actor = actor_of(session, principal)
-    result = request.app.state.engine.live.command(call_id, principal.organization_id, command,
+    live: LiveCalls = request.app.state.engine.live
+    result = live.command(call_id, principal.organization_id, command,
                                                    actor, status)
     publish(request, "call.control", principal,
             {"call_id": call_id, "type": command.type, "actor": actor,

@@ -8,6 +8,7 @@ its transport has them, hangs up, and says how its call ended. Everything else a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -29,6 +30,12 @@ CLEAN_ENDS = ("caller_hangup", "agent_hangup", "transferred")  # reasons that ar
 def failure_of(reason: str | None) -> str | None:
     """The failure cause an ended call's event carries (None for an ordinary hang-up)."""
     return None if reason in CLEAN_ENDS else reason
+
+
+def threadsafe(loop: asyncio.AbstractEventLoop, callback: Callable[[str], None],
+               value: str) -> None:
+    """``callback(value)`` on ``loop``, from another thread (a digit from the media thread)."""
+    loop.call_soon_threadsafe(callback, value)
 
 
 class Signalling(Protocol):
@@ -171,4 +178,5 @@ class Leg(ABC):
         """Frees the leg's media (ports, peer connection)."""
 
 
-__all__ = ["CLEAN_ENDS", "Ending", "Leg", "Signalling", "SipCall", "Stats", "failure_of"]
+__all__ = ["CLEAN_ENDS", "Ending", "Leg", "Signalling", "SipCall", "Stats", "failure_of",
+           "threadsafe"]

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from engine.calls.legs.base import Leg, Signalling, SipCall
+from aiosipua.sdp import SdpMessage
+
+from engine.calls.legs.base import Leg, Signalling, SipCall, threadsafe
 from engine.calls.media_context import MediaContext
 from engine.calls.routing import Route
 from engine.media import CALLER_MASKS, Participant
@@ -37,7 +40,7 @@ class SipInboundLeg(Leg):
         self.media = media
         self._rtp: RtpLeg | None = None
         self._participant: Participant | None = None
-        self._offer: sdp.SdpMessage | None = None
+        self._offer: SdpMessage | None = None
         self._params: sdp.MediaParams | None = None
 
     @property
@@ -87,7 +90,7 @@ class SipInboundLeg(Leg):
         if self.gone:  # cancelled while the port was opening
             return False
         loop = asyncio.get_running_loop()
-        rtp.on_dtmf = lambda digit: loop.call_soon_threadsafe(self.call.dtmf, digit)
+        rtp.on_dtmf = partial(threadsafe, loop, self.call.dtmf)
         self._participant = Participant(self.name, CALLER_MASKS, rtp.pull, rtp.push)
         return True
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from engine.calls.legs.base import Ending, Leg, Signalling, SipCall
+from engine.calls.legs.base import Ending, Leg, Signalling, SipCall, threadsafe
 from engine.calls.media_context import MediaContext
 from engine.calls.records import CallRecords
 from engine.calls.routing import DialPlan
@@ -129,7 +130,7 @@ class SipOutboundLeg(Leg):
                                                      loop.clock, media.batch, port=self._port))
         self._port = 0  # the leg gives it back
         aio = asyncio.get_running_loop()
-        rtp.on_dtmf = lambda digit: aio.call_soon_threadsafe(call.dtmf, digit)
+        rtp.on_dtmf = partial(threadsafe, aio, call.dtmf)
         if sip.state == "ended":
             return False
         self._dialog = OutboundDialog(sip, call.records, call.call_id)

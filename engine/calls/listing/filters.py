@@ -13,9 +13,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Connection, Select, func, literal_column, or_, select, text
 
 from engine.calls.listing.tables import CALL, Key, generation
 from engine.store.timeutil import iso
@@ -162,7 +162,8 @@ def conditions(conn: Connection, f: CallFilter) -> Where:
         if sqlite and query is not None:
             found.append(_matched(conn, "text", query))
         else:
-            entries = select(literal_column("call_id")).select_from(text("transcript_entry")).where(
+            entries: Select[Any] = select(literal_column("call_id")).select_from(
+                text("transcript_entry")).where(
                 text("transcript_entry.text ILIKE :q_like").bindparams(q_like=f"%{_like_escape(f.q)}%"))
             where.append(c.id.in_(entries))
     if found:
@@ -170,8 +171,8 @@ def conditions(conn: Connection, f: CallFilter) -> Where:
         if len(seqs) <= MATCH_IDS_MAX:
             # Few matches: fetch them by seq and sort those, rather than walk a sort index. The
             # unary + keeps SQLite off the organization-led indexes.
-            where[0] = text('+"call".organization_id = :org_scope').bindparams(
-                org_scope=f.organization_id)
+            where[0] = cast(ColumnElement[bool], text(
+                '+"call".organization_id = :org_scope').bindparams(org_scope=f.organization_id))
             where.append(c.seq.in_(sorted(seqs)))
         else:
             conn.connection.driver_connection.create_function(  # type: ignore[union-attr]
@@ -191,7 +192,7 @@ def time_conditions(f: CallFilter, sort_by: str | None = None, order: str = "des
     SQLite to seek by time and sort every row in the range."""
     since, until = f.since, f.until
     if position is not None and sort_by == "initiated_at" and isinstance(position[0], str):
-        if order == "desc" and until is not None and position[0] < iso(until):
+        if order == "desc" and until is not None and position[0] < str(iso(until)):
             until = None
         if order == "asc" and since is not None and position[0] >= str(iso(since)):
             since = None

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, select, tuple_
 
@@ -189,7 +189,8 @@ def summaries(conn: Connection, ids: Sequence[str]) -> list[dict[str, Any]]:
         .select_from(CALL.outerjoin(AGENT, AGENT.c.id == CALL.c.agent_id))
         .where(CALL.c.id.in_(list(ids)))
     )
-    by_id = {row.id: summary_row(row._mapping, row.agent_name) for row in conn.execute(stmt)}
+    by_id = {row.id: summary_row(cast(Mapping[str, Any], row._mapping), row.agent_name)
+             for row in conn.execute(stmt)}
     return [by_id[i] for i in ids if i in by_id]
 
 

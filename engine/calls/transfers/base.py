@@ -81,6 +81,10 @@ class TransferBase:
         self._watchers: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._note_index = 0  # system lines of a call without an agent pipeline
 
+    async def run(self) -> None:
+        """The transfer, from its first step to its end (the row says how it went)."""
+        raise NotImplementedError
+
     # -- the row and the events ----------------------------------------------------------------
 
     def body(self) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 from engine.calls.commands import Transfer as TransferCommand
 from engine.calls.errors import CallError
@@ -149,14 +149,19 @@ class BlindTransfer(TransferBase):
             self.event("refer_accepted", code=code)
 
         wait_s = max(NOTIFY_WAIT_S, self.command.ringing_timeout + REFER_NOTIFY_MARGIN_S)
+        def finished(result: ReferResult) -> None:
+            if not done.done():
+                done.set_result(result)
+
         refer: TransferRefer = dialer.refer(
-            dialog, self.target.uri, lambda result: done.done() or done.set_result(result),
+            dialog, self.target.uri, finished,
             on_progress=progress, on_accepted=accepted, notify_wait_s=wait_s)
         self.refer = refer
         refer.start()
-        ended = asyncio.ensure_future(call.ended.wait())
+        ended: asyncio.Future[Any] = asyncio.ensure_future(call.ended.wait())
         try:
-            await asyncio.wait([done, ended], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([cast("asyncio.Future[Any]", done), ended],
+                               return_when=asyncio.FIRST_COMPLETED)
         finally:
             ended.cancel()
         if not done.done():  # the call ended while the REFER was outstanding

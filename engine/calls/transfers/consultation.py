@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from engine.calls.greeting import SynthesisError, synthesize_async
+from engine.calls.legs.base import threadsafe
 from engine.calls.summary import briefing
 from engine.calls.transfers.attempts import Attempt, Destination, WarmSteps
 from engine.calls.transfers.base import FINISHED, call_ended, failure_cause
@@ -122,7 +124,7 @@ class Consultation:
         attempt.leg = leg
         attempt.port = 0  # the leg gives it back
         loop = asyncio.get_running_loop()
-        leg.on_dtmf = lambda digit: loop.call_soon_threadsafe(steps.signals.put, f"digit:{digit}")
+        leg.on_dtmf = partial(threadsafe, loop, lambda digit: steps.signals.put(f"digit:{digit}"))
         source = leg.pull
         stt = steps.ctx.recogniser()
         if stt is not None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from engine.calls.routing import Route
     from engine.media import Mixer
     from engine.sip.dialog import Dialog
+    from engine.sip.refer import ReferResult
     from engine.sip.rtp_leg import RtpLeg
     from engine.sip.uac import OutgoingCall
     from engine.speech.stt import SttEngine
@@ -81,7 +82,7 @@ class SipDialer(Protocol):
                ringing_timeout_s: float) -> OutgoingCall:
         """An INVITE to ``target`` from ``caller`` (not yet started)."""
 
-    def refer(self, dialog: Dialog, target_uri: str, on_result: Callable[..., None], *,
+    def refer(self, dialog: Dialog, target_uri: str, on_result: Callable[[ReferResult], None], *,
               on_progress: Callable[[int, str], None], on_accepted: Callable[[int], None],
               notify_wait_s: float) -> Any:
         """A REFER in ``dialog`` (not yet started): :class:`~engine.calls.transfers.refer.TransferRefer`."""
@@ -136,7 +137,7 @@ class TransferContext:
     sip: SipDialer | None  # None: SIP is off (transfers to console users only)
     rtp: RtpPorts
     store: StoreSubmit  # a blocking store job, run in order on the store thread
-    transcript: Callable[[dict[str, Any]], None]  # adds a transcript entry row
+    transcript: Callable[[dict[str, Any]], object]  # adds a transcript entry row
     publish: Publish  # (type, organization id, data, call id) on the event bus
     joins: CallJoins
     spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]
@@ -147,8 +148,11 @@ class TransferContext:
         """Runs ``job`` and waits until it landed (or ``within`` seconds)."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        self.store(job, lambda: loop.call_soon_threadsafe(
-            lambda: done.done() or done.set_result(None)))
+        def landed() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        self.store(job, lambda: loop.call_soon_threadsafe(landed))
         try:
             await asyncio.wait_for(asyncio.shield(done), within)
         except TimeoutError:

@@ -15,6 +15,7 @@ from engine.calls.transfers.context import Target
 from engine.calls.transfers.refer import TransferRefer
 from engine.sip import sdp
 from engine.sip.dialog import Dialog
+from engine.sip.refer import ReferResult
 from engine.sip.rtp_leg import RtpLeg
 from engine.sip.ua import UserAgent
 from engine.sip.uac import OutgoingCall
@@ -36,7 +37,7 @@ class UaDialer:
                             from_uri=f"sip:{caller.replace(' ', '')}@{self.ua.endpoint.host}",
                             credentials=target.credentials, ringing_timeout_s=ringing_timeout_s)
 
-    def refer(self, dialog: Dialog, target_uri: str, on_result: Callable[..., None], *,
+    def refer(self, dialog: Dialog, target_uri: str, on_result: Callable[[ReferResult], None], *,
               on_progress: Callable[[int, str], None], on_accepted: Callable[[int], None],
               notify_wait_s: float) -> TransferRefer:
         return TransferRefer(self.ua, dialog, target_uri, on_result, on_progress=on_progress,

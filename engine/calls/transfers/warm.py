@@ -327,7 +327,7 @@ class WarmTransfer(TransferBase):
             message = fallback.message or NOT_CONNECTED
             self._return_to_agent(message)
             result = "returned_to_agent"
-        outcome = {"strategy": strategy, "message": message, "result": result}
+        outcome: dict[str, Any] = {"strategy": strategy, "message": message, "result": result}
         self._update(status="failed", completed_at=utcnow(), failure_cause=cause,
                      sip_status_code=last.get("sip_status_code"),
                      routing_attempts=[dict(a) for a in self.attempts],
