@@ -12,18 +12,38 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from engine.calls.commands import AnyCommand, EndCall, Transfer
 from engine.calls.commands import WarmTransfer as WarmCommand
 from engine.calls.errors import CallError, not_live, unsupported
+from engine.calls.joins import LiveJoins
 from engine.calls.live_call import LiveCall
 from engine.calls.routing import Route
-from engine.calls.telephony import Telephony
 from engine.calls.transfers import Transfers
 from engine.store import LIVE_STATUSES
 
 T = TypeVar("T")
+
+
+class CallsService(Protocol):
+    """The service that runs the live calls (:class:`~engine.calls.telephony.Telephony`)."""
+
+    calls: dict[str, LiveCall]
+    joins: LiveJoins
+    transfers: Transfers
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None: ...
+
+    @property
+    def dials(self) -> bool:
+        """Whether queued outbound calls can be dialled (SIP is on)."""
+
+    def dial_soon(self, call_id: str) -> None: ...
+
+    async def web_call(self, route: Route, offer: str, *,
+                       actor: str | None) -> tuple[str, str]: ...
 
 COMMAND_TIMEOUT_S = 20.0  # a hold waits for the caller's re-INVITE answer (8 s at most)
 # An answer needs the offer applied and host candidates gathered (measured: ~10 ms on loopback);
@@ -40,24 +60,24 @@ UNAVAILABLE = "live calls need the telephony service (serve with --sip-port)"
 class LiveCalls:
     """The engine's live calls, for the API (from its worker threads)."""
 
-    def __init__(self, telephony: Telephony | None) -> None:
-        self.telephony = telephony
+    def __init__(self, service: CallsService | None) -> None:
+        self.service = service
 
     @property
     def running(self) -> bool:
         """Whether live calls run here (the telephony service has started)."""
-        return self.telephony is not None and self.telephony.loop is not None
+        return self.service is not None and self.service.loop is not None
 
     @property
     def dials(self) -> bool:
         """Whether queued outbound calls can be dialled (SIP is on)."""
-        return self.telephony is not None and self.telephony.ua is not None
+        return self.service is not None and self.service.dials
 
-    def _service(self) -> Telephony:
-        telephony = self.telephony
-        if telephony is None or telephony.loop is None:
+    def _service(self) -> CallsService:
+        service = self.service
+        if service is None or service.loop is None:
             raise CallError("UNAVAILABLE", UNAVAILABLE)
-        return telephony
+        return service
 
     def on_loop(self, coro: Coroutine[Any, Any, T], within: float, late: str) -> T:
         """Runs ``coro`` on the calls' loop and waits for it; ``late`` is the message of the
@@ -73,9 +93,9 @@ class LiveCalls:
 
     def find(self, call_id: str, organization_id: str) -> LiveCall | None:
         """The live call ``call_id`` of the organization, or None."""
-        if self.telephony is None:
+        if self.service is None:
             return None
-        call = self.telephony.calls.get(call_id)
+        call = self.service.calls.get(call_id)
         if call is None or call.organization_id != organization_id:
             return None
         return call
@@ -112,11 +132,11 @@ class LiveCalls:
     async def _transfer(self, call: LiveCall | None, call_id: str, command: Transfer, actor: str,
                         stored_status: str) -> dict[str, Any]:
         """A ``transfer`` command: a blind transfer, audited like the other commands."""
-        telephony = self._service()
-        if telephony.ua is None and call is not None:
+        service = self._service()
+        if not service.dials and call is not None:
             raise unsupported("blind transfers need SIP, which is off in this engine "
                               "(start it with --sip-port)")
-        started = await telephony.transfers.blind(call, call_id, command, actor, stored_status)
+        started = await service.transfers.blind(call, call_id, command, actor, stored_status)
         details = {"transfer_id": started["id"], "transfer_status": started["status"]}
         assert call is not None  # a transfer started on it
         call.records.add_event(call_id, "supervisor", "control.transfer", actor=actor,
@@ -146,8 +166,8 @@ class LiveCalls:
 
     def web_call(self, route: Route, offer: str, actor: str) -> tuple[str, str]:
         """Starts a web call to ``route``'s agent: (call id, answer SDP)."""
-        telephony = self._service()
-        return self.on_loop(telephony.web_call(route, offer, actor=actor), ANSWER_TIMEOUT_S,
+        service = self._service()
+        return self.on_loop(service.web_call(route, offer, actor=actor), ANSWER_TIMEOUT_S,
                             "the engine did not answer the offer in time")
 
     def dial(self, call_id: str) -> None:
@@ -208,4 +228,4 @@ class LiveCalls:
         return self._service().transfers
 
 
-__all__ = ["UNAVAILABLE", "LiveCalls"]
+__all__ = ["UNAVAILABLE", "CallsService", "LiveCalls"]

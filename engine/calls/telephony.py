@@ -122,6 +122,11 @@ class Telephony:
         self.assistant_deadline_s = hooks.assistant_deadline_s
 
     @property
+    def dials(self) -> bool:
+        """Whether queued outbound calls can be dialled (SIP is on and listening)."""
+        return self.ua is not None
+
+    @property
     def clock(self) -> MediaClock:
         return self.media_loop.clock
 
