@@ -110,12 +110,6 @@ def emit(request: Request, event: Event) -> None:
     request.app.state.bus.emit(event)
 
 
-def publish(request: Request, type_: str, principal: Principal, data: dict[str, Any],
-            call_id: str | None = None) -> None:
-    """Send an event given as its wire parts (prefer :func:`emit` with a typed event)."""
-    request.app.state.bus.publish(type_, principal.organization_id, data, call_id=call_id)
-
-
 def router_for(res: Resource) -> APIRouter:
     router = APIRouter(tags=[res.name.replace("_", " ") + "s"])
     create_body, update_body = body_models(res)

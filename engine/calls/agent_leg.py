@@ -29,7 +29,7 @@ from engine.calls.costs import CallUsage, Rates, call_costs
 from engine.calls.credentials import CredentialError, ProviderKey, load_provider_key
 from engine.calls.hooks import CallHooks
 from engine.calls.metrics import latency_fields
-from engine.events import EventBus
+from engine.events import AgentSpeaking, Event, EventBus, MetricsTurn, TranscriptFinal, TranscriptPartial
 from engine.media import AGENT_MASKS, Participant
 from engine.speech.espeak import DEFAULT_PITCH, DEFAULT_RATE, DEFAULT_VOICE, VoiceSettings
 from engine.speech.frames import BrainEvent, ToolCall
@@ -255,17 +255,17 @@ class AgentLeg(PipelineObserver):
     def _at(self, media_s: float | None) -> datetime | None:
         return None if media_s is None else self.started_at + timedelta(seconds=media_s)
 
-    def _publish(self, type_: str, data: dict[str, Any]) -> None:
+    def _emit(self, event: Event) -> None:
         if self.legs.bus is not None:
-            self.legs.bus.publish(type_, self.call.organization_id, data, call_id=self.call.call_id)
+            self.legs.bus.emit(event)
 
     def event(self, kind: str, payload: dict[str, Any]) -> None:
         self.records.add_event(self.call.call_id, "engine", kind, payload=payload)
 
     def partial(self, index: int, text: str, started_at: float) -> None:
-        self._publish("transcript.partial", {"call_id": self.call.call_id, "index": index,
-                                             "source": "user", "text": text, "partial": True,
-                                             "started_at": iso(self._at(started_at))})
+        self._emit(TranscriptPartial(organization_id=self.call.organization_id,
+                                     call_id=self.call.call_id, index=index, source="user",
+                                     text=text, started_at=iso(self._at(started_at))))
 
     def final(self, line: Line) -> None:
         row: dict[str, Any] = {"organization_id": self.call.organization_id, "call_id": self.call.call_id,
@@ -275,19 +275,20 @@ class AgentLeg(PipelineObserver):
                "interrupted": line.interrupted, **line.latency(),
                "metadata_": {"kind": line.kind} if line.kind else {}}
         self.legs.writer.add(TranscriptEntry, row)
-        data = {**row, "started_at": iso(row["started_at"]), "ended_at": iso(row["ended_at"]),
-                "partial": False, "metadata": row.pop("metadata_")}
-        data.pop("metadata_", None)
-        self._publish("transcript.final", data)
+        self._emit(TranscriptFinal.from_row(row))
 
     def state(self, state: str) -> None:
-        self._publish("agent.speaking", {"call_id": self.call.call_id, "state": state,
-                                         "speaking": state == "speaking"})
+        self._emit(AgentSpeaking(organization_id=self.call.organization_id,
+                                 call_id=self.call.call_id, state=state))
 
     def turn(self, line: Line) -> None:
         assert self.pipeline is not None
-        self._publish("metrics.turn", {"call_id": self.call.call_id, "index": line.index,
-                                       "turn": len(self.pipeline.turn_lines()) - 1, **line.latency()})
+        self._emit(MetricsTurn(organization_id=self.call.organization_id,
+                               call_id=self.call.call_id, index=line.index,
+                               turn=len(self.pipeline.turn_lines()) - 1, eou_ms=line.eou_ms,
+                               stt_ms=line.stt_ms, brain_ms=line.brain_ms,
+                               tts_ttfb_ms=line.tts_ttfb_ms,
+                               voice_to_voice_ms=line.voice_to_voice_ms))
 
     def brain_event(self, event: BrainEvent) -> None:
         if event.kind == "menu_match":

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.calls.agent_leg import AGENT_PARTICIPANT
 from engine.calls.errors import CallError
-from engine.events import EventBus
+from engine.events import CallParticipantJoined, CallParticipantLeft, Event, EventBus
 from engine.media import BARGE_MASKS, HUMAN_MASKS, LISTEN_MASKS, WHISPER_MASKS, Masks, Participant
 from engine.store.timeutil import iso, utcnow
 from engine.store.types import new_id
@@ -119,7 +119,8 @@ class LiveJoins:
         if role == TAKEOVER:
             session.records.add_event(call_id, "webrtc", "agent.taken_over", actor=actor,
                                       payload=payload)
-        self._publish(session, "call.participant_joined", {**payload, "actor": actor})
+        self._emit(CallParticipantJoined(organization_id=session.organization_id, call_id=call_id,
+                                         participant_id=pid, role=role, actor=actor))
         return answer, pid
 
     async def leave(self, session: LiveCall, pid: str, actor: str | None, *,
@@ -149,7 +150,9 @@ class LiveJoins:
         if handed_back and reason != "call_ended":
             session.records.add_event(call_id, "webrtc", "agent.handed_back",
                                       actor=actor or joined.actor, payload={"participant_id": pid})
-        self._publish(session, "call.participant_left", {**payload, "actor": actor or joined.actor})
+        self._emit(CallParticipantLeft.from_wire({
+            "type": CallParticipantLeft.type, "organization_id": session.organization_id,
+            "call_id": call_id, "data": {**payload, "actor": actor or joined.actor}}))
         return True
 
     async def _pause_agent(self, session: LiveCall, paused: bool) -> None:
@@ -176,10 +179,9 @@ class LiveJoins:
         finally:
             self._watchers.pop(call_id, None)
 
-    def _publish(self, session: LiveCall, type_: str, data: dict[str, Any]) -> None:
+    def _emit(self, event: Event) -> None:
         if self.bus is not None:
-            self.bus.publish(type_, session.organization_id, {"call_id": session.call_id, **data},
-                             call_id=session.call_id)
+            self.bus.emit(event)
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(coro)

@@ -18,7 +18,7 @@ from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session
 
-from engine.events import EventBus
+from engine.events import CallCreated, CallUpdated, Event, EventBus
 from engine.store import Call, CallEvent, session_scope, utcnow
 from engine.store.columns import column_pairs
 from engine.store.types import new_id
@@ -156,8 +156,9 @@ class SqlCallRecords:
         values, _ = row_values(Call, {"id": call_id, "created_at": now, "updated_at": now,
                                       **fields})
         self.runner.submit(lambda session: session.execute(_INSERT_CALL, values))
-        self._publish("call.created", call_id, {"id": call_id, "status": fields.get("status"),
-                                                "direction": fields.get("direction")})
+        self._emit(CallCreated(organization_id=org, call_id=call_id,
+                               call={"id": call_id, "status": fields.get("status"),
+                                     "direction": fields.get("direction")}))
         return call_id
 
     def update_call(self, call_id: str, fields: dict[str, Any]) -> None:
@@ -179,7 +180,8 @@ class SqlCallRecords:
             self.runner.submit(merge)
         public = {k: v for k, v in fields.items() if k in ("status", "disconnect_reason",
                                                             "duration_seconds")}
-        self._publish("call.updated", call_id, {"id": call_id, **public})
+        self._emit(CallUpdated(organization_id=self._orgs.get(call_id, ""), call_id=call_id,
+                               call={"id": call_id, **public}))
 
     def add_event(self, call_id: str, provider: str, event_type: str, *, status: str | None = None,
                   code: int | None = None, reason: str | None = None, failure: str | None = None,
@@ -197,9 +199,9 @@ class SqlCallRecords:
     def forget(self, call_id: str) -> None:
         self._orgs.pop(call_id, None)
 
-    def _publish(self, type_: str, call_id: str, data: dict[str, Any]) -> None:
+    def _emit(self, event: Event) -> None:
         if self.bus is not None:
-            self.bus.publish(type_, self._orgs.get(call_id, ""), data, call_id=call_id)
+            self.bus.emit(event)
 
 
 __all__ = ["CallRecords", "SerialRunner", "SqlCallRecords", "StoreJob"]

@@ -33,7 +33,7 @@ from engine.calls.records import SerialRunner, SqlCallRecords
 from engine.calls.routing import DialError, Route, load_dial_plan
 from engine.calls.transfers import TransferContext, Transfers
 from engine.calls.transfers.services import MediaRtp, StoreLookups, UaDialer, english_recogniser
-from engine.events import EventBus
+from engine.events import Event, EventBus
 from engine.media import MediaClock
 from engine.media.loop import MediaLoop
 from engine.sip.auth import Credentials
@@ -105,7 +105,7 @@ class Telephony:
         self.joins = LiveJoins(bus)  # WebRTC joins of live calls
         self.transfers = Transfers(TransferContext(
             sip=None, rtp=MediaRtp(self.media), store=self.runner.submit,
-            transcript=lambda row: writer.add(TranscriptEntry, row), publish=self._publish,
+            transcript=lambda row: writer.add(TranscriptEntry, row), emit=self._emit,
             joins=self.joins, spawn=self._spawn, lookups=StoreLookups(db),
             recogniser=lambda: english_recogniser(self.media)))
         self.registrations: dict[str, Registration] = {}
@@ -135,10 +135,9 @@ class Telephony:
         """The signalling loop the calls live on (API handlers hop onto it), once started."""
         return self._loop
 
-    def _publish(self, type_: str, organization_id: str, data: dict[str, Any],
-                 call_id: str | None) -> None:
+    def _emit(self, event: Event) -> None:
         if self.bus is not None:
-            self.bus.publish(type_, organization_id, data, call_id=call_id)
+            self.bus.emit(event)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()

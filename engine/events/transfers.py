@@ -3,10 +3,11 @@ step in the call's event log), and the offer of a warm transfer to a console use
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from engine.events.base import Event, Record, registered, wire_name
+from engine.events.base import REGISTRY, Event, Record, registered, wire_name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,6 +220,17 @@ class TransferOfferEnded(TransferEvent):
     declined_reason: str | None = None
 
 
+def transfer_step(name: str, *, organization_id: str, call_id: str,
+                  data: Mapping[str, Any]) -> TransferEvent:
+    """The event of a transfer's step ``name`` (``dialing``, ``refer_refused``...) with its
+    ``data``; LookupError for a step that has no class here."""
+    cls = REGISTRY.get(f"transfer.{name}")
+    if cls is None or not issubclass(cls, TransferEvent):
+        raise LookupError(f"no transfer event {name!r}: add its class to engine/events/transfers.py")
+    return cls.from_wire({"type": cls.type, "organization_id": organization_id,
+                          "call_id": call_id, "data": data})
+
+
 __all__ = [
     "TransferAttemptFailed",
     "TransferBridging",
@@ -239,4 +251,5 @@ __all__ = [
     "TransferRequested",
     "TransferScreening",
     "TransferStep",
+    "transfer_step",
 ]

@@ -11,12 +11,13 @@ from sqlmodel import Session
 
 from engine.api import validators
 from engine.api.auth import Principal, principal_from
-from engine.api.crud import get_owned, page_of, publish
+from engine.api.crud import emit, get_owned, page_of
 from engine.api.errors import invalid
 from engine.api.paging import Cursor
 from engine.api.routes.params import time_param
 from engine.calls import listing
 from engine.calls.serialize import SUMMARY_FIELDS, detail, record, summary_row
+from engine.events import CallCreated, CallUpdated
 from engine.store import (
     CALL_SORTS,
     CALL_STATUSES,
@@ -186,7 +187,8 @@ def update_call(request: Request, call_id: str, body: CallUpdate, principal: Aut
         session.commit()
         data = call_detail(session, call)
         summary = {name: data[name] for name in (*SUMMARY_FIELDS, "agent_name")}
-    publish(request, "call.updated", principal, summary, call_id=call_id)
+    emit(request, CallUpdated(organization_id=principal.organization_id, call_id=call_id,
+                              call=summary))
     return data
 
 
@@ -282,7 +284,8 @@ def create_call(request: Request, body: CallCreate, principal: Auth, response: R
         data = call_detail(session, call)
         summary = {name: data[name] for name in (*SUMMARY_FIELDS, "agent_name")}
     response.status_code = 201
-    publish(request, "call.created", principal, summary, call_id=call.id)
+    emit(request, CallCreated(organization_id=principal.organization_id, call_id=call.id,
+                              call=summary))
     if dials and not call.is_test:
         live.dial(call.id)  # dial the queued call through its number's SIP trunk
     return data

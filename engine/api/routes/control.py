@@ -13,12 +13,13 @@ from fastapi import APIRouter, Body, Depends, Request
 from sqlmodel import Session
 
 from engine.api.auth import Principal, principal_from
-from engine.api.crud import publish
+from engine.api.crud import emit
 from engine.api.errors import ApiError, invalid
 from engine.api.routes.calls import owned_call
 from engine.calls.commands import COMMAND_TYPES, CommandError, content_of, parse_command
 from engine.calls.control import WHISPER_TO, WHISPERED
 from engine.calls.facade import LiveCalls
+from engine.events import CallControl, CallWhisper
 from engine.store import ApiKey
 
 router = APIRouter(tags=["calls"])
@@ -76,16 +77,14 @@ def control_call(
         status = call.status
         actor = actor_of(session, principal)
     live: LiveCalls = request.app.state.engine.live
-    result = live.command(call_id, principal.organization_id, command,
-                                                   actor, status)
-    publish(request, "call.control", principal,
-            {"call_id": call_id, "type": command.type, "actor": actor,
-             "content": content_of(command), "result": result["result"],
-             "status": result["status"]}, call_id=call_id)
+    result = live.command(call_id, principal.organization_id, command, actor, status)
+    organization_id = principal.organization_id
+    emit(request, CallControl(organization_id=organization_id, call_id=call_id,
+                              command=command.type, actor=actor, content=content_of(command),
+                              result=result["result"], status=result["status"]))
     if result["result"] == WHISPERED:  # a human has the call: their screens show the text
-        publish(request, "call.whisper", principal,
-                {"call_id": call_id, "content": content_of(command), "actor": actor,
-                 "to": WHISPER_TO}, call_id=call_id)
+        emit(request, CallWhisper(organization_id=organization_id, call_id=call_id,
+                                  content=content_of(command), actor=actor, to=WHISPER_TO))
     return result
 
 

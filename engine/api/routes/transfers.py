@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from engine.api.auth import Principal, principal_from
-from engine.api.crud import publish
+from engine.api.crud import emit
 from engine.api.errors import ApiError, invalid, not_found, offer_errors
 from engine.api.routes.calls import owned_call
 from engine.api.routes.control import actor_of, require_control
@@ -37,6 +37,7 @@ from engine.calls.commands import (
     user_of,
 )
 from engine.calls.facade import LiveCalls
+from engine.events import CallControl
 from engine.store import Transfer as TransferRow
 from engine.store import User
 
@@ -88,9 +89,9 @@ def blind_transfer(
         actor = actor_of(session, principal)
     started = _live(request).blind_transfer(call_id, principal.organization_id, command, actor,
                                             status)
-    publish(request, "call.control", principal,
-            {"call_id": call_id, "type": "transfer", "actor": actor, "content": command.to,
-             "result": "transferring", "status": "transferring"}, call_id=call_id)
+    emit(request, CallControl(organization_id=principal.organization_id, call_id=call_id,
+                              command="transfer", actor=actor, content=command.to,
+                              result="transferring", status="transferring"))
     return started
 
 
@@ -183,10 +184,10 @@ def warm_transfer(
         _check_users(session, principal, command)
     started = _live(request).warm_transfer(call_id, principal.organization_id, command, actor,
                                            status)
-    publish(request, "call.control", principal,
-            {"call_id": call_id, "type": "warm_transfer", "actor": actor,
-             "content": ", ".join(d.to for d in command.destinations),
-             "result": "transferring", "status": "transferring"}, call_id=call_id)
+    emit(request, CallControl(organization_id=principal.organization_id, call_id=call_id,
+                              command="warm_transfer", actor=actor,
+                              content=", ".join(d.to for d in command.destinations),
+                              result="transferring", status="transferring"))
     return started
 
 

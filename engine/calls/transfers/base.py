@@ -17,11 +17,12 @@ from typing import Any, ClassVar
 from engine.calls.errors import CallError
 from engine.calls.serialize import transfer as serialize_transfer
 from engine.calls.transfers.context import Target, TransferableCall, TransferContext
+from engine.events import TranscriptFinal, transfer_step
 from engine.media import Participant
 from engine.sip import sdp
 from engine.sip.uac import OutgoingCall
 from engine.store import Transfer
-from engine.store.timeutil import iso, utcnow
+from engine.store.timeutil import utcnow
 from engine.store.types import new_id
 
 NOT_CONNECTED = "I'm sorry, I could not connect your call. Is there anything else I can help with?"
@@ -132,11 +133,10 @@ class TransferBase:
                                code=code, reason=reason, failure=failure,
                                actor=actor or (self.actor if name == "requested" else None),
                                payload=data)
-        self.publish(f"transfer.{name}", {"call_id": call.call_id, "failure_cause": failure,
-                                          "sip_status_code": code, **data})
-
-    def publish(self, type_: str, data: dict[str, Any]) -> None:
-        self.ctx.publish(type_, self.call.organization_id, data, self.call.call_id)
+        self.ctx.emit(transfer_step(name, organization_id=call.organization_id,
+                                    call_id=call.call_id,
+                                    data={"call_id": call.call_id, "failure_cause": failure,
+                                          "sip_status_code": code, **data}))
 
     def note(self, step: str, text: str) -> None:
         """A ``system`` line in the call's transcript (and ``transcript.final`` on the bus),
@@ -153,9 +153,7 @@ class TransferBase:
                "ended_at": now, "metadata_": {"event": "transfer", "step": step,
                                               "transfer_id": self.id}}
         self.ctx.transcript(row)
-        data = {key: value for key, value in row.items() if key != "metadata_"}
-        self.publish("transcript.final", {**data, "started_at": iso(now), "ended_at": iso(now),
-                                          "partial": False, "metadata": row["metadata_"]})
+        self.ctx.emit(TranscriptFinal.from_row(row))
 
     async def _settled(self, check: Callable[[], bool], within: float = SETTLE_S) -> None:
         """Waits until ``check()`` holds after an update (or ``within`` seconds)."""

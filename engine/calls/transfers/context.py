@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from engine.events import Event
 from engine.sip import sdp
 from engine.sip.auth import Credentials
 from engine.sip.transport import Peer
@@ -126,7 +127,6 @@ class Lookups(Protocol):
     async def user_name(self, user_id: str) -> str | None: ...
 
 
-Publish = Callable[[str, str, dict[str, Any], str | None], None]
 StoreSubmit = Callable[..., None]  # SerialRunner.submit(job, after=None, *, on_commit=None)
 
 
@@ -138,7 +138,7 @@ class TransferContext:
     rtp: RtpPorts
     store: StoreSubmit  # a blocking store job, run in order on the store thread
     transcript: Callable[[dict[str, Any]], object]  # adds a transcript entry row
-    publish: Publish  # (type, organization id, data, call id) on the event bus
+    emit: Callable[[Event], object]  # a typed event on the event bus
     joins: CallJoins
     spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]
     lookups: Lookups
@@ -158,5 +158,5 @@ class TransferContext:
         except TimeoutError:
             pass
 
-__all__ = ["CallJoins", "Lookups", "Publish", "RtpPorts", "SipDialer", "Target",
+__all__ = ["CallJoins", "Lookups", "RtpPorts", "SipDialer", "Target",
            "TransferContext", "TransferableCall"]

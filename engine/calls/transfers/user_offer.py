@@ -14,6 +14,7 @@ from engine.calls.summary import last_turns
 from engine.calls.transfers.attempts import Attempt, WarmSteps
 from engine.calls.transfers.base import FINISHED, RECIPIENT_HANGUP, call_ended
 from engine.calls.transfers.signals import CANCEL
+from engine.events import TransferOffered, TransferOfferEnded
 
 USER_WATCH_S = 0.25  # how often a bridged console user's presence in the call is checked
 
@@ -99,13 +100,13 @@ class UserOffers:
         route = call.route
         timeout = float(steps.command.ringing_timeout)
         turns, data = steps.turns_and_data()
-        steps.publish("transfer.offered", {
-            "call_id": call.call_id, "transfer_id": steps.id, "user_id": user_id,
-            "to": dest.to, "label": dest.label, "summary": dest.summary or steps.summary,
-            "screening_prompt": dest.screening_prompt,
-            "caller": call.remote_party, "agent_id": route.agent_id,
-            "agent_name": route.agent_name, "ringing_timeout": steps.command.ringing_timeout,
-            "last_turns": last_turns(turns), "data": data})
+        steps.ctx.emit(TransferOffered(
+            organization_id=call.organization_id, call_id=call.call_id, transfer_id=steps.id,
+            user_id=user_id, to=dest.to, label=dest.label,
+            summary=dest.summary or steps.summary, screening_prompt=dest.screening_prompt,
+            caller=call.remote_party, agent_id=route.agent_id, agent_name=route.agent_name,
+            ringing_timeout=steps.command.ringing_timeout, last_turns=last_turns(turns),
+            call_data=data))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -133,11 +134,12 @@ class UserOffers:
                                      attempt.decline_reason or "declined by the user")
                 return "failed"
 
-    def _offer_ended(self, user_id: str, reason: str, **extra: Any) -> None:
+    def _offer_ended(self, user_id: str, reason: str, declined_reason: str | None = None) -> None:
         steps = self.steps
-        steps.publish("transfer.offer_ended", {
-            "call_id": steps.call.call_id, "transfer_id": steps.id, "user_id": user_id,
-            "reason": reason, **extra})
+        steps.ctx.emit(TransferOfferEnded(
+            organization_id=steps.call.organization_id, call_id=steps.call.call_id,
+            transfer_id=steps.id, user_id=user_id, reason=reason,
+            declined_reason=declined_reason))
 
     async def until_user_leaves(self, pid: str) -> None:
         """Until the call ends or the user who took it leaves (which ends the call)."""

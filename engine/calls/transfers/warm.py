@@ -35,6 +35,7 @@ from engine.calls.transfers.consultation import Consultation
 from engine.calls.transfers.context import TransferableCall, TransferContext
 from engine.calls.transfers.signals import Signals
 from engine.calls.transfers.user_offer import UserOffers
+from engine.events import UserUpdated
 from engine.media import MUSIC_MASKS, HoldMusic, Participant
 from engine.store import User
 from engine.store.columns import row_dict
@@ -115,11 +116,11 @@ class WarmTransfer(TransferBase):
             store.flush()
             changed.append(row_dict(user))
 
-        def publish() -> None:
+        def updated() -> None:
             if changed:
-                self.ctx.publish("user.updated", organization_id, changed[-1], None)
+                self.ctx.emit(UserUpdated(organization_id=organization_id, record=changed[-1]))
 
-        self.ctx.store(update, on_commit=publish)
+        self.ctx.store(update, on_commit=updated)
 
     # -- what the API asks --------------------------------------------------------------------
 
