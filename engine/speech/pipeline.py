@@ -22,15 +22,15 @@ import logging
 import re
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.agents.brain import Brain, BrainOutput
-from engine.agents.template import fill
-from engine.agents.tools import END_CALL, TRANSFER_CALL
 from engine.speech.agent_audio import FRAME_S, AgentAudio, Playout
+from engine.speech.brain import Brain, BrainOutput
 from engine.speech.frames import (
+    END_CALL,
+    TRANSFER_CALL,
     BrainEvent,
     BrainText,
     BrainToken,
@@ -270,8 +270,8 @@ class Pipeline:
         if self._stream is not None:
             with contextlib.suppress(Exception):
                 await self._stream.close()
-        usage = getattr(self.brain, "usage", None)
-        if isinstance(usage, dict):
+        usage = self.brain.usage
+        if usage is not None:
             self.usage.llm_prompt_tokens = int(usage.get("prompt_tokens") or 0)
             self.usage.llm_completion_tokens = int(usage.get("completion_tokens") or 0)
 
@@ -718,9 +718,7 @@ class Pipeline:
 
     def _filled(self, text: str) -> str:
         """``text`` with the call's ``{variables}`` (the brain's) filled in."""
-        state = getattr(self.brain, "state", None)
-        found = getattr(state if state is not None else self.brain, "variables", None)
-        return fill(text, found) if isinstance(found, Mapping) else text
+        return self.brain.fill(text)
 
     def _goodbye(self, text: str, reason: str) -> None:
         text = self._filled(text)
