@@ -318,7 +318,7 @@ class LlmBrain(Brain):
         try:
             if self.tool_runner is None:
                 raise RuntimeError(f"no runner for tool {pending.name}")
-            result: Any = dict(await self.tool_runner(call))
+            result: dict[str, Any] = dict(await self.tool_runner(call))
             yield BrainEvent("tool_result", {"name": pending.name, "result": result})
         except Exception as exc:
             result = {"error": str(exc)}
