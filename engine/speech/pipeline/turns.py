@@ -1,0 +1,154 @@
+"""Turns: the caller's turn ends, its words are written down, and the agent answers them.
+
+At *silence began* a :class:`~engine.speech.turn.SpeculativeTurn` peeks at the recognition and
+has the brain answer those words at once, from a checkpoint; *speech resumed* discards that
+guess and rolls the brain back. At the *end of turn* the final recognition (reusing the peek when
+only silence came since) decides: the same words keep the speculative answer, already under way;
+other words discard it and the brain answers the final words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable
+from dataclasses import dataclass
+
+from engine.speech.brain import Brain
+from engine.speech.frames import TranscriptFinal
+from engine.speech.pipeline.hearing import Hearing
+from engine.speech.pipeline.records import CallState, Line, PipelineObserver, Transcript
+from engine.speech.pipeline.replies import Answer, Replies
+from engine.speech.pipeline.speaker import Speaker
+from engine.speech.pipeline.timers import Timers
+from engine.speech.turn import SpeculativeTurn
+from engine.speech.vad import TurnEvent, TurnSignal
+
+
+@dataclass(eq=False)
+class Guess:
+    """What the caller seemed to say at silence onset, and the brain's answer to it."""
+
+    text: str | None = None  # None: no speculation ran for the turn
+    answer: Answer | None = None
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+async def _no_guess() -> Guess:
+    return Guess()
+
+
+class Turns:
+    """Follows the caller's turn signals to the user's line and the agent's answer."""
+
+    def __init__(self, hearing: Hearing, replies: Replies, speaker: Speaker, brain: Brain,
+                 transcript: Transcript, timers: Timers, call: CallState,
+                 observer: PipelineObserver, *, speculate: bool = True) -> None:
+        self._hearing = hearing
+        self._replies = replies
+        self._speaker = speaker
+        self._brain = brain
+        self._transcript = transcript
+        self._timers = timers
+        self._call = call
+        self._observer = observer
+        self._speculation: SpeculativeTurn[Guess] = SpeculativeTurn(
+            self._guess, speculate=speculate, on_drop=self._drop)
+        self._task: asyncio.Task[None] | None = None  # the last turn's end
+        self.hits = 0  # turns answered by their speculative answer
+
+    @property
+    def discards(self) -> int:
+        """Speculative answers discarded because the caller went on speaking."""
+        return self._speculation.discarded
+
+    @property
+    def busy(self) -> bool:
+        """A turn that ended is still being recognised or answered."""
+        return self._task is not None and not self._task.done()
+
+    def on_signal(self, event: TurnEvent) -> None:
+        """Follows a turn signal (silence began, speech resumed, end of turn)."""
+        signal = event.signal
+        if signal is TurnSignal.SILENCE_BEGAN:
+            if not self._brain.ended and not self._call.ended:
+                self._speculation.on_event(event)
+        elif signal is TurnSignal.SPEECH_RESUMED:
+            if self._speculation.speculating:
+                self._speculation.on_event(event)
+                self._observer.event("turn.speculation_discarded", {"at": event.at})
+        elif signal is TurnSignal.END_OF_TURN:
+            speculated = self._speculation.speculating
+            reuse = speculated and not self._hearing.voiced_since_peek
+            guess = self._speculation.on_event(event)
+            assert guess is not None
+            self._task = asyncio.get_running_loop().create_task(
+                self._end_of_turn(event, guess, speculated=speculated, reuse_peek=reuse))
+
+    def drop_speculation(self) -> None:
+        """Discards a speculation under way (hold, hang-up); the brain is rolled back."""
+        self._speculation.cancel()
+
+    def close(self) -> None:
+        self.drop_speculation()
+        if self._task is not None:
+            self._task.cancel()
+
+    # -- speculation -------------------------------------------------------------------------
+
+    def _guess(self, speculative: bool) -> Awaitable[Guess]:
+        if not speculative:
+            return _no_guess()
+        return self._answer_peek(self._hearing.peek())  # queued now, behind the audio so far
+
+    async def _answer_peek(self, peek: asyncio.Future[TranscriptFinal]) -> Guess:
+        result = await peek
+        if not result.text.strip():
+            return Guess(result.text, Answer.empty())
+        return Guess(result.text, self._replies.speculate(result.text))
+
+    def _drop(self, guess: Guess) -> None:
+        if guess.answer is not None:
+            self._replies.discard(guess.answer)
+
+    # -- the end of a turn -------------------------------------------------------------------
+
+    async def _end_of_turn(self, event: TurnEvent, guessed: asyncio.Task[Guess], *,
+                           speculated: bool, reuse_peek: bool) -> None:
+        loop = asyncio.get_running_loop()
+        t_end = loop.time()
+        final = await self._hearing.finish(reuse_peek=reuse_peek)
+        t_heard = loop.time()
+        guess = await guessed  # done: its peek was answered before the final
+        text = final.text.strip()
+        index = self._hearing.take_line_index()
+        if not text:
+            self._drop(guess)
+            self._speaker.settle()
+            return
+        self._timers.caller_spoke()
+        stt = self._hearing.stt
+        self._transcript.publish(Line(
+            index if index is not None else self._transcript.take_index(), "user", text,
+            event.speech_started_at, event.last_voiced_at, final.provider or stt.provider,
+            final.model or stt.model, final.confidence))
+        hit = guess.text is not None and _norm(guess.text) == _norm(text)
+        if speculated and not hit:
+            self._drop(guess)  # the brain is rolled back to before it
+            await asyncio.sleep(0)
+        if self._call.ended or self._call.held or (self._brain.ended and not hit):
+            return
+        reply = self._speaker.open("turn")
+        reply.turn = event
+        reply.eou_ms = round((event.at - event.last_voiced_at) * 1000)
+        reply.stt_ms = round((t_heard - t_end) * 1000)
+        reply.t_heard = t_heard
+        reply.task = asyncio.current_task()
+        if hit:
+            self.hits += 1
+            await self._replies.deliver(reply, (guess.answer or Answer.empty()).outputs)
+            return
+        await self._replies.answer(reply, self._brain.on_user_text(text))
