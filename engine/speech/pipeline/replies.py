@@ -28,18 +28,11 @@ Outputs = asyncio.Queue[BrainOutput | None]
 
 @dataclass(eq=False)
 class Answer:
-    """One brain answer as it is produced: its outputs so far, and the task producing them."""
+    """A speculative brain answer as it is produced: its outputs so far, and the brain's state
+    before it."""
 
     outputs: Outputs = field(default_factory=asyncio.Queue)
-    task: asyncio.Task[None] | None = None
-    snapshot: object | None = None  # the brain before a speculative answer, to roll back to
-
-    @classmethod
-    def empty(cls) -> Answer:
-        """An answer that says nothing."""
-        answer = cls()
-        answer.outputs.put_nowait(None)
-        return answer
+    snapshot: object | None = None  # the brain before the answer, to roll back to
 
 
 class Replies:
@@ -81,14 +74,10 @@ class Replies:
         finally:
             outputs.put_nowait(None)
 
-    def speculate(self, text: str) -> Answer:
-        """The brain's answer to ``text`` from a checkpoint: cancelling it before it is over
-        rolls the brain back (see :meth:`discard`)."""
-        answer = Answer()
-        answer.task = asyncio.get_running_loop().create_task(self._speculate(answer, text))
-        return answer
-
-    async def _speculate(self, answer: Answer, text: str) -> None:
+    async def speculate(self, text: str, answer: Answer) -> None:
+        """Produces the brain's answer to ``text`` into ``answer`` from a checkpoint, in the
+        calling task: cancelling that task before the answer is over rolls the brain back; once
+        it is over, :meth:`undo` does."""
         brain = self._brain
         async with self._lock:
             answer.snapshot = brain.checkpoint()
@@ -104,14 +93,9 @@ class Replies:
             finally:
                 answer.outputs.put_nowait(None)
 
-    def discard(self, answer: Answer) -> None:
-        """Undoes a speculative answer: cancelled while it runs (it rolls the brain back
-        itself), rolled back when it is over."""
-        if answer.task is None:
-            return
-        if not answer.task.done():
-            answer.task.cancel()
-        elif answer.snapshot is not None:
+    def undo(self, answer: Answer) -> None:
+        """Rolls the brain back to before a speculative answer that is over."""
+        if answer.snapshot is not None:
             self._brain.rollback(answer.snapshot)
 
     def _failed(self, exc: Exception) -> None:

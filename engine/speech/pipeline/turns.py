@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine.speech.brain import Brain
 from engine.speech.frames import TranscriptFinal
@@ -27,18 +27,16 @@ from engine.speech.vad import TurnEvent, TurnSignal
 
 @dataclass(eq=False)
 class Guess:
-    """What the caller seemed to say at silence onset, and the brain's answer to it."""
+    """What the caller seemed to say at silence onset, and the brain's answer to it, filled in
+    by the speculation's task as the peek and the answer come."""
 
-    text: str | None = None  # None: no speculation ran for the turn
-    answer: Answer | None = None
+    text: str | None = None
+    answer: Answer = field(default_factory=Answer)
+    task: asyncio.Task[Guess] | None = None  # the speculation's task, once handed over
 
 
 def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
-
-
-async def _no_guess() -> Guess:
-    return Guess()
 
 
 class Turns:
@@ -56,7 +54,8 @@ class Turns:
         self._call = call
         self._observer = observer
         self._speculation: SpeculativeTurn[Guess] = SpeculativeTurn(
-            self._guess, speculate=speculate, on_drop=self._drop)
+            self._guess, speculate=speculate, on_drop=self._undo)
+        self._guessing: Guess | None = None  # the guess of the speculation under way
         self._task: asyncio.Task[None] | None = None  # the last turn's end
         self.hits = 0  # turns answered by their speculative answer
 
@@ -81,12 +80,13 @@ class Turns:
                 self._speculation.on_event(event)
                 self._observer.event("turn.speculation_discarded", {"at": event.at})
         elif signal is TurnSignal.END_OF_TURN:
-            speculated = self._speculation.speculating
-            reuse = speculated and not self._hearing.voiced_since_peek
-            guess = self._speculation.on_event(event)
-            assert guess is not None
+            guess, reuse = None, False
+            if self._speculation.speculating and self._guessing is not None:
+                guess, self._guessing = self._guessing, None
+                reuse = not self._hearing.voiced_since_peek  # only silence since the peek
+                guess.task = self._speculation.on_event(event)  # handed over, maybe still running
             self._task = asyncio.get_running_loop().create_task(
-                self._end_of_turn(event, guess, speculated=speculated, reuse_peek=reuse))
+                self._end_of_turn(event, guess, reuse_peek=reuse))
 
     def drop_speculation(self) -> None:
         """Discards a speculation under way (hold, hang-up); the brain is rolled back."""
@@ -100,33 +100,48 @@ class Turns:
     # -- speculation -------------------------------------------------------------------------
 
     def _guess(self, speculative: bool) -> Awaitable[Guess]:
-        if not speculative:
-            return _no_guess()
-        return self._answer_peek(self._hearing.peek())  # queued now, behind the audio so far
+        """The speculation's work, started at silence onset (an end of turn is passed on only
+        while speculating, so it is always speculative): a peek queued now, behind exactly the
+        audio heard so far, then the brain's answer to its words."""
+        guess = self._guessing = Guess()
+        return self._make_guess(guess, self._hearing.peek())
 
-    async def _answer_peek(self, peek: asyncio.Future[TranscriptFinal]) -> Guess:
-        result = await peek
+    async def _make_guess(self, guess: Guess, peek: asyncio.Future[TranscriptFinal]) -> Guess:
+        try:
+            result = await peek
+        except asyncio.CancelledError:
+            guess.answer.outputs.put_nowait(None)
+            raise
+        guess.text = result.text
         if not result.text.strip():
-            return Guess(result.text, Answer.empty())
-        return Guess(result.text, self._replies.speculate(result.text))
+            guess.answer.outputs.put_nowait(None)
+        else:
+            await self._replies.speculate(result.text, guess.answer)
+        return guess
 
-    def _drop(self, guess: Guess) -> None:
-        if guess.answer is not None:
-            self._replies.discard(guess.answer)
+    def _undo(self, guess: Guess) -> None:
+        self._replies.undo(guess.answer)  # a guess dropped after it was over
+
+    def _discard(self, guess: Guess) -> None:
+        """Drops a guess handed over at the end of the turn: cancelled while it runs (the brain
+        is rolled back as it stops), else rolled back now."""
+        if guess.task is not None and not guess.task.done():
+            guess.task.cancel()
+        else:
+            self._replies.undo(guess.answer)
 
     # -- the end of a turn -------------------------------------------------------------------
 
-    async def _end_of_turn(self, event: TurnEvent, guessed: asyncio.Task[Guess], *,
-                           speculated: bool, reuse_peek: bool) -> None:
+    async def _end_of_turn(self, event: TurnEvent, guess: Guess | None, *, reuse_peek: bool) -> None:
         loop = asyncio.get_running_loop()
         t_end = loop.time()
         final = await self._hearing.finish(reuse_peek=reuse_peek)
         t_heard = loop.time()
-        guess = await guessed  # done: its peek was answered before the final
         text = final.text.strip()
         index = self._hearing.take_line_index()
         if not text:
-            self._drop(guess)
+            if guess is not None:
+                self._discard(guess)
             self._speaker.settle()
             return
         self._timers.caller_spoke()
@@ -135,9 +150,9 @@ class Turns:
             index if index is not None else self._transcript.take_index(), "user", text,
             event.speech_started_at, event.last_voiced_at, final.provider or stt.provider,
             final.model or stt.model, final.confidence))
-        hit = guess.text is not None and _norm(guess.text) == _norm(text)
-        if speculated and not hit:
-            self._drop(guess)  # the brain is rolled back to before it
+        hit = guess is not None and guess.text is not None and _norm(guess.text) == _norm(text)
+        if guess is not None and not hit:
+            self._discard(guess)  # the brain is rolled back to before it
             await asyncio.sleep(0)
         if self._call.ended or self._call.held or (self._brain.ended and not hit):
             return
@@ -148,7 +163,8 @@ class Turns:
         reply.t_heard = t_heard
         reply.task = asyncio.current_task()
         if hit:
+            assert guess is not None
             self.hits += 1
-            await self._replies.deliver(reply, (guess.answer or Answer.empty()).outputs)
+            await self._replies.deliver(reply, guess.answer.outputs)
             return
         await self._replies.answer(reply, self._brain.on_user_text(text))
