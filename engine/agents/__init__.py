@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from engine.agents.brain import Brain, BrainOutput, collect, spoken_text
 from engine.agents.factory import BRAIN_KINDS, build_brain
 from engine.agents.llm import LlmBrain, LlmConfig
 from engine.agents.scripted import ScriptedBrain
 from engine.agents.tools import END_CALL, FUNCTION, TRANSFER_CALL, ToolError, ToolRunner, ToolSpec
+from engine.speech.brain import Brain, BrainOutput, collect, spoken_text
 
 __all__ = [
     "BRAIN_KINDS",

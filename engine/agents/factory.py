@@ -8,10 +8,10 @@ from typing import Any
 
 import httpx
 
-from engine.agents.brain import Brain
 from engine.agents.llm import LlmBrain, LlmConfig
 from engine.agents.scripted import ScriptedBrain
 from engine.agents.tools import ToolRunner, ToolSpec
+from engine.speech.brain import Brain
 
 BRAIN_KINDS = ("scripted", "llm")
 

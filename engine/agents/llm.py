@@ -19,13 +19,13 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
-from engine.agents.brain import Brain, BrainOutput
 from engine.agents.template import fill
 from engine.agents.tools import END_CALL, FUNCTION, TRANSFER_CALL, ToolRunner, ToolSpec, tool_index
+from engine.speech.brain import Brain, BrainOutput, BrainStream
 from engine.speech.frames import BrainEvent, BrainText, BrainToken, ToolCall
 
 APOLOGY = "I'm sorry, I'm having trouble right now. Could you say that again?"
@@ -124,10 +124,15 @@ class _PendingCall:
     arguments: str = ""
 
 
+# A checkpoint of the conversation: its messages, and whether the call was ended.
+_Checkpoint = tuple[list[dict[str, Any]], bool]
+
+
 class LlmBrain(Brain):
     """One call's conversation with a chat-completions model."""
 
     kind = "llm"
+    usage: dict[str, int]
 
     def __init__(
         self,
@@ -164,40 +169,43 @@ class LlmBrain(Brain):
         if self._own_client and self._client is not None:
             await self._client.aclose()
 
-    def checkpoint(self) -> tuple[list[dict[str, Any]], bool]:
+    def checkpoint(self) -> _Checkpoint:
         """The conversation and whether the call was ended: a speculative answer may have
         called ``end_call`` or a transfer, and it is undone with the rest of the turn."""
         return [dict(m) for m in self.messages], self.ended
 
-    def rollback(self, snapshot: Any) -> None:
-        messages, ended = snapshot
+    def rollback(self, snapshot: object) -> None:
+        messages, ended = cast(_Checkpoint, snapshot)
         self.messages = [dict(m) for m in messages]
         self.ended = ended
+
+    def fill(self, text: str) -> str:
+        return fill(text, self.variables)
 
     def say(self, text: str) -> None:
         self.messages.append({"role": "assistant", "content": text})
 
-    async def greet(self) -> AsyncIterator[BrainOutput]:
+    async def greet(self) -> BrainStream:
         if self.first_message:
             text = fill(self.first_message, self.variables)
             self.messages.append({"role": "assistant", "content": text})
             yield BrainText(text)
 
-    async def on_user_text(self, text: str) -> AsyncIterator[BrainOutput]:
+    async def on_user_text(self, text: str) -> BrainStream:
         if self.ended or not text.strip():
             return
         self.messages.append({"role": "user", "content": text})
         async for out in self._reply():
             yield out
 
-    async def on_dtmf(self, digits: str) -> AsyncIterator[BrainOutput]:
+    async def on_dtmf(self, digits: str) -> BrainStream:
         if self.ended:
             return
         self.messages.append({"role": "user", "content": f"(The caller pressed {digits} on the keypad.)"})
         async for out in self._reply():
             yield out
 
-    async def inject_context(self, text: str, *, reply: bool = False) -> AsyncIterator[BrainOutput]:
+    async def inject_context(self, text: str, *, reply: bool = False) -> BrainStream:
         self.context.append(text)
         self.messages.append({"role": "system", "content": text})
         if reply and not self.ended:
@@ -310,7 +318,7 @@ class LlmBrain(Brain):
         try:
             if self.tool_runner is None:
                 raise RuntimeError(f"no runner for tool {pending.name}")
-            result: Any = dict(await self.tool_runner(call))
+            result: dict[str, Any] = dict(await self.tool_runner(call))
             yield BrainEvent("tool_result", {"name": pending.name, "result": result})
         except Exception as exc:
             result = {"error": str(exc)}

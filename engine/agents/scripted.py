@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from engine.agents.brain import Brain, BrainOutput
 from engine.agents.matching import any_phrase, best_intent
 from engine.agents.slots import extract, parse_digits, parse_yes_no
 from engine.agents.template import fill
 from engine.agents.tools import END_CALL, FUNCTION, TRANSFER_CALL, ToolError, ToolRunner, ToolSpec, tool_index
+from engine.speech.brain import Brain, BrainOutput, BrainStream
 from engine.speech.frames import BrainEvent, BrainText, ToolCall
 
 ANYTHING_ELSE = "anything_else"
@@ -81,7 +81,7 @@ class ScriptedBrain(Brain):
 
     # -- the brain interface -----------------------------------------------------------------
 
-    @property  # type: ignore[override]
+    @property
     def ended(self) -> bool:
         return self.state.ended if hasattr(self, "state") else False
 
@@ -106,13 +106,18 @@ class ScriptedBrain(Brain):
     def checkpoint(self) -> ScriptState:
         return copy.deepcopy(self.state)
 
-    def rollback(self, snapshot: Any) -> None:
+    def rollback(self, snapshot: object) -> None:
+        if not isinstance(snapshot, ScriptState):
+            raise TypeError(f"not a checkpoint of a scripted brain: {snapshot!r}")
         self.state = copy.deepcopy(snapshot)
+
+    def fill(self, text: str) -> str:
+        return fill(text, self.state.variables)
 
     def say(self, text: str) -> None:
         self.state.asked_anything_else = False
 
-    async def greet(self) -> AsyncIterator[BrainOutput]:
+    async def greet(self) -> BrainStream:
         greeting = self.script.get("greeting") or self.first_message or ""
         if greeting:
             yield self._text(greeting)
@@ -121,13 +126,13 @@ class ScriptedBrain(Brain):
             self.state.menu_active = True
             yield self._text(menu["prompt"])
 
-    async def on_user_text(self, text: str) -> AsyncIterator[BrainOutput]:
+    async def on_user_text(self, text: str) -> BrainStream:
         if self.state.ended or not text.strip():
             return
         async for out in self._hear(text):
             yield out
 
-    async def on_dtmf(self, digits: str) -> AsyncIterator[BrainOutput]:
+    async def on_dtmf(self, digits: str) -> BrainStream:
         if self.state.ended:
             return
         state = self.state
@@ -140,7 +145,7 @@ class ScriptedBrain(Brain):
             async for out in self._menu_select(keyed[:1]):
                 yield out
 
-    async def inject_context(self, text: str, *, reply: bool = False) -> AsyncIterator[BrainOutput]:
+    async def inject_context(self, text: str, *, reply: bool = False) -> BrainStream:
         self.context.append(text)
         self.state.variables["context"] = " ".join(self.context)
         if reply and not self.state.ended:

@@ -6,11 +6,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.speech.frames import ToolCall
+from engine.speech.frames import END_CALL, FUNCTION, TRANSFER_CALL, ToolCall
 
-END_CALL = "end_call"
-TRANSFER_CALL = "transfer_call"
-FUNCTION = "function"
 TOOL_TYPES = (FUNCTION, END_CALL, TRANSFER_CALL)
 
 # Runs a function tool (a webhook, in a live call) and returns its JSON answer; raises on failure.
@@ -63,3 +60,15 @@ class ToolSpec:
 
 def tool_index(tools: Iterable[ToolSpec]) -> dict[str, ToolSpec]:
     return {tool.name: tool for tool in tools}
+
+
+__all__ = [
+    "END_CALL",
+    "FUNCTION",
+    "TOOL_TYPES",
+    "TRANSFER_CALL",
+    "ToolError",
+    "ToolRunner",
+    "ToolSpec",
+    "tool_index",
+]

@@ -1,4 +1,5 @@
-"""Speech: the frame vocabulary, VAD and end of turn, STT (vosk, whisper) and TTS (espeak-ng).
+"""Speech: the frame vocabulary, the brain interface, VAD and end of turn, STT (vosk, whisper) and
+TTS (espeak-ng).
 
 Heavy engines (faster-whisper, vosk, libespeak-ng) load on first use, from their own modules:
 ``engine.speech.whisper_stt``, ``engine.speech.vosk_stt``, ``engine.speech.tts``.
@@ -7,6 +8,7 @@ Heavy engines (faster-whisper, vosk, libespeak-ng) load on first use, from their
 from __future__ import annotations
 
 from engine.speech.audio import FRAME_BYTES, FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, FrameCutter
+from engine.speech.brain import Brain, BrainOutput, BrainStream
 from engine.speech.frames import (
     AudioFrame,
     BrainEvent,
@@ -32,7 +34,10 @@ __all__ = [
     "FRAME_SAMPLES",
     "SAMPLE_RATE",
     "AudioFrame",
+    "Brain",
     "BrainEvent",
+    "BrainOutput",
+    "BrainStream",
     "BrainText",
     "BrainToken",
     "ControlFrame",

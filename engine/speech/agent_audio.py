@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.speech.audio import FRAME_BYTES, FRAME_MS
+from engine.speech.frames import AudioFrame
 
 FRAME_S = FRAME_MS / 1000
 # A frame whose peak passes this is voiced (for the first-voiced-frame-out time). espeak-ng's
@@ -40,7 +41,7 @@ class AgentAudio:
 
     def __init__(self, wake: Callable[[], None] = lambda: None) -> None:
         self.wake = wake
-        self.inbox: deque[tuple[float, bytes]] = deque()
+        self.inbox: deque[AudioFrame] = deque()  # what the agent heard, stamped with media time
         self.outbox: deque[tuple[bytes | None, Playout]] = deque()
         self.finished: deque[Playout] = deque()  # playouts whose last frame went out
         self.tick = 0  # ticks started (source calls)
@@ -76,7 +77,7 @@ class AgentAudio:
 
     def sink(self, pcm: bytes) -> None:
         """What the agent hears this tick (mixer side)."""
-        self.inbox.append((max(self.tick - 1, 0) * FRAME_S, pcm))
+        self.inbox.append(AudioFrame(pcm, pts=max(self.tick - 1, 0) * FRAME_S))
         self.wake()
 
     # -- pipeline side ---------------------------------------------------------------------------

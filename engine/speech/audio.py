@@ -22,7 +22,7 @@ def pcm_to_float(pcm: bytes) -> npt.NDArray[np.float32]:
 
 def float_to_pcm(samples: npt.NDArray[np.floating]) -> bytes:
     """Float samples in [-1, 1] as 16-bit PCM bytes (clipped)."""
-    scaled = np.clip(np.rint(samples * 32768.0), -32768, 32767)
+    scaled: npt.NDArray[np.floating] = np.clip(np.rint(samples * 32768.0), -32768, 32767)
     return scaled.astype("<i2").tobytes()
 
 

@@ -27,12 +27,12 @@ class Prompt:
 
     @property
     def duration_s(self) -> float:
-        with wave.open(str(self.path)) as w:
+        with wave.open(str(self.path), "rb") as w:
             return w.getnframes() / w.getframerate()
 
     def pcm16k(self) -> bytes:
         """The recording as 16 kHz 16-bit mono PCM."""
-        with wave.open(str(self.path)) as w:
+        with wave.open(str(self.path), "rb") as w:
             if w.getnchannels() != 1 or w.getsampwidth() != 2:
                 raise ValueError(f"{self.path}: not 16-bit mono")
             rate, pcm = w.getframerate(), w.readframes(w.getnframes())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 
 from engine.speech.audio import FRAME_BYTES
 from engine.speech.frames import TranscriptFinal, TranscriptPartial, TTSChunk
@@ -21,15 +21,16 @@ class FakeTTS(TextToSpeech):
         self, first_chunk_s: float = 0.0, frames_per_char: float = 0.5, frame_pcm: bytes | None = None
     ) -> None:
         super().__init__()
+        self.first_chunk_delay_s = first_chunk_s
         self.first_chunk_s = first_chunk_s
         self.frames_per_char = frames_per_char
         self.frame_pcm = frame_pcm or b"\x01\x00" * (FRAME_BYTES // 2)
         self.spoken: list[str] = []
 
-    async def synthesize(self, text: str) -> AsyncIterator[TTSChunk]:
+    async def synthesize(self, text: str) -> AsyncGenerator[TTSChunk, None]:
         for sentence in split_sentences(text):
             self.spoken.append(sentence)
-            await asyncio.sleep(self.first_chunk_s)
+            await asyncio.sleep(self.first_chunk_delay_s)
             for i in range(max(1, round(len(sentence) * self.frames_per_char))):
                 yield TTSChunk(self.frame_pcm, text=sentence, first=i == 0)
 

@@ -81,13 +81,20 @@ class BrainText(DataFrame):
     text: str
 
 
+# The types of tool call: a named function the brain runs (a webhook), or one of the two the
+# call session carries out.
+FUNCTION = "function"
+END_CALL = "end_call"
+TRANSFER_CALL = "transfer_call"
+
+
 @dataclass(frozen=True, slots=True)
 class ToolCall(DataFrame):
     """The brain asks for a tool: ``end_call``, ``transfer_call`` or a named function."""
 
     name: str
     arguments: dict[str, Any] = field(default_factory=dict)
-    type: str = "function"  # function | end_call | transfer_call
+    type: str = FUNCTION  # FUNCTION | END_CALL | TRANSFER_CALL
     call_id: str = ""
 
 
@@ -141,7 +148,10 @@ class HangUp(ControlFrame):
 FRAME_DURATION = FRAME_MS / 1000  # seconds per audio frame, for pts arithmetic
 
 __all__ = [
+    "END_CALL",
     "FRAME_DURATION",
+    "FUNCTION",
+    "TRANSFER_CALL",
     "AudioFrame",
     "BrainEvent",
     "BrainText",

@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from engine.speech.stt import SttEngine, SttModelMissing
 from engine.speech.vosk_stt import is_model_dir
@@ -149,7 +149,7 @@ def _check_target(target: Path, replace: bool) -> None:
         raise FileExistsError(f"a model called {target.name} is already installed at {target}")
 
 
-def _copy(reader: Any, out: Path, done: int, total: int, progress: Progress | None) -> int:
+def _copy(reader: IO[bytes], out: Path, done: int, total: int, progress: Progress | None) -> int:
     with reader, out.open("wb") as writer:
         while chunk := reader.read(COPY_CHUNK):
             writer.write(chunk)

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from typing import Generic, TypeVar
 
 from engine.speech.frames import ControlFrame, Frame
 
+F = TypeVar("F", bound=Frame)
 
-class FrameQueue:
-    """FIFO per kind; :meth:`get` hands out every waiting control frame before any data frame."""
+
+class FrameQueue(Generic[F]):
+    """FIFO per kind; :meth:`get` hands out every waiting control frame before any data frame.
+
+    ``F`` is the frames the stage takes (``FrameQueue[Say | Interrupt | HangUp]``)."""
 
     def __init__(self) -> None:
-        self._control: deque[Frame] = deque()
-        self._data: deque[Frame] = deque()
+        self._control: deque[F] = deque()
+        self._data: deque[F] = deque()
         self._ready = asyncio.Event()
 
-    def put(self, frame: Frame) -> None:
+    def put(self, frame: F) -> None:
         (self._control if isinstance(frame, ControlFrame) else self._data).append(frame)
         self._ready.set()
 
@@ -28,7 +33,7 @@ class FrameQueue:
             self._ready.clear()
         return dropped
 
-    def get_nowait(self) -> Frame | None:
+    def get_nowait(self) -> F | None:
         if self._control:
             frame = self._control.popleft()
         elif self._data:
@@ -39,7 +44,7 @@ class FrameQueue:
             self._ready.clear()
         return frame
 
-    async def get(self) -> Frame:
+    async def get(self) -> F:
         while (frame := self.get_nowait()) is None:
             await self._ready.wait()
         return frame

@@ -12,7 +12,7 @@ import contextlib
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable
 
 from engine.media.polyphase import PolyphaseResampler
 from engine.speech.audio import FRAME_BYTES, SAMPLE_RATE, FrameCutter
@@ -32,11 +32,17 @@ class TextToSpeech(ABC):
     def __init__(self) -> None:
         self.first_chunk_s: float | None = None  # request -> first frame, of the latest utterance
 
-    @abstractmethod
-    def synthesize(self, text: str) -> AsyncIterator[TTSChunk]:
-        """Speaks ``text`` (sentence by sentence); frames come as they are produced."""
+    @property
+    def voice(self) -> str | None:
+        """The voice it speaks with, for the transcript (None when it has no named voice)."""
+        return None
 
-    async def stream(self, text: AsyncIterable[str]) -> AsyncIterator[TTSChunk]:
+    @abstractmethod
+    def synthesize(self, text: str) -> AsyncGenerator[TTSChunk, None]:
+        """Speaks ``text`` (sentence by sentence); frames come as they are produced. Closing the
+        generator early stops the synthesis (barge-in)."""
+
+    async def stream(self, text: AsyncIterable[str]) -> AsyncGenerator[TTSChunk, None]:
         """Speaks streamed text: each sentence starts as soon as it is complete."""
         sentences: asyncio.Queue[str | None] = asyncio.Queue()
 
@@ -79,18 +85,22 @@ class EspeakTTS(TextToSpeech):
             self._espeak = Espeak.shared()
         return self._espeak
 
+    @property
+    def voice(self) -> str | None:
+        return self.settings.voice or None
+
     def voices(self) -> list[Voice]:
         """The voice catalogue (blocking: call it off the event loop)."""
         return self.espeak.voices()
 
-    async def synthesize(self, text: str) -> AsyncIterator[TTSChunk]:
+    async def synthesize(self, text: str) -> AsyncGenerator[TTSChunk, None]:
         if self._espeak is None:
             self._espeak = await asyncio.to_thread(Espeak.shared)
         for sentence in split_sentences(text):
             async for chunk in self._sentence(self._espeak, sentence):
                 yield chunk
 
-    async def _sentence(self, espeak: Espeak, sentence: str) -> AsyncIterator[TTSChunk]:
+    async def _sentence(self, espeak: Espeak, sentence: str) -> AsyncGenerator[TTSChunk, None]:
         """One sentence: synthesis on the espeak thread, frames handed to the loop as they exist."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()

@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace").lstrip("\x05").strip()
     return str(value)

@@ -15,9 +15,10 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -27,6 +28,8 @@ from engine.speech.stt import RecognitionStream, SttEngine, SttModelMissing
 
 if TYPE_CHECKING:
     from vosk import KaldiRecognizer, Model
+
+T = TypeVar("T")
 
 VOSK_POOL_SIZE = 2  # warmed recognisers per model at start; the pool grows on demand beyond it
 VOSK_DECODE_THREADS = 4  # ~8 real-time streams keep p99 delay under 200 ms on 2 cores (measured)
@@ -180,7 +183,8 @@ class VoskEngine(SttEngine):
         """Loads and warms on a worker thread."""
         await asyncio.get_running_loop().run_in_executor(self._executor, self.load)
 
-    async def run(self, fn: Any, *args: Any) -> Any:
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(*args)`` on the engine's decoding thread."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def open_stream(self, language: str | None = None) -> VoskStream:

@@ -132,7 +132,7 @@ def _windowed_model(path: Path, cpu_threads: int, num_workers: int) -> WhisperMo
     """A faster-whisper model whose encoder sees only the current utterance's window."""
     from faster_whisper import WhisperModel
 
-    class WindowedWhisperModel(WhisperModel):
+    class WindowedWhisperModel(WhisperModel):  # type: ignore[misc]  # faster-whisper has no types
         def encode(self, features: np.ndarray) -> Any:
             frames: int | None = getattr(_window, "frames", None)
             if frames is not None and features.shape[-1] > frames:

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.agents.brain import Brain
 from engine.speech.audio import FRAME_BYTES
+from engine.speech.brain import Brain
 from engine.speech.fakes import FakeSttEngine, FakeTTS
 from engine.speech.frames import BrainEvent, ToolCall
 from engine.speech.pipeline import Line, Pipeline, PipelineConfig, PipelineObserver

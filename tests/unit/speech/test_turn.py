@@ -11,7 +11,7 @@ from engine.agents.brain import collect, spoken_text
 from engine.agents.scripted import ScriptedBrain
 from engine.speech.fakes import FakeSttEngine
 from engine.speech.turn import SpeculativeTurn
-from engine.speech.vad import VAD_SPECULATIVE_MS, VAD_STOP_MS, TurnDetector, TurnSignal
+from engine.speech.vad import VAD_SPECULATIVE_MS, VAD_STOP_MS, TurnDetector, TurnEvent, TurnSignal
 from engine.speech.virtual_time import run_virtual
 
 SCRIPT = {
@@ -82,3 +82,54 @@ def test_resumed_speech_discards_the_speculative_reply_and_its_brain_state() -> 
     assert reply == "Order 427 found."  # a reply from the whole turn, as if no speculation ran
     brain = out["brain"]
     assert isinstance(brain, ScriptedBrain) and brain.state.slot is None
+
+
+def signal(kind: TurnSignal, at: float = 0.0) -> TurnEvent:
+    return TurnEvent(kind, at, 0.0, at)
+
+
+def test_work_starts_at_the_signal_and_finished_work_is_handed_to_on_drop_when_dropped() -> None:
+    async def scenario() -> tuple[list[str], list[str], int]:
+        started: list[str] = []
+        dropped: list[str] = []
+
+        def work(speculative: bool) -> asyncio.Future[str]:
+            started.append("peek" if speculative else "final")  # synchronous: at the signal
+            future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            future.set_result(f"answer {len(started)}")
+            return future
+
+        turn: SpeculativeTurn[str] = SpeculativeTurn(work, on_drop=dropped.append)
+        assert not turn.speculating
+        turn.on_event(signal(TurnSignal.SILENCE_BEGAN))
+        assert started == ["peek"] and turn.speculating
+        await asyncio.sleep(0.01)  # the speculative work finishes
+        turn.on_event(signal(TurnSignal.SPEECH_RESUMED))  # ... and is dropped: undo it
+        assert dropped == ["answer 1"] and not turn.speculating
+        turn.on_event(signal(TurnSignal.SILENCE_BEGAN))
+        await asyncio.sleep(0.01)
+        task = turn.on_event(signal(TurnSignal.END_OF_TURN))  # handed over, not dropped
+        assert task is not None and await task == "answer 2"
+        return started, dropped, turn.discarded
+
+    started, dropped, discarded = run_virtual(scenario())
+    assert started == ["peek", "peek"] and dropped == ["answer 1"] and discarded == 1
+
+
+def test_work_still_running_is_cancelled_not_dropped() -> None:
+    async def scenario() -> tuple[bool, list[str]]:
+        dropped: list[str] = []
+        gate: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        async def work(speculative: bool) -> str:
+            return await gate
+
+        turn: SpeculativeTurn[str] = SpeculativeTurn(work, on_drop=dropped.append)
+        turn.on_event(signal(TurnSignal.SILENCE_BEGAN))
+        await asyncio.sleep(0)
+        turn.cancel()
+        await asyncio.sleep(0)
+        return gate.cancelled(), dropped
+
+    cancelled, dropped = run_virtual(scenario())
+    assert cancelled and dropped == []  # the awaited future was cancelled with the work
