@@ -220,7 +220,7 @@ class AgentLeg(PipelineObserver):
     def take_index(self) -> int:
         """The next transcript line's index, for a line of the engine's own (a transfer's)."""
         assert self.pipeline is not None
-        return self.pipeline._take_index()
+        return self.pipeline.take_index()
 
     # -- supervisor controls (on the call's loop) ----------------------------------------------
 

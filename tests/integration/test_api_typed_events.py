@@ -18,7 +18,7 @@ from engine.events import (
     Event,
     Snapshot,
 )
-from tests.integration.conftest import Scratch, Tenant
+from tests.harness.tenants import Scratch, Tenant
 
 TIMEOUT = 10.0
 E = TypeVar("E", bound=Event)

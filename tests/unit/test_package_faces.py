@@ -6,9 +6,6 @@ outside the package or is a type its users hand over or get back; nothing they u
 
 - ``CURATED_FACES``: faces that list what the rest of the engine, the console, the CLI, the tests
   and the benchmarks import from the package (its other modules are its insides).
-- ``FACES_TO_BRING_UP_TO_DATE``: faces pinned as they are today but known to be stale. Their
-  packages are being reworked: each is to get a curated face, and move to ``CURATED_FACES``, in
-  that work.
 """
 
 from __future__ import annotations
@@ -24,6 +21,51 @@ import pytest
 import engine
 
 CURATED_FACES: dict[str, list[str]] = {
+    "engine.agents": [
+        "BRAIN_KINDS",
+        "END_CALL",
+        "FUNCTION",
+        "TRANSFER_CALL",
+        "Brain",
+        "BrainOutput",
+        "LlmBrain",
+        "LlmConfig",
+        "ScriptedBrain",
+        "ToolError",
+        "ToolRunner",
+        "ToolSpec",
+        "build_brain",
+        "collect",
+        "spoken_text",
+    ],
+    "engine.speech": [
+        "FRAME_BYTES",
+        "FRAME_MS",
+        "FRAME_SAMPLES",
+        "SAMPLE_RATE",
+        "AudioFrame",
+        "Brain",
+        "BrainEvent",
+        "BrainOutput",
+        "BrainStream",
+        "BrainText",
+        "BrainToken",
+        "ControlFrame",
+        "DataFrame",
+        "EndOfTurn",
+        "Frame",
+        "FrameCutter",
+        "FrameQueue",
+        "HangUp",
+        "Interrupt",
+        "RecognitionStream",
+        "SttEngine",
+        "SttModelMissing",
+        "TTSChunk",
+        "ToolCall",
+        "TranscriptFinal",
+        "TranscriptPartial",
+    ],
     "engine.api": ["ApiHost", "create_app"],
     "engine.calls": [
         "Analysis",
@@ -118,6 +160,7 @@ CURATED_FACES: dict[str, list[str]] = {
         "Wire",
         "parse_event",
         "record_event",
+        "transfer_step",
     ],
     "engine.demo": ["seed_if_empty"],
     "engine.media": [
@@ -255,60 +298,12 @@ CURATED_FACES: dict[str, list[str]] = {
     "engine.webrtc": ["OfferError", "OfferingPeer", "PeerLeg", "check_offer"],
 }
 
-# Stale, pinned as they are: each is to be curated (and moved up) as its package is reworked.
-# None: the module has no __all__ yet.
-FACES_TO_BRING_UP_TO_DATE: dict[str, list[str] | None] = {
-    "engine.agents": [
-        "BRAIN_KINDS",
-        "END_CALL",
-        "FUNCTION",
-        "TRANSFER_CALL",
-        "Brain",
-        "BrainOutput",
-        "LlmBrain",
-        "LlmConfig",
-        "ScriptedBrain",
-        "ToolError",
-        "ToolRunner",
-        "ToolSpec",
-        "build_brain",
-        "collect",
-        "spoken_text",
-    ],
-    "engine.speech": [
-        "FRAME_BYTES",
-        "FRAME_MS",
-        "FRAME_SAMPLES",
-        "SAMPLE_RATE",
-        "AudioFrame",
-        "BrainEvent",
-        "BrainText",
-        "BrainToken",
-        "ControlFrame",
-        "DataFrame",
-        "EndOfTurn",
-        "Frame",
-        "FrameCutter",
-        "FrameQueue",
-        "HangUp",
-        "Interrupt",
-        "RecognitionStream",
-        "SttEngine",
-        "SttModelMissing",
-        "TTSChunk",
-        "ToolCall",
-        "TranscriptFinal",
-        "TranscriptPartial",
-    ],
-}
-
-FACES: dict[str, list[str] | None] = {**CURATED_FACES, **FACES_TO_BRING_UP_TO_DATE}
+FACES: dict[str, list[str]] = CURATED_FACES
 
 
 def test_every_engine_package_has_its_face_pinned() -> None:
     packages = {f"engine.{m.name}" for m in pkgutil.iter_modules(engine.__path__) if m.ispkg}
     assert packages - FACES.keys() == set()
-    assert not CURATED_FACES.keys() & FACES_TO_BRING_UP_TO_DATE.keys()
 
 
 @pytest.mark.parametrize("name", sorted(FACES))
@@ -319,9 +314,9 @@ def test_the_face_is_as_pinned(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(FACES))
 def test_every_name_of_the_face_imports(name: str) -> None:
     module = importlib.import_module(name)
-    missing = [n for n in FACES[name] or () if not hasattr(module, n)]
+    missing = [n for n in FACES[name] if not hasattr(module, n)]
     assert missing == []
-    assert len(set(FACES[name] or ())) == len(FACES[name] or ())
+    assert len(set(FACES[name])) == len(FACES[name])
 
 
 @pytest.mark.parametrize("name", sorted(n for n in CURATED_FACES

@@ -83,10 +83,6 @@ class Pipeline:
         note), so the call's lines share one numbering."""
         return self._transcript.take_index()
 
-    def _take_index(self) -> int:
-        """Deprecated: :meth:`take_index` (engine.calls.warm still calls this name)."""
-        return self.take_index()
-
     @property
     def state(self) -> str:
         """The agent's state: listening, thinking or speaking."""

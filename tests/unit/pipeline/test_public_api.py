@@ -30,4 +30,4 @@ def test_the_pipeline_offers_what_the_agent_leg_uses() -> None:
     assert (p.usage.stt_audio_s, p.usage.tts_characters, p.audio.tick) == (0.0, 0, 0)
     assert callable(p.audio.source) and callable(p.audio.sink)
     assert (p.stt.provider, p.stt.model, p.tts.provider) == ("fake-stt", "scripted", "fake-tts")
-    assert [p.take_index(), p._take_index(), p.take_index()] == [0, 1, 2]  # one numbering
+    assert [p.take_index(), p.take_index(), p.take_index()] == [0, 1, 2]  # one numbering

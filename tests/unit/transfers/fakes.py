@@ -21,6 +21,7 @@ from engine.calls.commands import parse_command, parse_warm_transfer
 from engine.calls.control import CallControl
 from engine.calls.routing import Route
 from engine.calls.transfers import Target, TransferContext, Transfers
+from engine.events import Event as BusEvent
 from engine.media import AGENT_MASKS, CALLER_MASKS, SILENCE, Mixer, Participant, Player
 from engine.sip import sdp
 from engine.sip.refer import ReferOutcome, ReferResult
@@ -434,14 +435,6 @@ class FakeStore:
         return user  # type: ignore[no-any-return]
 
 
-@dataclass
-class Published:
-    type: str
-    organization_id: str
-    data: dict[str, Any]
-    call_id: str | None
-
-
 class FakeJoins:
     """The :class:`~engine.calls.transfers.CallJoins`: a console user's WebRTC join answers at
     once with :attr:`answer_sdp` and a numbered participant id."""
@@ -653,15 +646,14 @@ class Harness:
         self.dialer = FakeDialer(self.rtp)
         self.joins = FakeJoins()
         self.lookups = FakeLookups(self.store)
-        self.published: list[Published] = []
+        self.published: list[BusEvent] = []  # the typed events sent on the bus
         self.transcript: list[dict[str, Any]] = []
         self.tasks: list[asyncio.Task[None]] = []
         # SipDialer and RtpPorts name the concrete OutgoingCall and RtpLeg: fakes need an ignore
         self.ctx = TransferContext(
             sip=self.dialer, rtp=self.rtp,  # type: ignore[arg-type]
             store=self.store, transcript=self.transcript.append,
-            publish=lambda type_, org, data, call_id: self.published.append(
-                Published(type_, org, data, call_id)),
+            emit=self.published.append,
             joins=self.joins, spawn=self._spawn, lookups=self.lookups,
             recogniser=lambda: None)
         self.transfers = Transfers(self.ctx)
@@ -753,7 +745,7 @@ class Harness:
         return [s.text for s in agent.said]
 
     def bus(self, type_: str) -> list[dict[str, Any]]:
-        return [p.data for p in self.published if p.type == type_]
+        return [e.payload() for e in self.published if e.type == type_]
 
     def system_lines(self) -> list[str]:
         return [r["text"] for r in self.transcript if r["source"] == "system"]
