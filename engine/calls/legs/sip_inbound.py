@@ -6,17 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from aiosipua.sdp import SdpMessage
 
-from engine.calls.legs.base import Leg, Signalling, SipCall, threadsafe
+from engine.calls.legs.base import Signalling, SipCall
+from engine.calls.legs.sip_media import SipMediaLeg
 from engine.calls.media_context import MediaContext
 from engine.calls.routing import Route
-from engine.media import CALLER_MASKS, Participant
 from engine.sip import sdp
-from engine.sip.rtp_leg import RtpLeg
 from engine.sip.uas import IncomingCall
 
 if TYPE_CHECKING:
@@ -27,7 +25,7 @@ log = logging.getLogger(__name__)
 SDP_REFUSED = 488  # Not Acceptable Here: no codec of ours in the offer
 
 
-class SipInboundLeg(Leg):
+class SipInboundLeg(SipMediaLeg):
     """The caller of an inbound SIP call."""
 
     kind = "sip_inbound"
@@ -35,11 +33,9 @@ class SipInboundLeg(Leg):
     direction = "inbound"
 
     def __init__(self, sip: IncomingCall, route: Route, media: MediaContext) -> None:
+        super().__init__(media)
         self.sip = sip
         self.route = route
-        self.media = media
-        self._rtp: RtpLeg | None = None
-        self._participant: Participant | None = None
         self._offer: SdpMessage | None = None
         self._params: sdp.MediaParams | None = None
 
@@ -83,21 +79,8 @@ class SipInboundLeg(Leg):
                 await asyncio.wait_for(self.call.ended.wait(), self.media.answer_after_s)
         if self.gone:
             return False
-        media = self.media.loop
-        self._rtp = rtp = await media.run(RtpLeg.open(self.media.local_ip, params,
-                                                      self.media.allocator, media.clock,
-                                                      self.media.batch))
-        if self.gone:  # cancelled while the port was opening
-            return False
-        loop = asyncio.get_running_loop()
-        rtp.on_dtmf = partial(threadsafe, loop, self.call.dtmf)
-        self._participant = Participant(self.name, CALLER_MASKS, rtp.pull, rtp.push)
-        return True
-
-    @property
-    def participant(self) -> Participant:
-        assert self._participant is not None
-        return self._participant
+        await self._open_rtp(params)
+        return not self.gone  # False: cancelled while the port was opening
 
     @property
     def gone(self) -> bool:
@@ -122,10 +105,6 @@ class SipInboundLeg(Leg):
             self.sip.hangup("error")
 
     @property
-    def rtp(self) -> RtpLeg | None:
-        return self._rtp
-
-    @property
     def signalling(self) -> Signalling:
         return self.sip
 
@@ -134,9 +113,7 @@ class SipInboundLeg(Leg):
         return self.sip
 
     def rtp_idle_s(self, now: float) -> float:
-        if self._rtp is None or self.sip.state not in ("answered", "confirmed"):
-            return 0.0
-        return now - self._rtp.last_rx
+        return self._idle(now, self.sip.state in ("answered", "confirmed"))
 
     def metadata(self) -> dict[str, Any] | None:
         rtp = self._rtp
@@ -146,10 +123,6 @@ class SipInboundLeg(Leg):
                 "rtp": {"frames_received": rtp.frames_received, "frames_sent": rtp.frames_sent,
                         "frames_dropped": rtp.frames_dropped, "codec": rtp.params.codec},
                 "dtmf": "".join(self.call.stats.dtmf)}
-
-    async def close(self) -> None:
-        if self._rtp is not None:
-            await self.media.loop.run(self._rtp.close())
 
 
 __all__ = ["SipInboundLeg"]

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
-from engine.calls.legs.base import Ending, Leg, Signalling, SipCall, threadsafe
+from engine.calls.legs.base import Ending, Signalling, SipCall
+from engine.calls.legs.sip_media import SipMediaLeg
 from engine.calls.media_context import MediaContext
 from engine.calls.records import CallRecords
 from engine.calls.routing import DialPlan
-from engine.media import CALLER_MASKS, Participant
 from engine.sip import sdp
 from engine.sip.reinvite import ReInvite
-from engine.sip.rtp_leg import RtpLeg
 from engine.sip.transport import Peer
 from engine.sip.ua import UserAgent
 from engine.sip.uac import OutgoingCall
@@ -63,7 +61,7 @@ def invite(ua: UserAgent, uri: str, peer: Peer, offer: bytes, caller: str, *,
                         credentials=credentials, ringing_timeout_s=ringing_timeout_s)
 
 
-class SipOutboundLeg(Leg):
+class SipOutboundLeg(SipMediaLeg):
     """The callee of an outbound SIP call."""
 
     kind = "sip_outbound"
@@ -72,13 +70,11 @@ class SipOutboundLeg(Leg):
     name = "callee"
 
     def __init__(self, plan: DialPlan, ua: UserAgent, media: MediaContext) -> None:
+        super().__init__(media)
         self.plan = plan
         self.ua = ua
-        self.media = media
         self.sip: OutgoingCall | None = None
         self._dialog: OutboundDialog | None = None
-        self._rtp: RtpLeg | None = None
-        self._participant: Participant | None = None
         self._port = 0
 
     @property
@@ -124,23 +120,12 @@ class SipOutboundLeg(Leg):
         got.cancel()
         if sip.state != "answered":
             return False
-        loop = media.loop
-        params = sdp.negotiate(sdp.parse(sip.answer))
-        self._rtp = rtp = await loop.run(RtpLeg.open(media.local_ip, params, media.allocator,
-                                                     loop.clock, media.batch, port=self._port))
+        await self._open_rtp(sdp.negotiate(sdp.parse(sip.answer)), self._port)
         self._port = 0  # the leg gives it back
-        aio = asyncio.get_running_loop()
-        rtp.on_dtmf = partial(threadsafe, aio, call.dtmf)
         if sip.state == "ended":
             return False
         self._dialog = OutboundDialog(sip, call.records, call.call_id)
-        self._participant = Participant(self.name, CALLER_MASKS, rtp.pull, rtp.push)
         return True
-
-    @property
-    def participant(self) -> Participant:
-        assert self._participant is not None
-        return self._participant
 
     @property
     def gone(self) -> bool:
@@ -163,10 +148,6 @@ class SipOutboundLeg(Leg):
             self.sip.hangup("error")
 
     @property
-    def rtp(self) -> RtpLeg | None:
-        return self._rtp
-
-    @property
     def signalling(self) -> Signalling | None:
         return self._dialog
 
@@ -175,9 +156,7 @@ class SipOutboundLeg(Leg):
         return self.sip
 
     def rtp_idle_s(self, now: float) -> float:
-        if self._rtp is None or self.sip is None or self.sip.state != "answered":
-            return 0.0
-        return now - self._rtp.last_rx
+        return self._idle(now, self.sip is not None and self.sip.state == "answered")
 
     def ending(self, answered: bool, reason: str | None) -> Ending:
         sip = self.sip
@@ -208,11 +187,9 @@ class SipOutboundLeg(Leg):
         return metadata
 
     async def close(self) -> None:
-        loop = self.media.loop
-        if self._rtp is not None:
-            await loop.run(self._rtp.close())
-        elif self._port and self.media.allocator is not None:
-            await loop.run(self.media.allocator.release(self._port))
+        await super().close()
+        if self._rtp is None and self._port and self.media.allocator is not None:
+            await self.media.loop.run(self.media.allocator.release(self._port))
             self._port = 0
 
 

@@ -13,19 +13,16 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from engine.calls.control import ControlledCall
 from engine.events import Event
 from engine.sip import sdp
 from engine.sip.auth import Credentials
 from engine.sip.transport import Peer
 
 if TYPE_CHECKING:
-    from engine.calls.agent_leg import AgentLeg
     from engine.calls.control import CallControl
     from engine.calls.legs.base import SipCall
-    from engine.calls.media_context import MediaContext
-    from engine.calls.records import CallRecords, StoreJob
-    from engine.calls.routing import Route
-    from engine.media import Mixer
+    from engine.calls.records import StoreJob
     from engine.sip.dialog import Dialog
     from engine.sip.refer import ReferResult
     from engine.sip.rtp_leg import RtpLeg
@@ -45,18 +42,11 @@ class Target:
     trunk_id: str | None = None
 
 
-class TransferableCall(Protocol):
-    """What a transfer needs of a live call (inbound, outbound or web)."""
+class TransferableCall(ControlledCall, Protocol):
+    """What a transfer needs of a live call (inbound, outbound or web): what its control needs,
+    and more."""
 
-    call_id: str
-    route: Route
-    records: CallRecords
-    media: MediaContext
-    mixer: Mixer | None
-    agent: AgentLeg | None
     control: CallControl
-    reason: str | None
-    ended: asyncio.Event
 
     @property
     def organization_id(self) -> str: ...
@@ -73,7 +63,6 @@ class TransferableCall(Protocol):
     def sip_call(self) -> SipCall | None:
         """The SIP call toward the remote party, whose dialog may carry a REFER."""
 
-    def hangup(self, reason: str = ...) -> None: ...
 
 
 class SipDialer(Protocol):
