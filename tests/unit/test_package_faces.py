@@ -215,6 +215,16 @@ CURATED_FACES: dict[str, list[str]] = {
         "pcm_frame",
         "rtc_configuration",
     ],
+    "engine.simulator": [
+        "CallResult",
+        "Persona",
+        "PersonaError",
+        "SimulatedCaller",
+        "Turn",
+        "load_persona",
+        "persona_names",
+        "simulate",
+    ],
     "engine.sip": [
         "NOTIFY_WAIT_S",
         "Credentials",
