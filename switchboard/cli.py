@@ -63,6 +63,15 @@ def _parser() -> argparse.ArgumentParser:
     models_list = models_sub.add_parser("list", help="list the installed models")
     models_list.add_argument("--data-dir", type=Path, dest="models_data_dir")
 
+    simulate = sub.add_parser("simulate", help="simulated callers playing a persona over SIP")
+    simulate.add_argument("--persona", required=True, help="a persona of resources/personas")
+    simulate.add_argument("--number", required=True, help="the number to dial")
+    simulate.add_argument("--sip", required=True, metavar="sip:HOST:PORT",
+                          help="where the engine (or any SIP peer) listens")
+    simulate.add_argument("--count", type=int, default=1, help="calls, one after another")
+    simulate.add_argument("--limit", type=float, default=120.0, metavar="SECONDS",
+                          help="hang up a call still on after this long")
+
     shot = sub.add_parser("shot", help="render one console view offscreen to a PNG")
     shot.add_argument("view", help="calls, call:ID, agents, agent:ID, campaigns, campaign:ID, "
                       "numbers, usage, settings, live")
@@ -95,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         from switchboard.models import run_models
 
         return run_models(args)
+    if args.command == "simulate":
+        from switchboard.simulate import run_simulate
+
+        return run_simulate(args)
     if args.command == "shot":
         from console.shot import run_shot
 
