@@ -29,6 +29,7 @@ from engine.calls.costs import CallUsage, Rates, call_costs
 from engine.calls.credentials import CredentialError, ProviderKey, load_provider_key
 from engine.calls.hooks import CallHooks
 from engine.calls.metrics import latency_fields
+from engine.calls.summary import Turn
 from engine.events import AgentSpeaking, Event, EventBus, MetricsTurn, TranscriptFinal, TranscriptPartial
 from engine.media import AGENT_MASKS, Participant
 from engine.speech.espeak import DEFAULT_PITCH, DEFAULT_RATE, DEFAULT_VOICE, VoiceSettings
@@ -217,10 +218,17 @@ class AgentLeg(PipelineObserver):
         if self.pipeline is not None:
             self.pipeline.dtmf(digit)
 
-    def take_index(self) -> int:
-        """The next transcript line's index, for a line of the engine's own (a transfer's)."""
-        assert self.pipeline is not None
-        return self.pipeline.take_index()
+    def take_index(self) -> int | None:
+        """The next transcript line's index, for a line of the engine's own (a transfer's note);
+        None without a pipeline (the caller numbers its own lines)."""
+        return self.pipeline.take_index() if self.pipeline is not None else None
+
+    def turns(self) -> list[Turn]:
+        """What was said so far, in order (empty without a pipeline)."""
+        if self.pipeline is None:
+            return []
+        return [Turn(line.source, line.text)
+                for line in sorted(self.pipeline.lines, key=lambda line: line.index)]
 
     # -- supervisor controls (on the call's loop) ----------------------------------------------
 

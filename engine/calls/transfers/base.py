@@ -142,10 +142,8 @@ class TransferBase:
         """A ``system`` line in the call's transcript (and ``transcript.final`` on the bus),
         numbered in line with the agent's lines."""
         call = self.call
-        agent = call.agent
-        if agent is not None and agent.pipeline is not None:
-            index = agent.take_index()
-        else:
+        index = call.agent.take_index() if call.agent is not None else None
+        if index is None:
             index, self._note_index = self._note_index, self._note_index + 1
         now = utcnow()
         row = {"organization_id": call.organization_id, "call_id": call.call_id,

@@ -206,11 +206,9 @@ class WarmTransfer(TransferBase):
     def turns_and_data(self) -> tuple[list[Turn], dict[str, Any]]:
         """The call's transcript so far and what the agent gathered."""
         agent = self.call.agent
-        pipeline = agent.pipeline if agent is not None else None
-        turns = [] if pipeline is None else [
-            Turn(line.source, line.text) for line in sorted(pipeline.lines,
-                                                            key=lambda line: line.index)]
-        return turns, dict(agent.slots) if agent is not None else {}
+        if agent is None:
+            return [], {}
+        return agent.turns(), dict(agent.slots)
 
     def _generated_summary(self) -> str:
         turns, data = self.turns_and_data()

@@ -20,6 +20,7 @@ from engine.calls.commands import Transfer as TransferCommand
 from engine.calls.commands import parse_command, parse_warm_transfer
 from engine.calls.control import CallControl
 from engine.calls.routing import Route
+from engine.calls.summary import Turn
 from engine.calls.transfers import Target, TransferContext, Transfers
 from engine.events import Event as BusEvent
 from engine.media import AGENT_MASKS, CALLER_MASKS, SILENCE, Mixer, Participant, Player
@@ -554,10 +555,16 @@ class FakeAgent:
     def inject_context(self, text: str, *, trigger_response: bool = False) -> None:
         self.context.append(text)
 
-    def take_index(self) -> int:
-        assert self.pipeline is not None
+    def take_index(self) -> int | None:
+        if self.pipeline is None:
+            return None
         self._taken += 1
         return len(self.pipeline.lines) + self._taken - 1
+
+    def turns(self) -> list[Turn]:
+        if self.pipeline is None:
+            return []
+        return [Turn(line.source, line.text) for line in self.pipeline.lines]
 
 
 class FakeCall:
