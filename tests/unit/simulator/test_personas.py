@@ -23,7 +23,8 @@ from engine.simulator.personas import (
     personas_dir,
 )
 
-SHIPPED = {"appointment_booking", "ivr_presser", "order_status", "silent_caller", "wants_human"}
+SHIPPED = {"appointment_booking", "interrupter", "ivr_presser", "order_status", "silent_caller",
+           "wants_human"}
 
 GOOD = """
 name: tester
