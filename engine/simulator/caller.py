@@ -214,7 +214,8 @@ def _chain(marks: list[Callable[[float], None]]) -> Callable[[float], None]:
 
 
 class SimulatedCaller:
-    """Dials ``uri`` and plays ``persona``; ``stt`` hears the agent (whisper tiny.en)."""
+    """One call: dials a URI and plays ``persona``; ``stt`` hears the agent (whisper tiny.en).
+    ``lines`` are the persona's lines rendered already (:func:`render`), for many callers."""
 
     def __init__(self, persona: Persona, stt: SttEngine, *, local_ip: str = "127.0.0.1",
                  lines: dict[str, Line] | None = None) -> None:
@@ -257,7 +258,6 @@ class SimulatedCaller:
             await _first(answered.wait(), self._ended.wait())
             result.sip_status, result.sip_call_id = sip.status, sip.call_id
             if sip.state != "answered":
-                await media.run(allocator.release(port))
                 return result
             result.answered = True
             self._answered_at = time.monotonic()
@@ -292,13 +292,15 @@ class SimulatedCaller:
             if listener is not None:
                 await listener.close()
             if rtp is not None:
-                await media.run(rtp.close())
+                await media.run(rtp.close())  # gives the port back
+            else:
+                await media.run(allocator.release(port))
             if self._sip is not None and self._sip.state != "ended":
                 self._hangup()
             ua.close()
             await media.stop()
             result.duration_s = time.monotonic() - started
-        self._judge(result)
+            self._judge(result)
         return result
 
     # signalling

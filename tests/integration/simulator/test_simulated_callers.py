@@ -139,3 +139,16 @@ async def test_switchboard_simulate_prints_a_summary(demo_engine: SipEngine,
     [call] = demo_engine.calls()
     events = {(e.event_type, (e.payload or {}).get("name")) for e in demo_engine.events(call.id)}
     assert ("transfer.requested", TRANSFER_TOOL) in events
+
+
+async def test_a_number_no_agent_answers_is_reported_with_its_sip_status(
+        demo_engine: SipEngine) -> None:
+    stt = demo_engine.engine.telephony.agents.models.whisper()
+    caller = SimulatedCaller(load_persona("wants_human"), stt)
+    result = await caller.call(f"sip:19995550000@127.0.0.1:{demo_engine.port}", limit_s=20)
+
+    assert not result.answered and result.ended_by is None
+    assert result.sip_status is not None and result.sip_status >= 400, result
+    assert not result.goal_reached
+    assert result.goal_missing[0] == f"answered (SIP status {result.sip_status})"
+    assert result.said == [] and result.turns == []
