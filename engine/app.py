@@ -19,6 +19,7 @@ from engine.calls.facade import LiveCalls
 from engine.calls.telephony import Telephony
 from engine.events import EventBus
 from engine.settings import Settings
+from engine.simulator.demo_callers import DemoCallers, persona_calls
 from engine.store import BatchWriter, make_engine, migrate
 from engine.webhooks import WebhookDispatcher
 from engine.webhooks.call_hooks import DispatcherHooks
@@ -40,6 +41,7 @@ class Engine:
         self.ready = False
         self.telephony: Telephony | None = None  # once started
         self.live = LiveCalls(None)  # the live calls as the API reaches them
+        self.demo_callers: DemoCallers | None = None  # with SIP on: demo_callers > 0 starts them
 
     def setup(self) -> str | None:
         """Migrate and bootstrap; returns a newly generated admin key (print it once) or None."""
@@ -60,6 +62,15 @@ class Engine:
                                    hooks=DispatcherHooks(self.db, self.webhooks))
         self.live = LiveCalls(self.telephony)
         await self.telephony.start()
+        if self.sip_port is not None:
+            telephony = self.telephony
+            host = "127.0.0.1" if settings.sip_host in ("", "0.0.0.0") else settings.sip_host
+            calls = persona_calls(telephony.agents.models.whisper, host, self.sip_port)
+            self.demo_callers = DemoCallers(calls, target=max(settings.demo_callers, 1))
+            self.demo_callers.enabled = False
+            if settings.demo_callers > 0:
+                self.demo_callers.enabled = True
+                self.demo_callers.start()
         self.ready = True
 
     @property
@@ -72,6 +83,8 @@ class Engine:
 
     async def stop(self) -> None:
         self.ready = False
+        if self.demo_callers is not None:
+            await self.demo_callers.stop()
         if self.telephony is not None:
             await self.telephony.stop()
         await self.webhooks.stop()

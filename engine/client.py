@@ -168,6 +168,15 @@ class Client:
         "webrtc": {"enabled"}}``."""
         return await self.record("GET", "/v1/engine")
 
+    async def demo_callers(self) -> Record:
+        """The demo's simulated callers: ``{"enabled", "target", "in_progress"}`` (409: SIP off)."""
+        return await self.record("GET", "/v1/engine/demo-callers")
+
+    async def set_demo_callers(self, enabled: bool, target: int | None = None) -> Record:
+        """Start (``enabled``) or stop new simulated calls; those in progress finish."""
+        return await self.record("PUT", "/v1/engine/demo-callers",
+                                 json=_clean({"enabled": enabled, "target": target}))
+
     # -- organization and keys ------------------------------------------------------------------
 
     async def organization(self) -> Record:

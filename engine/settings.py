@@ -31,6 +31,7 @@ class Settings:
     sip_port_fallback: bool = False  # sip_port taken: listen on a free port instead (--sip-port auto)
     # the media thread and RTP pacer ask for real-time scheduling where allowed (--no-realtime)
     media_realtime: bool = True
+    demo_callers: int = 0  # simulated calls kept in progress on our own SIP port (0: off)
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None, **overrides: object) -> Settings:

@@ -1,13 +1,18 @@
-"""``GET /v1/engine``: what this engine offers: its version, SIP (where it listens), WebRTC."""
+"""``GET /v1/engine``: what this engine offers: its version, SIP (where it listens), WebRTC.
+``GET/PUT /v1/engine/demo-callers``: the simulated callers kept in progress on its SIP port."""
 
 # No ``from __future__ import annotations``: FastAPI reads the parameters from the signature.
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from engine import __version__
 from engine.api.auth import Principal, principal_from
+from engine.api.errors import ApiError
+from engine.api.routes.control import require_control
+from engine.simulator.demo_callers import DemoCallers
 
 router = APIRouter(tags=["engine"])
 
@@ -27,6 +32,46 @@ def engine_info(request: Request, principal: Auth) -> dict[str, Any]:
                 "port": port},
         "webrtc": {"enabled": True},
     }
+
+
+# A demo on one machine: each caller also runs whisper, so more than a few saturate the CPU
+MAX_DEMO_CALLERS = 20
+
+
+class DemoCallersUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: StrictBool
+    target: StrictInt | None = Field(default=None, ge=1, le=MAX_DEMO_CALLERS)
+
+
+def _demo_callers(request: Request) -> DemoCallers:
+    callers: DemoCallers | None = getattr(request.app.state.engine, "demo_callers", None)
+    if callers is None:
+        raise ApiError(409, "demo callers need SIP on (serve --sip-port)", "CONFLICT")
+    return callers
+
+
+@router.get("/v1/engine/demo-callers", summary="The demo's simulated callers",
+            description="Whether new simulated calls start, how many are kept in progress "
+                        "(target) and how many are now. 409 when SIP is off.")
+async def demo_callers(request: Request, principal: Auth) -> dict[str, Any]:
+    return _demo_callers(request).state()
+
+
+@router.put("/v1/engine/demo-callers", summary="Start or stop the demo's simulated callers",
+            description="enabled false: no new call starts (those in progress finish); true: "
+                        "calls start again up to target. 409 when SIP is off.")
+async def update_demo_callers(body: DemoCallersUpdate, request: Request,
+                        principal: Auth) -> dict[str, Any]:
+    require_control(principal, "switching demo callers")
+    callers = _demo_callers(request)
+    if body.target is not None:
+        callers.target = body.target
+    callers.enabled = body.enabled
+    if body.enabled:
+        callers.start()
+    return callers.state()
 
 
 __all__ = ["router"]
