@@ -26,6 +26,9 @@ from PySide6.QtCore import QObject, Signal
 from engine.settings import API_KEY_ENV, default_data_dir
 
 STOP_TIMEOUT_SECONDS = 10.0  # graceful stop: the engine flushes its writer and closes the store
+# simulated calls the demo keeps in progress: a lively call list, and whisper for three callers
+# and three agents still keeps up on a 2-core machine
+DEMO_CALLERS = 3
 READY_TIMEOUT_SECONDS = 180.0  # a first demo seed writes 5,000 calls with transcripts
 KEY_FILE_NAME = "console-api-key"
 SIP_HOST = "127.0.0.1"  # SIP phones on this machine reach the embedded engine here
@@ -92,7 +95,8 @@ class EmbeddedEngine(QObject):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [sys.executable, "-m", "switchboard", "serve", "--data-dir", str(self.data_dir),
                 "--port", "0", "--sip-host", SIP_HOST, "--sip-port", "auto",
-                "--parent-pid", str(os.getpid()), *(["--demo"] if self.demo else [])]
+                "--parent-pid", str(os.getpid()),
+                *(["--demo", "--demo-callers", str(DEMO_CALLERS)] if self.demo else [])]
         env = {**os.environ, API_KEY_ENV: self.api_key}
         self.process = subprocess.Popen(
             args, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env,

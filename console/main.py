@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QVBoxLayout, QWidget
 
 from console import theme
@@ -20,10 +20,13 @@ log = logging.getLogger(__name__)
 class Launcher(QObject):
     """Waits for the embedded engine without blocking, then opens the window."""
 
-    def __init__(self, embedded: EmbeddedEngine, mode: str) -> None:
+    def __init__(self, embedded: EmbeddedEngine, mode: str, *,
+                 exit_after: float | None = None) -> None:
         super().__init__()
         self.embedded = embedded
         self.mode = mode
+        self.exit_after = exit_after  # seconds from the engine's ready line, then quit
+        self.failed = False
         self.session: ConsoleSession | None = None
         self.splash = QWidget()
         self.splash.setWindowTitle("Switchboard")
@@ -44,16 +47,23 @@ class Launcher(QObject):
         self.session = open_session(info, self.embedded.api_key, embedded=self.embedded)
         self.session.window.show()
         self.splash.close()
+        if self.exit_after is not None:
+            QTimer.singleShot(round(self.exit_after * 1000), QApplication.quit)
 
     @Slot(str)
     def on_failed(self, message: str) -> None:
+        self.failed = True
         self.splash.close()
+        if self.exit_after is not None:  # unattended: say it, no dialog
+            log.error("the engine could not start: %s", message)
+            QApplication.quit()
+            return
         QMessageBox.critical(None, "Switchboard", f"The engine could not start: {message}")
         QApplication.quit()
 
 
 def run_console(engine_url: str | None = None, api_key: str | None = None, data_dir: Path | None = None,
-                demo: bool = False) -> int:
+                demo: bool = False, exit_after: float | None = None) -> int:
     """Open the console: on a remote engine (URL + key) or on an embedded child engine."""
     logging.basicConfig(level=logging.WARNING)
     app = QApplication.instance() or QApplication(sys.argv)
@@ -70,7 +80,7 @@ def run_console(engine_url: str | None = None, api_key: str | None = None, data_
         return app.exec()
 
     embedded = EmbeddedEngine(data_dir, demo=demo)
-    launcher = Launcher(embedded, "demo" if demo else "embedded")
+    launcher = Launcher(embedded, "demo" if demo else "embedded", exit_after=exit_after)
 
     def shutdown() -> None:
         if launcher.session is not None:
@@ -81,4 +91,5 @@ def run_console(engine_url: str | None = None, api_key: str | None = None, data_
     app.aboutToQuit.connect(shutdown)
     embedded.start()
     launcher.splash.show()
-    return app.exec()
+    code = app.exec()
+    return 1 if launcher.failed else code

@@ -49,9 +49,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-realtime", action="store_true",
                        help="keep the media thread and the RTP pacer at normal priority, even "
                        "where real-time scheduling is allowed")
+    serve.add_argument("--demo-callers", type=int, default=0, metavar="N",
+                       help="keep N simulated persona calls in progress on our SIP port "
+                            "(needs SIP on; default 0: off)")
     serve.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
 
-    sub.add_parser("demo", help="a fresh demo data dir, seeded, with the console attached")
+    demo = sub.add_parser("demo", help="a fresh demo data dir, seeded, with the console attached "
+                                       "and simulated callers calling its agents")
+    demo.add_argument("--exit-after", type=float, metavar="SECONDS",
+                      help="quit after this many seconds (the calls stay in the data dir)")
+    demo.add_argument("--data-dir", type=Path, dest="demo_data_dir",
+                      help="the demo's data dir (wiped first)")
 
     models = sub.add_parser("models", help="speech recognition models")
     models_sub = models.add_subparsers(dest="models_command", required=True)
@@ -98,7 +106,12 @@ def main(argv: list[str] | None = None) -> int:
                                      sip_port_fallback=True if auto else None,
                                      sip_enabled=True if args.sip_host or args.sip_port is not None
                                      else None,
-                                     media_realtime=False if args.no_realtime else None)
+                                     media_realtime=False if args.no_realtime else None,
+                                     demo_callers=args.demo_callers)
+        if args.demo_callers < 0 or (args.demo_callers and not settings.sip_enabled):
+            print("switchboard: --demo-callers needs N >= 0 and SIP on (--sip-port)",
+                  file=sys.stderr)
+            return 2
         return run(settings, parent_pid=args.parent_pid, demo=args.demo)
     if args.command == "models":
         from switchboard.models import run_models
@@ -118,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     from console.main import run_console
 
     if args.command == "demo":
-        return run_console(demo=True)
+        return run_console(demo=True, data_dir=args.demo_data_dir or args.data_dir,
+                           exit_after=args.exit_after)
     if args.engine and not args.api_key:
         print("switchboard: --engine needs --api-key (the remote engine's API key)", file=sys.stderr)
         return 2

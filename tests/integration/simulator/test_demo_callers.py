@@ -1,0 +1,90 @@
+"""``switchboard serve --demo --demo-callers 3``: simulated callers keep calls going on the demo
+agents over the engine's own SIP port; the API sees them complete with transcripts, and its
+switch stops new ones. ``switchboard demo --exit-after`` leaves its calls in the data dir."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine.client import Client
+from tests.harness.engine_host import start_engine
+
+pytestmark = pytest.mark.timeout(240)
+
+ENV = {"HF_HUB_OFFLINE": "1"}
+
+
+async def _new_calls(api: Client, since: str) -> list[dict[str, Any]]:
+    return (await api.list_calls(since=since, limit=100)).items
+
+
+async def test_demo_callers_keep_calls_going_until_switched_off(tmp_path: Path) -> None:
+    since = datetime.now(UTC).isoformat()
+    engine = start_engine(tmp_path / "data", demo=True, timeout=180, extra_env=ENV,
+                          extra_args=("--sip-host", "127.0.0.1", "--sip-port", "0",
+                                      "--demo-callers", "3"),
+                          log_path=tmp_path / "engine.log")
+    try:
+        async with Client(engine.url, engine.api_key) as api:
+            state = await api.demo_callers()
+            assert state["enabled"] is True and state["target"] == 3
+            seen_in_progress = 0
+            completed: list[dict[str, Any]] = []
+            deadline = time.monotonic() + 75
+            while time.monotonic() < deadline:
+                seen_in_progress = max(seen_in_progress,
+                                       (await api.demo_callers())["in_progress"])
+                calls = await _new_calls(api, since)
+                completed = [c for c in calls if c["status"] == "completed"]
+                if len(completed) >= 3 and seen_in_progress >= 2:
+                    break
+                await asyncio.sleep(1)
+            assert seen_in_progress >= 2, seen_in_progress
+            assert len(completed) >= 3, [(c["status"], c["from_number"]) for c in calls]
+            for call in completed[:3]:
+                detail = await api.get_call(call["id"])
+                entries = detail["transcript"]["entries"]
+                assert any(e["source"] == "user" and e["text"].strip() for e in entries), entries
+
+            state = await api.set_demo_callers(False)
+            assert state["enabled"] is False
+            known = {c["id"] for c in await _new_calls(api, since)}
+            await asyncio.sleep(10)
+            started = {c["id"] for c in await _new_calls(api, since)} - known
+            assert not started, started
+    finally:
+        assert engine.stop(30) == 0
+    log = (tmp_path / "engine.log").read_text()
+    assert "Traceback" not in log, log[-3000:]
+
+
+def test_switchboard_demo_exit_after_leaves_its_calls(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    env = {**os.environ, **ENV, "QT_QPA_PLATFORM": "offscreen",
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "switchboard", "demo", "--exit-after", "45",
+                           "--data-dir", str(data)], env=env, capture_output=True, text=True,
+                          timeout=230, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert time.monotonic() - began >= 45
+    store = create_engine(f"sqlite:///{data / 'switchboard.db'}")
+    try:
+        with store.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT e.text FROM call c JOIN transcript_entry e ON e.call_id = c.id "
+                "WHERE c.from_number LIKE '%simulated%' AND c.status = 'completed' "
+                "AND e.source = 'user'")).all()
+    finally:
+        store.dispose()
+    assert any(row.text.strip() for row in rows), done.stderr[-3000:]
