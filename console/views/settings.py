@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -27,7 +28,7 @@ from console.phone.ring import FRAME_BYTES, RingBuffer
 from console.views.base import View
 from console.views.join_bar import LevelMeter
 from console.views.widgets import button, confirm, hbox, heading, table_view
-from engine.client import Client, Record
+from engine.client import ApiError, Client, Record
 
 
 class NewKeyDialog(QDialog):
@@ -76,6 +77,11 @@ class SettingsView(View):
                              ("Version", self.version), ("Data directory", self.data_dir),
                              ("Organization", self.organization)):
             engine.addRow(text, widget)
+        self.demo_callers = QCheckBox("Simulated callers call the agents")
+        self.demo_callers.setEnabled(False)
+        self.demo_callers.clicked.connect(self._switch_demo_callers)
+        self.demo_callers_state = QLabel()
+        engine.addRow("Demo callers", _row(self.demo_callers, self.demo_callers_state))
         grid.addWidget(_group("Engine", engine), 0, 0)
 
         remote = QFormLayout()
@@ -248,8 +254,10 @@ class SettingsView(View):
     def refresh(self) -> None:
         self.is_loaded = False
         self._show_engine()
-        self._pending = 3
+        self._pending = 4
         self.bridge.call(lambda api: api.health(), self._got_health, self._health_failed)
+        self.bridge.call(lambda api: api.demo_callers(), self._got_demo_callers,
+                         self._no_demo_callers)
         self.bridge.call(lambda api: api.organization(), self._got_org, lambda exc: self._settle())
         self._load_keys()
 
@@ -276,6 +284,31 @@ class SettingsView(View):
     def _keys_failed(self, exc: Exception) -> None:
         self.keys.set_records([])
         self._settle()
+
+    def _got_demo_callers(self, state: Record) -> None:
+        self._show_demo_callers(state)
+        self._settle()
+
+    def _show_demo_callers(self, state: Record) -> None:
+        self.demo_callers.setEnabled(True)
+        self.demo_callers.setChecked(bool(state.get("enabled")))
+        self.demo_callers_state.setText(
+            f"{state.get('in_progress', 0)} of {state.get('target', 0)} in progress")
+
+    def _no_demo_callers(self, exc: Exception) -> None:
+        self._demo_callers_failed(exc)
+        self._settle()
+
+    def _demo_callers_failed(self, exc: Exception) -> None:
+        self.demo_callers.setEnabled(False)
+        self.demo_callers.setChecked(False)
+        unavailable = isinstance(exc, ApiError) and exc.status == 409
+        self.demo_callers_state.setText("Needs the engine's SIP on" if unavailable else str(exc))
+
+    def _switch_demo_callers(self, enabled: bool) -> None:
+        self.demo_callers.setEnabled(False)  # until the engine answered
+        self.bridge.call(lambda api: api.set_demo_callers(enabled), self._show_demo_callers,
+                         self._demo_callers_failed)
 
     def _settle(self) -> None:
         self._pending = max(0, self._pending - 1)

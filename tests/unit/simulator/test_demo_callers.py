@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from pathlib import Path
 
 import pytest
 
 from engine.simulator.demo_callers import DEMO_ROUTES, DemoCallers
 from engine.simulator.personas import persona_names
 from engine.speech.virtual_time import run_virtual
+from switchboard.cli import main
 
 
 class FakeCalls:
@@ -141,3 +143,11 @@ def test_stop_gives_calls_in_progress_a_grace_then_cancels_them() -> None:
 def test_target_must_be_positive() -> None:
     with pytest.raises(ValueError, match="target"):
         DemoCallers(FakeCalls(), target=0)
+
+
+@pytest.mark.parametrize("args", [["--demo-callers", "3"],
+                                  ["--sip-port", "0", "--demo-callers", "-1"]])
+def test_serve_refuses_demo_callers_without_sip_or_below_zero(
+        args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--data-dir", str(tmp_path), *args]) == 2
+    assert "--demo-callers" in capsys.readouterr().err
