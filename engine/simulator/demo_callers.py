@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
-from engine.simulator.caller import CALL_LIMIT_S, Line, SimulatedCaller, render
+from engine.simulator.caller import CALL_LIMIT_S, Line, SimulatedCaller, needs_hearing, render
 from engine.simulator.personas import Persona, load_persona
 from engine.speech.stt import SttEngine
 
@@ -112,8 +112,10 @@ class DemoCallers:
 
 def persona_calls(stt: Callable[[], SttEngine], host: str, port: int, *,
                   limit_s: float = CALL_LIMIT_S) -> CallFactory:
-    """Calls of simulated callers to ``sip:<number>@host:port``, hearing through ``stt()`` (made
-    in a worker thread: the first one loads the model); each persona's lines rendered once."""
+    """Calls of simulated callers to ``sip:<number>@host:port``; each persona's lines rendered
+    once. A persona that reacts to the agent's words hears them through ``stt()`` (made in a
+    worker thread: the first one loads the model); the others only detect its speech, which
+    spares the recogniser's CPU."""
     rendered: dict[str, tuple[Persona, dict[str, Line]]] = {}
 
     async def call(name: str, number: str) -> object:
@@ -121,7 +123,7 @@ def persona_calls(stt: Callable[[], SttEngine], host: str, port: int, *,
             persona = load_persona(name)
             rendered[name] = (persona, await render(persona))
         persona, lines = rendered[name]
-        hearing = await asyncio.to_thread(stt)
+        hearing = await asyncio.to_thread(stt) if needs_hearing(persona) else None
         uri = f"sip:{number.lstrip('+')}@{host}:{port}"
         result = await SimulatedCaller(persona, hearing, lines=lines).call(uri, limit_s=limit_s)
         log.info("demo call from %s to %s: SIP %s, %d lines said, goal %s%s", name, number,

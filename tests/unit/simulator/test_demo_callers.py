@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.simulator.caller import needs_hearing
 from engine.simulator.demo_callers import DEMO_ROUTES, DemoCallers
-from engine.simulator.personas import persona_names
+from engine.simulator.personas import load_persona, persona_names
 from engine.speech.virtual_time import run_virtual
 from switchboard.cli import main
 
@@ -151,3 +152,9 @@ def test_serve_refuses_demo_callers_without_sip_or_below_zero(
         args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--data-dir", str(tmp_path), *args]) == 2
     assert "--demo-callers" in capsys.readouterr().err
+
+
+def test_only_personas_that_react_to_words_need_the_recogniser() -> None:
+    hearing = {name: needs_hearing(load_persona(name)) for name, _ in DEMO_ROUTES}
+    assert hearing == {"order_status": True, "interrupter": False, "wants_human": False,
+                       "ivr_presser": True, "appointment_booking": True}
