@@ -67,9 +67,8 @@ class Engine:
             host = "127.0.0.1" if settings.sip_host in ("", "0.0.0.0") else settings.sip_host
             calls = persona_calls(telephony.agents.models.whisper, host, self.sip_port)
             self.demo_callers = DemoCallers(calls, target=max(settings.demo_callers, 1))
-            self.demo_callers.enabled = False
-            if settings.demo_callers > 0:
-                self.demo_callers.enabled = True
+            self.demo_callers.enabled = settings.demo_callers > 0
+            if self.demo_callers.enabled:
                 self.demo_callers.start()
         self.ready = True
 

@@ -1,5 +1,5 @@
 """What the API needs of the engine that serves it: its store, bus, writer, webhooks, settings,
-live calls and readiness (the engine in :mod:`engine.app` is one)."""
+live calls, demo callers and readiness (the engine in :mod:`engine.app` is one)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import Engine as SqlEngine
 from engine.calls.facade import LiveCalls
 from engine.events import EventBus
 from engine.settings import Settings
+from engine.simulator.demo_callers import DemoCallers
 from engine.store.writer import BatchWriter
 from engine.webhooks import WebhookDispatcher
 
@@ -23,6 +24,7 @@ class ApiHost(Protocol):
     writer: BatchWriter
     webhooks: WebhookDispatcher
     live: LiveCalls
+    demo_callers: DemoCallers | None  # with SIP on
     ready: bool
 
 

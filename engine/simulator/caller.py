@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.agents.matching import normalise
+from engine.calls.destinations import parse_sip
 from engine.calls.greeting import synthesize_async
 from engine.calls.transfers.consult import ConsultListener, Heard
 from engine.media import FRAME_BYTES, SILENCE, MediaLoop
@@ -124,11 +124,13 @@ class CallResult:
 
 
 def parse_target(uri: str) -> Peer:
-    """Where ``sip:<number>@host[:port]`` is sent (UDP, port 5060 when none is given)."""
-    match = re.fullmatch(r"sips?:(?:[^@]+@)?([^:;>]+)(?::(\d+))?(?:;.*)?", uri.strip())
-    if match is None:
-        raise ValueError(f"not a SIP URI: {uri!r} (expected sip:NUMBER@HOST:PORT)")
-    return Peer("UDP", match.group(1), int(match.group(2) or 5060))
+    """Where ``sip:<number>@host[:port]`` is sent (port 5060 when none is given; the URI's
+    ``transport`` parameter, else UDP), read as a transfer's destination is."""
+    try:
+        dest = parse_sip(uri)
+    except ValueError as exc:
+        raise ValueError(f"not a SIP URI: {uri!r} (expected sip:NUMBER@HOST:PORT): {exc}") from None
+    return Peer(dest.transport, dest.host, dest.port)
 
 
 def split_frames(pcm: bytes, vad: Callable[[bytes], bool]) -> tuple[tuple[bytes, ...], int]:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from engine import __version__
 from engine.api.auth import Principal, principal_from
 from engine.api.errors import ApiError
+from engine.api.host import ApiHost
 from engine.api.routes.control import require_control
 from engine.simulator.demo_callers import DemoCallers
 
@@ -46,7 +47,8 @@ class DemoCallersUpdate(BaseModel):
 
 
 def _demo_callers(request: Request) -> DemoCallers:
-    callers: DemoCallers | None = getattr(request.app.state.engine, "demo_callers", None)
+    host: ApiHost = request.app.state.engine
+    callers = host.demo_callers
     if callers is None:
         raise ApiError(409, "demo callers need SIP on (serve --sip-port)", "CONFLICT")
     return callers
