@@ -20,11 +20,18 @@ from engine.calls.telephony import Telephony
 from engine.events import EventBus
 from engine.settings import Settings
 from engine.simulator.demo_callers import DemoCallers, persona_calls
+from engine.simulator.placing import SimulatedCalls
+from engine.simulator.rehearsal import Rehearsals
 from engine.store import BatchWriter, make_engine, migrate
 from engine.webhooks import WebhookDispatcher
 from engine.webhooks.call_hooks import DispatcherHooks
 
 log = logging.getLogger(__name__)
+
+# A call's row is closed (transcript, latency, recording) within a second or two of its end on
+# the 2-core test machine; a rehearsal waits at most this long for it.
+SETTLE_S = 20.0
+SETTLE_POLL_S = 0.1
 
 
 class Engine:
@@ -42,6 +49,8 @@ class Engine:
         self.telephony: Telephony | None = None  # once started
         self.live = LiveCalls(None)  # the live calls as the API reaches them
         self.demo_callers: DemoCallers | None = None  # with SIP on: demo_callers > 0 starts them
+        self.test_calls: SimulatedCalls | None = None  # with SIP on: test calls that run
+        self.rehearsals: Rehearsals | None = None  # with SIP on
 
     def setup(self) -> str | None:
         """Migrate and bootstrap; returns a newly generated admin key (print it once) or None."""
@@ -70,7 +79,23 @@ class Engine:
             self.demo_callers.enabled = settings.demo_callers > 0
             if self.demo_callers.enabled:
                 self.demo_callers.start()
+            self.test_calls = SimulatedCalls(host, self.sip_port, telephony.records,
+                                             telephony.agents.models.whisper)
+            self.test_calls.start()
+            self.rehearsals = Rehearsals(self.db, self.bus, self.test_calls, self.settle_call)
+            self.rehearsals.start()
         self.ready = True
+
+    async def settle_call(self, call_id: str, within: float = SETTLE_S) -> None:
+        """Until the call is no longer live here and every write of its row has landed."""
+        telephony = self.telephony
+        assert telephony is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while call_id in telephony.calls and loop.time() < deadline:  # noqa: ASYNC110 - the calls are a dict
+            await asyncio.sleep(SETTLE_POLL_S)
+        await telephony.runner.drained(max(deadline - loop.time(), 1.0))
+        await asyncio.to_thread(self.writer.flush)
 
     @property
     def sip_port(self) -> int | None:
@@ -84,6 +109,10 @@ class Engine:
         self.ready = False
         if self.demo_callers is not None:
             await self.demo_callers.stop()
+        if self.rehearsals is not None:
+            await self.rehearsals.stop()
+        if self.test_calls is not None:
+            await self.test_calls.stop()
         if self.telephony is not None:
             await self.telephony.stop()
         await self.webhooks.stop()

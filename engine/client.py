@@ -290,6 +290,23 @@ class Client:
     async def call_transfers(self, call_id: str) -> list[Record]:
         return await self._items(f"/v1/calls/{call_id}/transfers")
 
+    # -- personas and rehearsals -------------------------------------------------------------------
+
+    async def personas(self) -> list[Record]:
+        return await self._items("/v1/personas")
+
+    async def rehearse(self, agent_id: str, personas: list[str] | None = None) -> Record:
+        """Start a rehearsal of the agent (every persona, or those named); answered at once."""
+        body = {"personas": personas} if personas is not None else {}
+        return await self.record("POST", f"/v1/agents/{agent_id}/rehearsals", json=body)
+
+    async def rehearsals(self, agent_id: str, **params: Any) -> Page:
+        return Page.from_json(await self.request("GET", f"/v1/agents/{agent_id}/rehearsals",
+                                                 params=params))
+
+    async def rehearsal(self, rehearsal_id: str) -> Record:
+        return await self.record("GET", f"/v1/rehearsals/{rehearsal_id}")
+
     async def call_events(self, call_id: str) -> list[Record]:
         return await self._items(f"/v1/calls/{call_id}/events", "events")
 

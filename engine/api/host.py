@@ -1,5 +1,5 @@
 """What the API needs of the engine that serves it: its store, bus, writer, webhooks, settings,
-live calls, demo callers and readiness (the engine in :mod:`engine.app` is one)."""
+live calls, demo callers, test calls, rehearsals and readiness (the engine in :mod:`engine.app` is one)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from engine.calls.facade import LiveCalls
 from engine.events import EventBus
 from engine.settings import Settings
 from engine.simulator.demo_callers import DemoCallers
+from engine.simulator.placing import SimulatedCalls
+from engine.simulator.rehearsal import Rehearsals
 from engine.store.writer import BatchWriter
 from engine.webhooks import WebhookDispatcher
 
@@ -25,6 +27,8 @@ class ApiHost(Protocol):
     webhooks: WebhookDispatcher
     live: LiveCalls
     demo_callers: DemoCallers | None  # with SIP on
+    test_calls: SimulatedCalls | None  # with SIP on: test calls are placed by simulated callers
+    rehearsals: Rehearsals | None  # with SIP on
     ready: bool
 
 

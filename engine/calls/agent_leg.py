@@ -71,6 +71,7 @@ class CallInfo:
     direction: str = "inbound"
     variables: Mapping[str, Any] | None = None
     overrides: Mapping[str, Any] | None = None  # agent fields for this call (API names)
+    test: bool = False  # a test call: no usage is logged
 
 
 def with_overrides(agent: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -357,7 +358,7 @@ class AgentLeg(PipelineObserver):
                           llm_provider=str((self.agent.get("brain") or {}).get("model") or ""))
         costs, usage_rows = call_costs(usage, self.legs.rates)
         now = utcnow()
-        for row in usage_rows:
+        for row in usage_rows if not self.call.test else ():  # test calls cost nothing
             self.legs.writer.add(UsageLog, {"organization_id": self.call.organization_id,
                                             "call_id": self.call.call_id, "occurred_at": now, **row})
         fields: dict[str, Any] = {

@@ -14,7 +14,7 @@ from sqlalchemy import Engine as SqlEngine
 
 from engine.calls.hooks import CallHooks
 from engine.calls.records import SqlCallRecords
-from engine.calls.routing import Route, apply_choice, lookup_route
+from engine.calls.routing import Route, apply_choice, lookup_route, named_test_call, queued_test_route
 from engine.sip.uas import IncomingCall
 from engine.store import utcnow
 from engine.store.types import new_id
@@ -34,6 +34,7 @@ class Inbound:
     route: Route
     call_id: str
     asked: dict[str, Any] | None
+    stored: bool = False  # the call's row exists already (a queued test call)
 
 
 class InboundRouter:
@@ -47,6 +48,9 @@ class InboundRouter:
     async def route(self, call: IncomingCall, deadline_s: float) -> Inbound | None:
         """The call's route with the assistant-request answer applied, or None when the call was
         answered with an error (or cancelled meanwhile)."""
+        test_id = named_test_call(call.user)
+        if test_id is not None:
+            return await self._test_call(call, test_id)
         try:
             route = await asyncio.to_thread(lookup_route, self.db, call.user)
         except Exception:
@@ -70,6 +74,23 @@ class InboundRouter:
             call.reject(480, "no_agent")
             return None
         return Inbound(route, call_id, asked)
+
+    async def _test_call(self, call: IncomingCall, call_id: str) -> Inbound | None:
+        """A simulated caller placing a stored test call: its agent answers, on its row (no
+        assistant-request: the test is of that agent); 404 when no such test call waits."""
+        try:
+            route = await asyncio.to_thread(queued_test_route, self.db, call_id)
+        except Exception:
+            log.exception("routing test call %s failed", call_id)
+            call.reject(500, "error")
+            return None
+        if call.state == "ended":
+            return None
+        if route is None:
+            log.info("INVITE for test call %s, which does not wait: 404", call_id)
+            call.reject(404, "not_found")
+            return None
+        return Inbound(route, call_id, None, stored=True)
 
     async def _ask_assistant(self, call: IncomingCall, route: Route, call_id: str,
                              deadline: float) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

@@ -175,7 +175,7 @@ class LiveCall:
             return None
         info = CallInfo(self.call_id, self.route.organization_id, self.route.agent_id,
                         self.leg.from_number, self.leg.to_number, self.leg.direction,
-                        self.route.variables, self.route.overrides)
+                        self.route.variables, self.route.overrides, self.route.test)
         try:
             return await agents.open(info, self.records, self.hangup)
         except Exception:

@@ -30,6 +30,7 @@ class Route:
     sip_trunk_id: str | None = None
     variables: dict[str, Any] = field(default_factory=dict)  # the agent's dynamic variables
     overrides: dict[str, Any] = field(default_factory=dict)  # agent fields for this call only
+    test: bool = False  # a test call: its usage is not counted
 
 
 def agent_route(db: SqlEngine, organization_id: str, agent_id: str,
@@ -45,6 +46,34 @@ def agent_route(db: SqlEngine, organization_id: str, agent_id: str,
                      agent_id=agent.id, agent_name=agent.name, first_message=agent.first_message,
                      voice=tts.get("voice") or None, rate_wpm=tts.get("rate") or None,
                      variables=dict(variables or {}))
+
+
+TEST_CALL_PREFIX = "test-"  # the Request-URI user of a simulated caller placing a test call
+
+
+def named_test_call(user: str) -> str | None:
+    """The stored test call a Request-URI user part names (``test-<call id>``), if it names one."""
+    if user.startswith(TEST_CALL_PREFIX) and len(user) > len(TEST_CALL_PREFIX):
+        return user[len(TEST_CALL_PREFIX):]
+    return None
+
+
+def queued_test_route(db: SqlEngine, call_id: str) -> Route | None:
+    """Blocking: the route of a queued test call (its agent, number and variables), or None when
+    no such call waits (unknown, not a test call, or already placed)."""
+    with session_scope(db) as session:
+        call = session.get(Call, call_id)
+        if call is None or not call.is_test or call.status != "queued" or call.agent_id is None:
+            return None
+        organization_id, agent_id = call.organization_id, call.agent_id
+        number, variables = call.to_number, dict(call.dynamic_variables or {})
+        number_id = call.phone_number_id or ""
+    try:
+        route = agent_route(db, organization_id, agent_id, variables)
+    except LookupError:
+        return None
+    route.number, route.phone_number_id, route.test = number, number_id, True
+    return route
 
 
 _NUMBERS: Table = PhoneNumber.__table__  # type: ignore[attr-defined]
@@ -192,5 +221,6 @@ def load_dial_plan(db: SqlEngine, call_id: str) -> DialPlan:
             variables=dict(call.dynamic_variables or {}))
 
 
-__all__ = ["DialError", "DialPlan", "Route", "agent_route", "apply_choice", "load_dial_plan",
-           "lookup_route", "number_candidates"]
+__all__ = ["TEST_CALL_PREFIX", "DialError", "DialPlan", "Route", "agent_route", "apply_choice",
+           "load_dial_plan", "lookup_route", "named_test_call", "number_candidates",
+           "queued_test_route"]

@@ -217,8 +217,10 @@ class Telephony:
         inbound = await self.inbound.route(sip, self.assistant_deadline_s)
         if inbound is None:
             return
-        call = LiveCall(SipInboundLeg(sip, inbound.route, self.media), inbound.route,
-                        self.records, self.media, call_id=inbound.call_id)
+        if inbound.stored:
+            self.records.remember(inbound.call_id, inbound.route.organization_id)
+        call = LiveCall(SipInboundLeg(sip, inbound.route, self.media, stored=inbound.stored),
+                        inbound.route, self.records, self.media, call_id=inbound.call_id)
         call.on_answered = lambda: self.setup_times_s.append(time.monotonic() - sip.received_at)
         if inbound.asked is not None:
             self.records.add_event(call.call_id, "engine", "webhook.assistant_request",

@@ -19,6 +19,7 @@ from engine.store.campaigns import Campaign, Lead
 from engine.store.columns import column_pairs, default_factory, jsonable, row_dict, table_of
 from engine.store.db import make_engine, migrate, session_scope, sqlite_url
 from engine.store.org import ApiKey, Organization, ProviderCredential, User
+from engine.store.rehearsals import REHEARSAL_STATUSES, Rehearsal
 from engine.store.telephony import PhoneNumber, SipTrunk
 from engine.store.timeutil import as_utc, iso, parse_iso, utcnow
 from engine.store.types import new_id
@@ -29,6 +30,7 @@ __all__ = [
     "CALL_SORTS",
     "CALL_STATUSES",
     "LIVE_STATUSES",
+    "REHEARSAL_STATUSES",
     "WEBHOOK_EVENTS",
     "Agent",
     "AnalysisTemplate",
@@ -41,6 +43,7 @@ __all__ = [
     "Organization",
     "PhoneNumber",
     "ProviderCredential",
+    "Rehearsal",
     "SipTrunk",
     "ToolTemplate",
     "TranscriptEntry",

@@ -18,6 +18,8 @@ from engine.api.routes.params import time_param
 from engine.calls import listing
 from engine.calls.serialize import SUMMARY_FIELDS, detail, record, summary_row
 from engine.events import CallCreated, CallUpdated
+from engine.simulator.personas import PersonaError, load_persona
+from engine.simulator.placing import DEFAULT_PERSONA
 from engine.store import (
     CALL_SORTS,
     CALL_STATUSES,
@@ -193,12 +195,16 @@ def update_call(request: Request, call_id: str, body: CallUpdate, principal: Aut
 
 
 class CallCreate(BaseModel):
-    """An outbound or test call request; it is stored ``queued``."""
+    """An outbound or test call request; it is stored ``queued``. A test call (``is_test``, or
+    ``type: test_call``) needs only the agent: a simulated caller of ``persona`` calls it."""
 
     model_config = ConfigDict(extra="forbid")
 
     agent_id: str
-    to_number: str
+    to_number: str | None = None
+    type: Literal["phone_call", "test_call"] | None = None
+    persona: str | None = Field(default=None, description="test calls: the simulated caller's "
+                                "persona (GET /v1/personas); default quick_question")
     from_number: str | None = None
     phone_number_id: str | None = None
     campaign_id: str | None = None
@@ -210,9 +216,27 @@ class CallCreate(BaseModel):
     ringing_timeout: Annotated[int, Field(ge=5, le=300, description="seconds")] = 30
 
 
+def _test_call(body: CallCreate) -> bool:
+    """Whether the request is for a test call (``is_test`` and ``type`` must agree)."""
+    if body.type == "phone_call" and body.is_test:
+        raise invalid("type", "phone_call contradicts is_test: true; a test call is test_call")
+    is_test = body.is_test or body.type == "test_call"
+    if body.persona is not None:
+        if not is_test:
+            raise invalid("persona", "only a test call (is_test: true) has a simulated caller")
+        try:
+            load_persona(body.persona)
+        except PersonaError as exc:
+            raise invalid("persona", str(exc)) from None
+    return is_test
+
+
 def _validate_new_call(session: Session, principal: Principal, body: CallCreate) -> dict[str, Any]:
     """The Call fields of a valid request, or a 422 naming the field at fault."""
-    to_number = validators.e164("to_number", body.to_number)
+    is_test = _test_call(body)
+    if body.to_number is None and not is_test:
+        raise invalid("to_number", "an outbound call needs the number to dial")
+    to_number = validators.e164("to_number", body.to_number) if body.to_number else ""
     validators.reference(session, principal, Agent, "agent_id", body.agent_id)
     from_number = validators.e164("from_number", body.from_number) if body.from_number else None
     phone_number_id: str | None = None
@@ -233,7 +257,7 @@ def _validate_new_call(session: Session, principal: Principal, body: CallCreate)
         ).scalars().first()
         if owned is not None:
             phone_number_id, sip_trunk_id = owned.id, owned.sip_trunk_id
-    elif not body.is_test:
+    elif not is_test:
         raise invalid("from_number", "an outbound call needs from_number or phone_number_id")
     validators.reference(session, principal, Campaign, "campaign_id", body.campaign_id)
     if body.lead_id is not None:
@@ -242,10 +266,13 @@ def _validate_new_call(session: Session, principal: Principal, body: CallCreate)
         assert lead is not None
         if body.campaign_id is not None and lead.campaign_id != body.campaign_id:
             raise invalid("lead_id", f"lead {lead.id} belongs to another campaign")
+    metadata = dict(body.metadata)
+    if is_test:
+        metadata["persona"] = body.persona or DEFAULT_PERSONA
     return {
-        "type": "test_call" if body.is_test else "phone_call",
+        "type": "test_call" if is_test else "phone_call",
         "transport": "sip",
-        "direction": "outbound",
+        "direction": "inbound" if is_test else "outbound",  # a test call: the agent answers
         "from_number": from_number or "",
         "to_number": to_number,
         "agent_id": body.agent_id,
@@ -253,15 +280,17 @@ def _validate_new_call(session: Session, principal: Principal, body: CallCreate)
         "sip_trunk_id": sip_trunk_id,
         "campaign_id": body.campaign_id,
         "lead_id": body.lead_id,
-        "metadata_": body.metadata,
+        "metadata_": metadata,
         "dynamic_variables": body.dynamic_variables,
-        "is_test": body.is_test,
+        "is_test": is_test,
         "notes": body.notes,
         "ringing_timeout_seconds": body.ringing_timeout,
     }
 
 
-@router.post("/v1/calls", status_code=201, summary="Request an outbound or test call (stored queued)")
+@router.post("/v1/calls", status_code=201,
+             summary="Request an outbound call (dialled through its number's trunk) or a test call "
+                     "(a simulated caller calls the agent)")
 def create_call(request: Request, body: CallCreate, principal: Auth, response: Response) -> dict[str, Any]:
     with Session(request.app.state.db, expire_on_commit=False) as session:
         fields = _validate_new_call(session, principal, body)
@@ -269,11 +298,15 @@ def create_call(request: Request, body: CallCreate, principal: Auth, response: R
         call = Call(organization_id=principal.organization_id, status="queued", initiated_at=now,
                     created_at=now, updated_at=now, **fields)
         session.add(call)
-        live = request.app.state.engine.live
+        engine = request.app.state.engine
+        live = engine.live
         dials = live.dials
+        placer = engine.test_calls if call.is_test else None
         payload: dict[str, Any] = {"to_number": call.to_number, "from_number": call.from_number,
                                    "is_test": call.is_test}
-        if not dials and not call.is_test:
+        if call.is_test:
+            payload["persona"] = call.metadata_["persona"]
+        if (not dials and not call.is_test) or (call.is_test and placer is None):
             payload["not_dialled"] = ("SIP is off in this engine: the call stays queued "
                                       "(start the engine with --sip-port to dial)")
         session.add(CallEvent(organization_id=principal.organization_id, call_id=call.id,
@@ -288,6 +321,8 @@ def create_call(request: Request, body: CallCreate, principal: Auth, response: R
                               call=summary))
     if dials and not call.is_test:
         live.dial(call.id)  # dial the queued call through its number's SIP trunk
+    elif placer is not None:  # a simulated caller calls the agent
+        placer.place_soon(call.id, principal.organization_id, call.metadata_["persona"])
     return data
 
 

@@ -32,10 +32,12 @@ class SipInboundLeg(SipMediaLeg):
     transport = "sip"
     direction = "inbound"
 
-    def __init__(self, sip: IncomingCall, route: Route, media: MediaContext) -> None:
+    def __init__(self, sip: IncomingCall, route: Route, media: MediaContext, *,
+                 stored: bool = False) -> None:
         super().__init__(media)
         self.sip = sip
         self.route = route
+        self.stored = stored  # the row exists (a queued test call): it is filled, not created
         self._offer: SdpMessage | None = None
         self._params: sdp.MediaParams | None = None
 
@@ -51,7 +53,9 @@ class SipInboundLeg(SipMediaLeg):
     def remote_party(self) -> str:
         return self.sip.caller or ""
 
-    def new_row(self) -> dict[str, Any]:
+    def new_row(self) -> dict[str, Any] | None:
+        if self.stored:
+            return None
         return {"type": "phone_call", "phone_number_id": self.route.phone_number_id,
                 "sip_trunk_id": self.route.sip_trunk_id, "sip_call_id": self.sip.call_id,
                 "metadata_": {"sip_call_id": self.sip.call_id}}
@@ -65,6 +69,11 @@ class SipInboundLeg(SipMediaLeg):
 
     def created(self) -> None:
         records, call_id = self.call.records, self.call.call_id
+        if self.stored:
+            records.update_call(call_id, {
+                "status": "ringing", "from_number": self.sip.caller, "transport": self.transport,
+                "direction": self.direction, "initiated_at": self.call.initiated_at,
+                "sip_call_id": self.sip.call_id, "metadata_": {"sip_call_id": self.sip.call_id}})
         records.add_event(call_id, "sip", "invite_received", status="ringing",
                           payload={"call_id": self.sip.call_id, "from": self.sip.caller,
                                    "to": self.sip.user})

@@ -1,0 +1,154 @@
+"""Test calls that run and rehearsals that score an agent, through the API of a real engine with
+SIP on loopback: a simulated caller of the persona calls the agent over SIP and RTP, whisper on
+both sides, and the stored rows are read back."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from engine.api import create_app
+from engine.app import Engine
+from engine.client import ApiError, Client
+from engine.store import UsageLog, session_scope
+from tests.harness.demo_agents import ORDERS, add_demo_agents
+from tests.harness.sip_engine import SipEngine, sip_settings, started
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+pytestmark = pytest.mark.timeout(240)
+
+
+@dataclass
+class Api:
+    sip: SipEngine
+    client: Client
+    agents: dict[str, str]
+
+    @property
+    def engine(self) -> Engine:
+        return self.sip.engine
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    engine = Engine(sip_settings(tmp_path))
+    key = engine.setup()
+    assert key is not None
+    agents = add_demo_agents(engine)
+    async with started(engine, ORDERS, agents["orders"], warm_s=30) as sip:
+        client = Client("http://engine", key, transport=httpx.ASGITransport(app=create_app(engine)),
+                        timeout=30)
+        yield Api(sip, client, agents)
+        await client.aclose()
+
+
+async def _finished_test_call(api: Api, call_id: str) -> dict[str, object]:
+    assert api.engine.test_calls is not None
+    async with asyncio.timeout(120):
+        while call_id not in api.engine.test_calls.results:  # noqa: ASYNC110 - the placer's task fills it
+            await asyncio.sleep(0.2)
+    await api.engine.settle_call(call_id)
+    return await api.client.get_call(call_id)
+
+
+async def test_a_test_call_runs_and_fills_its_row_without_usage(api: Api) -> None:
+    created = await api.client.create_call(agent_id=api.agents["orders"], is_test=True,
+                                           persona="order_status")
+    assert created["status"] == "queued" and created["is_test"] is True
+    assert created["type"] == "test_call" and created["direction"] == "inbound"
+
+    call = await _finished_test_call(api, created["id"])
+
+    assert call["status"] == "completed", call
+    caller = call["metadata"]["test_caller"]
+    assert caller["persona"] == "order_status" and caller["answered"] is True, caller
+    assert caller["goal_reached"] is True, caller
+    sources = [e["source"] for e in call["transcript"]["entries"]]
+    assert "user" in sources and "agent" in sources, sources
+    assert call["sip_call_id"], call
+    events = {e["event_type"] for e in await api.client.call_events(created["id"])}
+    assert {"call.queued", "invite_received", "tool.called"} <= events, events
+    with session_scope(api.engine.db) as session:  # usage is not counted for a test call
+        assert session.exec(select(UsageLog).where(UsageLog.call_id == created["id"])).all() == []
+
+
+async def test_type_test_call_is_a_test_call_with_the_default_persona(api: Api) -> None:
+    created = await api.client.create_call(agent_id=api.agents["billing"], type="test_call")
+    assert created["is_test"] is True and created["metadata"]["persona"] == "quick_question"
+    call = await _finished_test_call(api, created["id"])
+    assert call["status"] == "completed", call
+    assert call["agent_name"] == "Billing"
+
+
+async def test_bad_test_calls_are_refused_naming_the_field(api: Api) -> None:
+    agent = api.agents["orders"]
+    for fields, field in ((dict(is_test=True, persona="no_such_persona"), "persona"),
+                          (dict(persona="order_status", to_number="+14155550100",
+                                from_number="+14155550134"), "persona"),
+                          (dict(is_test=True, type="phone_call"), "type"),
+                          (dict(), "to_number")):
+        with pytest.raises(ApiError) as refused:
+            await api.client.create_call(agent_id=agent, **fields)
+        assert refused.value.status == 422 and refused.value.field == field, refused.value
+    with pytest.raises(ApiError) as unknown:
+        await api.client.create_call(agent_id=agent, is_test=True, persona="no_such_persona")
+    assert "order_status" in str(unknown.value)  # the known personas are listed
+
+
+async def _completed(api: Api, rehearsal_id: str) -> dict[str, object]:
+    async with asyncio.timeout(200):
+        while True:
+            rehearsal = await api.client.rehearsal(rehearsal_id)
+            if rehearsal["status"] in ("completed", "failed"):
+                return rehearsal
+            await asyncio.sleep(0.5)
+
+
+async def test_a_rehearsal_scores_each_persona_and_compares_with_the_previous(api: Api) -> None:
+    agent = api.agents["orders"]
+    started_ = await api.client.rehearse(agent, ["order_status", "wants_human"])
+    assert started_["status"] == "queued" and started_["previous_id"] is None
+
+    first = await _completed(api, started_["id"])
+
+    assert first["status"] == "completed", first
+    rows = {row["persona"]: row for row in first["report"]["personas"]}
+    assert set(rows) == {"order_status", "wants_human"}
+    for name, row in rows.items():
+        assert row["goal_reached"] is True, (name, row["why"])
+        assert row["status"] == "completed" and row["sip_status"] == 200, row
+        assert row["turns"] >= 1 and row["voice_to_voice_p50_ms"] is not None, row
+        wer = row["words_misheard"]  # the persona's lines against the agent's transcript
+        assert wer["words"] > 0 and 0.0 <= wer["wer"] <= 1.0, wer
+        call = await api.client.get_call(row["call_id"])
+        assert call["is_test"] is True and call["metadata"]["persona"] == name
+    assert rows["wants_human"]["transfers"] >= 0
+    assert first["report"]["totals"]["goals_reached"] == 2
+
+    second = await _completed(api, (await api.client.rehearse(agent, ["wants_human"]))["id"])
+    assert second["previous_id"] == first["id"]
+    comparison = second["report"]["comparison"]
+    assert comparison["previous_id"] == first["id"]
+    [changes] = comparison["personas"]
+    assert changes["persona"] == "wants_human" and changes["new"] is False
+    assert all(c["verdict"] in ("better", "worse", "changed") for c in changes["changes"])
+    page = await api.client.rehearsals(agent)
+    assert [r["id"] for r in page.items] == [second["id"], first["id"]]
+
+
+async def test_bad_rehearsals_are_refused(api: Api) -> None:
+    with pytest.raises(ApiError) as unknown:
+        await api.client.rehearse(api.agents["orders"], ["order_status", "nobody"])
+    assert unknown.value.status == 422 and unknown.value.field == "personas[1]"
+    with pytest.raises(ApiError) as missing:
+        await api.client.rehearse("no-such-agent")
+    assert missing.value.status == 404
+    names = {p["name"] for p in await api.client.personas()}
+    assert {"order_status", "wants_human", "quick_question"} <= names
