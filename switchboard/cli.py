@@ -9,6 +9,13 @@ from pathlib import Path
 from engine.settings import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_SIP_PORT
 
 AUTO = "auto"
+SIMULATE_EXIT_CODES = """exit codes:
+  0    every call was answered and reached the persona's goal
+  1    some call was not answered (its SIP status is shown), missed its goal, or (--engine)
+       has no row in the engine's calls
+  2    bad input (unknown persona, malformed persona file, number, SIP address, counts), or
+       the engine refused the API key, could not be reached, or has SIP off
+  130  interrupted"""
 
 
 def _sip_port(value: str) -> int | str:
@@ -71,14 +78,28 @@ def _parser() -> argparse.ArgumentParser:
     models_list = models_sub.add_parser("list", help="list the installed models")
     models_list.add_argument("--data-dir", type=Path, dest="models_data_dir")
 
-    simulate = sub.add_parser("simulate", help="simulated callers playing a persona over SIP")
+    simulate = sub.add_parser(
+        "simulate", help="simulated callers playing a persona over SIP",
+        description="Simulated callers play a persona (resources/personas) over real SIP and\n"
+                    "RTP: against an engine, whose SIP address comes from its API and whose\n"
+                    "row of each call is shown, or against any SIP address. A progress bar on\n"
+                    "stderr while the calls run; a summary table on stdout at the end.",
+        epilog=SIMULATE_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     simulate.add_argument("--persona", required=True, help="a persona of resources/personas")
-    simulate.add_argument("--number", required=True, help="the number to dial")
-    simulate.add_argument("--sip", required=True, metavar="sip:HOST:PORT",
-                          help="where the engine (or any SIP peer) listens")
-    simulate.add_argument("--count", type=int, default=1, help="calls, one after another")
+    simulate.add_argument("--number", required=True, help="the number to dial, e.g. +14155550134")
+    where = simulate.add_mutually_exclusive_group(required=True)
+    where.add_argument("--engine", dest="sim_engine", metavar="URL",
+                       help="an engine's API (http://HOST:PORT): its SIP address is read from "
+                            "GET /v1/engine and each call's row shown; needs --api-key")
+    where.add_argument("--sip", dest="sim_sip", metavar="sip:HOST[:PORT]",
+                       help="any SIP address (no engine API needed; port 5060 when none)")
+    simulate.add_argument("--api-key", dest="sim_api_key", metavar="KEY",
+                          help="the engine's API key (with --engine)")
+    simulate.add_argument("--count", type=int, default=1, help="calls in all (default 1)")
+    simulate.add_argument("--concurrency", type=int, default=1, metavar="N",
+                          help="calls at once at most (default 1: one after another)")
     simulate.add_argument("--limit", type=float, default=120.0, metavar="SECONDS",
-                          help="hang up a call still on after this long")
+                          help="hang up a call still on after this long (default 120)")
 
     shot = sub.add_parser("shot", help="render one console view offscreen to a PNG")
     shot.add_argument("view", help="calls, call:ID, agents, agent:ID, campaigns, campaign:ID, "

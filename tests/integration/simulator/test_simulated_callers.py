@@ -131,7 +131,8 @@ async def test_switchboard_simulate_prints_a_summary(demo_engine: SipEngine,
                                           "--count", "1", "--limit", "40"])
     out = capsys.readouterr()
     assert code == 0, out.err
-    rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in out.out.splitlines())
+    totals = out.out.split("\n\n")[0]  # then a table of the calls
+    rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in totals.splitlines())
     assert rows["calls"] == "1" and rows["answered"] == "1", out
     assert rows["goal reached"] == "1", out  # the agent offered to connect a person
     assert rows["voice-to-voice p50"].endswith(" ms"), out
