@@ -77,6 +77,9 @@ BEEP_LEAD_S = 0.3  # the pause between the greeting and the beep
 SAMPLE_RATE = 16000
 # On stop, calls in progress get this long to end after our BYE
 STOP_GRACE_S = 5.0
+# Results kept in :attr:`SimulatedCallees.results`, the oldest dropped first: a voicemail
+# box's result holds its recording (up to ~2 MB a minute), and a demo runs for hours
+KEEP_RESULTS = 200
 SttFactory = Callable[[], SttEngine]
 
 
@@ -110,14 +113,15 @@ class SimulatedCallees:
     agent's words; the others, and every persona when it is None, only detect the agent's
     speech. ``codec``: ``g711`` answers with G.711 only, ``g722`` with G.722 when offered.
     ``limit_s`` ends an answered call still on after it. ``personas`` is the folder personas
-    are read from (``resources/personas`` by default).
+    are read from (``resources/personas`` by default). The last ``keep`` results are kept in
+    :attr:`results`; ``on_result`` is handed every one as its call ends.
     """
 
     def __init__(self, plan: NumberPlan | Mapping[str, Behaviour | str] | None = None, *,
                  host: str = "127.0.0.1", port: int = 0, stt: SttFactory | None = None,
                  codec: str = DEFAULT_CODEC, limit_s: float = CALL_LIMIT_S,
                  on_result: Callable[[CallResult], None] | None = None,
-                 personas: Path | None = None) -> None:
+                 personas: Path | None = None, keep: int = KEEP_RESULTS) -> None:
         if plan is None:
             plan = demo_plan()
         elif not isinstance(plan, NumberPlan):
@@ -126,6 +130,8 @@ class SimulatedCallees:
             raise ValueError(f"port: expected 0-65535, got {port}")
         if limit_s <= 0:
             raise ValueError(f"limit_s: expected more than 0, got {limit_s}")
+        if keep < 1:
+            raise ValueError(f"keep: expected at least 1, got {keep}")
         self.plan = plan
         self.host = host
         self.stt = stt
@@ -134,7 +140,8 @@ class SimulatedCallees:
         self.limit_s = limit_s
         self.on_result = on_result
         self.personas_dir = personas
-        self.results: list[CallResult] = []
+        self.keep = keep
+        self.results: list[CallResult] = []  # the last ``keep``, oldest first
         self._requested_port = port
         self._ua: UserAgent | None = None
         self._media: MediaLoop | None = None
@@ -306,6 +313,7 @@ class SimulatedCallees:
 
     def _finish(self, result: CallResult) -> None:
         self.results.append(result)
+        del self.results[:-self.keep]
         log.info("simulated callee %s (%s): SIP %s, %d lines said, ended by %s%s", result.number,
                  result.persona, result.sip_status, len(result.said), result.ended_by,
                  f", error {result.error}" if result.error else "")
@@ -322,5 +330,5 @@ async def _voicemail_lines(box: Voicemail) -> dict[str, Line]:
     return {box.greeting: Line(box.greeting, frames, last), BEEP_LINE: beep_frames()}
 
 
-__all__ = ["BEEP_LINE", "CALLEE_RTP_PORTS", "SimulatedCallees", "beep_frames",
+__all__ = ["BEEP_LINE", "CALLEE_RTP_PORTS", "KEEP_RESULTS", "SimulatedCallees", "beep_frames",
            "voicemail_persona"]

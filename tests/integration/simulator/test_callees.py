@@ -6,16 +6,18 @@ answers 486, a line nobody answers rings out, and a number nobody has gets 404."
 from __future__ import annotations
 
 import os
+import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlmodel import select
 
 from engine.app import Engine
 from engine.simulator import CallResult, NumberPlan, SimulatedCallees, SimulatedCaller, load_persona
-from engine.simulator.number_plan import DEMO_NUMBERS, Voicemail, demo_plan
+from engine.simulator.number_plan import BEEP_HZ, DEMO_NUMBERS, Voicemail, demo_plan
 from engine.store import Call, PhoneNumber, SipTrunk, TranscriptEntry, session_scope
 from tests.harness.sip_engine import SipEngine, add_agent, order_status_agent, sip_settings, started
 from tests.harness.waiting import wait_for
@@ -30,6 +32,24 @@ NO_ANSWER = "+12025550130"
 BUSY_LEAD = "+13125550146"  # not listed: busy by its last digit (the demo range rule)
 UNKNOWN = "+13125550246"  # outside 555-0100..0199
 VOICEMAIL_LIMIT_S = 10.0
+
+
+def tone_frames(wav: Path, hz: float) -> int:
+    """How many 20 ms frames of the recording's caller (left) channel are a loud tone of ``hz``:
+    most of the frame's energy at that frequency (its DFT bin)."""
+    with wave.open(str(wav)) as f:
+        rate, audio = f.getframerate(), np.frombuffer(f.readframes(f.getnframes()), "<i2")
+    left = audio[0::2].astype(np.float64)
+    size = rate // 50
+    count = 0
+    for start in range(0, len(left) - size, size):
+        frame = left[start:start + size]
+        power = np.abs(np.fft.rfft(frame)) ** 2
+        tone = round(hz * size / rate)  # its bin
+        peak = power[tone - 1:tone + 2].sum()
+        if np.sqrt(np.mean(frame ** 2)) > 1000 and peak > 0.8 * power.sum():
+            count += 1
+    return count
 
 
 @dataclass
@@ -132,6 +152,8 @@ async def test_voicemail_greets_beeps_and_records_the_agent(dialler: Dialler) ->
     assert call.status == "completed", (call.status, call.metadata_)
     heard = " ".join(e.text for e in dialler.transcript(call.id) if e.source == "user").lower()
     assert "leave a message" in heard or "voicemail" in heard, heard  # the agent heard it
+    assert call.recording_status == "completed" and call.recording_path is not None
+    assert tone_frames(Path(call.recording_path), BEEP_HZ) >= 15  # 0.3 s of the 0.5 s beep
 
 
 async def test_a_busy_lead_is_kept_as_486(dialler: Dialler) -> None:

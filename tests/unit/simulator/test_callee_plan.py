@@ -121,6 +121,8 @@ def test_the_callees_refuse_a_bad_codec_or_plan() -> None:
         SimulatedCallees({"+1": "fax machine"})
     with pytest.raises(ValueError, match="port"):
         SimulatedCallees(port=70000)
+    with pytest.raises(ValueError, match="keep"):
+        SimulatedCallees(keep=0)
     assert SimulatedCallees({"+1": "busy"}).plan.behaviour("1") == Busy()
 
 
