@@ -217,10 +217,13 @@ CURATED_FACES: dict[str, list[str]] = {
     ],
     "engine.simulator": [
         "CallResult",
+        "NumberPlan",
         "Persona",
         "PersonaError",
+        "SimulatedCallees",
         "SimulatedCaller",
         "Turn",
+        "demo_plan",
         "load_persona",
         "persona_names",
         "simulate",
