@@ -13,16 +13,19 @@ from typing import Any
 
 import uvicorn
 from sqlalchemy import Engine as SqlEngine
+from sqlmodel import select
 
 from engine.bootstrap import ensure_root
 from engine.calls.facade import LiveCalls
 from engine.calls.telephony import Telephony
 from engine.events import EventBus
 from engine.settings import Settings
+from engine.demo.catalog import CALLEES_HOST, CALLEES_TRUNK
+from engine.simulator.callee import SimulatedCallees
 from engine.simulator.demo_callers import DemoCallers, persona_calls
 from engine.simulator.placing import SimulatedCalls
 from engine.simulator.rehearsal import Rehearsals
-from engine.store import BatchWriter, make_engine, migrate
+from engine.store import BatchWriter, SipTrunk, make_engine, migrate, session_scope
 from engine.webhooks import WebhookDispatcher
 from engine.webhooks.call_hooks import DispatcherHooks
 
@@ -51,6 +54,7 @@ class Engine:
         self.demo_callers: DemoCallers | None = None  # with SIP on: demo_callers > 0 starts them
         self.test_calls: SimulatedCalls | None = None  # with SIP on: test calls that run
         self.rehearsals: Rehearsals | None = None  # with SIP on
+        self.callees: SimulatedCallees | None = None  # with SIP on and the demo's trunk to them
 
     def setup(self) -> str | None:
         """Migrate and bootstrap; returns a newly generated admin key (print it once) or None."""
@@ -84,7 +88,35 @@ class Engine:
             self.test_calls.start()
             self.rehearsals = Rehearsals(self.db, self.bus, self.test_calls, self.settle_call)
             self.rehearsals.start()
+            await self._start_callees()
         self.ready = True
+
+    async def _start_callees(self) -> None:
+        """The demo's simulated people, when the store has the demo's trunk to them: they listen
+        on a free loopback port, which the trunk is pointed at."""
+        def trunk_ids() -> list[str]:
+            with session_scope(self.db) as session:
+                return list(session.exec(select(SipTrunk.id).where(
+                    SipTrunk.name == CALLEES_TRUNK, SipTrunk.host == CALLEES_HOST)).all())
+
+        ids = await asyncio.to_thread(trunk_ids)
+        if not ids or self.telephony is None:
+            return
+        callees = SimulatedCallees(host=CALLEES_HOST, stt=self.telephony.agents.models.whisper,
+                                   codec="g722")
+        await callees.start()
+        self.callees = callees
+
+        def point(port: int) -> None:
+            with session_scope(self.db) as session:
+                for trunk_id in ids:
+                    trunk = session.get(SipTrunk, trunk_id)
+                    if trunk is not None:
+                        trunk.port = port
+                        session.add(trunk)
+
+        await asyncio.to_thread(point, callees.port)
+        log.info("simulated people answer the demo trunk on %s:%d", CALLEES_HOST, callees.port)
 
     async def settle_call(self, call_id: str, within: float = SETTLE_S) -> None:
         """Until the call is no longer live here and every write of its row has landed."""
@@ -113,6 +145,8 @@ class Engine:
             await self.rehearsals.stop()
         if self.test_calls is not None:
             await self.test_calls.stop()
+        if self.callees is not None:
+            await self.callees.stop()
         if self.telephony is not None:
             await self.telephony.stop()
         await self.webhooks.stop()

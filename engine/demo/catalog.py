@@ -28,6 +28,12 @@ from engine.store import (
 
 BILLING_DESK_NUMBER = "+14155550190"
 TRUNK_HOST = "sip.carrier.example.net"  # .example is reserved: the demo never dials out for real
+# A trunk to the engine's simulated people (engine.simulator.callee): who answers depends on the
+# number dialled (engine.simulator.number_plan.demo_plan: +1 NPA 555-01XX). Its port is set
+# when the engine starts them.
+CALLEES_TRUNK = "Simulated people"
+CALLEES_HOST = "127.0.0.1"
+CALLEES_NUMBER = "+12025550100"  # the demo's caller ID towards them
 PBX_DOMAIN = "pbx.northwind.example"
 
 CUSTOMER_SERVICE_OUTCOMES = ["order_status_provided", "resolved", "transferred_to_human",
@@ -251,12 +257,20 @@ def build_catalog(org: str, rng: random.Random, new_id: Callable[[], str], now: 
     lead_rows = _leads(org, rng, new_id, now, campaigns, lead_count,
                        avoid={row["number"] for row in number_rows} | {BILLING_DESK_NUMBER})
 
+    callees = RowMaker(SipTrunk)(
+        org, new_id(), at, name=CALLEES_TRUNK, host=CALLEES_HOST, port=5060, transport="udp",
+        register_enabled=False, codecs=["G722", "PCMU", "PCMA", "telephone-event"],
+        caller_id=CALLEES_NUMBER, allow_refer=False, registration_status="none")
+    callees_number = make_number(org, new_id(), at, number=CALLEES_NUMBER,
+                                 label="Test dialling (simulated people)",
+                                 agent_id=agents["appointments"].id, sip_trunk_id=callees["id"])
+
     rows: dict[Table, list[dict[str, Any]]] = {
         table_of(ToolTemplate): tools,
         table_of(AnalysisTemplate): list(templates.values()),
-        table_of(SipTrunk): [trunk],
+        table_of(SipTrunk): [trunk, callees],
         table_of(Agent): agent_rows,
-        table_of(PhoneNumber): number_rows,
+        table_of(PhoneNumber): [*number_rows, callees_number],
         table_of(User): users,
         table_of(Campaign): campaign_rows,
         table_of(Lead): lead_rows,

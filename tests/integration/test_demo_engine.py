@@ -13,10 +13,12 @@ async def test_demo_records(demo_api: Client) -> None:
     assert all(a["script"]["intents"] and a["brain"]["kind"] == "scripted" for a in agents)
 
     numbers = await demo_api.phone_numbers.all()
-    assert len(numbers) == 4 and all(n["number"].startswith("+1") for n in numbers)
-    trunks = await demo_api.sip_trunks.all()
-    assert len(trunks) == 1
-    assert trunks[0]["has_password"] is True and "password" not in trunks[0]
+    assert len(numbers) == 5 and all(n["number"].startswith("+1") for n in numbers)
+    trunks = {t["name"]: t for t in await demo_api.sip_trunks.all()}
+    assert set(trunks) == {"Carrier (primary)", "Simulated people"}
+    carrier = trunks["Carrier (primary)"]
+    assert carrier["has_password"] is True and "password" not in carrier
+    assert trunks["Simulated people"]["host"] == "127.0.0.1"
     assert len(await demo_api.tool_templates.all()) == 3
     assert len(await demo_api.analysis_templates.all()) == 2
     users = await demo_api.users.all()
