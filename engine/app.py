@@ -18,9 +18,9 @@ from sqlmodel import select
 from engine.bootstrap import ensure_root
 from engine.calls.facade import LiveCalls
 from engine.calls.telephony import Telephony
+from engine.demo.catalog import CALLEES_HOST, CALLEES_TRUNK
 from engine.events import EventBus
 from engine.settings import Settings
-from engine.demo.catalog import CALLEES_HOST, CALLEES_TRUNK
 from engine.simulator.callee import SimulatedCallees
 from engine.simulator.demo_callers import DemoCallers, persona_calls
 from engine.simulator.placing import SimulatedCalls

@@ -45,8 +45,7 @@ async def demo(tmp_path: Path) -> AsyncIterator[tuple[Engine, Client]]:
 
 async def _ended(engine: Engine, client: Client, call_id: str) -> dict[str, object]:
     async with asyncio.timeout(100):
-        while (call := await client.get_call(call_id))["status"] in (
-                "queued", "ringing", "in_progress"):
+        while (await client.get_call(call_id))["status"] in ("queued", "ringing", "in_progress"):  # noqa: ASYNC110 - polls the API as a client would
             await asyncio.sleep(0.3)
     await engine.settle_call(call_id)
     return await client.get_call(call_id)
