@@ -2,10 +2,12 @@
 demo agents: the personas (from GET /v1/personas) to check, a stored rehearsal's report (rows
 written to the engine's store: a row per persona, bars, totals, the comparison with the previous
 one, the agent's earlier rehearsals, a persona's test call opened in the Calls view), and one real
-rehearsal started from the dialog with one persona, its report arriving while the dialog polls."""
+rehearsal started from the dialog with one persona, its report arriving while the dialog polls;
+on an engine without SIP, the dialog says why it cannot start."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -276,3 +278,18 @@ def test_start_runs_a_rehearsal_and_its_report_arrives(console: Console, server:
         assert stored["is_test"] is True and stored["metadata"]["persona"] == "quick_question"
     finally:
         dialog.close()
+
+
+def test_without_sip_the_dialog_says_why_it_cannot_start(qapp: Any, engine_server: RunningEngine,
+                                                         qtbot: QtBot) -> None:
+    agent = run_api(engine_server, lambda api: api.agents.create(name="No SIP here"))
+    with contextlib.closing(open_console(qapp, engine_server)) as consoles:
+        dialog = open_dialog(next(consoles), qtbot, str(agent["id"]))
+        try:
+            dialog.start_button.click()
+            qtbot.waitUntil(dialog.start_error.isVisible, timeout=10_000)
+            assert "SIP" in dialog.start_error.text()
+            assert dialog.start_button.isEnabled() and dialog.running_id is None
+            assert dialog.history.count() == 0
+        finally:
+            dialog.close()
