@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QWidget
 
 from console.bridge import ApiBridge
@@ -12,6 +13,7 @@ from console.models.records import Column
 from console.views.base import View
 from console.views.editor import RecordEditor
 from console.views.forms import new_form
+from console.views.rehearsal import RehearsalDialog
 from console.views.widgets import button, heading
 from engine.client import Client, Collection, Record
 
@@ -31,15 +33,23 @@ class AgentEditor(RecordEditor):
         self.test_call_button.setToolTip("Call this agent from your microphone over WebRTC")
         self.actions_row.insertWidget(2, self.test_call_button)
         self.test_call_button.setEnabled(self.current is not None)
+        self.rehearse_button = button("Rehearse", self.rehearse)
+        self.rehearse_button.setToolTip("Let simulated callers (personas) call this agent as test "
+                                        "calls, and score each call")
+        self.actions_row.insertWidget(3, self.rehearse_button)
+        self.rehearse_button.setEnabled(self.current is not None)
+        self.rehearsal_dialog: RehearsalDialog | None = None
 
     def edit(self, record: Record) -> None:
         super().edit(record)
         self.test_call_button.setEnabled(True)
+        self.rehearse_button.setEnabled(True)
 
     def new_record(self) -> None:
         super().new_record()
-        if hasattr(self, "test_call_button"):
+        if hasattr(self, "rehearse_button"):
             self.test_call_button.setEnabled(False)
+            self.rehearse_button.setEnabled(False)
 
     def test_call(self) -> None:
         """Call the saved agent from the softphone dock, which opens to show the call."""
@@ -49,6 +59,35 @@ class AgentEditor(RecordEditor):
             return
         if not softphone.test_call(str(record["id"]), str(record.get("name") or "")):
             self.state.setText("The test call could not start: see the softphone.")
+
+    def rehearse(self) -> RehearsalDialog | None:
+        """The saved agent's rehearsal dialog: its personas, its rehearsals and their reports."""
+        record = self.current
+        if record is None:
+            return None
+        dialog = self.rehearsal_dialog
+        if dialog is not None and dialog.agent_id != record["id"]:
+            dialog.close()
+            dialog = None
+        if dialog is None:
+            dialog = RehearsalDialog(self.bridge, record, self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.open_call_requested.connect(self.open_call)
+            dialog.destroyed.connect(lambda _=None, d=dialog: self._dialog_gone(d))
+            self.rehearsal_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
+    def _dialog_gone(self, dialog: RehearsalDialog) -> None:
+        if self.rehearsal_dialog is dialog:
+            self.rehearsal_dialog = None
+
+    def open_call(self, call_id: str) -> None:
+        """A rehearsal's test call in the Calls view."""
+        show_view = getattr(self.window(), "show_view", None)
+        if show_view is not None:
+            show_view("calls").open_call_when_loaded(call_id)
 
     def collection(self, api: Client) -> Collection:
         return api.agents
