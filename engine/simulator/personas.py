@@ -22,22 +22,28 @@ A persona file (``resources/personas/<name>.yaml``)::
     success:
       heard: [order number]        # the caller must hear each of these (any one turn)
       ended_by: caller             # caller | agent; omit for either
-      outcome:                     # how success shows in the call's row (checked by the API)
-        transfer_requested: false
-        tool_called: lookup_order
-        end_reason: customer-ended-call
-        transcript: [order status]
+      outcome:                     # how success shows in the call's row (engine.simulator.outcome)
+        transfer_requested: false  # a transfer was (true) or was not (false) requested
+        tool_called: lookup_order  # a tool the agent called
+        end_reason: caller_hangup  # the call's disconnect_reason
+        transcript: [order status] # what the agent heard the caller say (| between alternatives)
+        dtmf: "2"                  # the digits the agent received, in order
+        barge_ins: 1               # at least this many barge-ins counted
+        max_duration_s: 45         # the call lasted no longer
 
 Personas are found in the ``resources/personas`` folder of the source tree, located from this
-module (a checkout, or ``pip install -e .``, which imports the engine from the checkout); a
-directory given to :func:`load_persona` / :func:`persona_names` or named by the
-``SWITCHBOARD_PERSONAS`` environment variable is used instead.
+module (a checkout, or ``pip install -e .``, which imports the engine from the checkout), else
+where an install put them (``pip install .``: ``<prefix>/share/switchboard/personas``, the
+project's data files); a directory given to :func:`load_persona` / :func:`persona_names` or named
+by the ``SWITCHBOARD_PERSONAS`` environment variable is used instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sysconfig
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +53,9 @@ import yaml
 
 PERSONAS_ENV = "SWITCHBOARD_PERSONAS"
 SOURCE_PERSONAS = Path(__file__).resolve().parents[2] / "resources" / "personas"
+# Where ``pip install .`` puts them: the data files of pyproject's [tool.setuptools.data-files],
+# under the install scheme's data path (the environment's prefix, or the user's base)
+INSTALLED_PERSONAS = Path("share") / "switchboard" / "personas"
 # The demo agents speak in en-us and en-gb-x-rp voices at 160-180 wpm; en-gb at 150 wpm is
 # apart from all of them, and whisper tiny.en hears its digits through G.711 (engine.speech.sipcaller).
 DEFAULT_VOICE = "en-gb"
@@ -137,7 +146,10 @@ class Outcome:
     transfer_requested: bool | None = None
     tool_called: str | None = None
     end_reason: str | None = None
-    transcript: tuple[str, ...] = ()
+    transcript: tuple[str, ...] = ()  # each entry heard_pattern-like, in the caller's lines
+    dtmf: str | None = None  # the digits received, in order
+    barge_ins: int | None = None  # at least this many
+    max_duration_s: float | None = None
 
 
 def heard_pattern(entry: str) -> re.Pattern[str]:
@@ -288,14 +300,33 @@ def _success(r: _Reader, raw: Any) -> Success:
     if ended_by not in (None, "caller", "agent"):
         raise r.fail("success.ended_by", f"expected caller or agent, got {ended_by!r}")
     outcome = r.mapping(data.get("outcome") or {}, "success.outcome")
+    known = {"transfer_requested", "tool_called", "end_reason", "transcript", "dtmf",
+             "barge_ins", "max_duration_s"}
+    for key in outcome:
+        if key not in known:
+            raise r.fail(f"success.outcome.{key}", f"unknown field ({', '.join(sorted(known))})")
     transfer = outcome.get("transfer_requested")
     if transfer is not None and not isinstance(transfer, bool):
         raise r.fail("success.outcome.transfer_requested", "expected true or false")
+    dtmf = outcome.get("dtmf")
+    if dtmf is not None:
+        dtmf = str(dtmf) if isinstance(dtmf, int | str) and not isinstance(dtmf, bool) else ""
+        if not re.fullmatch(r"[0-9*#A-D]+", dtmf):
+            raise r.fail("success.outcome.dtmf",
+                         f"expected DTMF digits (0-9 * # A-D), got {outcome['dtmf']!r}")
+    barge_ins = outcome.get("barge_ins")
+    if barge_ins is not None and (isinstance(barge_ins, bool) or not isinstance(barge_ins, int)
+                                  or barge_ins < 0):
+        raise r.fail("success.outcome.barge_ins", f"expected a count ≥ 0, got {barge_ins!r}")
+    longest = outcome.get("max_duration_s")
     return Success(
         heard=r.words(data.get("heard"), "success.heard"), ended_by=ended_by,
         outcome=Outcome(transfer, r.optional_text(outcome, "tool_called", "success.outcome."),
                         r.optional_text(outcome, "end_reason", "success.outcome."),
-                        r.words(outcome.get("transcript"), "success.outcome.transcript")))
+                        r.words(outcome.get("transcript"), "success.outcome.transcript"),
+                        dtmf, barge_ins,
+                        None if longest is None
+                        else r.number(longest, "success.outcome.max_duration_s")))
 
 
 def parse_persona(text: str, path: Path) -> Persona:
@@ -320,13 +351,29 @@ def parse_persona(text: str, path: Path) -> Persona:
         success=_success(r, data.get("success")), path=path)
 
 
+def installed_dirs() -> list[Path]:
+    """Where an install may have put the personas: under the data path of the environment's
+    install scheme, then of the user's (``pip install --user``)."""
+    bases = [sysconfig.get_path("data")]
+    with contextlib.suppress(KeyError, ValueError):
+        bases.append(sysconfig.get_path("data", sysconfig.get_preferred_scheme("user")))
+    return [Path(base) / INSTALLED_PERSONAS for base in dict.fromkeys(bases)]
+
+
+def find_personas(source: Path = SOURCE_PERSONAS, installed: list[Path] | None = None) -> Path:
+    """The source tree's personas folder when there is one (a checkout, an editable install),
+    else the first installed one; ``source`` when there is none."""
+    candidates = [source, *(installed_dirs() if installed is None else installed)]
+    return next((folder for folder in candidates if folder.is_dir()), source)
+
+
 def personas_dir(directory: Path | None = None) -> Path:
     """Where personas are read from: ``directory``, ``$SWITCHBOARD_PERSONAS``, or the source
-    tree's ``resources/personas``."""
+    tree's ``resources/personas`` (an installed copy when there is no source tree)."""
     if directory is not None:
         return Path(directory)
     named = os.environ.get(PERSONAS_ENV)
-    return Path(named) if named else SOURCE_PERSONAS
+    return Path(named) if named else find_personas()
 
 
 def persona_names(directory: Path | None = None) -> list[str]:
@@ -357,5 +404,6 @@ def load_persona(name: str, directory: Path | None = None) -> Persona:
 
 
 __all__ = ["BargeIn", "Dtmf", "Hangup", "Outcome", "Persona", "PersonaError", "React",
-           "Reaction", "Say", "Silence", "Step", "Success", "Voice", "WaitAgent", "heard_pattern",
-           "load_file", "load_persona", "parse_persona", "persona_names", "personas_dir"]
+           "Reaction", "Say", "Silence", "Step", "Success", "Voice", "WaitAgent", "find_personas",
+           "heard_pattern", "installed_dirs", "load_file", "load_persona", "parse_persona",
+           "persona_names", "personas_dir"]
