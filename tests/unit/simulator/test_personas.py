@@ -1,8 +1,13 @@
 """Persona files: the shipped ones load; a malformed one names its path and field; an unknown
-name lists the known ones; reactions match by keyword and regex."""
+name lists the known ones; reactions match by keyword and regex; an install ships them."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,13 +23,16 @@ from engine.simulator.personas import (
     Say,
     Silence,
     WaitAgent,
+    find_personas,
     heard_pattern,
+    installed_dirs,
     parse_persona,
     personas_dir,
 )
 
-SHIPPED = {"appointment_booking", "interrupter", "ivr_presser", "order_status", "silent_caller",
-           "wants_human"}
+SHIPPED = {"appointment_booking", "billing_dispute", "interrupter", "ivr_presser", "order_status",
+           "silent_caller", "wants_human", "wrong_number"}
+ROOT = Path(__file__).resolve().parents[3]
 
 GOOD = """
 name: tester
@@ -49,7 +57,8 @@ steps:
 success:
   heard: [done|finished]
   ended_by: caller
-  outcome: {transfer_requested: false, tool_called: lookup_order, transcript: [hello]}
+  outcome: {transfer_requested: false, tool_called: lookup_order, transcript: [hello],
+            end_reason: caller_hangup, dtmf: 12, barge_ins: 1, max_duration_s: 30}
 """
 
 
@@ -68,7 +77,11 @@ def test_every_step_parses(tmp_path: Path) -> None:
     assert kinds == [WaitAgent, Say, React, Dtmf, Silence, BargeIn, Hangup]
     assert persona.voice.rate == 140
     assert persona.success.ended_by == "caller"
-    assert persona.success.outcome.tool_called == "lookup_order"
+    outcome = persona.success.outcome
+    assert (outcome.transfer_requested, outcome.tool_called, outcome.end_reason) == (
+        False, "lookup_order", "caller_hangup")
+    assert (outcome.transcript, outcome.dtmf, outcome.barge_ins, outcome.max_duration_s) == (
+        ("hello",), "12", 1, 30.0)
     assert persona.lines == ["Hello there.", "It is 1 2 3.", "Sorry?", "Wait a moment."]
     step = persona.steps[3]
     assert isinstance(step, Dtmf) and step.digits == "12#"
@@ -101,6 +114,12 @@ def test_heard_entries_take_alternatives() -> None:
     (GOOD.replace("regex: \"good ?bye\"", "regex: \"(\""), "steps[2].react.when[1].regex"),
     (GOOD.replace("ended_by: caller", "ended_by: nobody"), "success.ended_by"),
     (GOOD.replace("steps:", "steps: 3\nunused:"), "steps"),
+    (GOOD.replace("dtmf: 12,", "dtmf: 1x,"), "success.outcome.dtmf"),
+    (GOOD.replace("barge_ins: 1", "barge_ins: -1"), "success.outcome.barge_ins"),
+    (GOOD.replace("max_duration_s: 30", "max_duration_s: long"), "success.outcome.max_duration_s"),
+    (GOOD.replace("end_reason:", "ended_reason:"), "success.outcome.ended_reason"),
+    (GOOD.replace("transfer_requested: false", "transfer_requested: maybe"),
+     "success.outcome.transfer_requested"),
 ])
 def test_a_malformed_file_names_its_path_and_field(tmp_path: Path, broken: str,
                                                   field: str) -> None:
@@ -138,3 +157,54 @@ def test_a_line_is_cut_into_frames_with_its_last_voiced_one() -> None:
     frames, last = split_frames(voiced * 3 + bytes(FRAME_BYTES * 2 + 10), lambda f: f == voiced)
     assert len(frames) == 6 and all(len(f) == FRAME_BYTES for f in frames)
     assert last == 2
+
+
+def test_the_source_trees_personas_come_first(tmp_path: Path) -> None:
+    source, installed = tmp_path / "resources" / "personas", tmp_path / "share" / "personas"
+    for folder in (source, installed):
+        folder.mkdir(parents=True)
+    assert find_personas(source, [installed]) == source
+
+
+def test_without_a_source_tree_the_installed_personas_are_found(tmp_path: Path) -> None:
+    # an install's layout: the package in site-packages, its data files under the prefix
+    prefix = tmp_path / "venv"
+    missing = prefix / "lib" / "python3.11" / "site-packages" / "resources" / "personas"
+    user, data = tmp_path / "user" / "share" / "switchboard" / "personas", \
+        prefix / "share" / "switchboard" / "personas"
+    data.mkdir(parents=True)
+    (data / "tester.yaml").write_text(GOOD)
+    assert find_personas(missing, [user, data]) == data
+    assert persona_names(find_personas(missing, [user, data])) == ["tester"]
+    assert find_personas(missing, [user]) == missing  # none: the error names the source tree's
+
+
+def test_the_installed_location_is_under_the_install_schemes_data_path() -> None:
+    dirs = installed_dirs()
+    assert dirs[0] == Path(sysconfig.get_path("data")) / "share" / "switchboard" / "personas"
+
+
+@pytest.mark.timeout(180)
+def test_a_wheel_ships_every_persona_where_the_lookup_finds_it(tmp_path: Path) -> None:
+    # built from a copy: setuptools leaves build/ and an egg-info where it builds; the backend
+    # comes from the package index pip is configured with (a local one offline)
+    source = tmp_path / "source"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for folder in ("engine", "console", "switchboard", "resources"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                            str(tmp_path / "dist"), str(source)], capture_output=True, text=True,
+                           timeout=170, check=False)
+    assert built.returncode == 0, built.stderr
+    [wheel] = (tmp_path / "dist").glob("switchboard-*.whl")
+    data = f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.data/data/"
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {name.removeprefix(data) for name in archive.namelist()
+                   if name.startswith(data)}
+    expected = {f"share/switchboard/personas/{p.name}"
+                for p in (ROOT / "resources" / "personas").glob("*.yaml")}
+    assert expected and shipped == expected
+    assert installed_dirs()[0].relative_to(sysconfig.get_path("data")).as_posix() == \
+        "share/switchboard/personas"
