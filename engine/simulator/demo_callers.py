@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 # The demo numbers (engine/demo/catalog.py) and the personas written for the agent behind each
 # (resources/personas): the order-status agent has the order lookup and a transfer, billing the
-# keypad menu, appointments the booking questions. silent_caller (40 s of silence) is left out.
+# keypad menu and the billing desk, appointments the booking questions (and wrong numbers).
+# silent_caller (40 s of silence) and quick_question (the test calls' default) are left out.
 ORDERS = "+14155550134"
 BILLING = "+14155550178"
 APPOINTMENTS = "+12125550142"
@@ -31,7 +32,9 @@ DEMO_ROUTES: tuple[tuple[str, str], ...] = (
     ("interrupter", ORDERS),
     ("wants_human", ORDERS),
     ("ivr_presser", BILLING),
+    ("billing_dispute", BILLING),
     ("appointment_booking", APPOINTMENTS),
+    ("wrong_number", APPOINTMENTS),
 )
 DEFAULT_TARGET = 3
 # Gap between two call starts: a new call every few seconds reads as a lively switchboard, and

@@ -59,6 +59,7 @@ ROUTES = {
     "billing_dispute": BILLING,
     "appointment_booking": APPOINTMENTS,
     "wrong_number": APPOINTMENTS,
+    "quick_question": BILLING,  # the test calls' default, for any agent
 }
 # Calls at once: each has two whisper streams (the agent's and the caller's) on 2 cores
 CONCURRENT = 3

@@ -157,4 +157,5 @@ def test_serve_refuses_demo_callers_without_sip_or_below_zero(
 def test_only_personas_that_react_to_words_need_the_recogniser() -> None:
     hearing = {name: needs_hearing(load_persona(name)) for name, _ in DEMO_ROUTES}
     assert hearing == {"order_status": True, "interrupter": False, "wants_human": False,
-                       "ivr_presser": True, "appointment_booking": True}
+                       "ivr_presser": True, "appointment_booking": True,
+                       "billing_dispute": True, "wrong_number": True}
