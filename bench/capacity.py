@@ -62,7 +62,7 @@ def passes(step: Step) -> bool:
 
 
 HEADER = ("calls  answered  frames-on-time  p99-late  max-late  v2v-p50  v2v-p95  unanswered  "
-          "engine-CPU  engine-RSS  callers-CPU  window  result")
+          "engine-CPU  engine-RSS  callers-CPU  window  load  result")
 
 
 def row(step: Step) -> str:
@@ -73,7 +73,7 @@ def row(step: Step) -> str:
             f"{step.unanswered:4d}/{len(step.latencies_ms):<5d}  "
             f"{(usage.cores if usage else 0):8.2f}c  {step.engine_rss_mb:8.0f}MB  "
             f"{step.callers_cpu_s:9.2f}c  {(usage.wall_s if usage else 0):5.0f}s  "
-            f"{'pass' if passes(step) else 'FAIL'}")
+            f"{os.getloadavg()[0]:4.1f}  {'pass' if passes(step) else 'FAIL'}")
 
 
 async def run(sizes: list[int], seconds: float) -> list[Step]:

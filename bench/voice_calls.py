@@ -87,6 +87,7 @@ class Step:
     callers_cpu_s: float
     engine_rss_mb: float
     rows: list[dict[str, Any]] = field(default_factory=list)  # the engine's call rows
+    whole: Usage | None = None  # the engine from the first call's start to the last one's end
 
     @property
     def answered(self) -> int:
@@ -146,6 +147,7 @@ async def run_step(engine: EngineProcess, callers: Sequence[Caller], n: int, sec
                    stagger_s: float) -> Step:
     """N calls, the i-th to ``callers[i % len]``, started ``stagger_s`` apart and hung up together
     ``seconds`` after the first one started."""
+    before = await asyncio.to_thread(engine.reading)
     started = time.monotonic()
     end_at = started + max(seconds, (n - 1) * stagger_s + SETTLE_S + 5.0)
 
@@ -166,9 +168,10 @@ async def run_step(engine: EngineProcess, callers: Sequence[Caller], n: int, sec
     callers_cpu = (_own_cpu() - cpu0) / usage.wall_s if usage.wall_s else 0.0
     rss = engine.rss_mb()
     results = list(await asyncio.gather(*calls))
+    whole = await asyncio.to_thread(engine.usage, before)
     ids = [r.sip_call_id for r in results if r.sip_call_id]
     rows = await asyncio.to_thread(engine.calls, ids) if ids else []
-    return Step(n, results, usage, callers_cpu, rss, rows)
+    return Step(n, results, usage, callers_cpu, rss, rows, whole)
 
 
 def _own_cpu() -> float:
