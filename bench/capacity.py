@@ -14,7 +14,11 @@ first speech heard; a line left unanswered counts as infinitely late); the engin
 figures cover the window when all N calls are on the line. A step passes when more than 99.9 %
 of frames are on time and voice to voice p95 <= 1 s; the capacity is the largest passing N.
 For the step at the limit it prints where a turn's time goes (the engine's per-turn stages from
-the call rows: end of turn, STT final, brain, TTS first chunk) and the busiest engine threads.
+the call rows: end of turn, STT final, brain, TTS first chunk), the busiest engine threads
+(``native``: threads Python did not start, i.e. CTranslate2's, which run whisper), and when in
+the window frames went out late (each half second with late frames, and garbage collections
+over 10 ms). The machine's 1-minute load average is printed per step: late frames come from the
+media thread not getting a core (or the GIL) in time, which other work on the machine causes.
 
     python -m bench.capacity                       (steps of 60 s, until a step fails)
     python -m bench.capacity --max 12 --step-seconds 45
@@ -35,7 +39,16 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 from bench.engine_child import EngineProcess
 from bench.results import report
-from bench.voice_calls import Route, Step, ms, prepare, run_step, stage_line, thread_line
+from bench.voice_calls import (
+    Route,
+    Step,
+    ms,
+    prepare,
+    run_step,
+    stage_line,
+    stall_line,
+    thread_line,
+)
 
 BENCH = "capacity"
 SIZES = (2, 4, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64)
@@ -86,7 +99,9 @@ async def run(sizes: list[int], seconds: float) -> list[Step]:
             callers = await prepare(ROUTES, TURNS)
             print(f"capacity: demo agents (whisper tiny.en, scripted brain, espeak-ng, recording) "
                   f"in engine process {engine.pid}; callers here ({os.getpid()}), {seconds:g} s "
-                  f"steps, calls {STAGGER_S:g} s apart", flush=True)
+                  f"steps, calls {STAGGER_S:g} s apart; real-time scheduling of the media thread / RTP "
+                  "pacer: {} / {}".format(*("yes" if on else "no" for on in engine.realtime)),
+                  flush=True)
             print(HEADER, flush=True)
             for n in sizes:
                 step = await run_step(engine, callers, n, seconds, STAGGER_S)
@@ -94,6 +109,11 @@ async def run(sizes: list[int], seconds: float) -> list[Step]:
                 print(row(step), flush=True)
                 print(f"       {stage_line(step)}", flush=True)
                 print(f"       {thread_line(step)}", flush=True)
+                print(f"       {stall_line(step)}", flush=True)
+                print(f"       callers spoke {step.talk_share:.0%} of the time; engine rows: "
+                      f"{sum(1 for r in step.rows if r['status'] == 'completed')} completed, "
+                      f"{sum(1 for r in step.rows if r['recording_status'] == 'completed')} "
+                      "recordings", flush=True)
                 errors = sorted({r.error for r in step.results
                                  if r.error and "still on after" not in r.error})
                 if errors:

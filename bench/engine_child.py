@@ -39,7 +39,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.media.clock import BINS, Lateness
+from engine.media.clock import BIN_S, BINS, Lateness
 
 READY_TIMEOUT_S = 180.0
 CALLS_SETTLE_S = 20.0  # a hung-up call's row is final (ended, latency stored) within this
@@ -90,6 +90,41 @@ def _threads_cpu(pacer_pid: int | None) -> dict[str, float]:
     if pacer_pid is not None:
         out["rtp-pacer"] = stat_cpu(Path(f"/proc/{pacer_pid}/stat")) or 0.0
     return out
+
+
+class Stalls:
+    """Where the engine's late frames came from: every half second with late frames (when, how
+    many, the worst lateness), and every garbage collection that took longer than 10 ms."""
+
+    SAMPLE_S = 0.5
+    SLOW_GC_S = 0.010
+    KEPT = 2000
+
+    def __init__(self, clock: Any) -> None:
+        self.clock = clock
+        self.bursts: list[tuple[float, int, float]] = []  # (monotonic, late frames, max s)
+        self.collections: list[tuple[float, int, float]] = []  # (monotonic, generation, s)
+        self._gc_started = 0.0
+
+    def on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        now = time.monotonic()
+        if phase == "start":
+            self._gc_started = now
+        elif now - self._gc_started > self.SLOW_GC_S:
+            self.collections.append((self._gc_started, int(info.get("generation", -1)),
+                                     now - self._gc_started))
+            del self.collections[:-self.KEPT]
+
+    async def watch(self) -> None:
+        last = self.clock.frames.snapshot()
+        while True:
+            await asyncio.sleep(self.SAMPLE_S)
+            now = self.clock.frames.snapshot()
+            interval, last = now.since(last), now
+            if interval.late:
+                top = max((i for i, n in enumerate(interval.bins) if n), default=0)
+                self.bursts.append((time.monotonic(), interval.late, (top + 1) * BIN_S))
+                del self.bursts[:-self.KEPT]
 
 
 def _add_agents(engine: Any, specs: list[dict[str, Any]]) -> None:
@@ -169,9 +204,17 @@ async def serve(data_dir: Path, demo: bool, agents: list[dict[str, Any]]) -> Non
     pacer_pid = pacer.process.pid if pacer is not None else None
     clock = tel.clock
     print(json.dumps({"event": "ready", "sip_port": engine.sip_port, "pid": os.getpid(),
-                      "pacer_pid": pacer_pid, "fallbacks": fallbacks}), flush=True)
+                      "pacer_pid": pacer_pid, "fallbacks": fallbacks,
+                      "realtime": [tel.media_loop.realtime_granted,
+                                   bool(pacer.realtime) if pacer is not None else False]}),
+          flush=True)
 
+    stalls = Stalls(clock)
+    import gc
+
+    gc.callbacks.append(stalls.on_gc)
     loop = asyncio.get_running_loop()
+    watching = loop.create_task(stalls.watch())
     commands: asyncio.Queue[str] = asyncio.Queue()
 
     def read() -> None:
@@ -191,12 +234,15 @@ async def serve(data_dir: Path, demo: bool, agents: list[dict[str, Any]]) -> Non
                 "frames": {"bins": [(i, n) for i, n in enumerate(frames.bins) if n],
                            "count": frames.count, "late": frames.late, "max_s": frames.max_s},
                 "ticks": clock.ticks, "late_ticks": clock.late_ticks,
-                "threads": _threads_cpu(pacer_pid), "live_calls": len(tel.calls)}
+                "threads": _threads_cpu(pacer_pid), "live_calls": len(tel.calls),
+                "at": time.monotonic(), "bursts": stalls.bursts[-200:],
+                "collections": stalls.collections[-200:]}
         elif verb == "calls":
             answer = await asyncio.to_thread(_calls, engine, json.loads(rest))
         else:
             answer = {"error": f"unknown command {verb!r}"}
         print(json.dumps(answer), flush=True)
+    watching.cancel()
     await engine.stop()
     engine.close()
 
@@ -228,6 +274,10 @@ class Usage:
     threads_cpu_s: dict[str, float] = field(default_factory=dict)
     ticks: int = 0
     late_ticks: int = 0
+    # within the window: half seconds with late frames (seconds into the window, late frames,
+    # worst lateness s) and garbage collections over 10 ms (seconds in, generation, duration s)
+    bursts: list[tuple[float, int, float]] = field(default_factory=list)
+    collections: list[tuple[float, int, float]] = field(default_factory=list)
 
     @property
     def cores(self) -> float:
@@ -244,6 +294,11 @@ class Reading:
     at: float
     snap: dict[str, Any]
     cpu_s: float
+
+
+def _within(items: list[list[Any]], start: float, end: float) -> list[tuple[float, int, float]]:
+    """The (monotonic, n, seconds) items between two readings, timed from the first."""
+    return [(at - start, int(n), float(s)) for at, n, s in items if start < at <= end]
 
 
 class EngineProcess:
@@ -264,6 +319,8 @@ class EngineProcess:
         self.pid: int = ready["pid"]
         self.pacer_pid: int | None = ready["pacer_pid"]
         self.fallbacks: list[str] = ready["fallbacks"]
+        # whether the media thread / the RTP pacer got real-time scheduling
+        self.realtime: tuple[bool, bool] = tuple(ready["realtime"])  # type: ignore[assignment]
 
     def _answer(self, timeout: float = 60.0) -> dict[str, Any]:
         assert self.process.stdout is not None
@@ -304,7 +361,9 @@ class EngineProcess:
             threads_cpu_s={name: cpu - threads0.get(name, 0.0)
                            for name, cpu in now.snap["threads"].items()},
             ticks=now.snap["ticks"] - since.snap["ticks"],
-            late_ticks=now.snap["late_ticks"] - since.snap["late_ticks"])
+            late_ticks=now.snap["late_ticks"] - since.snap["late_ticks"],
+            bursts=_within(now.snap["bursts"], since.snap["at"], now.snap["at"]),
+            collections=_within(now.snap["collections"], since.snap["at"], now.snap["at"]))
 
     def calls(self, sip_ids: list[str]) -> list[dict[str, Any]]:
         answer = self.ask("calls " + json.dumps(sip_ids), timeout=CALLS_SETTLE_S + 30)

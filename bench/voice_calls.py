@@ -111,6 +111,13 @@ class Step:
     def unanswered(self) -> int:
         return sum(1 for v in self.latencies_ms if math.isinf(v))
 
+    @property
+    def talk_share(self) -> float:
+        """The share of the calls' time the callers spent speaking their lines."""
+        spoken = sum(line.ended_s - line.started_s for r in self.results for line in r.said)
+        total = sum(r.duration_s for r in self.results)
+        return spoken / total if total else 0.0
+
     def p(self, q: float) -> float | None:
         return percentile(self.latencies_ms, q)
 
@@ -194,10 +201,23 @@ def stage_line(step: Step) -> str:
     return "engine turn stages p50/p95 ms: " + ", ".join(parts)
 
 
+def stall_line(step: Step) -> str:
+    """When the late frames of the load window went out late, and the slow garbage collections."""
+    if step.usage is None:
+        return ""
+    bursts = ", ".join(f"{at:.1f}s: {n} late, worst {worst * 1000:.0f} ms"
+                       for at, n, worst in step.usage.bursts[:8])
+    more = len(step.usage.bursts) - 8
+    gcs = ", ".join(f"{at:.1f}s: gen {gen} {seconds * 1000:.0f} ms"
+                    for at, gen, seconds in step.usage.collections[:8])
+    return (f"late frames by half second: {bursts or 'none'}{f' (+{more} more)' if more > 0 else ''}"
+            f"; garbage collections > 10 ms: {gcs or 'none'}")
+
+
 def thread_line(step: Step) -> str:
     return "engine threads (cores): " + ", ".join(f"{name} {share:.2f}"
                                                   for name, share in step.threads())
 
 
 __all__ = ["Caller", "Route", "Step", "bench_persona", "ms", "persona_yaml", "prepare",
-           "run_step", "stage_line", "thread_line"]
+           "run_step", "stage_line", "stall_line", "thread_line"]
