@@ -320,7 +320,7 @@ class EngineProcess:
         self.pacer_pid: int | None = ready["pacer_pid"]
         self.fallbacks: list[str] = ready["fallbacks"]
         # whether the media thread / the RTP pacer got real-time scheduling
-        self.realtime: tuple[bool, bool] = tuple(ready["realtime"])  # type: ignore[assignment]
+        self.realtime = (bool(ready["realtime"][0]), bool(ready["realtime"][1]))
 
     def _answer(self, timeout: float = 60.0) -> dict[str, Any]:
         assert self.process.stdout is not None

@@ -128,7 +128,7 @@ def table(figures: Sequence[Figure], machine_line: str,
           missing: Iterable[str] = ()) -> str:
     """Every figure in one table: bench, figure, value, target, pass/fail; then the benchmarks
     that reported nothing (``missing``)."""
-    header = ("bench", "figure", "value", "target", "")
+    header = ("bench", "figure", "value", "target", "result")
     rows = [header]
     for f in figures:
         value = "-" if f.value is None else f"{_number(f.value)} {f.unit}".rstrip()

@@ -79,7 +79,7 @@ def test_the_table_lists_every_figure_with_its_verdict() -> None:
     text = table(figures, "2 cores, Test CPU", missing=["console_live"])
     lines = text.splitlines()
     assert lines[0] == "Benchmarks on 2 cores, Test CPU"
-    assert lines[1].split() == ["bench", "figure", "value", "target"]
+    assert lines[1].split() == ["bench", "figure", "value", "target", "result"]
     assert set(lines[2]) <= {"-", " "}
     capacity, latency, wer = lines[3:6]
     assert capacity.split()[0] == "capacity" and capacity.endswith("pass")
