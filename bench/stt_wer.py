@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     for error, key, ref, hyp in sorted(rows, reverse=True)[: args.worst]:
         print(f"  {error * 100:5.0f} %  {key}: {ref!r} -> {hyp!r}")
     report("stt_wer", "whisper tiny.en WER, Asterisk prompts", corpus_wer(pairs) * 100, "%")
-    report("stt_wer", "whisper CPU-s per audio-s", cpu_s / audio_s, "")
+    report("stt_wer", "whisper CPU per audio second", cpu_s / audio_s, "CPU-s")
     return 0
 
 
