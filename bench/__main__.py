@@ -2,19 +2,26 @@
 
 A benchmark script is a module of this folder with a ``if __name__ == "__main__":`` guard;
 helper modules (the shared big store) are not run on their own. Each runs in its own process
-from the project root, so one crashing benchmark does not stop the others.
+from the project root, so one crashing benchmark does not stop the others. Each reports its
+headline figures (bench.results) into a file named by an environment variable; the run ends
+with one table of them all, headed by the machine's cores and CPU model.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+from bench.results import RESULTS_ENV, machine, read_figures, table
+
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-HELPERS = frozenset({"__init__", "__main__", "bigstore", "live_feed"})
+HELPERS = frozenset({"__init__", "__main__", "bigstore", "live_feed", "engine_child", "results",
+                     "voice_calls"})
 MAIN_GUARD = 'if __name__ == "__main__":'
 
 
@@ -34,13 +41,20 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     failed: list[str] = []
-    for name in names:
-        print(f"\n=== bench/{name}.py ===", flush=True)
-        started = time.perf_counter()
-        code = subprocess.call([sys.executable, "-m", f"bench.{name}"], cwd=ROOT)
-        print(f"=== {name}: exit {code}, {time.perf_counter() - started:.0f} s ===", flush=True)
-        if code != 0:
-            failed.append(name)
+    with tempfile.TemporaryDirectory(prefix="switchboard-bench-results-") as tmp:
+        results = Path(tmp) / "figures.jsonl"
+        env = {**os.environ, RESULTS_ENV: str(results)}
+        for name in names:
+            print(f"\n=== bench/{name}.py ===", flush=True)
+            started = time.perf_counter()
+            code = subprocess.call([sys.executable, "-m", f"bench.{name}"], cwd=ROOT, env=env)
+            print(f"=== {name}: exit {code}, {time.perf_counter() - started:.0f} s ===", flush=True)
+            if code != 0:
+                failed.append(name)
+        figures = read_figures(results)
+    reported = {figure.bench for figure in figures}
+    print()
+    print(table(figures, machine(), [name for name in names if name not in reported]), flush=True)
     if failed:
         print(f"\nbenchmarks that did not finish: {', '.join(failed)}", file=sys.stderr)
         return 1

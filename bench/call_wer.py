@@ -28,6 +28,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 import numpy as np
 from sqlmodel import select
 
+from bench.results import report
 from engine.app import Engine
 from engine.settings import Settings
 from engine.speech.audio import SAMPLE_RATE
@@ -165,6 +166,8 @@ async def run(count: int, per_call: int, worst: int) -> int:
                    in zip(on_calls, keys, direct, strict=True)), reverse=True)
     for error, key, ref, hyp, d in rows[:worst]:
         print(f"  {error * 100:5.0f} %  {key}: {ref!r} -> call {hyp!r} / direct {d!r}")
+    report("call_wer", "whisper WER on SIP calls (G.711)", corpus_wer(on_calls) * 100, "%")
+    report("call_wer", "whisper WER, same prompts direct", corpus_wer(direct) * 100, "%")
     return 0
 
 

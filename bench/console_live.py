@@ -42,6 +42,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from bench.console_calls import Heartbeat, run_loop, stalls
 from bench.live_feed import start_feed
+from bench.results import report as report_figure
 from engine.events import Event, TranscriptFinal, TranscriptPartial
 
 TARGET_PAINT_MS = 50.0  # DESIGN §8: live transcript, engine event -> painted, p95
@@ -354,6 +355,17 @@ def report(results: dict[str, Any], published: dict[str, Any], load: tuple[float
     print(stall_line(f"board ({board['seconds']:.0f} s)", board["stalls"]))
     print(stall_line("opening the panel", results["panel_open"]))
     print(stall_line(f"panel ({panel['seconds']:.0f} s)", panel["stalls"]))
+    board_final = board["results"].get("final")
+    panel_final = panel["results"].get("final")
+    report_figure("console_live", f"board transcript.final -> painted p95, {calls} calls",
+           board_final[0]["p95"] if board_final else None, "ms", at_most=TARGET_PAINT_MS)
+    report_figure("console_live", "call panel transcript.final -> painted p95",
+           panel_final[0]["p95"] if panel_final else None, "ms", at_most=TARGET_PAINT_MS)
+    report_figure("console_live", "board repaints per second", board["paints_per_s"], "/s",
+           at_most=TARGET_BOARD_REPAINTS)
+    report_figure("console_live", "worst GUI stall, live calls",
+           max(board["stalls"]["worst_ms"], results["panel_open"]["worst_ms"],
+               panel["stalls"]["worst_ms"]), "ms", at_most=TARGET_STALL_MS)
 
 
 def main() -> int:

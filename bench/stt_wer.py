@@ -16,6 +16,7 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.results import report
 from engine.speech.audio import SAMPLE_RATE
 from engine.speech.corpus import INSTALL_HINT, prompts
 from engine.speech.wer import corpus_wer, wer
@@ -64,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"per prompt: p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {quantiles[-1] * 1000:.0f} ms")
     for error, key, ref, hyp in sorted(rows, reverse=True)[: args.worst]:
         print(f"  {error * 100:5.0f} %  {key}: {ref!r} -> {hyp!r}")
+    report("stt_wer", "whisper tiny.en WER, Asterisk prompts", corpus_wer(pairs) * 100, "%")
+    report("stt_wer", "whisper CPU per audio second", cpu_s / audio_s, "CPU-s")
     return 0
 
 
