@@ -89,6 +89,11 @@ class SimulatedCaller:
         self._hung_up = False
         self._ended = asyncio.Event()
 
+    @property
+    def result(self) -> CallResult | None:
+        """The call's result so far (what was said and heard until now); None before the call."""
+        return self._result
+
     async def call(self, uri: str, *, ring_timeout_s: float = RING_TIMEOUT_S,
                    limit_s: float = CALL_LIMIT_S) -> CallResult:
         result = self._result = CallResult(self.persona.name, uri, hearing=self.stt is not None)
