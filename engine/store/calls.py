@@ -46,7 +46,7 @@ class Call(Record, table=True):
         Index("ix_call_sip_call_id", "sip_call_id"),
         Index("ix_call_seq", "seq", unique=True),
         # Test calls are few and left out of the default list: their seqs, by a partial index
-        Index("ix_call_test_seq", "organization_id", "seq", sqlite_where=text("is_test"),
+        Index("ix_call_test_seq", "organization_id", "seq", sqlite_where=text("is_test = 1"),
               postgresql_where=text("is_test")),
     )
 

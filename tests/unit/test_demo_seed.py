@@ -52,7 +52,7 @@ def test_counts(seeded: Seeded) -> None:
     counts = {table: seeded.sql(f'SELECT count(*) FROM "{table}"')[0][0] for table in (
         "agent", "phone_number", "sip_trunk", "user", "campaign", "lead", "call", "tool_template",
         "analysis_template")}
-    assert counts == {"agent": 3, "phone_number": 4, "sip_trunk": 1, "user": 3, "campaign": 2,
+    assert counts == {"agent": 3, "phone_number": 5, "sip_trunk": 2, "user": 3, "campaign": 2,
                       "lead": DEMO_LEADS, "call": DEMO_CALLS, "tool_template": 3,
                       "analysis_template": 2}
     assert seeded.sql("SELECT count(*) FROM call WHERE organization_id != ?",
@@ -97,7 +97,8 @@ def test_numbers_are_e164_and_trunk_has_a_password(seeded: Seeded) -> None:
         assert phonenumbers.is_possible_number(parsed), number
         assert phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == number
     assert len(set(numbers)) == len(numbers)
-    assert seeded.sql("SELECT password IS NOT NULL AND password != '' FROM sip_trunk")[0][0] == 1
+    assert seeded.sql("SELECT password IS NOT NULL AND password != '' FROM sip_trunk "
+                      "WHERE name = 'Carrier (primary)'")[0][0] == 1
 
 
 def test_campaigns_and_leads(seeded: Seeded) -> None:
@@ -182,13 +183,15 @@ def test_transcripts_are_conversations(seeded: Seeded) -> None:
 
 
 def _matching(seeded: Seeded, **filters: Any) -> set[str]:
-    """Call ids the calls list would show for these filters (the engine's own search)."""
+    """Call ids the calls list would show for these filters (the engine's own search), test
+    calls included."""
     from sqlalchemy import select
 
     from engine.calls import listing
 
     with seeded.db.connect() as conn:
-        f = listing.CallFilter(organization_id=seeded.organization_id, **filters)
+        f = listing.CallFilter(organization_id=seeded.organization_id, include_tests=True,
+                               **filters)
         where = listing.conditions(conn, f)
         return set(conn.execute(select(listing.CALL.c.id).where(*where)).scalars())
 

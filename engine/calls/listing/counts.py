@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select, text
+from sqlalchemy import ColumnElement, Connection, func, select, text, true
 
 from engine.calls.listing.filters import TRIGRAM_MIN, CallFilter, conditions, time_conditions
 from engine.calls.listing.tables import CALL
@@ -137,7 +137,7 @@ def _alone(conn: Connection, organization_id: str) -> bool:
 def _test_calls(conn: Connection, f: CallFilter) -> int:
     """How many of the calls the filter matches (test calls included) are test calls."""
     where = [*conditions(conn, replace(f, include_tests=True)), *time_conditions(f),
-             CALL.c.is_test.is_(True)]
+             CALL.c.is_test == true()]
     return int(conn.execute(select(func.count()).select_from(CALL).where(*where)).scalar_one())
 
 

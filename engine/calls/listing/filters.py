@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, Select, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Connection, Select, func, literal_column, or_, select, text, true
 
 from engine.calls.listing.tables import CALL, Key, generation
 from engine.store.timeutil import iso
@@ -133,7 +133,7 @@ def has_test_calls(conn: Connection, organization_id: str) -> bool:
     """Whether the organization has any test call (one probe of the test calls' index)."""
     c = CALL.c
     return conn.execute(select(literal_column("1")).select_from(CALL).where(
-        c.organization_id == organization_id, c.is_test.is_(True)).limit(1)).first() is not None
+        c.organization_id == organization_id, c.is_test == true()).limit(1)).first() is not None
 
 
 def conditions(conn: Connection, f: CallFilter) -> Where:
@@ -159,7 +159,7 @@ def conditions(conn: Connection, f: CallFilter) -> Where:
     if not f.include_tests and has_test_calls(conn, f.organization_id):
         # by seq, which every sort index carries: the walk reads no row to leave them out
         where.append(c.seq.not_in(select(c.seq).where(c.organization_id == f.organization_id,
-                                                       c.is_test.is_(True))))
+                                                       c.is_test == true())))
         where.tests_left_out = True
     sqlite = conn.dialect.name == "sqlite"
     found: list[frozenset[int]] = []

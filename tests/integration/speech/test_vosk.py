@@ -13,10 +13,6 @@ from engine.speech.frames import TranscriptPartial
 from engine.speech.stt import SttModelMissing
 from engine.speech.vosk_stt import VoskEngine, find_models
 
-# Measured on 2 cores: a recogniser warmed on other speech decodes new speech at 2-3x real time,
-# one that has seen similar speech at 8-10x, a brand-new one at ~1x.
-REUSED_REAL_TIME_MIN = 3.0
-
 
 async def _stream_once(engine: VoskEngine, speech: bytes) -> dict[str, object]:
     stream = engine.open_stream()
@@ -54,12 +50,9 @@ def test_pool_is_warmed_at_load_and_reused_across_calls(vosk_ko: VoskEngine, kor
     second = asyncio.run(_stream_once(vosk_ko, korean_speech))
     assert pool.created == 1 and pool.idle == 1  # no new recogniser: both calls used the warmed one
     assert second["recognizer"] is first["recognizer"] and second["recognizer"] in pool._idle
-    audio_s = len(korean_speech) / 32000
-    for run in (first, second):
-        rtf = float(run["rtf"])  # type: ignore[arg-type]
-        wall = float(run["wall"])  # type: ignore[arg-type]
-        print(f"\nvosk ko: {audio_s:.1f} s audio in {wall:.2f} s wall; decoding {1 / rtf:.1f}x real time")
-    assert 1 / float(second["rtf"]) > REUSED_REAL_TIME_MIN  # type: ignore[arg-type]
+    # how fast the reused recogniser decodes is the STT benchmarks' figure (bench/stt_wer.py,
+    # bench/voice_latency.py), not a test's: a loaded machine would fail a timed assertion
+    assert first["final"] and second["final"], (first["final"], second["final"])
 
 
 def test_partials_come_while_speaking_then_a_final(vosk_ko: VoskEngine, korean_speech: bytes) -> None:

@@ -19,7 +19,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('call', schema=None) as batch_op:
         batch_op.create_index('ix_call_test_seq', ['organization_id', 'seq'], unique=False,
-                              sqlite_where=sa.text('is_test'), postgresql_where=sa.text('is_test'))
+                              sqlite_where=sa.text('is_test = 1'), postgresql_where=sa.text('is_test'))
 
 
 def downgrade() -> None:
