@@ -102,11 +102,23 @@ class LiveCallsModel(RecordTableModel):
             self._pending[ident] = None
             return
         fields = {k: v for k, v in change.call.items() if not isinstance(v, dict | list)}
+        # the engine's own changes carry no times: the event's time stands in until the row is
+        # fetched, so the duration runs from the start
+        known = {**(self.records[self.row_of(ident)] if self.row_of(ident) >= 0 else {}),
+                 **(self._pending.get(ident) or {})}
+        if change.at and not known.get("initiated_at"):
+            fields.setdefault("initiated_at", change.at)
+        if change.at and status == "in_progress" and not known.get("answered_at"):
+            fields.setdefault("answered_at", change.at)
         self._merge_pending(ident, fields)
         if isinstance(change, CallCreated) or (self.row_of(ident) < 0 and ident not in self._first_seen):
             self._first_seen.setdefault(ident, time.monotonic())
             if "from_number" not in change.call:
                 self.detail_wanted.emit(ident)
+
+    def is_listed(self, ident: str) -> bool:
+        """The call is on the board, or about to be."""
+        return self.row_of(ident) >= 0 or bool(self._pending.get(ident))
 
     def merge_detail(self, call: Record) -> None:
         """A call's row as fetched (the board asked for it after ``call.created``)."""

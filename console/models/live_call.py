@@ -42,6 +42,18 @@ REFRESH_ON = (CallChange, CallControl, CallWhisper, CallParticipantJoined, CallP
               TransferEvent, TranscriptFinal)
 MAX_TURNS = 50  # turns of latency kept for the waterfall
 SCREEN_ROLES = ("takeover", "agent")  # joined humans at a console, who see whispered text
+USER_PREFIX = "user:"  # a transfer destination that is a console user (engine.calls.commands)
+# what the panel says once a command was accepted, by command type
+SENT_TEXTS = {"say": "Sent: the agent says it", "inject_context": "Whisper sent",
+              "hold": "The call is on hold", "resume": "The call is resumed",
+              "mute_agent": "The agent is muted", "unmute_agent": "The agent can speak again",
+              "dtmf": "Keypad tones sent", "end_call": "The call is ending",
+              "complete_transfer": "Transfer completed", "cancel_transfer": "Transfer canceled"}
+# the commands by the names the user knows them by, for error messages
+COMMAND_NAMES = {"say": "Say", "inject_context": "Whisper", "hold": "Hold", "resume": "Resume",
+                 "mute_agent": "Mute agent", "unmute_agent": "Unmute agent", "dtmf": "Keypad",
+                 "end_call": "End call", "complete_transfer": "Complete transfer",
+                 "cancel_transfer": "Cancel transfer"}
 
 
 class TurnLatency(QObject):
@@ -291,10 +303,17 @@ class LiveCallModel(QObject):
         return self.human_agent_on_call or self.transferred
 
     @property
+    def transferred_to_screen(self) -> bool:
+        """A transfer of this call completed to a console user (who sees whispered text)."""
+        return any(t.get("status") == "completed"
+                   and str(t.get("transfer_to") or "").startswith(USER_PREFIX)
+                   for t in self.transfers.transfers.values())
+
+    @property
     def whisper_target(self) -> str:
         """Where a text whisper goes: ``ai`` (its brain), ``human`` (the human agent's screen) or
         ``phone`` (a transfer to a phone: no screen, only a voice whisper reaches them)."""
-        if self.human_agent_on_call:
+        if self.human_agent_on_call or self.transferred_to_screen:
             return "human"
         return "phone" if self.transferred else "ai"
 
@@ -422,7 +441,7 @@ class LiveCallModel(QObject):
     def _failed(self, type_: str, exc: Exception) -> None:
         self.busy.discard(type_)
         message = exc.message if isinstance(exc, ApiError) else (str(exc) or type(exc).__name__)
-        self.error.emit(f"{fmt.label(type_)}: {message}")
+        self.error.emit(f"{COMMAND_NAMES.get(type_, fmt.label(type_))}: {message}")
         self.changed.emit()
 
     def say(self, content: str, *, interrupt: bool = True, interruptible: bool = True,

@@ -74,6 +74,8 @@ def _cause(data: Record) -> str:
 def describe(name: str, data: Record) -> tuple[str, str, str]:
     """The title, detail and tone of the step ``transfer.<name>`` with its data."""
     label, target = str(data.get("label") or ""), str(data.get("to") or "")
+    if target.startswith("user:"):  # a console user: their name (the label), never their id
+        target = "" if label else "a console user"
     to = f"{label} ({target})" if label and target and label != target else (label or target)
     kind = str(data.get("kind") or "")
     code = _code(data.get("sip_status_code") or data.get("code"))

@@ -130,7 +130,7 @@ class Phone(QObject):
         if not digits or call_id is None or not self.active:
             return
         self.bridge.call(lambda api: api.control(call_id, "dtmf", digits=digits), None,
-                         lambda exc: self.error.emit(f"DTMF: {_message(exc)}"), context=self)
+                         lambda exc: self.error.emit(f"Keypad: {_message(exc)}"), context=self)
 
     def test_speaker(self, kind: str = "output") -> bool:
         """A short tone on the output (or ringer) device; False when there is none."""

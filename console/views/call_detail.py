@@ -29,6 +29,7 @@ from console.models.records import Column, RecordTableModel
 from console.views.transcript import TranscriptView
 from console.views.widgets import button, empty_state, hbox, section, table_view
 from engine.client import Record
+from engine.events import AnalysisCompleted, Event
 
 RIGHT = Qt.AlignmentFlag.AlignRight
 COST_KINDS = (("Speech to text", "stt"), ("Language model", "llm"), ("Text to speech", "tts"),
@@ -46,6 +47,28 @@ EVENT_CELL_PADDING = 20  # item padding and the style's text margins, both sides
 def _text_of(key: str) -> Callable[[Record], str]:
     """A column's text: the record's ``key`` as a string, blank when missing."""
     return lambda record: "" if record.get(key) is None else str(record[key])
+
+
+# why a call without a transcript has none, by its status
+NO_TRANSCRIPT = {
+    "queued": "The call has not started yet.",
+    "ringing": "The call is ringing: nothing has been said yet.",
+    "in_progress": "Nothing has been said yet.",
+    "failed": "There is no conversation: the call failed before anyone spoke.",
+    "no_answer": "There is no conversation: nobody answered the call.",
+    "busy": "There is no conversation: the line was busy.",
+    "canceled": "There is no conversation: the call was canceled before it was answered.",
+}
+NOTHING_SAID = "Nothing was said on this call."
+
+
+def no_transcript_text(call: Record) -> str:
+    """Why the call's Transcript tab is empty, in the user's words."""
+    text = NO_TRANSCRIPT.get(str(call.get("status") or ""), NOTHING_SAID)
+    reason = fmt.label(call.get("disconnect_reason"))
+    if call.get("status") == "failed" and reason and call.get("disconnect_reason") != "error":
+        text += f" Reason: {reason.lower()}."
+    return text
 
 
 def transcript_entries(call: Record) -> list[Record]:
@@ -139,6 +162,7 @@ class CallDetail(QWidget):
         self.agent_names: dict[str, str] = {}
         self._pending = 0
         self._generation = 0
+        bridge.event_received.connect(self._event)
 
         self.stack = QStackedLayout(self)
         self.placeholder = empty_state("Select a call to see its conversation, events and analysis.")
@@ -299,12 +323,13 @@ class CallDetail(QWidget):
         self.stack.setCurrentWidget(self.placeholder)
         self._settle()
 
-    def _got_events(self, generation: int, events: list[Record]) -> None:
+    def _got_events(self, generation: int, events: list[Record], *, settle: bool = True) -> None:
         if generation != self._generation:
             return
         self.events_model.set_records(events)
         self._size_event_columns()
-        self._settle()
+        if settle:
+            self._settle()
 
     def _got_call(self, generation: int, call: Record) -> None:
         if generation != self._generation:
@@ -313,11 +338,39 @@ class CallDetail(QWidget):
         self.stack.setCurrentIndex(1)
         self._fill_header(call)
         self.transcript.transcript().set_entries(transcript_entries(call))
+        self.transcript.set_empty_text(no_transcript_text(call))
         self._fill_analysis(call)
         self._fill_costs(call)
         self.notes.setPlainText(call.get("notes") or "")
         self.notes_state.clear()
         self._settle()
+
+    # -- following the engine ---------------------------------------------------------------------
+
+    def _event(self, event: Event) -> None:
+        if isinstance(event, AnalysisCompleted) and event.call_id and event.call_id == self.call_id:
+            self.refresh_analysis(event.call_id)
+
+    def refresh_analysis(self, call_id: str) -> None:
+        """The call's analysis (and what it costs, and its events) again, once it is written;
+        the transcript and unsaved notes stay as they are."""
+        generation = self._generation
+        self.bridge.call(lambda api: api.get_call(call_id),
+                         lambda call: self._got_analysis(generation, call),
+                         lambda exc: None, context=self)
+        self.bridge.call(lambda api: api.call_events(call_id),
+                         lambda events: self._got_events(generation, events, settle=False),
+                         lambda exc: None, context=self)
+
+    def _got_analysis(self, generation: int, call: Record) -> None:
+        if generation != self._generation or self.call is None:
+            return
+        notes = self.call.get("notes")
+        self.call = {**call, "notes": notes}
+        self._fill_header(call)
+        self._fill_analysis(call)
+        self._fill_costs(call)
+        self.call_updated.emit(call)
 
     def _fill_header(self, call: Record) -> None:
         self.headline.setText(f"{call.get('from_number', '')}  →  {call.get('to_number', '')}")

@@ -19,6 +19,8 @@ from engine.events import Event, Snapshot
 SNAPSHOT_WAIT_MS = 5000  # without a snapshot by then, the board shows what it has
 FLUSH_MS = 100  # pending row changes are painted at most this often (≤ 10 repaints a second)
 TICK_MS = 1000  # durations move on once a second
+DETAIL_ATTEMPTS = 5  # a new call's row is asked for this many times while it is not written yet
+DETAIL_RETRY_MS = 400  # the engine writes a new call's row within ~100 ms (its store batches)
 
 
 class LiveView(View):
@@ -38,7 +40,7 @@ class LiveView(View):
         for column, width in enumerate((80, 150, 160, 110, 80)):
             self.table.horizontalHeader().resizeSection(column, width)
         self.table.activated.connect(self._open_index)  # Enter, and double-click
-        self.table.doubleClicked.connect(self._open_index)
+        self.table.clicked.connect(self._open_index)  # one click opens, as a list of calls does
         self.empty = empty_state("No live calls\n\nCalls appear here the moment they start.")
         holder = QWidget()
         self.stack = QStackedLayout(holder)
@@ -72,6 +74,13 @@ class LiveView(View):
         self._tick.start()
         ctx.records_changed.connect(lambda kind: self._load_agents() if kind == "agent" else None)
 
+    def activate(self) -> None:
+        """Shown again (the rail's Live entry): a call that ended meanwhile is not reopened, the
+        board shows instead."""
+        if self.panel is not None and self.panel.model.is_loaded and not self.panel.model.live:
+            self.close_call()
+        super().activate()
+
     def refresh(self) -> None:
         self._load_agents()
         self._changed()
@@ -90,15 +99,23 @@ class LiveView(View):
         self.model.agent_names = {a["id"]: a.get("name", "") for a in agents}
         self.model.layoutChanged.emit()
 
-    def _fetch_call(self, call_id: str) -> None:
+    def _fetch_call(self, call_id: str, attempt: int = 0) -> None:
+        """The call's row (caller, agent, times). A call that has just begun may not be written
+        yet: it is asked for again a moment later, a few times, while it is on the board."""
         self._details_waiting.add(call_id)
 
         def arrived(call: Record) -> None:
             self.model.merge_detail(call)
             self._detail_done(call_id)
 
-        self.bridge.call(lambda api: api.get_call(call_id), arrived,
-                         lambda exc: self._detail_done(call_id), context=self)
+        def failed(exc: Exception) -> None:
+            self._detail_done(call_id)
+            if attempt + 1 < DETAIL_ATTEMPTS and self.model.is_listed(call_id):
+                QTimer.singleShot(DETAIL_RETRY_MS, self,
+                                  lambda: self._fetch_call(call_id, attempt + 1)
+                                  if self.model.is_listed(call_id) else None)
+
+        self.bridge.call(lambda api: api.get_call(call_id), arrived, failed, context=self)
 
     def _detail_done(self, call_id: str) -> None:
         self._details_waiting.discard(call_id)

@@ -30,7 +30,7 @@ from console import formatting as fmt
 from console import theme
 from console.bridge import ApiBridge
 from console.models.live import live_seconds
-from console.models.live_call import LiveCallModel
+from console.models.live_call import SENT_TEXTS, LiveCallModel
 from console.models.macros import MacrosModel
 from console.views.latency import LatencyWaterfall
 from console.views.macros import MacroBar, MacroEditor
@@ -268,7 +268,7 @@ class LiveCallPanel(QWidget):
         title, placeholder = WHISPER_TEXTS[target]
         self.whisper_title.setText(title)
         self.whisper_box.setPlaceholderText(placeholder)
-        self.whisper_box.setEnabled(target != "phone")
+        self.whisper_box.setEnabled(live and target != "phone")
         self.whisper_reply.setVisible(target == "ai")
         self.whisper_button.setEnabled(live and target != "phone")
 
@@ -300,6 +300,8 @@ class LiveCallPanel(QWidget):
     def open_transfer(self) -> TransferDialog:
         if self.transfer_dialog is None:
             dialog = TransferDialog(self.bridge, self.model.call_id, self.model.transcript.briefing(), self)
+            if self.model.is_loaded and not self.model.live:
+                dialog.call_ended()
             dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             dialog.started.connect(self.model.transfers.update_transfer)
             dialog.finished.connect(lambda _: setattr(self, "transfer_dialog", None))
@@ -355,15 +357,18 @@ class LiveCallPanel(QWidget):
         self.mute_button.setChecked(self.model.agent_muted)
         self.mute_button.setText("Unmute agent" if self.model.agent_muted else "Mute agent")
         for widget in (self.say_button, self.whisper_button, self.hold_button, self.mute_button,
-                       self.end_button, *self.dtmf_buttons.values()):
+                       self.end_button, self.say_box, self.say_when, self.say_uninterruptible,
+                       self.say_end_after, self.whisper_reply, *self.dtmf_buttons.values()):
             widget.setEnabled(live)
         self.hold_button.setEnabled(live and not {"hold", "resume"} & self.model.busy)
         self._show_whisper(live)
+        if not live and self.transfer_dialog is not None:
+            self.transfer_dialog.call_ended()
         if self.model.agent_id:
             self.macros.load(self.model.agent_id)
         self.macro_bar.set_enabled(live)
         self.macro_edit_button.setEnabled(bool(self.model.agent_id))
-        running = self.model.transfers.running
+        running = self.model.transfers.running if live else None
         self.transfer_button.setEnabled(live and running is None and self.model.status != "transferring")
         self.transfer_actions.setVisible(running is not None)
         if running is not None:
@@ -391,7 +396,7 @@ class LiveCallPanel(QWidget):
         self.error_label.setVisible(bool(text))
 
     def _sent(self, type_: str) -> None:
-        self._notify(f"{fmt.label(type_)} sent")
+        self._notify(SENT_TEXTS.get(type_, f"{fmt.label(type_)} sent"))
 
     def _notify(self, text: str) -> None:
         status = getattr(self.window(), "show_message", None)

@@ -50,6 +50,7 @@ SHORTCUT = "F9"  # Ctrl+1..7 pick views; F9 is free in the window and in Qt's st
 DOCK_WIDTH = 380  # as first shown; the user may drag it
 DOCK_MIN_WIDTH = 300
 DTMF_KEYS = ("123", "456", "789", "*0#")
+WEB_CALL_KEYPAD = "Keypad tones cannot be sent on a test call: it carries your voice only."
 LAST_TURNS_SHOWN = 6
 WHISPERS_SHOWN = 3  # the latest supervisor whispers on the banner
 PHASE_LABELS = {"connecting": "Connecting…", "connected": "Connected", "ended": "Call ended",
@@ -352,6 +353,8 @@ class SoftphoneDock(QDockWidget):
                 key_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
                 pad.addWidget(key_button, row, column)
                 self.dtmf_buttons[key] = key_button
+        self.keypad_note = _wrapped(WEB_CALL_KEYPAD, "viewSubtitle")
+        pad.addWidget(self.keypad_note, len(DTMF_KEYS), 0, 1, 3)
         self.keypad.setVisible(False)
         self.keypad_button.toggled.connect(self.keypad.setVisible)
         layout.addWidget(self.keypad)
@@ -445,9 +448,13 @@ class SoftphoneDock(QDockWidget):
         hold_busy = live_model is not None and bool({"hold", "resume"} & live_model.busy)
         self.hold_button.setEnabled(connected and live_model is not None and not hold_busy)
         self.hold_button.setText("Resume" if model.on_hold else "Hold")
+        # a test call is a web call: it carries voice only, no keypad tones (the keys show
+        # greyed with a note in their own space, so nothing below them moves)
+        tones = connected and model.call_kind != "web_call"
         self.keypad_button.setEnabled(connected)
         for key in self.dtmf_buttons.values():
-            key.setEnabled(connected)
+            key.setEnabled(tones)
+        self.keypad_note.setVisible(model.call_kind == "web_call")
         self.hang_up_button.setVisible(live)
         self.close_button.setVisible(not live)
         if not live:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QResizeEvent
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -146,6 +146,7 @@ class TranscriptView(QListView):
         self.setSpacing(0)
         self.follow = False
         self._at_end = True
+        self._empty_text = ""  # said in the middle while there is no line
         self.new_messages = QPushButton("↓ New messages", self.viewport())
         self.new_messages.setObjectName("newMessages")
         self.new_messages.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -217,6 +218,24 @@ class TranscriptView(QListView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._place_marker()
+
+    def set_empty_text(self, text: str) -> None:
+        """What the view says while it has no line (why there is no conversation)."""
+        self._empty_text = text
+        self.viewport().update()
+
+    def empty_text(self) -> str:
+        return self._empty_text
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._empty_text and self.model().rowCount() == 0:
+            painter = QPainter(self.viewport())
+            painter.setPen(QColor(theme.colors().muted))
+            area = self.viewport().rect().adjusted(24, 24, -24, -24)
+            painter.drawText(area, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+                             self._empty_text)
+            painter.end()
 
     def transcript(self) -> TranscriptModel:
         model = self.model()

@@ -72,6 +72,12 @@ def mark(widget: QWidget, invalid: bool) -> None:
     widget.style().polish(widget)
 
 
+USER_NAME_ROLE = Qt.ItemDataRole.UserRole + 1  # a console user's name, the destination's label
+BLIND_USER_HINT = ("A console user is reached by a warm transfer only: choose Warm, and they "
+                   "are briefed in their softphone before they take the caller.")
+CALL_ENDED = "This call has ended, so there is nothing left to transfer. Close this window."
+
+
 class DestinationRow(QWidget):
     """One destination: a number or SIP URI, or a console user; its label; remove."""
 
@@ -107,6 +113,11 @@ class DestinationRow(QWidget):
         row.addWidget(self.label)
         row.addWidget(self.remove)
         layout.addLayout(row)
+        self.blind_hint = QLabel(BLIND_USER_HINT)
+        self.blind_hint.setObjectName("viewSubtitle")
+        self.blind_hint.setWordWrap(True)
+        self.blind_hint.hide()
+        layout.addWidget(self.blind_hint)
         self.to_error = error_label()
         self.label_error = error_label()
         layout.addWidget(self.to_error)
@@ -128,7 +139,9 @@ class DestinationRow(QWidget):
             user_id = self.user.currentData(Qt.ItemDataRole.UserRole)
             item = self.user.model().index(self.user.currentIndex(), 0)
             enabled = bool(item.flags() & Qt.ItemFlag.ItemIsEnabled) if item.isValid() else False
-            return Destination(f"user:{user_id}" if user_id and enabled else "", self.label.text())
+            name = str(self.user.currentData(USER_NAME_ROLE) or "")
+            return Destination(f"user:{user_id}" if user_id and enabled else "",
+                               self.label.text() or name)
         return Destination(self.to.text(), self.label.text())
 
     def set_blind(self, blind: bool) -> None:
@@ -138,6 +151,8 @@ class DestinationRow(QWidget):
         item = users.item(KIND_USER)
         if item is not None:
             item.setEnabled(not blind)
+            item.setToolTip(BLIND_USER_HINT if blind else "")
+        self.blind_hint.setVisible(blind)
         if blind:
             self.kind.setCurrentIndex(KIND_NUMBER)
 
@@ -166,6 +181,7 @@ class TransferDialog(QDialog):
         self.setWindowTitle("Transfer call")
         self.bridge = bridge
         self.call_id = call_id
+        self.ended = False  # the call ended while the dialog was open
         self.resize(680, 620)
         self.users = QStandardItemModel(self)
         self._no_users()
@@ -331,6 +347,7 @@ class TransferDialog(QDialog):
             item = QStandardItem(presence_dot(presence), f"{user.get('display_name') or user.get('email')}"
                                                          f"  ·  {fmt.label(presence)}")
             item.setData(user.get("id"), Qt.ItemDataRole.UserRole)
+            item.setData(user.get("display_name") or user.get("email") or "", USER_NAME_ROLE)
             item.setEnabled(presence == "available")
             item.setToolTip(str(user.get("email") or ""))
             self.users.appendRow(item)
@@ -383,7 +400,17 @@ class TransferDialog(QDialog):
         self.error_label.setText(message)
         self.error_label.show()
 
+    def call_ended(self) -> None:
+        """The call is over: nothing is left to transfer, and the dialog says so."""
+        self.ended = True
+        self.submit_button.setEnabled(False)
+        self.submit_button.setText("Transfer")
+        self.error_label.setText(CALL_ENDED)
+        self.error_label.show()
+
     def submit(self) -> None:
+        if self.ended:
+            return
         self.clear_errors()
         request = self.request()
         errors = request.errors()
@@ -404,6 +431,9 @@ class TransferDialog(QDialog):
     def _failed(self, exc: Exception) -> None:
         self.submit_button.setEnabled(True)
         self.submit_button.setText("Transfer")
+        if isinstance(exc, ApiError) and exc.code == "CONFLICT" and "is not live" in exc.message:
+            self.call_ended()
+            return
         field = TransferRequest.api_field(self.kind, exc.field if isinstance(exc, ApiError) else None)
         details = exc.details if isinstance(exc, ApiError) else []
         shown = False

@@ -23,6 +23,7 @@ from sqlalchemy import Engine as SqlEngine
 from sqlmodel import Session, select
 
 from engine.calls.agent_leg import AgentLegs
+from engine.calls.analysis import CallAnalyst
 from engine.calls.hooks import CallHooks
 from engine.calls.inbound import InboundRouter
 from engine.calls.joins import LiveJoins
@@ -86,6 +87,7 @@ class Telephony:
         self.port_fallback = port_fallback  # ``port`` taken: listen on a free one instead
         self.runner = SerialRunner(db)
         self.records = SqlCallRecords(db, writer, bus, self.runner)
+        self.analyst = CallAnalyst(db, writer, self.runner.drained, self._emit)
         clock = clock or MediaClock()
         # the media thread and the RTP pacer ask for real-time scheduling (engine.media.realtime)
         self.media_loop = MediaLoop(clock, realtime=realtime)
@@ -201,6 +203,14 @@ class Telephony:
             self.calls.pop(call.call_id, None)
             self.records.forget(call.call_id)
             self.finished.append(call)
+            self.analyse(call.call_id)
+
+    def analyse(self, call_id: str) -> None:
+        """The post-call analysis of a call that has just ended, in the background."""
+        self._spawn(self._analyse(call_id))
+
+    async def _analyse(self, call_id: str) -> None:
+        await self.analyst.call_ended(call_id)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
@@ -252,6 +262,7 @@ class Telephony:
                                                "metadata_": {"error_message": str(exc)}})
             self.records.add_event(call_id, "engine", "call.ended", status="failed",
                                    failure="error", payload={"error": str(exc)})
+            self.analyse(call_id)
             return
         self.records.remember(call_id, plan.organization_id)
         await self._run(LiveCall(SipOutboundLeg(plan, self.ua, self.media), plan.route,
@@ -269,6 +280,7 @@ class Telephony:
         except Exception as exc:
             call.setup_failed(exc)
             self.records.forget(call.call_id)
+            self.analyse(call.call_id)
             raise
         self._spawn(self._run(call))
         return call.call_id, answer

@@ -19,6 +19,7 @@ from engine.events.bus import SUBSCRIBER_QUEUE, EventBus, Subscription
 from engine.events.calls import (
     LATENCY_STAGES,
     AgentSpeaking,
+    AnalysisCompleted,
     CallChange,
     CallControl,
     CallCreated,
@@ -99,6 +100,7 @@ __all__ = [
     "AgentDeleted",
     "AgentSpeaking",
     "AgentUpdated",
+    "AnalysisCompleted",
     "AnalysisTemplateCreated",
     "AnalysisTemplateDeleted",
     "AnalysisTemplateUpdated",

@@ -215,6 +215,25 @@ class MetricsTurn(Event):
                 "tts_ttfb_ms": self.tts_ttfb_ms, "voice_to_voice_ms": self.voice_to_voice_ms}
 
 
-__all__ = ["LATENCY_STAGES", "AgentSpeaking", "CallChange", "CallControl", "CallCreated",
+@registered
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnalysisCompleted(Event):
+    """A call's post-call analysis is written, moments after the call ended (or when re-run):
+    ``status`` says who made it (``heuristic``, ``llm``), ``error`` why an LLM's answer was not
+    kept; the rest are the call's analysis fields as its detail shows them."""
+
+    type: ClassVar[str] = "analysis.completed"
+    call_id_in_data: ClassVar[bool] = True
+
+    status: str
+    summary: str | None = None
+    sentiment: str | None = None
+    sentiment_score: int | None = None
+    outcome: str | None = None
+    success: bool | None = None
+    error: str | None = None
+
+
+__all__ = ["LATENCY_STAGES", "AgentSpeaking", "AnalysisCompleted", "CallChange", "CallControl", "CallCreated",
            "CallParticipantJoined", "CallParticipantLeft", "CallUpdated", "CallWhisper",
            "MetricsTurn", "TranscriptFinal", "TranscriptPartial"]

@@ -1,5 +1,6 @@
-"""What the messages say about a call: its list view, and the end-of-call report (with the
-heuristic analysis run first when the call has none yet). Blocking: run in a worker thread."""
+"""What the messages say about a call: its list view, and the end-of-call report (with the call's
+analysis: the one made as the call ended, waited for while under way, or made here when the call
+has none yet; never twice). Blocking: run in a worker thread."""
 
 from __future__ import annotations
 
@@ -11,11 +12,9 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from engine.calls.analysis import reanalyse
+from engine.calls.analysis import analyse_ended
 from engine.calls.serialize import analysis, costs, record, recording_url, report, summary_row
 from engine.store import Agent, Call, TranscriptEntry, session_scope, utcnow
-
-PENDING_ANALYSIS = "pending"
 
 
 @dataclass
@@ -46,7 +45,8 @@ def load_call(db: SqlEngine, call_id: str) -> CallState | None:
 
 
 def load_report(db: SqlEngine, call_id: str) -> tuple[CallState, dict[str, Any]] | None:
-    """The call and its report fields; a call still without analysis gets the heuristic one."""
+    """The call and its report fields, with its analysis (see :func:`analyse_ended`)."""
+    analyse_ended(db, call_id)
     with session_scope(db) as session:
         call = session.get(Call, call_id)
         if call is None:
@@ -55,9 +55,6 @@ def load_report(db: SqlEngine, call_id: str) -> tuple[CallState, dict[str, Any]]
             select(TranscriptEntry).where(TranscriptEntry.call_id == call_id)
             .order_by(col(TranscriptEntry.index), col(TranscriptEntry.created_at))
         ).all())
-        if call.analysis_status == PENDING_ANALYSIS:
-            reanalyse(session, call, entries)
-            session.flush()
         state = _state(session, call)
         full = report(call, entries)
         transcript = call.transcript or "\n".join(f"{e.source}: {e.text}" for e in entries if e.text)

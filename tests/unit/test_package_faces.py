@@ -88,6 +88,7 @@ CURATED_FACES: dict[str, list[str]] = {
         "AgentDeleted",
         "AgentSpeaking",
         "AgentUpdated",
+        "AnalysisCompleted",
         "AnalysisTemplateCreated",
         "AnalysisTemplateDeleted",
         "AnalysisTemplateUpdated",

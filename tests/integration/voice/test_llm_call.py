@@ -11,6 +11,7 @@ endpoint's base URL), and must never show in logs or API answers.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import wave
@@ -40,7 +41,7 @@ from engine.store import (
     TranscriptEntry,
     session_scope,
 )
-from tests.harness.receivers import ChatStub
+from tests.harness.receivers import ChatAnswer, ChatStub
 from tests.harness.sip_engine import SipEngine, started
 from tests.harness.sipp import requires_sipp, run_sipp
 from tests.harness.sipp_steps import recv_bye
@@ -88,8 +89,22 @@ def pieces(text: str) -> list[str]:
     return [words[0]] + [" " + word for word in words[1:]]
 
 
-def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The stream for one request: goodbye and end_call once the caller thanks or says goodbye."""
+ANALYSIS = {"summary": "The caller asked about an order; it arrives tomorrow.",
+            "sentiment": "positive", "sentiment_score": 8, "outcome": None, "success": True,
+            "structured_data": {}}
+
+
+def answer(body: dict[str, Any]) -> ChatAnswer:
+    """The stream for one of the brain's requests: goodbye and end_call once the caller thanks or
+    says goodbye; for the post-call analysis (not streamed), its JSON."""
+    if not body.get("stream"):
+        return 200, {"id": "chatcmpl-stub", "object": "chat.completion", "created": 1,
+                     "model": "stub-1",
+                     "choices": [{"index": 0, "finish_reason": "stop",
+                                  "message": {"role": "assistant",
+                                              "content": json.dumps(ANALYSIS)}}],
+                     "usage": {"prompt_tokens": 200, "completion_tokens": 40,
+                               "total_tokens": 240}}
     said = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
     out = [chunk({"role": "assistant", "content": ""})]
     if "thank" in said.lower() or "bye" in said.lower():
@@ -218,6 +233,13 @@ async def test_an_llm_agent_answers_and_ends_a_live_call(llm_engine: SipEngine, 
     assert any(e.event_type == "agent.hangup" and e.payload["reason"] == "agent_hangup"
                for e in events), [e.event_type for e in events]
     assert call.status == "completed" and call.cost_llm_micro_usd > 0
+
+    # the post-call analysis ran as the call ended: one more request, not streamed
+    analysed = [r for r in chat_stub.requests if not r.get("stream")]
+    assert len(analysed) == 1
+    assert chat_stub.requests[-1] is analysed[0]
+    assert call.analysis_status == "llm" and call.summary == ANALYSIS["summary"]
+    assert any(e.event_type == "analysis.completed" and e.status == "llm" for e in events)
 
     # what the caller heard: the agent's side of the recording, recognised by whisper
     with wave.open(str(call.recording_path)) as wav:
