@@ -16,7 +16,7 @@ from engine.simulator.personas import parse_persona
 from tests.harness.sip_engine import ControlEngine, open_control_engine
 
 os.environ["HF_HUB_OFFLINE"] = "1"
-pytestmark = pytest.mark.timeout(150)
+pytestmark = pytest.mark.timeout(240)
 
 # A caller who states its business, then listens quietly while the supervisor steps in
 PATIENT = """
@@ -27,7 +27,7 @@ voice: {language: en, voice: en-gb, rate: 150}
 steps:
   - wait: {}
   - say: Hello, I am calling about a parcel.
-  - silence: 60
+  - silence: 120
   - hangup: {}
 success:
   heard: [colleague]
@@ -47,23 +47,23 @@ async def test_say_whisper_and_end_on_a_simulated_call(control_engine: ControlEn
     stt = engine.engine.telephony.agents.models.whisper()
     caller = SimulatedCaller(parse_persona(PATIENT, Path("patient.yaml")), stt)
     call = asyncio.ensure_future(caller.call(
-        f"sip:{engine.number.lstrip('+')}@127.0.0.1:{engine.port}", limit_s=100))
+        f"sip:{engine.number.lstrip('+')}@127.0.0.1:{engine.port}", limit_s=180))
     session = await engine.live_session(30)
     pipeline = session.agent.pipeline  # type: ignore[union-attr]
-    await engine.wait_for(lambda: any(line.source == "user" for line in pipeline.lines), 40,
+    await engine.wait_for(lambda: any(line.source == "user" for line in pipeline.lines), 60,
                           "the caller's first line")
-    await engine.wait_for(lambda: pipeline.state == "listening", 30, "the agent's answer's end")
+    await engine.wait_for(lambda: pipeline.state == "listening", 60, "the agent's answer's end")
 
     said = await client.control(session.call_id, "say", content=SAID)
     assert said["result"] == "speaking"
-    await engine.wait_for(lambda: "colleague" in caller_heard(caller), 30,
+    await engine.wait_for(lambda: "colleague" in caller_heard(caller), 60,
                           "the supervisor's words in the caller's ears")
-    await engine.wait_for(lambda: pipeline.state == "listening", 30, "the line's end")
+    await engine.wait_for(lambda: pipeline.state == "listening", 60, "the line's end")
 
     asked = await client.control(session.call_id, "inject_context", trigger_response=True,
                                  content="I would like to check my order status.")
     assert asked["result"] == "responding"
-    await engine.wait_for(lambda: "order number" in caller_heard(caller), 30,
+    await engine.wait_for(lambda: "order number" in caller_heard(caller), 60,
                           "the agent's answer to the whisper, heard by the caller")
 
     ended = await client.control(session.call_id, "end_call", message="Goodbye for now.")
