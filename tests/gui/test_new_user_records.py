@@ -197,3 +197,39 @@ def test_the_agents_form_holds_at_1100_by_700(console: Console, qtbot: QtBot) ->
     for widget in (view.editor.save_button, view.editor.new_button):
         corner = widget.mapTo(view, QPoint(widget.width(), widget.height()))
         assert view.rect().contains(corner - QPoint(1, 1)), widget.text()
+
+
+def test_the_calls_list_follows_the_events_and_keeps_unsaved_notes(console: Console, qtbot: QtBot,
+                                                                   engine_server: RunningEngine) -> None:
+    agent = run_api(engine_server, lambda api: api.agents.create(name="Listed", script=SCRIPT))
+    calls = console.view("calls")
+    first = run_api(engine_server, lambda api: api.create_call(agent_id=agent["id"], to_number="+14155550161",
+                                                               from_number="+14155550100"))
+    qtbot.waitUntil(lambda: calls.model.row_of(first["id"]) == 0, timeout=15_000)  # no Refresh
+    second = run_api(engine_server, lambda api: api.create_call(
+        agent_id=agent["id"], to_number="+14155550162", from_number="+14155550100"))
+    qtbot.waitUntil(lambda: calls.model.row_of(second["id"]) == 0, timeout=15_000)
+
+    click_row(qtbot, calls.table, calls.model.row_of(first["id"]))
+    qtbot.waitUntil(lambda: calls.detail.call is not None and calls.detail.call["id"] == first["id"],
+                    timeout=10_000)
+    calls.detail.notes.setPlainText("Call back on Monday")
+    click_row(qtbot, calls.table, calls.model.row_of(second["id"]))
+    answer(qtbot, calls.unsaved_box, QMessageBox.StandardButton.Cancel)
+    qtbot.waitUntil(lambda: calls.table.selectionModel().isRowSelected(calls.model.row_of(first["id"])),
+                    timeout=5_000)
+    assert calls.detail.call_id == first["id"]
+    assert calls.detail.notes.toPlainText() == "Call back on Monday"
+
+    click_row(qtbot, calls.table, calls.model.row_of(second["id"]))
+    answer(qtbot, calls.unsaved_box, QMessageBox.StandardButton.Save)
+    qtbot.waitUntil(lambda: run_api(engine_server, lambda api: api.get_call(first["id"]))["notes"]
+                    == "Call back on Monday", timeout=10_000)
+    qtbot.waitUntil(lambda: calls.detail.call is not None and calls.detail.call["id"] == second["id"],
+                    timeout=10_000)
+
+    refresh = next(b for b in calls.findChildren(QAbstractButton) if b.text() == "Refresh")
+    click(qtbot, refresh)
+    qtbot.waitUntil(lambda: calls.model.pages_fetched > 0 and calls.model.row_of(second["id"]) is not None,
+                    timeout=10_000)
+    assert calls.table.selectionModel().isRowSelected(calls.model.row_of(second["id"]))
