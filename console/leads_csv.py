@@ -1,7 +1,8 @@
 """Leads from a CSV file: ``phone_number,name`` plus any other columns as the lead's variables.
 
 Numbers are checked and normalised to E.164 with ``phonenumbers``; a number without ``+`` is read
-in the default region. Rows that fail are reported with their line number in the file.
+in the default region. Rows that fail, and a number already on an earlier line, are reported with
+their line number in the file.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def normalise(number: str, region: str = DEFAULT_REGION) -> str:
         raise ValueError("no phone number")
     try:
         parsed = phonenumbers.parse(text, None if text.startswith("+") else region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"“{text}” is not a phone number ({exc})") from None
+    except phonenumbers.NumberParseException:  # its text is the library's, not the user's words
+        raise ValueError(f"“{text}” is not a phone number") from None
     if not phonenumbers.is_valid_number(parsed):
         raise ValueError(f"“{text}” is not a valid phone number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
@@ -47,6 +48,7 @@ def normalise(number: str, region: str = DEFAULT_REGION) -> str:
 def parse_leads(text: str, region: str = DEFAULT_REGION) -> LeadsFile:
     """Read a leads CSV; the header row names the columns."""
     result = LeadsFile()
+    first_line: dict[str, int] = {}  # each number's first line: a number is called once
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header: list[str] | None = None
     for row in reader:
@@ -69,6 +71,10 @@ def parse_leads(text: str, region: str = DEFAULT_REGION) -> LeadsFile:
         except ValueError as exc:
             result.bad.append(BadRow(line, str(exc)))
             continue
+        if number in first_line:
+            result.bad.append(BadRow(line, f"{number} is already on line {first_line[number]}"))
+            continue
+        first_line[number] = line
         variables = {k: v for k, v in values.items() if k not in (phone_key, "name") and k}
         result.leads.append({"phone_number": number, "name": values.get("name", ""), "variables": variables})
         result.lines.append(line)

@@ -257,6 +257,32 @@ class CallsTableModel(QAbstractTableModel):
     def row_of(self, call_id: str) -> int | None:
         return self._rows_by_id.get(call_id)
 
+    def merge_first_page(self, page: Page) -> None:
+        """Calls of a fresh first page that the table lacks go where that page has them (new
+        calls at the top of the newest-first list); those it has are refreshed in place."""
+        for position, record in enumerate(page.items):
+            ident = str(record.get("id"))
+            if ident in self._rows_by_id:
+                self.update_call(record)
+                continue
+            at = min(position, len(self.records))
+            self.beginInsertRows(QModelIndex(), at, at)
+            self.records.insert(at, record)
+            self.rows.insert(at, format_row(record, self.agent_names))
+            self.endInsertRows()
+            self._rows_by_id = {str(r.get("id")): i for i, r in enumerate(self.records)}
+        if page.total != self.total:
+            self.total = page.total
+            self.total_changed.emit(page.total)
+
+    def refresh_top(self) -> None:
+        """Fetch the query's first page again and merge it (a call began or changed)."""
+        generation = self._generation
+        params = self.query.params() | {"limit": PAGE_SIZE}
+        self.bridge.call(lambda api: api.list_calls(**params),
+                         lambda page: self.merge_first_page(page) if generation == self._generation else None,
+                         lambda exc: None, context=self)
+
     def update_call(self, record: Record) -> None:
         """Refresh a row in place when the call changed (an edit, or an event)."""
         row = self._rows_by_id.get(str(record.get("id")))

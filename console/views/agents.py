@@ -12,7 +12,7 @@ from console.context import ConsoleContext
 from console.models.records import Column
 from console.views.base import View
 from console.views.editor import RecordEditor
-from console.views.forms import new_form
+from console.views.forms import FormInvalid, new_form
 from console.views.rehearsal import RehearsalDialog
 from console.views.widgets import button, heading
 from engine.client import Client, Collection, Record
@@ -21,10 +21,23 @@ LANGUAGES = ("en-US", "en-GB", "es-ES", "fr-FR", "de-DE", "it-IT", "pt-BR", "nl-
 AGENT_FIELDS = ("name", "description", "language", "first_message", "system_prompt", "brain", "stt",
                 "tts", "idle_timeout_seconds", "idle_max_prompts", "max_duration_seconds", "interruptible",
                 "voicemail_message", "end_call_message", "script")
+# what a new scripted agent starts from: it greets, answers hours questions, says goodbye
+# (the script's shape: engine/demo/scripts.py)
+STARTER_SCRIPT = {
+    "greeting": "Hello, thanks for calling. How can I help you today?",
+    "intents": [{"name": "opening_hours", "keywords": ["hours", "open", "close"],
+                 "actions": [{"say": "We are open Monday to Friday, nine to five."},
+                             {"goto": "anything_else"}]}],
+    "anything_else": "Is there anything else I can help with?",
+    "goodbye": {"keywords": ["bye", "that's all"], "say": "Thanks for calling. Goodbye!"},
+    "fallback": {"say": ["Sorry, I didn't catch that."], "max_consecutive": 2, "then": "end_call"},
+}
+LLM_ONLY = ("brain.base_url", "brain.model")  # fields that mean nothing to a scripted brain
 
 
 class AgentEditor(RecordEditor):
     noun = "agent"
+    resource = "agent"
     duplicable = True
 
     def __init__(self, bridge: ApiBridge, title: str) -> None:
@@ -39,6 +52,7 @@ class AgentEditor(RecordEditor):
         self.actions_row.insertWidget(3, self.rehearse_button)
         self.rehearse_button.setEnabled(self.current is not None)
         self.rehearsal_dialog: RehearsalDialog | None = None
+        self._brain_kind_changed()
 
     def edit(self, record: Record) -> None:
         super().edit(record)
@@ -52,7 +66,11 @@ class AgentEditor(RecordEditor):
             self.rehearse_button.setEnabled(False)
 
     def test_call(self) -> None:
-        """Call the saved agent from the softphone dock, which opens to show the call."""
+        """Call the saved agent from the softphone dock, which opens to show the call; with
+        unsaved edits, the user first saves them (the call uses the saved agent) or discards them."""
+        self.unless_unsaved(self._test_call)
+
+    def _test_call(self) -> None:
         record = self.current
         softphone = getattr(self.window(), "softphone", None)
         if record is None or softphone is None:
@@ -100,7 +118,19 @@ class AgentEditor(RecordEditor):
         return {"language": "en-US", "brain": {"kind": "scripted", "temperature": 0.7},
                 "stt": {"engine": "whisper"}, "tts": {"engine": "espeak-ng", "rate": 175, "pitch": 50},
                 "idle_timeout_seconds": 10, "idle_max_prompts": 1, "max_duration_seconds": 1800,
-                "interruptible": True, "script": {}}
+                "interruptible": True, "script": STARTER_SCRIPT}
+
+    def check(self, values: Record) -> None:
+        if not str(values.get("name") or "").strip():
+            raise FormInvalid("name", "An agent needs a name.")
+        if (values.get("brain") or {}).get("kind") == "scripted" and not values.get("script"):
+            raise FormInvalid("script", "A scripted agent needs a script: at least a greeting, "
+                                        "e.g. {\"greeting\": \"Hello!\"}.")
+
+    def _brain_kind_changed(self) -> None:
+        llm = self.form.bindings["brain.kind"].get() == "llm"
+        for path in LLM_ONLY:
+            self.form.widget(path).setEnabled(llm)
 
     def build_form(self) -> QWidget:
         f = self.form
@@ -123,10 +153,14 @@ class AgentEditor(RecordEditor):
         grid.addWidget(_group("Conversation", identity), 0, 0, 2, 1)
 
         brain = new_form()
-        f.combo(brain, "Kind", "brain.kind", [("Scripted (offline)", "scripted"),
-                                               ("LLM (OpenAI-compatible)", "llm")])
-        f.line(brain, "Base URL", "brain.base_url", "http://localhost:11434/v1", empty_is_none=True)
-        f.line(brain, "Model", "brain.model", "llama3.1", empty_is_none=True)
+        kind = f.combo(brain, "Kind", "brain.kind", [("Scripted (offline)", "scripted"),
+                                                      ("LLM (OpenAI-compatible)", "llm")])
+        # placeholders say what to type, so that they do not pass for values already set
+        base_url = f.line(brain, "Base URL", "brain.base_url",
+                          "Required for an LLM, e.g. http://localhost:11434/v1", empty_is_none=True)
+        base_url.setToolTip("The address of an OpenAI-compatible API (Ollama, vLLM, OpenAI...)")
+        f.line(brain, "Model", "brain.model", "e.g. llama3.1", empty_is_none=True)
+        kind.currentIndexChanged.connect(lambda _: self._brain_kind_changed())
         f.decimal(brain, "Temperature", "brain.temperature", 0.0, 2.0, default=0.7)
         grid.addWidget(_group("Brain", brain), 0, 1)
 
@@ -204,6 +238,8 @@ class AgentsView(View):
         self.editor.loaded.connect(self._editor_loaded)
         self.editor.saved.connect(lambda _: ctx.records_changed.emit("agent"))
         self.editor.removed.connect(lambda _: ctx.records_changed.emit("agent"))
+        self.editor.count_changed.connect(self._show_count)
+        self.bridge.event_received.connect(self.editor.follow)
         self._pending = 0
 
     def refresh(self) -> None:
@@ -213,14 +249,19 @@ class AgentsView(View):
         self.bridge.call(lambda api: api.voices(), self._got_voices, lambda exc: self._settle())
 
     def _got_voices(self, voices: list[Record]) -> None:
+        edited = self.editor.is_dirty()
         self.editor.set_voices(voices)
-        if self.editor.current is not None:
+        if self.editor.current is not None and not edited:
             self.editor.form.bindings["tts.voice"].set((self.editor.current.get("tts") or {}).get("voice"))
+        if not edited:
+            self.editor.mark_clean()
         self._settle()
 
-    def _editor_loaded(self) -> None:
-        count = self.editor.model.rowCount()
+    def _show_count(self, count: int) -> None:
         self.subtitle.setText(f"{count} agent{'s' if count != 1 else ''}")
+
+    def _editor_loaded(self) -> None:
+        self._show_count(self.editor.model.rowCount())
         self._settle()
 
     def _settle(self) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QMessageBox, QVBoxLayout, QWidget
 
 from console.context import ConsoleContext
 
@@ -46,3 +48,27 @@ class View(QWidget):
         status = getattr(window, "show_message", None)
         if status is not None:
             status(f"Error: {exc}")
+
+
+def ask_unsaved(parent: QWidget, title: str, text: str, on_save: Callable[[], None],
+                on_discard: Callable[[], None]) -> QMessageBox:
+    """Save, Discard or Cancel, without blocking (Qt's usual unsaved-changes question); Cancel
+    does nothing, so the edits stay where they are. Returns the open box."""
+    buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+               | QMessageBox.StandardButton.Cancel)
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, buttons, parent)
+    box.setInformativeText("Your changes are lost if you discard them.")
+    box.setDefaultButton(QMessageBox.StandardButton.Save)
+    box.setEscapeButton(QMessageBox.StandardButton.Cancel)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def finished() -> None:
+        clicked = box.standardButton(box.clickedButton())
+        if clicked == QMessageBox.StandardButton.Save:
+            on_save()
+        elif clicked == QMessageBox.StandardButton.Discard:
+            on_discard()
+
+    box.finished.connect(finished)
+    box.open()
+    return box

@@ -433,6 +433,10 @@ class CallDetail(QWidget):
 
     # -- notes -----------------------------------------------------------------------------------
 
+    def notes_edited(self) -> bool:
+        """True when the notes hold text that is not saved with the call."""
+        return self.call is not None and self.notes.toPlainText() != (self.call.get("notes") or "")
+
     def save_notes(self) -> None:
         call_id = self.call_id
         if call_id is None:
@@ -446,7 +450,7 @@ class CallDetail(QWidget):
     def _notes_saved(self, call: Record) -> None:
         self.save_notes_button.setEnabled(True)
         self.notes_state.setText("Saved")
-        if self.call is not None:
+        if self.call is not None and self.call.get("id") == call.get("id"):  # still the open call
             self.call["notes"] = call.get("notes", self.call.get("notes"))
         self.call_updated.emit(call)
 

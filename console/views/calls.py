@@ -12,13 +12,15 @@ from PySide6.QtWidgets import QComboBox, QDateEdit, QLineEdit, QSplitter
 from console import formatting as fmt
 from console.context import ConsoleContext
 from console.models.calls import CallQuery, CallsTableModel
-from console.views.base import View
+from console.views.base import View, ask_unsaved
 from console.views.call_cells import CallCellDelegate
 from console.views.call_detail import CallDetail
 from console.views.widgets import button, hbox, heading, table_view
 from engine.client import Record
+from engine.events import CallChange, Event
 
 SEARCH_DEBOUNCE_MS = 300  # typing pauses longer than this start a search
+NEW_CALLS_DEBOUNCE_MS = 250  # a burst of call events (a call starting) fetches the top of the list once
 NO_DATE = QDate(2000, 1, 1)
 # the widest usual value of each column: widths follow the font instead of fixed pixels
 COLUMN_SAMPLES = ("Nov 22 00:32", "↗ Out", "+17025550124", "+17025550124", "Appointments", "In progress",
@@ -114,6 +116,24 @@ class CallsView(View):
         self._lookups_pending = 0
         self._open_when_loaded: str | None = None
         ctx.records_changed.connect(self._records_changed)
+        self._new_calls = QTimer(self)
+        self._new_calls.setSingleShot(True)
+        self._new_calls.setInterval(NEW_CALLS_DEBOUNCE_MS)
+        self._new_calls.timeout.connect(self.model.refresh_top)
+        self.bridge.event_received.connect(self._event)
+
+    def _event(self, event: Event) -> None:
+        """The list follows the events stream: a changed call's row changes at once; a call the
+        list lacks (one that began) comes with the top of the list, fetched again."""
+        if not isinstance(event, CallChange) or not event.ident or not self.model.pages_fetched:
+            return
+        if self.model.row_of(event.ident) is None:
+            self._new_calls.start()
+            return
+        self.model.update_call({**event.call, "id": event.ident})
+        if event.ident == self.detail.call_id and event.status and self.detail.call is not None \
+                and event.status != self.detail.call.get("status") and not self.detail.notes_edited():
+            self.detail.show_call(event.ident)  # its header, events and transcript as they are now
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -200,6 +220,16 @@ class CallsView(View):
             call_id, self._open_when_loaded = self._open_when_loaded, None
             self.open_call(call_id)
             return
+        shown = self.detail.call_id
+        row = self.model.row_of(shown) if shown else None
+        if row is not None:  # Refresh keeps the open call's row highlighted
+            selection = self.table.selectionModel()
+            selection.blockSignals(True)
+            self.table.selectRow(row)
+            selection.blockSignals(False)
+            self.table.viewport().update()
+            self.loaded.emit()
+            return
         if self.detail.call_id is None and self.model.rowCount() > 0:
             self.table.selectRow(0)
             self.detail.loaded.connect(self._detail_ready, Qt.ConnectionType.SingleShotConnection)
@@ -271,8 +301,35 @@ class CallsView(View):
 
     def _open_row(self, row: int) -> None:
         record = self.model.record(row)
-        if record is not None:
-            self.detail.show_call(str(record["id"]))
+        if record is None or str(record["id"]) == self.detail.call_id:
+            return
+        ident = str(record["id"])
+        if self.detail.notes_edited():  # the open call's row stays highlighted until the user says
+            QTimer.singleShot(0, self, self._show_open_row)
+
+            def save() -> None:
+                self.detail.save_notes()
+                self._show_call(ident)
+
+            self.unsaved_box = ask_unsaved(self, "Unsaved notes", "Save your notes on this call?",
+                                           save, lambda: self._show_call(ident))
+            return
+        self.detail.show_call(ident)
+
+    def _show_call(self, call_id: str) -> None:
+        self.detail.show_call(call_id)
+        self._show_open_row()
+
+    def _show_open_row(self) -> None:
+        row = self.model.row_of(self.detail.call_id) if self.detail.call_id else None
+        selection = self.table.selectionModel()
+        selection.blockSignals(True)
+        if row is None:
+            self.table.clearSelection()
+        else:
+            self.table.selectRow(row)
+        selection.blockSignals(False)
+        self.table.viewport().update()
 
     def open_call(self, call_id: str) -> None:
         """Show one call's detail (selecting its row when it is loaded)."""

@@ -30,8 +30,9 @@ from console.models.records import Column, PagedRecordModel
 from console.views.base import View
 from console.views.editor import RecordEditor, options
 from console.views.forms import new_form
-from console.views.widgets import button, hbox, heading, inform, section, table_view
+from console.views.widgets import button, confirm, hbox, heading, inform, section, table_view
 from engine.client import Client, Collection, Record
+from engine.events import CampaignLeadsImported, Event, RecordEvent
 
 IMPORT_CHUNK = 100  # leads per bulk request: one progress step
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -67,6 +68,7 @@ class Checks(QWidget):
 
 class CampaignEditor(RecordEditor):
     noun = "campaign"
+    resource = "campaign"
 
     def collection(self, api: Client) -> Collection:
         return api.campaigns
@@ -129,8 +131,9 @@ class CampaignEditor(RecordEditor):
                 combo.addItem(text, value)
             combo.setCurrentIndex(max(0, combo.findData(current)))
             combo.blockSignals(False)
-        if self.current is not None:
+        if self.current is not None and not self.is_dirty():
             self.form.load(self.current)
+            self.mark_clean()
 
 
 def _group(title: str, layout: Any) -> QGroupBox:
@@ -174,10 +177,15 @@ class CampaignsView(View):
         top, self.subtitle = heading("Campaigns", "Outbound calling: who to call, when, and how often")
         self.start_button = button("Start", self.start, primary=True)
         self.pause_button = button("Pause", self.pause)
-        self.page.addLayout(hbox(top, None, self.start_button, self.pause_button))
+        self.start_hint = QLabel()  # why Start cannot start, when it cannot
+        self.start_hint.setObjectName("viewSubtitle")
+        self.page.addLayout(hbox(top, None, self.start_hint, self.start_button, self.pause_button))
         self.editor = CampaignEditor(self.bridge, "All campaigns")
         self.editor.splitter.setSizes([330, 1000])
         self.editor.selected.connect(self._campaign_selected)
+        self.editor.cleared.connect(self._new_campaign)
+        self.editor.count_changed.connect(self._show_count)
+        self.bridge.event_received.connect(self._event)
         self.editor.saved.connect(lambda _: ctx.records_changed.emit("campaign"))
         self.editor.removed.connect(lambda _: ctx.records_changed.emit("campaign"))
         self.editor.loaded.connect(self._editor_loaded)
@@ -188,7 +196,9 @@ class CampaignsView(View):
         leads_layout.setContentsMargins(16, 12, 16, 12)
         self.leads_title = section("Leads")
         self.import_button = button("Import CSV…", self.choose_csv)
-        leads_layout.addLayout(hbox(self.leads_title, None, self.import_button))
+        self.delete_lead_button = button("Delete lead", self.ask_delete_lead, danger=True)
+        self.delete_lead_button.setToolTip("Remove the selected lead from the campaign")
+        leads_layout.addLayout(hbox(self.leads_title, None, self.delete_lead_button, self.import_button))
         self.leads = PagedRecordModel(self.bridge, [
             Column.key("Phone number", "phone_number"), Column.key("Name", "name"),
             Column("Status", lambda r: fmt.label(r.get("status"))),
@@ -202,6 +212,8 @@ class CampaignsView(View):
             self.leads_table.horizontalHeader().resizeSection(column, width)
         leads_layout.addWidget(self.leads_table, 1)
         self.leads.loaded.connect(self._leads_loaded)
+        self.leads_table.selectionModel().selectionChanged.connect(lambda *_: self._lead_chosen())
+        self.confirmation: QWidget | None = None
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.editor)
@@ -213,6 +225,7 @@ class CampaignsView(View):
         self.progress: QProgressDialog | None = None
         self._pending = 0
         ctx.records_changed.connect(self._records_changed)
+        self._new_campaign()
 
     # -- loading ---------------------------------------------------------------------------------
 
@@ -236,16 +249,22 @@ class CampaignsView(View):
         self.editor.set_choices(*choices)
         self._settle()
 
-    def _editor_loaded(self) -> None:
-        count = self.editor.model.rowCount()
+    def _show_count(self, count: int) -> None:
         self.subtitle.setText(f"{count} campaign{'s' if count != 1 else ''}")
+
+    def _editor_loaded(self) -> None:
+        self._show_count(self.editor.model.rowCount())
         if self.editor.current is None:
             self.leads.load(None)
 
     def _leads_loaded(self) -> None:
+        self._show_leads_total()
+        self._update_actions()
+        self._settle()
+
+    def _show_leads_total(self) -> None:
         campaign = self.editor.current
         self.leads_title.setText(f"Leads · {self.leads.total:,}" if campaign else "Leads")
-        self._settle()
 
     def _settle(self) -> None:
         self._pending = max(0, self._pending - 1)
@@ -254,12 +273,82 @@ class CampaignsView(View):
 
     def _campaign_selected(self, campaign: Record) -> None:
         ident = str(campaign["id"])
-        status = campaign.get("status")
-        self.start_button.setEnabled(status not in ("running", "completed", "canceled"))
-        self.pause_button.setEnabled(status == "running")
-        self.import_button.setEnabled(True)
         self.leads.load(lambda api, page, limit: api.leads(ident).list(page=page, limit=limit,
                                                                         sort_order="asc"))
+        self._update_actions()
+
+    def _new_campaign(self) -> None:
+        """A campaign being made has no leads yet: nothing to import into or start until saved."""
+        self.leads.load(None)
+        self._show_leads_total()
+        self._update_actions()
+
+    def start_blocker(self) -> str:
+        """Why Start cannot start the shown campaign ("" when it can)."""
+        campaign = self.editor.current
+        if campaign is None:
+            return "Save the campaign first"
+        status = campaign.get("status")
+        if status == "running":
+            return "The campaign is running"
+        if status in ("completed", "canceled"):
+            return f"The campaign is {fmt.label(status).lower()}"
+        if not campaign.get("agent_id"):
+            return "Choose an agent first"
+        if not self.leads.loading and self.leads.total == 0:
+            return "Import leads first"
+        return ""
+
+    def _update_actions(self) -> None:
+        campaign = self.editor.current
+        blocker = self.start_blocker()
+        self.start_button.setEnabled(not blocker)
+        self.start_button.setToolTip(blocker or "Start placing the campaign's calls")
+        self.start_hint.setText(blocker if campaign is None or campaign.get("status") != "running" else "")
+        self.pause_button.setEnabled(campaign is not None and campaign.get("status") in ("running",
+                                                                                           "scheduled"))
+        self.import_button.setEnabled(campaign is not None)
+        self.import_button.setToolTip("Add leads from a CSV file (phone_number, name, other columns)"
+                                      if campaign is not None else "Save the campaign first")
+        self._lead_chosen()
+
+    def _lead_chosen(self) -> None:
+        rows = self.leads_table.selectionModel().selectedRows()
+        chosen = bool(rows) and self.leads.record(rows[0].row()) is not None
+        self.delete_lead_button.setEnabled(self.editor.current is not None and chosen)
+
+    def ask_delete_lead(self) -> None:
+        campaign = self.editor.current
+        rows = self.leads_table.selectionModel().selectedRows()
+        lead = self.leads.record(rows[0].row()) if rows else None
+        if campaign is None or lead is None:
+            return
+        who = " ".join(str(p) for p in (lead.get("name"), lead.get("phone_number")) if p)
+        campaign_id, lead_id = str(campaign["id"]), str(lead["id"])
+        self.confirmation = confirm(self, "Delete lead", f"Remove the lead {who} from the campaign?",
+                                    lambda: self.delete_lead(campaign_id, lead_id))
+
+    def delete_lead(self, campaign_id: str, lead_id: str) -> None:
+        self.bridge.call(lambda api: api.leads(campaign_id).delete(lead_id),
+                         lambda _: self._lead_deleted(lead_id),
+                         lambda exc: inform(self, "Delete lead", f"The lead was not deleted: {exc}",
+                                            error=True))
+
+    def _lead_deleted(self, lead_id: str) -> None:
+        if self.leads.row_of(lead_id) >= 0:
+            self.leads.remove(lead_id)
+            self.leads.total = max(0, self.leads.total - 1)
+        self._show_leads_total()
+        self._update_actions()
+
+    def _event(self, event: Event) -> None:
+        """Campaigns and their leads as other windows and scripts change them."""
+        self.editor.follow(event)
+        current = str((self.editor.current or {}).get("id", ""))
+        if isinstance(event, CampaignLeadsImported) and event.campaign_id == current and not self.progress:
+            self._campaign_selected(self.editor.current or {})
+        elif isinstance(event, RecordEvent) and event.resource == "lead" and event.change == "deleted":
+            self._lead_deleted(event.record_id)
 
     def select(self, campaign_id: str) -> None:
         self.editor.select(campaign_id)
@@ -283,7 +372,11 @@ class CampaignsView(View):
     def _lifecycle_done(self, campaign: Record) -> None:
         if campaign.get("id"):
             self.editor.model.upsert(campaign)
-            self.editor.edit(campaign)
+            if not self.editor.is_dirty():
+                self.editor.edit(campaign)
+            elif self.editor.current is not None and self.editor.current.get("id") == campaign["id"]:
+                self.editor.current = campaign
+        self._update_actions()
         self.ctx.records_changed.emit("campaign")
 
     # -- CSV import ------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ Every button is one API call; validation messages land on the field the API name
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHeaderView,
@@ -23,9 +24,11 @@ from PySide6.QtWidgets import (
 
 from console.bridge import ApiBridge
 from console.models.records import Column, RecordTableModel
+from console.views.base import ask_unsaved
 from console.views.forms import Form, FormInvalid
 from console.views.widgets import button, confirm, hbox, section, table_view
 from engine.client import ApiError, Client, Collection, Record
+from engine.events import Event, RecordEvent
 
 COMMON_FIELDS = ("id", "organization_id", "created_at", "updated_at")
 
@@ -35,8 +38,11 @@ class RecordEditor(QWidget):
     saved = Signal(dict)
     removed = Signal(str)
     selected = Signal(dict)
+    cleared = Signal()  # the form shows a new, unsaved record
+    count_changed = Signal(int)  # the table's rows, after a load, a save, a deletion or an event
 
     noun = "record"
+    resource = ""  # the records' kind in the events stream (``agent``...): the table follows it
     duplicable = False
     orientation = Qt.Orientation.Horizontal
 
@@ -52,13 +58,18 @@ class RecordEditor(QWidget):
         for column in range(1, self.model.columnCount()):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.table.selectionModel().currentRowChanged.connect(lambda cur, _: self._row_selected(cur.row()))
+        self.table.selectionModel().currentRowChanged.connect(
+            lambda current, _: self._row_selected(current.row()))
         self.confirmation: QWidget | None = None
+        self._clean: Record | None = None  # the form's values as loaded: edits differ from them
+        self._after_save: Callable[[], None] | None = None
+        for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
+            signal.connect(lambda *_: self.count_changed.emit(self.model.rowCount()))
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
-        self.new_button = button(f"New {self.noun}", self.new_record)
+        self.new_button = button(f"New {self.noun}", lambda: self.unless_unsaved(self.new_record))
         self.duplicate_button = button("Duplicate", self.duplicate)
         self.duplicate_button.setVisible(self.duplicable)
         self.delete_button = button("Delete", self.ask_delete, danger=True)
@@ -146,10 +157,13 @@ class RecordEditor(QWidget):
         wanted = self._select_after_load or keep
         self._select_after_load = None
         row = self.model.row_of(wanted) if wanted else -1
-        if row < 0 and records:
-            row = 0
-        if row >= 0:
-            self.table.selectRow(row)
+        if self.is_dirty():  # the edits stay; the table shows what is being edited
+            current = str((self.current or {}).get("id"))
+            self._show_row(self.model.row_of(current) if self.current is not None else -1)
+        elif row >= 0 or records:
+            row = max(row, 0)
+            self._show_row(row)
+            self.edit(records[row])
         else:
             self.new_record()
         self.loaded.emit()
@@ -160,37 +174,119 @@ class RecordEditor(QWidget):
 
     def _row_selected(self, row: int) -> None:
         record = self.model.record(row)
+        if record is None or (self.current is not None and record.get("id") == self.current.get("id")):
+            return
+        if self.is_dirty():
+            # the highlight stays on the edited record until the user says (once the view has
+            # finished acting on the click, which selects after it moves the current row)
+            QTimer.singleShot(0, self, self._show_current_row)
+            self.ask_unsaved(lambda: self._open(str(record["id"])))
+            return
+        self.edit(record)
+
+    def _open(self, ident: str) -> None:
+        """Show the record in the form and highlight its row."""
+        row = self.model.row_of(ident)
+        record = self.model.record(row)
         if record is not None:
             self.edit(record)
+            self._show_row(row)
+
+    def _show_current_row(self) -> None:
+        self._show_row(self.model.row_of(str(self.current["id"])) if self.current is not None else -1)
+
+    def _show_row(self, row: int) -> None:
+        """Highlight ``row`` (-1: none) without acting on the change."""
+        selection = self.table.selectionModel()
+        selection.blockSignals(True)
+        if row >= 0:
+            self.table.selectRow(row)
+        else:
+            self.table.clearSelection()
+            selection.clearCurrentIndex()
+        selection.blockSignals(False)
+        self.table.viewport().update()
 
     def edit(self, record: Record) -> None:
         self.current = record
         self.form.load(record)
         self.form_title.setText(self.title_of(record))
+        self.form_title.setToolTip(self.title_of(record))
         self.delete_button.setEnabled(True)
         self.duplicate_button.setEnabled(True)
         self.state.clear()
+        self.mark_clean()
         self.selected.emit(record)
 
     def new_record(self) -> None:
         self.current = None
-        self.table.clearSelection()
+        self._show_row(-1)
         self.form.load(self.blank())
         self.form_title.setText(f"New {self.noun}")
+        self.form_title.setToolTip("")
         self.delete_button.setEnabled(False)
         self.duplicate_button.setEnabled(False)
         self.state.clear()
+        self.mark_clean()
+        self.cleared.emit()
+
+    # -- unsaved edits ---------------------------------------------------------------------------
+
+    def _form_values(self) -> Record | None:
+        try:
+            return self.form.values()
+        except FormInvalid:
+            return None  # text the form cannot read is an edit too
+
+    def mark_clean(self) -> None:
+        """The form as it is now counts as unchanged (after a load, or choices filled in)."""
+        self._clean = self._form_values()
+
+    def is_dirty(self) -> bool:
+        """True when the form holds edits that are not saved."""
+        return self._form_values() != self._clean
+
+    def unless_unsaved(self, then: Callable[[], None]) -> None:
+        """Run ``then`` now, or once the user saved or discarded the form's edits."""
+        if self.is_dirty():
+            self.ask_unsaved(then)
+        else:
+            then()
+
+    def ask_unsaved(self, then: Callable[[], None]) -> None:
+        """Save, discard or keep editing; ``then`` runs after a save or a discard."""
+        what = f"“{self.title_of(self.current)}”" if self.current is not None else f"the new {self.noun}"
+
+        def save() -> None:
+            self._after_save = then
+            if not self.save():
+                self._after_save = None
+
+        def discard() -> None:
+            if self.current is not None:
+                self.edit(self.current)  # the form shows the saved record again
+            else:
+                self.mark_clean()
+            then()
+
+        self.confirmation = ask_unsaved(self, f"Unsaved {self.noun}",
+                                        f"Save your changes to {what}?", save, discard)
 
     # -- actions ---------------------------------------------------------------------------------
 
-    def save(self) -> None:
+    def check(self, values: Record) -> None:
+        """Raise ``FormInvalid`` for a value the form can tell is wrong before asking the API."""
+
+    def save(self) -> bool:
+        """Send the form; False when the form itself found a field to fix."""
         self.form.errors.clear()
         try:
             values = self.form.values()
+            self.check(values)
         except FormInvalid as exc:
             self.form.show_error(exc.field, exc.message)
             self.state.setText("Fix the marked field.")
-            return
+            return False
         original = self.current
         body = self.body(values, original)
         self.save_button.setEnabled(False)
@@ -201,16 +297,21 @@ class RecordEditor(QWidget):
             ident = str(original["id"])
             request = lambda api: self.collection(api).update(ident, **body)  # noqa: E731
         self.bridge.call(request, self._saved, self._save_failed)
+        return True
 
     def _saved(self, record: Record) -> None:
         self.save_button.setEnabled(True)
         self.model.upsert(record)
-        self.table.selectRow(self.model.row_of(str(record["id"])))
         self.edit(record)
+        self._show_row(self.model.row_of(str(record["id"])))
         self.state.setText("Saved")
         self.saved.emit(record)
+        then, self._after_save = self._after_save, None
+        if then is not None:
+            then()
 
     def _save_failed(self, exc: Exception) -> None:
+        self._after_save = None
         self.save_button.setEnabled(True)
         if isinstance(exc, ApiError):
             shown = self.form.show_error(exc.field, exc.message)
@@ -244,11 +345,48 @@ class RecordEditor(QWidget):
     def _deleted(self, ident: str) -> None:
         self.model.remove(ident)
         self.removed.emit(ident)
+        self.mark_clean()
         if self.model.rowCount():
             self.table.selectRow(0)
         else:
             self.new_record()
         self.state.setText("Deleted")
+
+    # -- the events stream -----------------------------------------------------------------------
+
+    def follow(self, event: Event) -> None:
+        """Another window or script changed one of the records: the table shows it at once (the
+        form keeps its edits; an unchanged form shows the record as it is now)."""
+        if not self.resource or not isinstance(event, RecordEvent) or event.resource != self.resource:
+            return
+        ident = event.record_id
+        showing = self.current is not None and self.current.get("id") == ident
+        if event.change == "deleted":
+            if self.model.row_of(ident) < 0:
+                return
+            self.model.remove(ident)
+            if showing and not self.is_dirty():
+                self.current = None
+                if self.model.rowCount():
+                    self.table.selectRow(0)
+                else:
+                    self.new_record()
+            return
+        if not self.accepts(event.record):
+            return
+        self.model.upsert(event.record)
+        if ident == self._select_after_load:  # asked for before it arrived
+            self._select_after_load = None
+            self.select(ident)
+            return
+        if showing and not self.is_dirty() and event.record != self.current:
+            self.edit(event.record)
+        if self.current is not None:
+            self._show_row(self.model.row_of(str(self.current.get("id"))))
+
+    def accepts(self, record: Record) -> bool:
+        """Whether a record from the events stream belongs in this table."""
+        return bool(record.get("id"))
 
 
 def options(records: list[Record], *, none: str | None = None, label: str = "name") -> list[tuple[str, Any]]:

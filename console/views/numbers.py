@@ -28,6 +28,7 @@ def _form_page(form: Any) -> QWidget:
 
 class NumberEditor(RecordEditor):
     noun = "number"
+    resource = "phone_number"
 
     def __init__(self, *args: Any) -> None:
         self.agent_names: dict[str, str] = {}
@@ -64,13 +65,15 @@ class NumberEditor(RecordEditor):
             for text, value in items:
                 combo.addItem(text, value)
             combo.blockSignals(False)
-        if self.current is not None:
+        if self.current is not None and not self.is_dirty():
             self.form.load(self.current)
+            self.mark_clean()
         self.model.layoutChanged.emit()
 
 
 class TrunkEditor(RecordEditor):
     noun = "trunk"
+    resource = "sip_trunk"
 
     def collection(self, api: Client) -> Collection:
         return api.sip_trunks
@@ -143,7 +146,10 @@ class NumbersView(View):
         for editor in (self.numbers, self.trunks):
             editor.splitter.setSizes([620, 560])
             editor.loaded.connect(self._settle)
+            editor.count_changed.connect(lambda _: self._show_counts())
+            self.bridge.event_received.connect(editor.follow)
         self.numbers.saved.connect(lambda _: ctx.records_changed.emit("phone_number"))
+        self.numbers.removed.connect(lambda _: ctx.records_changed.emit("phone_number"))
         self.trunks.saved.connect(lambda _: self._trunks_changed())
         self.trunks.removed.connect(lambda _: self._trunks_changed())
         splitter = QSplitter(Qt.Orientation.Vertical)
@@ -188,6 +194,9 @@ class NumbersView(View):
     def _settle(self) -> None:
         self._pending = max(0, self._pending - 1)
         if self._pending == 0:
-            n, t = self.numbers.model.rowCount(), self.trunks.model.rowCount()
-            self.subtitle.setText(f"{n} number{'s' if n != 1 else ''} · {t} trunk{'s' if t != 1 else ''}")
+            self._show_counts()
             self.loaded.emit()
+
+    def _show_counts(self) -> None:
+        n, t = self.numbers.model.rowCount(), self.trunks.model.rowCount()
+        self.subtitle.setText(f"{n} number{'s' if n != 1 else ''} · {t} trunk{'s' if t != 1 else ''}")

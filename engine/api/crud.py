@@ -29,6 +29,9 @@ COMMON_FIELDS = frozenset({"id", "organization_id", "created_at", "updated_at"})
 MAX_LIMIT = 100
 
 Validator = Callable[[Session, Principal, dict[str, Any], SQLModel | None], None]
+# Checks of the fields a request sent itself (a default the client left out is not checked):
+# (the sent fields, the row being updated or None on create)
+SentCheck = Callable[[dict[str, Any], SQLModel | None], None]
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Resource:
     default_sort: str = "created_at"
     filters: tuple[str, ...] = ()
     validate: Validator | None = None
+    check_sent: SentCheck | None = None
     parent: tuple[str, type[SQLModel], str] | None = None  # (path param, parent model, fk column)
     methods: tuple[str, ...] = ("list", "create", "get", "update", "delete")
     serialize: Callable[[SQLModel], dict[str, Any]] = to_api
@@ -177,6 +181,8 @@ def router_for(res: Resource) -> APIRouter:
             response: Response,
         ) -> dict[str, Any]:
             values = body.model_dump()  # type: ignore[attr-defined]
+            if res.check_sent is not None:
+                res.check_sent(body.model_dump(exclude_unset=True), None)  # type: ignore[attr-defined]
             with Session(request.app.state.db, expire_on_commit=False) as session:
                 pid = parent_id(request, session, principal)
                 if res.parent is not None:
@@ -218,6 +224,8 @@ def router_for(res: Resource) -> APIRouter:
                     if value is None and not _nullable(model, name):
                         raise ApiError(422, f"{name.rstrip('_')}: may not be null",
                                        "VALIDATION_ERROR", name.rstrip("_"))
+                if res.check_sent is not None:
+                    res.check_sent(values, row)
                 if res.validate is not None:
                     res.validate(session, principal, values, row)
                 for name, value in values.items():

@@ -23,7 +23,7 @@ RESOURCES: list[Resource] = [
     Resource(
         Agent, "/v1/agents", "agent", required=("name",),
         sorts=("created_at", "updated_at", "name"), default_sort="created_at",
-        filters=("language",), validate=validators.agent,
+        filters=("language",), validate=validators.agent, check_sent=validators.agent_sent,
     ),
     Resource(
         ToolTemplate, "/v1/tool-templates", "tool_template", required=("name",),

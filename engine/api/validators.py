@@ -12,21 +12,24 @@ from engine.api.errors import invalid
 from engine.store import (
     Agent,
     AnalysisTemplate,
+    Lead,
     PhoneNumber,
     ProviderCredential,
     SipTrunk,
     ToolTemplate,
 )
 
+E164_HINT = "write it with + and the country code, e.g. +14155550123"
+
 
 def e164(field: str, value: str) -> str:
-    """The number in E.164 form, or a 422 naming the field."""
+    """The number in E.164 form, or a 422 naming the field (in plain words, not the parser's)."""
     try:
         parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException as exc:
-        raise invalid(field, f"not a phone number in E.164 form (+country...): {exc}") from None
+    except phonenumbers.NumberParseException:
+        raise invalid(field, f"“{value}” is not a phone number: {E164_HINT}") from None
     if not phonenumbers.is_possible_number(parsed):
-        raise invalid(field, "not a possible phone number")
+        raise invalid(field, f"“{value}” has too few or too many digits for a phone number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -38,6 +41,47 @@ def reference(session: Session, principal: Principal, model: type[SQLModel], fie
     row = session.get(model, ident)
     if row is None or getattr(row, "organization_id", None) != principal.organization_id:
         raise invalid(field, f"no {model.__name__.lower()} with id {ident}")
+
+
+SCRIPT_EXAMPLE = '{"greeting": "Hello, how can I help?", "intents": [...]}'
+
+
+def _script(script: Any) -> None:
+    """The shape the scripted brain reads (engine/demo/scripts.py documents it)."""
+    if not isinstance(script, dict):
+        raise invalid("script", "must be a JSON object")
+    for key in ("greeting", "anything_else"):
+        if script.get(key) is not None and not isinstance(script[key], str):
+            raise invalid(f"script.{key}", "must be a text")
+    for key in ("variables", "slots", "menu", "escalation", "goodbye", "fallback"):
+        if script.get(key) is not None and not isinstance(script[key], dict):
+            raise invalid(f"script.{key}", "must be a JSON object")
+    intents = script.get("intents")
+    if intents is None:
+        return
+    if not isinstance(intents, list):
+        raise invalid("script.intents", "must be a list of intents")
+    names: set[str] = set()
+    for number, intent in enumerate(intents, start=1):
+        name = intent.get("name") if isinstance(intent, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise invalid("script.intents", f"intent {number} needs a name")
+        if name in names:
+            raise invalid("script.intents", f"two intents are named “{name}”")
+        names.add(name)
+
+
+def agent_sent(values: dict[str, Any], row: Any) -> None:
+    """What a client sends for an agent: a name that is not blank, a script a scripted brain can run."""
+    if "name" in values and not str(values["name"] or "").strip():
+        raise invalid("name", "an agent needs a name")
+    if "script" not in values or values["script"] is None:
+        return
+    _script(values["script"])
+    brain = values.get("brain") or (getattr(row, "brain", None) if row is not None else None) or {}
+    if not values["script"] and brain.get("kind", "scripted") == "scripted":
+        raise invalid("script", "a scripted agent needs a script with at least a greeting or "
+                                f"intents, e.g. {SCRIPT_EXAMPLE}")
 
 
 def agent(session: Session, principal: Principal, values: dict[str, Any], _: Any) -> None:
@@ -126,9 +170,14 @@ def campaign(session: Session, principal: Principal, values: dict[str, Any], _: 
             raise invalid(name, "must be at least 1")
 
 
-def lead(_: Session, __: Principal, values: dict[str, Any], ___: Any) -> None:
+def lead(session: Session, _: Principal, values: dict[str, Any], row: Any) -> None:
     if values.get("phone_number") is not None:
         values["phone_number"] = e164("phone_number", values["phone_number"])
+        campaign_id = values.get("campaign_id") or getattr(row, "campaign_id", None)
+        clash = session.exec(select(Lead).where(Lead.campaign_id == campaign_id,
+                                                Lead.phone_number == values["phone_number"])).first()
+        if clash is not None and (row is None or clash.id != row.id):
+            raise invalid("phone_number", f"{values['phone_number']} is already a lead of this campaign")
 
 
 def webhook(session: Session, principal: Principal, values: dict[str, Any], _: Any) -> None:
@@ -153,5 +202,5 @@ def tool_template(_: Session, __: Principal, values: dict[str, Any], ___: Any) -
         raise invalid("function.url", "must be an http:// or https:// URL")
 
 
-__all__ = ["agent", "campaign", "e164", "lead", "phone_number", "reference",
+__all__ = ["agent", "agent_sent", "campaign", "e164", "lead", "phone_number", "reference",
            "sip_trunk", "tool_template", "webhook"]

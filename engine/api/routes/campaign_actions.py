@@ -38,16 +38,16 @@ def start_campaign(request: Request, campaign_id: str, principal: Auth) -> dict[
     with Session(request.app.state.db, expire_on_commit=False) as session:
         campaign: Campaign = get_owned(session, Campaign, campaign_id, principal, "campaign")
         if campaign.status not in STARTABLE:
-            raise _conflict(f"campaign {campaign_id} is {campaign.status}; only a "
-                            f"{', '.join(STARTABLE)} campaign can start")
+            raise _conflict(f"the campaign is {campaign.status.replace('_', ' ')}; only a draft, "
+                            "scheduled or paused campaign can start")
         agent = session.get(Agent, campaign.agent_id) if campaign.agent_id else None
         if agent is None or agent.organization_id != principal.organization_id:
-            raise _conflict(f"campaign {campaign_id} has no agent; set agent_id first")
+            raise _conflict("the campaign has no agent to place its calls: choose one (agent_id) first")
         leads = session.execute(
             select(func.count()).select_from(Lead).where(Lead.campaign_id == campaign_id)  # type: ignore[arg-type]
         ).scalar_one()
         if not leads:
-            raise _conflict(f"campaign {campaign_id} has no leads; add some first")
+            raise _conflict("the campaign has no leads to call yet: import or add some first")
         now = utcnow()
         campaign.status = "running"
         campaign.started_at = campaign.started_at or now
@@ -64,8 +64,8 @@ def pause_campaign(request: Request, campaign_id: str, principal: Auth) -> dict[
     with Session(request.app.state.db, expire_on_commit=False) as session:
         campaign: Campaign = get_owned(session, Campaign, campaign_id, principal, "campaign")
         if campaign.status not in PAUSABLE:
-            raise _conflict(f"campaign {campaign_id} is {campaign.status}; only a running or "
-                            "scheduled campaign can pause")
+            raise _conflict(f"the campaign is {campaign.status.replace('_', ' ')}; only a running "
+                            "or scheduled campaign can pause")
         campaign.status = "paused"
         campaign.updated_at = utcnow()
         session.add(campaign)
@@ -113,17 +113,24 @@ def import_leads(request: Request, campaign_id: str, body: BulkLeads, principal:
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     now = utcnow()
-    for index, item in enumerate(body.leads):
-        values, error = _check_lead(item)
-        if error is not None:
-            errors.append({"index": index, **error})
-            continue
-        assert values is not None
-        rows.append({"id": new_id(), "organization_id": principal.organization_id,
-                     "created_at": now, "updated_at": now, "campaign_id": campaign_id,
-                     "status": "pending", "attempts": 0, **values})
     with Session(request.app.state.db) as session:
         get_owned(session, Campaign, campaign_id, principal, "campaign")
+        seen: dict[str, int | None] = {number: None for number in session.execute(
+            select(Lead.phone_number).where(Lead.campaign_id == campaign_id)).scalars()}  # type: ignore[call-overload]
+        for index, item in enumerate(body.leads):
+            values, error = _check_lead(item)
+            if error is None and values is not None and values["phone_number"] in seen:
+                first = seen[values["phone_number"]]
+                error = {"field": "phone_number", "error": "already a lead of this campaign" if first is None
+                         else f"the same number as lead {first + 1} of this import"}
+            if error is not None:
+                errors.append({"index": index, **error})
+                continue
+            assert values is not None
+            seen[values["phone_number"]] = index
+            rows.append({"id": new_id(), "organization_id": principal.organization_id,
+                         "created_at": now, "updated_at": now, "campaign_id": campaign_id,
+                         "status": "pending", "attempts": 0, **values})
         if rows:
             session.execute(insert(Lead.__table__), rows)  # type: ignore[attr-defined]
             session.commit()
