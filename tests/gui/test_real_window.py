@@ -37,6 +37,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -228,9 +229,9 @@ def real_console(tmp_path_factory: pytest.TempPathFactory,
     finally:
         console.close()
         xvfb.stop()
-        reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"real-window screenshots: {shots}")
+        capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+            print(f"\nreal-window screenshots: {shots}")
 
 
 def rail_width(console: RealConsole) -> int:
