@@ -9,12 +9,12 @@ EXTRAS="${1:-test}"
 
 # Runtime: espeak-ng speaks (and is the voice catalogue), libopus0 is the Opus codec (opuslib),
 # Qt needs GL/EGL, fonts, xkb and xcb for a real window. Tests add real SIP peers, Xvfb and an
-# audio server with null devices.
+# audio server with null devices; libxtst6 lets the real-window test click through XTEST.
 APT_RUNTIME=(espeak-ng libespeak-ng1 libopus0 libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0
   libfontconfig1 fonts-dejavu-core libdbus-1-3 libglib2.0-0 libxcb-cursor0 libxcb-icccm4
   libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0
   libxcb-xfixes0 libxcb-xkb1 libpulse0)
-APT_TEST=(sip-tester baresip kamailio sox xvfb pulseaudio asterisk-core-sounds-en-wav asterisk-core-sounds-en)
+APT_TEST=(sip-tester baresip kamailio sox xvfb libxtst6 pulseaudio asterisk-core-sounds-en-wav asterisk-core-sounds-en)
 
 PYTHON="${PYTHON:-}"
 if [ -z "$PYTHON" ]; then
