@@ -7,6 +7,7 @@ switching the window's views."""
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -362,7 +363,7 @@ class LiveCallPanel(QWidget):
             widget.setEnabled(live)
         self.hold_button.setEnabled(live and not {"hold", "resume"} & self.model.busy)
         self._show_whisper(live)
-        if not live and self.transfer_dialog is not None:
+        if not live and self.transfer_dialog is not None and shiboken6.isValid(self.transfer_dialog):
             self.transfer_dialog.call_ended()
         if self.model.agent_id:
             self.macros.load(self.model.agent_id)
