@@ -38,10 +38,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, insert, text
 
+from engine.demo.catalog import CALLEES_HOST
 from engine.store import Call, TranscriptEntry, make_engine, migrate
 from engine.store.db import MIGRATIONS_DIR
 
-FORMAT_VERSION = 1  # bump when the generated data changes shape
+FORMAT_VERSION = 2  # bump when the generated data changes shape
 BENCH_API_KEY = "sb_bench_admin_key_0123456789abcdefghijklmnop"
 CACHE_ROOT = Path(tempfile.gettempdir()) / "switchboard-bench"
 DB_NAME = "switchboard.db"
@@ -255,8 +256,9 @@ def _catalog(db: Engine, organization_id: str) -> dict[str, Any]:
                                {"o": organization_id}).all()
         campaigns = conn.execute(text("SELECT id FROM campaign WHERE organization_id = :o "
                                       "ORDER BY name"), {"o": organization_id}).scalars().all()
-        trunk = conn.execute(text("SELECT id FROM sip_trunk WHERE organization_id = :o"),
-                             {"o": organization_id}).scalar_one()
+        trunk = conn.execute(text("SELECT id FROM sip_trunk WHERE organization_id = :o AND "
+                                  "host != :callees"),  # the carrier, not the simulated people
+                             {"o": organization_id, "callees": CALLEES_HOST}).scalar_one()
     return {"agents": list(agents), "numbers": [n.id for n in numbers],
             "number_rows": [(n.id, n.number, n.agent_id) for n in numbers],
             "campaigns": list(campaigns), "trunk": trunk}
@@ -325,6 +327,10 @@ class _Stamps:
         return f"{prefix}{hours:02d}:{minutes:02d}:{secs:02d}.{micro:06d}Z"
 
 
+# The demo history's share of test calls (a console user's "Test call"): ~4 %
+TEST_SHARE = 0.04
+
+
 class _CallGenerator:
     """Calls oldest first, spread over the last year, with 4-entry transcripts when answered."""
 
@@ -389,6 +395,8 @@ class _CallGenerator:
         row[c["status"]] = status
         row[c["sip_status_code"]] = code
         row[c["disconnect_reason"]] = None if status == "completed" else status
+        if rng.random() < TEST_SHARE:  # a console user's test call, left out of the default list
+            row[c["is_test"]], row[c["type"]] = True, "test_call"
         row[c["duration_seconds"]] = 0
         if status == "completed":
             answered = at + rng.randint(500_000, 8_000_000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, text
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer
 from sqlmodel import Field
 
 from engine.store.base import Record
@@ -45,9 +45,6 @@ class Call(Record, table=True):
         Index("ix_call_number_initiated_at", "organization_id", "phone_number_id", "initiated_at", "id"),
         Index("ix_call_sip_call_id", "sip_call_id"),
         Index("ix_call_seq", "seq", unique=True),
-        # Test calls are few and left out of the default list: their seqs, by a partial index
-        Index("ix_call_test_seq", "organization_id", "seq", sqlite_where=text("is_test = 1"),
-              postgresql_where=text("is_test")),
     )
 
     # A unique integer given on insert (SQLite: by a trigger, max + 1; PostgreSQL: a sequence) and

@@ -12,11 +12,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select, text, true
+from sqlalchemy import ColumnElement, Connection, func, select, text
 
 from engine.calls.listing.filters import TRIGRAM_MIN, CallFilter, conditions, time_conditions
 from engine.calls.listing.tables import CALL
@@ -108,8 +107,7 @@ def days(conn: Connection, f: CallFilter) -> int | None:
         params["direction"] = f.direction
     stmt = text(f"SELECT coalesce(sum(calls), 0) FROM call_count_day WHERE {' AND '.join(clauses)}")
     total = int(conn.execute(stmt, params).scalar_one())
-    base = conditions(conn, CallFilter(f.organization_id, statuses=f.statuses, direction=f.direction,
-                                       include_tests=True))  # as the day table counts
+    base = conditions(conn, CallFilter(f.organization_id, statuses=f.statuses, direction=f.direction))
     edges = []
     if f.since is not None and first is not None and f.since < first:
         edges.append((f.since, first))
@@ -134,13 +132,6 @@ def _alone(conn: Connection, organization_id: str) -> bool:
     return other is None
 
 
-def _test_calls(conn: Connection, f: CallFilter) -> int:
-    """How many of the calls the filter matches (test calls included) are test calls."""
-    where = [*conditions(conn, replace(f, include_tests=True)), *time_conditions(f),
-             CALL.c.is_test == true()]
-    return int(conn.execute(select(func.count()).select_from(CALL).where(*where)).scalar_one())
-
-
 def count(conn: Connection, f: CallFilter, where: Sequence[ColumnElement[bool]],
           generation: int) -> int:
     """How many calls match: from ``call_count`` for equality filters, the size of the matched set
@@ -148,13 +139,13 @@ def count(conn: Connection, f: CallFilter, where: Sequence[ColumnElement[bool]],
     tallied = _tallied(conn, f)
     if tallied is None:
         tallied = days(conn, f)
+    if tallied is not None:
+        return tallied
     seqs = getattr(where, "matched", None)
     only_search = not (f.statuses or f.direction or f.agent_id or f.campaign_id or f.phone_number_id
                        or f.since or f.until) and (f.number is None or len(f.number) >= TRIGRAM_MIN)
-    if tallied is None and seqs is not None and only_search and _alone(conn, f.organization_id):
-        tallied = len(seqs)
-    if tallied is not None:  # the tables and the matches count test calls too
-        return tallied - (_test_calls(conn, f) if getattr(where, "tests_left_out", False) else 0)
+    if seqs is not None and only_search and _alone(conn, f.organization_id):
+        return len(seqs)
     cached = COUNTS.get(f, generation)
     if cached is not None:
         return cached

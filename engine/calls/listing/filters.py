@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, Select, func, literal_column, or_, select, text, true
+from sqlalchemy import ColumnElement, Connection, Select, func, literal_column, or_, select, text
 
 from engine.calls.listing.tables import CALL, Key, generation
 from engine.store.timeutil import iso
@@ -49,7 +49,6 @@ class CallFilter:
     since: datetime | None = None
     until: datetime | None = None
     q: str | None = None
-    include_tests: bool = False  # test calls (is_test) are left out unless asked for
 
 
 def fts_query(text_: str, prefix_last: bool = True) -> str | None:
@@ -122,18 +121,10 @@ class Where(list[ColumnElement[bool]]):
     and, per sort, whether its time range is walked (see ``time_conditions``)."""
 
     matched: frozenset[int] | None = None
-    tests_left_out: bool = False  # a clause leaves the organization's test calls out
 
     def __init__(self, clauses: Sequence[ColumnElement[bool]] = ()) -> None:
         super().__init__(clauses)
         self.walks: dict[str, bool] = {}
-
-
-def has_test_calls(conn: Connection, organization_id: str) -> bool:
-    """Whether the organization has any test call (one probe of the test calls' index)."""
-    c = CALL.c
-    return conn.execute(select(literal_column("1")).select_from(CALL).where(
-        c.organization_id == organization_id, c.is_test == true()).limit(1)).first() is not None
 
 
 def conditions(conn: Connection, f: CallFilter) -> Where:
@@ -156,11 +147,6 @@ def conditions(conn: Connection, f: CallFilter) -> Where:
         where.append(c.campaign_id == f.campaign_id)
     if f.phone_number_id:
         where.append(c.phone_number_id == f.phone_number_id)
-    if not f.include_tests and has_test_calls(conn, f.organization_id):
-        # by seq, which every sort index carries: the walk reads no row to leave them out
-        where.append(c.seq.not_in(select(c.seq).where(c.organization_id == f.organization_id,
-                                                       c.is_test == true())))
-        where.tests_left_out = True
     sqlite = conn.dialect.name == "sqlite"
     found: list[frozenset[int]] = []
     if f.number:
