@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from types import TracebackType
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QComboBox, QPushButton, QScrollArea, QSpinBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from console.session import wait_loaded
@@ -69,3 +70,51 @@ def test_the_softphone_button_shows_and_hides_the_dock(console: Console, qtbot: 
     qtbot.waitUntil(lambda: not window.softphone.isVisible(), timeout=5_000)
     assert not toggle.isChecked()
     assert not raised, raised
+
+
+# -- 2: the wheel over form fields ------------------------------------------------------------------
+
+def wheel_over(console: Console, widget: QWidget, notches: int) -> None:
+    """Real wheel notches (through the window system's queue) over the middle of ``widget``."""
+    window = console.window
+    QTest.wheelEvent(window.windowHandle(), widget.mapTo(window, widget.rect().center()),
+                     QPoint(0, 120 * notches))
+    QApplication.processEvents()
+
+
+def test_the_wheel_scrolls_the_form_instead_of_changing_a_field(console: Console,
+                                                                 qtbot: QtBot) -> None:
+    console.window.resize(1100, 700)
+    editor = console.view("agents").editor
+    console.window.activateWindow()  # clicks give the focus in the active window only
+    qtbot.waitUntil(console.window.isActiveWindow, timeout=5_000)
+    idle = editor.form.widget("idle_timeout_seconds")
+    kind = editor.form.widget("brain.kind")
+    assert isinstance(idle, QSpinBox) and isinstance(kind, QComboBox)
+    scroll = idle.parentWidget()
+    while not isinstance(scroll, QScrollArea):
+        scroll = scroll.parentWidget()
+    bar = scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=5_000)  # at 1100x700 the form scrolls
+    scroll.ensureWidgetVisible(idle)
+    QApplication.processEvents()
+    before, offset = idle.value(), bar.value()
+    assert offset > 0
+    wheel_over(console, idle, 1)  # up: the page moves, the idle timeout stays
+    assert idle.value() == before and not idle.hasFocus()
+    assert bar.value() < offset
+
+    scroll.ensureWidgetVisible(kind)
+    QApplication.processEvents()
+    chosen = kind.currentIndex()
+    wheel_over(console, kind, -1)
+    assert kind.currentIndex() == chosen and not kind.hasFocus()
+
+    scroll.ensureWidgetVisible(idle)
+    QApplication.processEvents()
+    window = console.window  # a field the user clicked takes the wheel
+    QTest.mouseClick(window.windowHandle(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     idle.mapTo(window, idle.rect().center()))
+    qtbot.waitUntil(idle.hasFocus, timeout=5_000)
+    wheel_over(console, idle, 1)
+    assert idle.value() == before + 1
