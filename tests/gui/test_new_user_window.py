@@ -7,15 +7,25 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from types import TracebackType
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QComboBox, QPushButton, QScrollArea, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from console.session import wait_loaded
 from console.window import NAVIGATION
+from tests.harness.engine_host import RunningEngine, run_api
 from tests.harness.live_console import LOAD_TIMEOUT_MS, Console
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -118,3 +128,46 @@ def test_the_wheel_scrolls_the_form_instead_of_changing_a_field(console: Console
     qtbot.waitUntil(idle.hasFocus, timeout=5_000)
     wheel_over(console, idle, 1)
     assert idle.value() == before + 1
+
+
+# -- 4 and 22: the console's own API key, and when keys were last used ----------------------------
+
+def click_key_row(settings: Any, qtbot: QtBot, key_id: str) -> None:
+    table = settings.keys_table
+    rect = table.visualRect(settings.keys.index(settings.keys.row_of(key_id), 0))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def key_cell(settings: Any, key_id: str, title: str) -> str:
+    column = next(i for i, c in enumerate(settings.keys.columns) if c.title == title)
+    return str(settings.keys.data(settings.keys.index(settings.keys.row_of(key_id), column)))
+
+
+def test_the_console_refuses_to_revoke_its_own_key(console: Console, qtbot: QtBot,
+                                                   engine_server: RunningEngine) -> None:
+    other = run_api(engine_server, lambda api: api.create_api_key("Nightly export", ["read"]))
+    settings = console.view("settings")
+    keys = {str(r["id"]): r for r in settings.keys.records}
+    own = next(ident for ident, r in keys.items() if r.get("current"))
+    assert engine_server.api_key.startswith(str(keys[own]["prefix"]))
+    assert key_cell(settings, own, "State") == "In use here"
+    assert key_cell(settings, own, "Last used") != "Never"  # the console has just used it
+    assert key_cell(settings, other["id"], "Last used") == "Never"
+
+    click_key_row(settings, qtbot, own)
+    qtbot.mouseClick(settings.revoke_button, Qt.MouseButton.LeftButton)
+    box = settings.confirmation
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    assert "cannot revoke it" in box.text() and "Revoke" not in [b.text() for b in box.buttons()]
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    assert run_api(engine_server, lambda api: api.organization())["id"]  # the key still works
+
+    click_key_row(settings, qtbot, other["id"])  # another key is revoked after a confirmation
+    qtbot.mouseClick(settings.revoke_button, Qt.MouseButton.LeftButton)
+    box = settings.confirmation
+    assert isinstance(box, QMessageBox) and "Nightly export" in box.text()
+    revoke = next(b for b in box.buttons() if b.text() == "Revoke")
+    qtbot.mouseClick(revoke, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: key_cell(settings, other["id"], "State") == "Revoked", timeout=10_000)
+    assert {str(r["id"]) for r in settings.keys.records} >= set(keys) | {other["id"]}  # none vanish
+    assert key_cell(settings, own, "State") == "In use here"
