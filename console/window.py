@@ -25,6 +25,9 @@ from console.views.softphone import SoftphoneDock
 from engine.events import Event, RecordEvent
 
 HEALTH_INTERVAL_MS = 5000  # how often the status bar checks the engine's /health
+# A check that fails is tried again at once on a fresh connection: one lost request (a connection
+# closed under it) is not a lost engine. The state turns "disconnected" after this many in a row.
+HEALTH_FAILURES_TO_DISCONNECT = 2
 NAVIGATION = (("live", "Live"), ("calls", "Calls"), ("agents", "Agents"), ("campaigns", "Campaigns"),
               ("numbers", "Numbers & trunks"), ("usage", "Usage"), ("settings", "Settings"))
 
@@ -85,6 +88,7 @@ class MainWindow(QMainWindow):
         self._info_known = False
         self.statusBar().setSizeGripEnabled(False)
         self._healthy: bool | None = None  # None until the first health check answers
+        self._health_failures = 0  # failed checks in a row
         self._events_up = False
         self._set_state("connecting")
         self.softphone = SoftphoneDock(ctx, self)
@@ -136,6 +140,7 @@ class MainWindow(QMainWindow):
         self.bridge.call(lambda api: api.health(), self._health_ok, self._health_failed)
 
     def _health_ok(self, body: dict[str, object]) -> None:
+        self._health_failures = 0
         self._healthy = True
         self._set_state("connected")
         if not self._info_known:
@@ -149,6 +154,10 @@ class MainWindow(QMainWindow):
                               if sip.get("enabled") else "")
 
     def _health_failed(self, exc: Exception) -> None:
+        self._health_failures += 1
+        if self._health_failures < HEALTH_FAILURES_TO_DISCONNECT:
+            self.check_health()  # again now, before saying anything
+            return
         self._healthy = False
         self._set_state("disconnected")
 
@@ -179,6 +188,7 @@ class MainWindow(QMainWindow):
 
     def _engine_changed(self) -> None:
         self._healthy = None
+        self._health_failures = 0
         self._info_known = False
         self.sip_text.clear()
         self._set_state("connecting")

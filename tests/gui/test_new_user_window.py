@@ -4,12 +4,15 @@ the Usage periods, the Quit menu and the keys' last use."""
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
+import httpx
 import pytest
+import uvicorn
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
@@ -23,7 +26,9 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from console.session import wait_loaded
+from console.bridge import KEEPALIVE_EXPIRY_S
+from console.context import EngineInfo
+from console.session import open_session, wait_loaded
 from console.window import NAVIGATION
 from tests.harness.engine_host import RunningEngine, run_api
 from tests.harness.live_console import LOAD_TIMEOUT_MS, Console
@@ -171,3 +176,39 @@ def test_the_console_refuses_to_revoke_its_own_key(console: Console, qtbot: QtBo
     qtbot.waitUntil(lambda: key_cell(settings, other["id"], "State") == "Revoked", timeout=10_000)
     assert {str(r["id"]) for r in settings.keys.records} >= set(keys) | {other["id"]}  # none vanish
     assert key_cell(settings, own, "State") == "In use here"
+
+
+# -- 16: the connection state ------------------------------------------------------------------------
+
+def test_one_lost_health_check_does_not_say_disconnected(console: Console, qtbot: QtBot) -> None:
+    """A request lost on a connection the server closed under it (a ReadError) while the engine
+    answers: the check is tried again at once, and the status bar stays green."""
+    window = console.window
+    qtbot.waitUntil(lambda: window.connection_state == "connected", timeout=10_000)
+    states: list[str] = []
+    show_state = window._set_state
+    window._set_state = lambda state: (states.append(state), show_state(state))  # type: ignore[method-assign]
+    window._health_failed(httpx.ReadError(""))
+    assert window.connection_state == "connected"
+    qtbot.waitUntil(lambda: window._health_failures == 0, timeout=10_000)  # the retry answered
+    assert "disconnected" not in states and window.connection_state == "connected"
+    assert window.connection_dot.property("state") == "connected"
+
+
+def test_an_engine_that_does_not_answer_is_disconnected(qapp: QApplication, qtbot: QtBot) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    session = open_session(EngineInfo(f"http://127.0.0.1:{port}", "remote"), "sb_no_engine_here",
+                           persist_theme=False, events=False)
+    try:
+        qtbot.waitUntil(lambda: session.window.connection_state == "disconnected", timeout=15_000)
+        assert session.window.connection_text.text().startswith("Disconnected from remote engine")
+    finally:
+        session.close()
+
+
+def test_idle_connections_are_dropped_before_the_engine_drops_them() -> None:
+    """The engine's uvicorn closes a connection idle for ``timeout_keep_alive``; the console must
+    not send a request on one that old."""
+    assert KEEPALIVE_EXPIRY_S < uvicorn.Config(app=None).timeout_keep_alive
