@@ -7,12 +7,14 @@ from __future__ import annotations
 import socket
 import sys
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from PySide6.QtCharts import QBarCategoryAxis
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
@@ -28,6 +30,7 @@ from pytestqt.qtbot import QtBot
 
 from console.bridge import KEEPALIVE_EXPIRY_S
 from console.context import EngineInfo
+from console.models.usage import arrange, period_start
 from console.session import open_session, wait_loaded
 from console.window import NAVIGATION
 from tests.harness.engine_host import RunningEngine, run_api
@@ -212,3 +215,66 @@ def test_idle_connections_are_dropped_before_the_engine_drops_them() -> None:
     """The engine's uvicorn closes a connection idle for ``timeout_keep_alive``; the console must
     not send a request on one that old."""
     assert KEEPALIVE_EXPIRY_S < uvicorn.Config(app=None).timeout_keep_alive
+
+
+# -- 19: the Usage periods ---------------------------------------------------------------------------
+
+def usage_row(day: date, cost: int = 1000) -> dict[str, Any]:
+    return {"day": day.isoformat(), "kind": "stt", "quantity": 60.0, "unit": "seconds",
+            "cost_micro_usd": cost}
+
+
+def test_a_period_of_n_days_charts_n_days_up_to_today() -> None:
+    today = date(2026, 12, 7)
+    first = period_start(7, today)
+    assert first == date(2026, 12, 1)
+    # usage on 3 of the 7 days, none today: the chart still has 7 bars and ends today
+    table = arrange([usage_row(date(2026, 12, 1)), usage_row(date(2026, 12, 3)),
+                     usage_row(date(2026, 12, 6), 500)], first, today)
+    assert table.periods == [date(2026, 12, d) for d in range(1, 8)]
+    assert table.cost["stt"] == [1000, 0, 1000, 0, 0, 500, 0]
+    assert (table.first, table.last, table.span_days) == (first, today, 7)
+    assert [r["day"] for r in table.daily] == ["2026-12-06", "2026-12-03", "2026-12-01"]
+
+    month = arrange([usage_row(date(2026, 11, 8))], period_start(30, today), today)
+    assert len(month.periods) == 30 and month.periods[-1] == today
+    everything = arrange([usage_row(date(2026, 9, 1))], period_start(None, today), today)
+    assert everything.weekly and everything.first == date(2026, 9, 1) and everything.last == today
+    assert everything.periods[-1] == today - timedelta(days=today.weekday())  # this week's bar
+
+
+def choose(qtbot: QtBot, combo: QComboBox, text: str) -> None:
+    """Pick an item the way a user does: open the combo's list, click the item."""
+    qtbot.mouseClick(combo, Qt.MouseButton.LeftButton)
+    view = combo.view()
+    qtbot.waitUntil(view.isVisible, timeout=5_000)
+    qtbot.wait(QApplication.doubleClickInterval() + 100)  # a list just opened ignores a release
+    row = combo.findText(text)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=view.visualRect(view.model().index(row, 0)).center())
+    qtbot.waitUntil(lambda: combo.currentText() == text, timeout=5_000)
+
+
+def test_usage_periods_count_their_days_and_end_today(demo_console: Console, qtbot: QtBot) -> None:
+    usage = demo_console.view("usage")
+    today = datetime.now(UTC).date()
+    for text, days in (("Last 7 days", 7), ("Last 30 days", 30)):
+        choose(qtbot, usage.range, text)
+        qtbot.waitUntil(lambda: usage.is_loaded, timeout=LOAD_TIMEOUT_MS)
+        table = usage.usage
+        assert len(table.periods) == days and table.span_days == days, text
+        assert table.last == today and table.periods[-1] == today, text
+        assert len(table.daily) <= days and usage.table_model.rowCount() <= days
+        assert f"of {days} days with usage" in usage.subtitle.text()
+        assert f"{today:%b} {today.day})" in usage.chart_title.text()
+        assert bars(usage) == days
+    choose(qtbot, usage.range, "All time")  # the demo's 31 days: two of them share a day number
+    qtbot.waitUntil(lambda: usage.is_loaded, timeout=LOAD_TIMEOUT_MS)
+    assert usage.usage.last == today and f"{today:%b} {today.day})" in usage.chart_title.text()
+    assert bars(usage) == len(usage.usage.periods)
+
+
+def bars(usage: Any) -> int:
+    """The bars the chart draws: one per category of its axis."""
+    axis = next(a for a in usage.chart.axes() if isinstance(a, QBarCategoryAxis))
+    return int(axis.count())
