@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -33,6 +34,8 @@ NAVIGATION = (("live", "Live"), ("calls", "Calls"), ("agents", "Agents"), ("camp
 
 
 RECORD_KINDS = frozenset({"agent", "campaign", "phone_number", "sip_trunk", "lead"})  # lists reload
+# Quit: Ctrl+Q as in Linphone, GNOME and KDE apps (Qt's StandardKey.Quit has no key on Windows)
+QUIT_SHORTCUT = "Ctrl+Q"
 
 
 class MainWindow(QMainWindow):
@@ -68,6 +71,13 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.views: dict[str, View] = {}  # built on first visit: a window opens with one view
+        file_menu = self.menuBar().addMenu("&File")
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence(QUIT_SHORTCUT))
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.quit_action.triggered.connect(self.quit)
+        file_menu.addAction(self.quit_action)
+        self.view_menu = self.menuBar().addMenu("&View")
         for number, (name, title) in enumerate(NAVIGATION, start=1):
             item = QListWidgetItem(title)
             item.setData(Qt.ItemDataRole.UserRole, name)
@@ -75,6 +85,9 @@ class MainWindow(QMainWindow):
             self.rail.addItem(item)
             shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
             shortcut.activated.connect(lambda n=name: self.show_view(n))
+            action = QAction(f"{title}\tCtrl+{number}", self)  # the key shown, the shortcut's own
+            action.triggered.connect(lambda _=False, n=name: self.show_view(n))
+            self.view_menu.addAction(action)
         self.rail.currentRowChanged.connect(self._rail_changed)
 
         self.connection_dot = QLabel("●")
@@ -95,6 +108,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.softphone)
         self.softphone.hide()
         rail_layout.addWidget(self.softphone.rail_button())
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.softphone.toggleViewAction())
         self.bridge.events_connected.connect(self._events_state)
         self.bridge.event_received.connect(self._event)
         ctx.engine_changed.connect(self._engine_changed)
@@ -199,6 +214,11 @@ class MainWindow(QMainWindow):
 
     def show_message(self, text: str, timeout_ms: int = 6000) -> None:
         self.statusBar().showMessage(text, timeout_ms)
+
+    def quit(self) -> None:
+        """File → Quit: close the window and end the console (an embedded engine stops with it)."""
+        if self.close():
+            QApplication.quit()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._health.stop()

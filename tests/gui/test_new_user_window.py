@@ -278,3 +278,53 @@ def bars(usage: Any) -> int:
     """The bars the chart draws: one per category of its axis."""
     axis = next(a for a in usage.chart.axes() if isinstance(a, QBarCategoryAxis))
     return int(axis.count())
+
+
+# -- 22: Quit -------------------------------------------------------------------------------------
+
+def test_file_quit_closes_the_console(console: Console, qtbot: QtBot) -> None:
+    window = console.window
+    bar = window.menuBar()
+    file_menu = next(a.menu() for a in bar.actions() if a.text() == "&File")
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.actionGeometry(file_menu.menuAction()).center())
+    qtbot.waitUntil(file_menu.isVisible, timeout=5_000)
+    quit_action = next(a for a in file_menu.actions() if a.text() == "&Quit")
+    assert quit_action.shortcut().toString() == "Ctrl+Q"
+    qtbot.wait(QApplication.doubleClickInterval() + 100)  # a menu just opened ignores a release
+    qtbot.mouseClick(file_menu, Qt.MouseButton.LeftButton,
+                     pos=file_menu.actionGeometry(quit_action).center())
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5_000)
+
+
+def test_ctrl_q_closes_the_console(console: Console, qtbot: QtBot) -> None:
+    window = console.window
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5_000)
+
+
+def test_the_view_menu_and_its_shortcuts_open_the_views(console: Console, qtbot: QtBot,
+                                                        raised: list[ExcInfo]) -> None:
+    window = console.window
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    for number, (name, _) in enumerate(NAVIGATION, start=1):
+        qtbot.keyClick(window, Qt.Key(Qt.Key.Key_0.value + number), Qt.KeyboardModifier.ControlModifier)
+        assert window.stack.currentWidget() is window.views[name]
+    qtbot.keyClick(window, Qt.Key.Key_F9)
+    qtbot.waitUntil(window.softphone.isVisible, timeout=5_000)
+    assert window.softphone.toggleViewAction() in window.view_menu.actions()
+    window.softphone.hide()
+    for number, (name, title) in enumerate(NAVIGATION, start=1):  # the menu's entries, clicked
+        action = next(a for a in window.view_menu.actions() if a.text() == f"{title}\tCtrl+{number}")
+        bar = window.menuBar()
+        qtbot.mouseClick(bar, Qt.MouseButton.LeftButton,
+                         pos=bar.actionGeometry(window.view_menu.menuAction()).center())
+        qtbot.waitUntil(window.view_menu.isVisible, timeout=5_000)
+        qtbot.wait(QApplication.doubleClickInterval() + 100)  # a menu just opened ignores a release
+        qtbot.mouseClick(window.view_menu, Qt.MouseButton.LeftButton,
+                         pos=window.view_menu.actionGeometry(action).center())
+        qtbot.waitUntil(lambda n=name: window.stack.currentWidget() is window.views.get(n),
+                        timeout=5_000)
+    assert not raised, raised
