@@ -13,6 +13,7 @@ from console import theme
 from console.context import EngineInfo
 from console.embedded import EmbeddedEngine
 from console.session import ConsoleSession, open_session, saved_theme
+from console.views.widgets import guard_wheel
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def run_console(engine_url: str | None = None, api_key: str | None = None, data_
     app.setOrganizationName("switchboard")
     app.setWindowIcon(theme.app_icon())
     theme.apply(app, saved_theme())
+    guard_wheel(app)
 
     if engine_url:
         session = open_session(EngineInfo(url=engine_url, mode="remote"), api_key or "")

@@ -13,6 +13,7 @@ from console.bridge import ApiBridge
 from console.context import ConsoleContext, EngineInfo
 from console.embedded import EmbeddedEngine
 from console.views.base import View
+from console.views.widgets import guard_wheel
 from console.window import MainWindow
 
 VIEW_NAMES = ("calls", "agents", "campaigns", "numbers", "usage", "settings", "live")
@@ -71,6 +72,7 @@ def open_session(engine: EngineInfo, api_key: str, *, embedded: EmbeddedEngine |
         if persist_theme:
             remember_theme(name)
 
+    guard_wheel(app)  # before any form is built: their fields' focus policy is set as they polish
     freeze_startup_objects()
     bridge = ApiBridge(engine.url, api_key)
     context = ConsoleContext(bridge, engine, set_theme)

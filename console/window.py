@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -25,11 +26,16 @@ from console.views.softphone import SoftphoneDock
 from engine.events import Event, RecordEvent
 
 HEALTH_INTERVAL_MS = 5000  # how often the status bar checks the engine's /health
+# A check that fails is tried again at once on a fresh connection: one lost request (a connection
+# closed under it) is not a lost engine. The state turns "disconnected" after this many in a row.
+HEALTH_FAILURES_TO_DISCONNECT = 2
 NAVIGATION = (("live", "Live"), ("calls", "Calls"), ("agents", "Agents"), ("campaigns", "Campaigns"),
               ("numbers", "Numbers & trunks"), ("usage", "Usage"), ("settings", "Settings"))
 
 
 RECORD_KINDS = frozenset({"agent", "campaign", "phone_number", "sip_trunk", "lead"})  # lists reload
+# Quit: Ctrl+Q as in Linphone, GNOME and KDE apps (Qt's StandardKey.Quit has no key on Windows)
+QUIT_SHORTCUT = "Ctrl+Q"
 
 
 class MainWindow(QMainWindow):
@@ -65,6 +71,13 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.views: dict[str, View] = {}  # built on first visit: a window opens with one view
+        file_menu = self.menuBar().addMenu("&File")
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence(QUIT_SHORTCUT))
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.quit_action.triggered.connect(self.quit)
+        file_menu.addAction(self.quit_action)
+        self.view_menu = self.menuBar().addMenu("&View")
         for number, (name, title) in enumerate(NAVIGATION, start=1):
             item = QListWidgetItem(title)
             item.setData(Qt.ItemDataRole.UserRole, name)
@@ -72,6 +85,9 @@ class MainWindow(QMainWindow):
             self.rail.addItem(item)
             shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
             shortcut.activated.connect(lambda n=name: self.show_view(n))
+            action = QAction(f"{title}\tCtrl+{number}", self)  # the key shown, the shortcut's own
+            action.triggered.connect(lambda _=False, n=name: self.show_view(n))
+            self.view_menu.addAction(action)
         self.rail.currentRowChanged.connect(self._rail_changed)
 
         self.connection_dot = QLabel("●")
@@ -85,12 +101,15 @@ class MainWindow(QMainWindow):
         self._info_known = False
         self.statusBar().setSizeGripEnabled(False)
         self._healthy: bool | None = None  # None until the first health check answers
+        self._health_failures = 0  # failed checks in a row
         self._events_up = False
         self._set_state("connecting")
         self.softphone = SoftphoneDock(ctx, self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.softphone)
         self.softphone.hide()
         rail_layout.addWidget(self.softphone.rail_button())
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.softphone.toggleViewAction())
         self.bridge.events_connected.connect(self._events_state)
         self.bridge.event_received.connect(self._event)
         ctx.engine_changed.connect(self._engine_changed)
@@ -136,6 +155,7 @@ class MainWindow(QMainWindow):
         self.bridge.call(lambda api: api.health(), self._health_ok, self._health_failed)
 
     def _health_ok(self, body: dict[str, object]) -> None:
+        self._health_failures = 0
         self._healthy = True
         self._set_state("connected")
         if not self._info_known:
@@ -149,6 +169,10 @@ class MainWindow(QMainWindow):
                               if sip.get("enabled") else "")
 
     def _health_failed(self, exc: Exception) -> None:
+        self._health_failures += 1
+        if self._health_failures < HEALTH_FAILURES_TO_DISCONNECT:
+            self.check_health()  # again now, before saying anything
+            return
         self._healthy = False
         self._set_state("disconnected")
 
@@ -179,6 +203,7 @@ class MainWindow(QMainWindow):
 
     def _engine_changed(self) -> None:
         self._healthy = None
+        self._health_failures = 0
         self._info_known = False
         self.sip_text.clear()
         self._set_state("connecting")
@@ -189,6 +214,11 @@ class MainWindow(QMainWindow):
 
     def show_message(self, text: str, timeout_ms: int = 6000) -> None:
         self.statusBar().showMessage(text, timeout_ms)
+
+    def quit(self) -> None:
+        """File → Quit: close the window and end the console (an embedded engine stops with it)."""
+        if self.close():
+            QApplication.quit()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._health.stop()

@@ -18,6 +18,8 @@ class UsageTable:
     """Cost per period and kind (micro-USD), quantities per kind, and the grand totals."""
 
     periods: list[date] = field(default_factory=list)
+    first: date | None = None  # the days the chart spans, both included
+    last: date | None = None
     weekly: bool = False
     cost: dict[str, list[int]] = field(default_factory=dict)  # kind -> cost per period
     daily: list[dict[str, Any]] = field(default_factory=list)  # one row per day, newest first
@@ -28,6 +30,15 @@ class UsageTable:
     def total(self) -> int:
         return sum(self.totals.values())
 
+    @property
+    def span_days(self) -> int:
+        return (self.last - self.first).days + 1 if self.first and self.last else 0
+
+
+def period_start(days: int | None, today: date) -> date | None:
+    """The first day of "the last ``days`` days", today being the last of them (None: all time)."""
+    return today - timedelta(days=days - 1) if days else None
+
 
 def _day(value: Any) -> date | None:
     try:
@@ -36,7 +47,10 @@ def _day(value: Any) -> date | None:
         return None
 
 
-def arrange(rows: list[dict[str, Any]]) -> UsageTable:
+def arrange(rows: list[dict[str, Any]], first: date | None = None,
+            last: date | None = None) -> UsageTable:
+    """The API's rows by day and kind, on a chart spanning ``first`` to ``last`` (by default the
+    first and last days with usage); days without usage are zero bars."""
     table = UsageTable()
     by_day: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(KINDS, 0))
     quantities: dict[str, float] = defaultdict(float)
@@ -58,12 +72,16 @@ def arrange(rows: list[dict[str, Any]]) -> UsageTable:
                     "total": sum(by_day[d].get(k, 0) for k in kinds)} for d in reversed(days)]
     if not days:
         return table
-    table.weekly = (days[-1] - days[0]).days + 1 > MAX_DAILY_BARS
-    buckets: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(kinds, 0))
-    for d in days:
+    table.first = min(first or days[0], days[0])
+    table.last = max(last or days[-1], days[-1])
+    table.weekly = table.span_days > MAX_DAILY_BARS
+    buckets: dict[date, dict[str, int]] = {}
+    for offset in range(table.span_days):
+        d = table.first + timedelta(days=offset)
         key = d - timedelta(days=d.weekday()) if table.weekly else d
+        bucket = buckets.setdefault(key, dict.fromkeys(kinds, 0))
         for k in kinds:
-            buckets[key][k] += by_day[d].get(k, 0)
+            bucket[k] += by_day[d].get(k, 0) if d in by_day else 0
     table.periods = sorted(buckets)
     table.cost = {k: [buckets[p][k] for p in table.periods] for k in kinds}
     return table

@@ -27,7 +27,7 @@ from console.phone.audio import AudioDevices, AudioIO, TonePlayer
 from console.phone.ring import FRAME_BYTES, RingBuffer
 from console.views.base import View
 from console.views.join_bar import LevelMeter
-from console.views.widgets import button, confirm, hbox, heading, table_view
+from console.views.widgets import button, confirm, hbox, heading, inform, table_view
 from engine.client import ApiError, Client, Record
 
 
@@ -118,13 +118,13 @@ class SettingsView(View):
         keys_box.setSpacing(8)
         self.keys = RecordTableModel([
             Column.key("Name", "name"), Column.key("Prefix", "prefix"),
-            Column("State", lambda r: "Revoked" if r.get("revoked") else "Active"),
+            Column("State", self._key_state),
             Column("Scopes", lambda r: ", ".join(r.get("scopes") or []) or "all"),
             Column("Created", lambda r: fmt.local_time(r.get("created_at"))),
-            Column("Last used", lambda r: fmt.local_time(r.get("last_used_at"))),
+            Column("Last used", lambda r: fmt.local_time(r.get("last_used_at")) or "Never"),
         ], self)
         self.keys_table = table_view(self.keys)
-        for column, width in enumerate((150, 110, 76, 70, 130)):
+        for column, width in enumerate((150, 100, 110, 70, 130)):
             self.keys_table.horizontalHeader().resizeSection(column, width)
         self.key_name = QLineEdit()
         self.key_name.setPlaceholderText("Name of a new key, e.g. CRM sync")
@@ -278,12 +278,29 @@ class SettingsView(View):
         self._settle()
 
     def _got_keys(self, keys: list[Record]) -> None:
+        chosen = self.keys.record(self.keys_table.currentIndex().row())
         self.keys.set_records(keys)
+        if chosen is not None and (row := self.keys.row_of(str(chosen.get("id")))) >= 0:
+            self.keys_table.selectRow(row)
         self._settle()
 
     def _keys_failed(self, exc: Exception) -> None:
-        self.keys.set_records([])
+        """The keys as they were stay listed: a failed reload is not an empty list."""
+        self.show_error(exc)
         self._settle()
+
+    def is_own_key(self, record: Record) -> bool:
+        """The key this console is authenticated with (the engine marks it ``current``; an
+        engine that does not is matched by the key's prefix)."""
+        if "current" in record:
+            return bool(record["current"])
+        prefix = str(record.get("prefix") or "")
+        return bool(prefix) and self.bridge.api_key.startswith(prefix)
+
+    def _key_state(self, record: Record) -> str:
+        if record.get("revoked"):
+            return "Revoked"
+        return "In use here" if self.is_own_key(record) else "Active"
 
     def _got_demo_callers(self, state: Record) -> None:
         self._show_demo_callers(state)
@@ -355,11 +372,28 @@ class SettingsView(View):
         if record is None:
             return
         ident = str(record["id"])
-        self.confirmation = confirm(self, "Revoke API key",
-                                    f"Revoke “{record.get('name', ident)}”? Scripts using it stop working.",
-                                    lambda: self.bridge.call(lambda api: api.revoke_api_key(ident),
-                                                             lambda _: self._load_keys(), self.show_error),
-                                    yes_text="Revoke")
+        name = f"“{record.get('name') or ident}” ({record.get('prefix', '')}…)"
+        if self.is_own_key(record):
+            self.confirmation = inform(
+                self, "Revoke API key",
+                f"This console is connected with the key {name}, so it cannot revoke it: the "
+                "console would be locked out of the engine at once. Revoke it from another console "
+                "or a script that uses a different admin key.", error=True)
+            return
+        if record.get("revoked"):
+            self.confirmation = inform(self, "Revoke API key", f"The key {name} is already revoked.")
+            return
+        self.confirmation = confirm(
+            self, "Revoke API key",
+            f"Revoke the key {name}? Scripts and consoles using it are refused from now on. "
+            "This cannot be undone.",
+            lambda: self.bridge.call(lambda api: api.revoke_api_key(ident),
+                                     lambda _: self._load_keys(), self._revoke_failed),
+            yes_text="Revoke")
+
+    def _revoke_failed(self, exc: Exception) -> None:
+        self.show_error(exc)
+        self._load_keys()
 
 
 def _group(title: str, layout: QFormLayout | QVBoxLayout) -> QGroupBox:

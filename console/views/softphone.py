@@ -570,7 +570,7 @@ class SoftphoneDock(QDockWidget):
         toggle.setToolTip(f"Softphone  ({SHORTCUT})")
         toggle.setCursor(Qt.CursorShape.PointingHandCursor)
         toggle.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        toggle.clicked.connect(self.setVisible)
+        toggle.clicked.connect(lambda checked: self.setVisible(bool(checked)))  # clicked(bool)
         self.visibilityChanged.connect(lambda _: toggle.setChecked(not self.isHidden()))
         return toggle
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 
 from PySide6.QtCharts import QBarCategoryAxis, QBarSet, QChart, QChartView, QStackedBarSeries, QValueAxis
 from PySide6.QtCore import QMargins, Qt
@@ -13,7 +14,7 @@ from console import formatting as fmt
 from console import theme
 from console.context import ConsoleContext
 from console.models.records import Column, RecordTableModel
-from console.models.usage import KIND_LABELS, UsageTable, arrange
+from console.models.usage import KIND_LABELS, UsageTable, arrange, period_start
 from console.views.base import View
 from console.views.widgets import card, hbox, heading, section, table_view
 from engine.client import Record
@@ -97,20 +98,18 @@ class UsageView(View):
 
     def refresh(self) -> None:
         self.is_loaded = False
-        days = self.range.currentData()
-        since = None
-        if days:
-            from datetime import UTC, datetime, timedelta
-
-            since = (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT00:00:00Z")
-        self.bridge.call(lambda api: api.usage(since=since), self._got_usage, self._failed)
+        today = datetime.now(UTC).date()  # the engine sums usage by UTC day
+        first = period_start(self.range.currentData(), today)
+        since = f"{first.isoformat()}T00:00:00Z" if first else None
+        self.bridge.call(lambda api: api.usage(since=since),
+                         lambda body: self._got_usage(body, first, today), self._failed)
 
     def _failed(self, exc: Exception) -> None:
         self.subtitle.setText(f"Could not load usage: {exc}")
         self.loaded.emit()
 
-    def _got_usage(self, body: Record) -> None:
-        self.usage = arrange(body.get("days") or [])
+    def _got_usage(self, body: Record, first: date | None = None, last: date | None = None) -> None:
+        self.usage = arrange(body.get("days") or [], first, last)
         usage = self.usage
         self.total_value.setText(fmt.money(usage.total, places=2))
         for kind, value in self.kind_values.items():
@@ -120,7 +119,11 @@ class UsageView(View):
         kinds = list(usage.totals) or list(KIND_LABELS)
         self.table_model.columns = self._columns(kinds)
         self.table_model.set_records(usage.daily)
-        self.subtitle.setText(f"{len(usage.daily)} days with usage" if usage.daily else "No usage yet")
+        if usage.daily:
+            self.subtitle.setText(f"{len(usage.daily)} of {usage.span_days} days with usage, "
+                                  f"{usage.first:%b %-d} – {usage.last:%b %-d} (UTC days)")
+        else:
+            self.subtitle.setText("No usage in this period" if first else "No usage yet")
         self._draw_chart()
         self.loaded.emit()
 
@@ -133,8 +136,8 @@ class UsageView(View):
             chart.removeAxis(axis)
         chart.legend().setLabelColor(QColor(colors.text))
         span = ""
-        if usage.periods:
-            span = f", {usage.periods[0]:%b %d} – {usage.periods[-1]:%b %d}"
+        if usage.first and usage.last:
+            span = f", {usage.first:%b %-d} – {usage.last:%b %-d}"
         self.chart_title.setText(f"Cost per {'week' if usage.weekly else 'day'} (USD{span})")
         if not usage.periods:
             chart.setTitle("No usage in this period")
@@ -152,8 +155,13 @@ class UsageView(View):
         chart.addSeries(series)
         labels = [f"{p.month}/{p.day}" if usage.weekly else str(p.day) for p in usage.periods]
         step = max(1, len(labels) // 32)
-        # categories must be unique: the labels between shown ones are distinct invisible strings
-        shown = [text if i % step == 0 else "\u200b" * (i + 1) for i, text in enumerate(labels)]
+        # categories must be unique (a repeated one is dropped, and with it the last bar: a span
+        # of 31 days has two 7ths): a label not shown, or shown again, gets a run of zero-width
+        # spaces of its own
+        shown: list[str] = []
+        for i, text in enumerate(labels):
+            label = text if i % step == 0 else ""
+            shown.append(label if label and label not in shown else label + "\u200b" * (i + 1))
         x_axis = QBarCategoryAxis()
         x_axis.append(shown)
         y_axis = QValueAxis()

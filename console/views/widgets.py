@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractScrollArea,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -213,3 +218,49 @@ class FieldErrors:
             widget.setProperty("invalid", invalid)
             widget.style().unpolish(widget)
             widget.style().polish(widget)
+
+
+class WheelGuard(QObject):
+    """Wheel events over a spin box or a combo box that has no keyboard focus scroll the page
+    around it instead of changing the value under the pointer (Qt's own advice for fields in
+    scroll areas). A field still takes the wheel once clicked or tabbed into. Installed once on
+    the application (``guard_wheel``), so every form of the console gets it."""
+
+    GUARDED = (QAbstractSpinBox, QComboBox)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.Polish and isinstance(watched, self.GUARDED):
+            # the wheel must not hand these fields the focus on its way (Qt::WheelFocus)
+            if watched.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+                watched.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            return False
+        if (kind != QEvent.Type.Wheel or not isinstance(watched, self.GUARDED)
+                or watched.hasFocus() or not isinstance(event, QWheelEvent)):
+            return False
+        area = _scroll_area_around(watched)
+        if area is None:  # nothing to scroll: the wheel does nothing here
+            event.ignore()
+            return True
+        viewport = area.viewport()
+        forwarded = QWheelEvent(watched.mapTo(viewport, event.position()), event.globalPosition(),
+                                event.pixelDelta(), event.angleDelta(), event.buttons(),
+                                event.modifiers(), event.phase(), event.inverted(), event.source())
+        QApplication.sendEvent(viewport, forwarded)
+        return True
+
+
+def _scroll_area_around(widget: QWidget) -> QAbstractScrollArea | None:
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QAbstractScrollArea):
+        parent = parent.parentWidget()
+    return parent
+
+
+def guard_wheel(app: QApplication) -> WheelGuard:
+    """The application's ``WheelGuard``, installed the first time this is called."""
+    guard = app.findChild(WheelGuard)
+    if guard is None:
+        guard = WheelGuard(app)
+        app.installEventFilter(guard)
+    return guard

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from engine.api.errors import ApiError
 from engine.store import ApiKey
+from engine.store.timeutil import utcnow
+
+log = logging.getLogger(__name__)
 
 KEY_PREFIX = "sb_"
 _CACHE_TTL_S = 10.0  # a revoked key stops working within this long on a busy engine
+# A key's ``last_used_at`` is written at most this often: one small UPDATE a minute per key in
+# use, whatever its request rate, and the minute is all the precision "last used" needs.
+LAST_USED_EVERY_S = 60.0
 
 
 def new_key() -> str:
@@ -45,11 +54,15 @@ class Principal:
 
 
 class KeyVerifier:
-    """Looks keys up by hash with a short cache, so authentication costs no query per request."""
+    """Looks keys up by hash with a short cache, so authentication costs no query per request,
+    and records when each key was last used (at most every ``LAST_USED_EVERY_S``). ``verify``
+    blocks on the database now and then: call it off the event loop."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: Callable[[], float] = time.monotonic) -> None:
         self._engine = engine
+        self._clock = clock
         self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._used: dict[str, float] = {}  # key id -> when its last use was last written
         self._lock = threading.Lock()
 
     def forget(self) -> None:
@@ -58,10 +71,12 @@ class KeyVerifier:
 
     def verify(self, key: str) -> Principal | None:
         digest = hash_key(key)
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             hit = self._cache.get(digest)
         if hit is not None and now - hit[0] < _CACHE_TTL_S:
+            if hit[1] is not None:
+                self._note_use(hit[1].key_id, now)
             return hit[1]
         with Session(self._engine) as session:
             row = session.execute(
@@ -71,7 +86,23 @@ class KeyVerifier:
             principal = Principal(row.organization_id, row.id, tuple(row.scopes or ()))
         with self._lock:
             self._cache[digest] = (now, principal)
+        if principal is not None:
+            self._note_use(principal.key_id, now)
         return principal
+
+    def _note_use(self, key_id: str, now: float) -> None:
+        """Write the key's ``last_used_at`` unless it was written less than a minute ago."""
+        with self._lock:
+            written = self._used.get(key_id)
+            if written is not None and now - written < LAST_USED_EVERY_S:
+                return
+            self._used[key_id] = now
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(update(ApiKey).where(col(ApiKey.id) == key_id)
+                                   .values(last_used_at=utcnow()))
+        except SQLAlchemyError as exc:  # the request goes on: its key is valid
+            log.warning("could not record the last use of API key %s: %s", key_id, exc)
 
 
 def bearer(header: str | None) -> str | None:

@@ -1,8 +1,9 @@
 """The caller's organization, child organizations, and API keys.
 
 Scopes: ``admin`` is required to change the organization, create child organizations and create or
-revoke keys; any key may read. A key may revoke itself: it stops working at once, including for
-the request's own later calls.
+revoke keys; any key may read. A key cannot revoke itself (409): the caller would lock itself out
+with its next request; another admin key revokes it. The list marks the caller's own key
+(``current``).
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the body models from the signatures.
@@ -42,8 +43,9 @@ def organization_view(session: Session, org: Organization) -> dict[str, Any]:
     return data
 
 
-def key_view(row: ApiKey) -> dict[str, Any]:
-    """A key as listed: never its hash, never the key itself."""
+def key_view(row: ApiKey, principal: Principal | None = None) -> dict[str, Any]:
+    """A key as listed: never its hash, never the key itself. ``current``: the key ``principal``
+    (the request) is authenticated with."""
     return {
         "id": row.id,
         "name": row.name,
@@ -53,6 +55,7 @@ def key_view(row: ApiKey) -> dict[str, Any]:
         "last_used_at": iso(row.last_used_at),
         "revoked_at": iso(row.revoked_at),
         "revoked": row.revoked_at is not None,
+        "current": principal is not None and row.id == principal.key_id,
     }
 
 
@@ -133,7 +136,7 @@ def list_api_keys(request: Request, principal: Auth) -> dict[str, Any]:
             select(ApiKey).where(ApiKey.organization_id == principal.organization_id)  # type: ignore[arg-type]
             .order_by(ApiKey.created_at)  # type: ignore[arg-type]
         ).scalars().all()
-        return {"items": [key_view(r) for r in rows]}
+        return {"items": [key_view(r, principal) for r in rows]}
 
 
 class ApiKeyCreate(BaseModel):
@@ -157,7 +160,7 @@ def create_api_key(request: Request, body: ApiKeyCreate, principal: Auth,
         session.add(row)
         session.commit()
     response.status_code = 201
-    return {**key_view(row), "key": key}
+    return {**key_view(row, principal), "key": key}
 
 
 @router.delete("/v1/api-keys/{key_id}", summary="Revoke an API key; it stops working at once")
@@ -167,6 +170,10 @@ def revoke_api_key(request: Request, key_id: str, principal: Auth) -> dict[str, 
         row = session.get(ApiKey, key_id)
         if row is None or row.organization_id != principal.organization_id:
             raise not_found("api key", key_id)
+        if row.id == principal.key_id:
+            raise ApiError(409, f"the API key “{row.name}” ({row.prefix}…) is the one this request "
+                                "is authenticated with; revoke it with another admin key",
+                           "CONFLICT")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
             row.updated_at = row.revoked_at
