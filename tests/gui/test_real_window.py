@@ -270,9 +270,6 @@ def test_every_rail_entry_opens_its_view(real_console: RealConsole) -> None:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(strict=True, reason="issue 16 item 1: the rail's Softphone button raises "
-                   "TypeError: SoftphoneDock.setVisible() takes exactly one argument (0 given) "
-                   "instead of opening the softphone dock")
 def test_softphone_button_opens_the_dock(real_console: RealConsole) -> None:
     console = real_console
     console.begin_step()
