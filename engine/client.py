@@ -223,6 +223,7 @@ class Client:
         agent_id: str | None = None, campaign_id: str | None = None,
         phone_number_id: str | None = None, number: str | None = None, since: str | None = None,
         until: str | None = None, q: str | None = None, cursor: str | None = None,
+        include_tests: bool | None = None,
     ) -> Page:
         params = _clean(locals() | {"self": None})
         return Page.from_json(await self.request("GET", "/v1/calls", params=params))

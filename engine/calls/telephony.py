@@ -23,7 +23,7 @@ from sqlalchemy import Engine as SqlEngine
 from sqlmodel import Session, select
 
 from engine.calls.agent_leg import AgentLegs
-from engine.calls.analysis import CallAnalyst
+from engine.calls.analyst import CallAnalyst
 from engine.calls.hooks import CallHooks
 from engine.calls.inbound import InboundRouter
 from engine.calls.joins import LiveJoins

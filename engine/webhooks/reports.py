@@ -12,7 +12,7 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from engine.calls.analysis import analyse_ended
+from engine.calls.analyst import analyse_ended
 from engine.calls.serialize import analysis, costs, record, recording_url, report, summary_row
 from engine.store import Agent, Call, TranscriptEntry, session_scope, utcnow
 

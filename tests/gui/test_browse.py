@@ -8,6 +8,7 @@ from pytestqt.qtbot import QtBot
 from console.views import VIEW_CLASSES
 from tests.harness.engine_host import RunningEngine, run_api
 from tests.harness.live_console import Console
+from tests.harness.stores import listed_calls
 
 
 def test_every_view_loads(demo_console: Console) -> None:
@@ -25,10 +26,10 @@ def test_navigation_shortcuts_switch_views(demo_console: Console) -> None:
         assert window.current_view() is window.views[name]
 
 
-def test_calls_open_with_the_first_call_and_its_transcript(demo_console: Console,
-                                                           qtbot: QtBot) -> None:
+def test_calls_open_with_the_first_call_and_its_transcript(demo_console: Console, qtbot: QtBot,
+                                                           demo_server: RunningEngine) -> None:
     calls = demo_console.view("calls")
-    assert calls.model.total == 5000
+    assert calls.model.total == listed_calls(demo_server.data_dir)
     assert calls.model.rowCount() == 100  # one page, fetched on demand
     detail = calls.detail
     assert detail.call is not None and detail.call["id"] == calls.model.records[0]["id"]
@@ -54,23 +55,27 @@ def test_scrolling_fetches_the_next_page(demo_console: Console, qtbot: QtBot) ->
     assert len(ids) == len(set(ids))
 
 
-def test_filter_by_status_and_direction(demo_console: Console, qtbot: QtBot) -> None:
+def test_filter_by_status_and_direction(demo_console: Console, qtbot: QtBot,
+                                        demo_server: RunningEngine) -> None:
     calls = demo_console.view("calls")
+    listed = listed_calls(demo_server.data_dir)
     calls.status.setCurrentIndex(calls.status.findData("failed"))
     qtbot.waitUntil(lambda: calls.model.query.status == "failed" and calls.model.pages_fetched > 0,
                     timeout=10_000)
-    assert 0 < calls.model.total < 5000
+    assert 0 < calls.model.total < listed
     assert {r["status"] for r in calls.model.records} == {"failed"}
     calls.clear_filters()
-    qtbot.waitUntil(lambda: calls.model.total == 5000, timeout=10_000)
+    qtbot.waitUntil(lambda: calls.model.total == listed, timeout=10_000)
 
 
-def test_search_is_debounced_and_filters(demo_console: Console, qtbot: QtBot) -> None:
+def test_search_is_debounced_and_filters(demo_console: Console, qtbot: QtBot,
+                                         demo_server: RunningEngine) -> None:
     calls = demo_console.view("calls")
+    listed = listed_calls(demo_server.data_dir)
     with qtbot.waitSignal(calls.model.loaded, timeout=10_000):
         qtbot.keyClicks(calls.search, "refund")
     assert calls.model.query.q == "refund"
-    assert 0 < calls.model.total < 5000
+    assert 0 < calls.model.total < listed
 
 
 def test_sort_by_duration_through_the_api(demo_console: Console, qtbot: QtBot) -> None:

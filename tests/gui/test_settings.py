@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 from engine.client import ApiError, Client, Record
 from tests.harness.engine_host import RunningEngine
 from tests.harness.live_console import Console
+from tests.harness.stores import listed_calls
 
 
 def organization_with_key(engine: RunningEngine, key: str) -> Record:
@@ -77,7 +78,8 @@ def test_attach_to_another_engine_by_url_and_key(console: Console, qtbot: QtBot,
     assert settings.remote_key.text() == ""  # the key is not left on screen
     qtbot.waitUntil(lambda: window.connection_state == "connected", timeout=10_000)
     assert f"remote engine at {demo_server.url}" in window.connection_text.text()
-    qtbot.waitUntil(lambda: calls.model.total == 5000, timeout=10_000)  # the demo engine's calls
+    listed = listed_calls(demo_server.data_dir)  # the demo engine's calls
+    qtbot.waitUntil(lambda: calls.model.total == listed, timeout=10_000)
     agents = console.view("agents")
     assert agents.editor.model.rowCount() == 3
 

@@ -18,3 +18,14 @@ def fresh_store(path: Path, organization: str = "Demo") -> tuple[Engine, str]:
         session.add(org)
         session.flush()
         return db, org.id
+
+
+def listed_calls(data_dir: Path) -> int:
+    """How many calls an engine's store has that the calls list shows by default (all but the
+    test calls); the demo's number depends on the day it was seeded."""
+    db = make_engine(sqlite_url(data_dir / "switchboard.db"))
+    try:
+        with db.connect() as conn:
+            return int(conn.exec_driver_sql("SELECT count(*) FROM call WHERE NOT is_test").scalar_one())
+    finally:
+        db.dispose()

@@ -20,7 +20,7 @@ import pytest
 from sqlmodel import select
 
 from engine.app import Engine
-from engine.calls.analysis import ANALYSING_STATUS, CallAnalyst, analyse_ended
+from engine.calls.analyst import ANALYSING_STATUS, CallAnalyst, analyse_ended
 from engine.events import AnalysisCompleted, CallUpdated, Event, parse_event
 from engine.settings import Settings
 from engine.store import Agent, Call, CallEvent, ProviderCredential, TranscriptEntry, session_scope

@@ -258,3 +258,36 @@ def test_time_range_totals_from_days_and_partial_days(tmp_path: Path) -> None:
                 assert listing.count(conn, f, where, listing.generation(conn)) == counted, f
                 assert (listing.counts.days(conn, f) is None) == ((since, until) == ranges[-1])
     db.dispose()
+
+
+def test_test_calls_are_left_out_unless_asked_for(tmp_path: Path) -> None:
+    db = make_engine(sqlite_url(tmp_path / "tests.db"))
+    migrate(db)
+    rnd = random.Random(9)
+    rows = [_row(Call, {"organization_id": "o1", "status": rnd.choice(["completed", "busy"]),
+                        "is_test": i % 7 == 0, "type": "test_call" if i % 7 == 0 else "phone_call",
+                        "initiated_at": START + timedelta(minutes=rnd.randint(0, 60 * 24 * 5))})
+            for i in range(300)]
+    entries = [_row(TranscriptEntry, {"organization_id": "o1", "call_id": c["id"], "source": "user",
+                                      "text": "refund please"}) for c in rows[::2]]
+    with db.begin() as conn:
+        conn.execute(insert(Call.__table__), rows)  # type: ignore[attr-defined]
+        conn.execute(insert(TranscriptEntry.__table__), entries)  # type: ignore[attr-defined]
+    real = [r for r in rows if not r["is_test"]]
+    filters = [{}, {"statuses": ("busy",)}, {"q": "refund"},
+               {"since": START + timedelta(hours=30), "until": START + timedelta(hours=100)}]
+    with db.connect() as conn:
+        for fields in filters:
+            for include in (False, True):
+                f = listing.CallFilter("o1", include_tests=include, **fields)
+                where = listing.conditions(conn, f)
+                keys = listing.scan(conn, f, where, "initiated_at", "desc", position=None, offset=0,
+                                     limit=400)
+                counted = listing.count(conn, f, where, listing.generation(conn))
+                walked = {k[1] for k in keys}
+                tests = {r["id"] for r in rows if r["is_test"]}
+                assert counted == len(walked), (fields, include)
+                assert bool(walked & tests) == include, (fields, include)
+        f = listing.CallFilter("o1")
+        assert listing.count(conn, f, listing.conditions(conn, f), listing.generation(conn)) == len(real)
+    db.dispose()

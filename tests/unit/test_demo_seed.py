@@ -183,13 +183,15 @@ def test_transcripts_are_conversations(seeded: Seeded) -> None:
 
 
 def _matching(seeded: Seeded, **filters: Any) -> set[str]:
-    """Call ids the calls list would show for these filters (the engine's own search)."""
+    """Call ids the calls list would show for these filters (the engine's own search), test
+    calls included."""
     from sqlalchemy import select
 
     from engine.calls import listing
 
     with seeded.db.connect() as conn:
-        f = listing.CallFilter(organization_id=seeded.organization_id, **filters)
+        f = listing.CallFilter(organization_id=seeded.organization_id, include_tests=True,
+                               **filters)
         where = listing.conditions(conn, f)
         return set(conn.execute(select(listing.CALL.c.id).where(*where)).scalars())
 

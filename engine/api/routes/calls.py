@@ -107,6 +107,7 @@ def list_calls(
     until: Annotated[str | None, Query(description="initiated before (ISO 8601)")] = None,
     q: Annotated[str | None, Query(description="words in the transcript")] = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    include_tests: Annotated[bool, Query(description="list test calls (is_test) too")] = False,
 ) -> dict[str, Any]:
     if q is not None and q.strip() and listing.fts_query(q) is None:
         raise invalid("q", "give at least one word to search for")
@@ -121,6 +122,7 @@ def list_calls(
         since=time_param("since", since),
         until=time_param("until", until, end=True),
         q=q.strip() if q and q.strip() else None,
+        include_tests=include_tests,
     )
     position = None
     if cursor:

@@ -9,16 +9,19 @@ a search) are counted over an index and kept briefly per organization and filter
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select, text
+from sqlalchemy import ColumnElement, Connection, Result, Select, func, select, text, true
 
 from engine.calls.listing.filters import TRIGRAM_MIN, CallFilter, conditions, time_conditions
 from engine.calls.listing.tables import CALL
+from engine.store.calls import TEST_CALLS_INDEX
 
 # Totals of filters that call_count cannot answer: counting costs ~1 ms per 100k index entries
 # (measured on the reference machine); below this a total is always exact, above it a total may be
@@ -107,7 +110,8 @@ def days(conn: Connection, f: CallFilter) -> int | None:
         params["direction"] = f.direction
     stmt = text(f"SELECT coalesce(sum(calls), 0) FROM call_count_day WHERE {' AND '.join(clauses)}")
     total = int(conn.execute(stmt, params).scalar_one())
-    base = conditions(conn, CallFilter(f.organization_id, statuses=f.statuses, direction=f.direction))
+    base = conditions(conn, CallFilter(f.organization_id, statuses=f.statuses, direction=f.direction,
+                                       include_tests=True))  # as the day table counts
     edges = []
     if f.since is not None and first is not None and f.since < first:
         edges.append((f.since, first))
@@ -132,6 +136,34 @@ def _alone(conn: Connection, organization_id: str) -> bool:
     return other is None
 
 
+def _test_calls(conn: Connection, f: CallFilter, matched: frozenset[int] | None) -> int:
+    """How many of the calls the filter matches (test calls included) are test calls; a
+    search's ``matched`` seqs, when known, are intersected with the test calls' seqs."""
+    searches_as_sets = matched is not None and (f.number is None or len(f.number) >= TRIGRAM_MIN)
+    base = replace(f, include_tests=True, q=None, number=None) if searches_as_sets else \
+        replace(f, include_tests=True)
+    where = [*conditions(conn, base), *time_conditions(f), CALL.c.is_test == true()]
+    if searches_as_sets:
+        assert matched is not None
+        seqs = _on_test_calls(conn, select(CALL.c.seq).where(*where)).scalars()
+        return sum(1 for seq in seqs if seq in matched)
+    return int(_on_test_calls(conn, select(func.count()).select_from(CALL).where(*where))
+               .scalar_one())
+
+
+def _on_test_calls(conn: Connection, stmt: Select[Any]) -> Result[Any]:
+    """``stmt`` over the test calls' index: SQLite would otherwise walk the filter's own index
+    over every call, where the test calls' index holds the few there are with the filter's
+    columns. (SQLAlchemy renders no table hint for SQLite.)"""
+    if conn.dialect.name != "sqlite":
+        return conn.execute(stmt)
+    compiled = stmt.compile(conn, compile_kwargs={"render_postcompile": True})
+    sql = re.sub(r"\bFROM call(?=\s)", f"FROM call INDEXED BY {TEST_CALLS_INDEX}", compiled.string,
+                 count=1)
+    params = compiled.construct_params()
+    return conn.exec_driver_sql(sql, tuple(params[name] for name in compiled.positiontup or ()))
+
+
 def count(conn: Connection, f: CallFilter, where: Sequence[ColumnElement[bool]],
           generation: int) -> int:
     """How many calls match: from ``call_count`` for equality filters, the size of the matched set
@@ -139,13 +171,14 @@ def count(conn: Connection, f: CallFilter, where: Sequence[ColumnElement[bool]],
     tallied = _tallied(conn, f)
     if tallied is None:
         tallied = days(conn, f)
-    if tallied is not None:
-        return tallied
     seqs = getattr(where, "matched", None)
     only_search = not (f.statuses or f.direction or f.agent_id or f.campaign_id or f.phone_number_id
                        or f.since or f.until) and (f.number is None or len(f.number) >= TRIGRAM_MIN)
-    if seqs is not None and only_search and _alone(conn, f.organization_id):
-        return len(seqs)
+    if tallied is None and seqs is not None and only_search and _alone(conn, f.organization_id):
+        tallied = len(seqs)
+    if tallied is not None:  # the tables and the matches count test calls too
+        left_out = getattr(where, "tests_left_out", False)
+        return tallied - (_test_calls(conn, f, seqs) if left_out else 0)
     cached = COUNTS.get(f, generation)
     if cached is not None:
         return cached

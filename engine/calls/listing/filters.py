@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, Select, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Connection, Select, func, literal_column, or_, select, text, true
 
 from engine.calls.listing.tables import CALL, Key, generation
 from engine.store.timeutil import iso
@@ -49,6 +49,7 @@ class CallFilter:
     since: datetime | None = None
     until: datetime | None = None
     q: str | None = None
+    include_tests: bool = False  # test calls (is_test) are left out unless asked for
 
 
 def fts_query(text_: str, prefix_last: bool = True) -> str | None:
@@ -121,10 +122,38 @@ class Where(list[ColumnElement[bool]]):
     and, per sort, whether its time range is walked (see ``time_conditions``)."""
 
     matched: frozenset[int] | None = None
+    tests_left_out: bool = False  # a clause leaves the organization's test calls out
 
     def __init__(self, clauses: Sequence[ColumnElement[bool]] = ()) -> None:
         super().__init__(clauses)
         self.walks: dict[str, bool] = {}
+
+
+def has_test_calls(conn: Connection, organization_id: str) -> bool:
+    """Whether the organization has any test call (one probe of the test calls' index)."""
+    c = CALL.c
+    return conn.execute(select(literal_column("1")).select_from(CALL).where(
+        c.organization_id == organization_id, c.is_test == true()).limit(1)).first() is not None
+
+
+_TEST_SEQS: dict[str, tuple[int, frozenset[int]]] = {}  # organization -> (generation, seqs)
+_TEST_SEQS_LOCK = threading.Lock()
+
+
+def test_call_seqs(conn: Connection, organization_id: str) -> frozenset[int]:
+    """The seqs of the organization's test calls (from their own index), kept until a call is
+    added (a call is a test call or not from its insert on)."""
+    gen = generation(conn)
+    with _TEST_SEQS_LOCK:
+        hit = _TEST_SEQS.get(organization_id)
+    if hit is not None and hit[0] == gen and gen:
+        return hit[1]
+    c = CALL.c
+    seqs = frozenset(conn.execute(select(c.seq).where(c.organization_id == organization_id,
+                                                      c.is_test == true())).scalars())
+    with _TEST_SEQS_LOCK:
+        _TEST_SEQS[organization_id] = (gen, seqs)
+    return seqs
 
 
 def conditions(conn: Connection, f: CallFilter) -> Where:
@@ -147,6 +176,7 @@ def conditions(conn: Connection, f: CallFilter) -> Where:
         where.append(c.campaign_id == f.campaign_id)
     if f.phone_number_id:
         where.append(c.phone_number_id == f.phone_number_id)
+    leave_out = not f.include_tests and has_test_calls(conn, f.organization_id)
     sqlite = conn.dialect.name == "sqlite"
     found: list[frozenset[int]] = []
     if f.number:
@@ -168,6 +198,9 @@ def conditions(conn: Connection, f: CallFilter) -> Where:
             where.append(c.id.in_(entries))
     if found:
         seqs = found[0] if len(found) == 1 else frozenset.intersection(*found)
+        if leave_out:  # the matches without the test calls: no other clause needed
+            seqs = seqs - test_call_seqs(conn, f.organization_id)
+            leave_out = False
         if len(seqs) <= MATCH_IDS_MAX:
             # Few matches: fetch them by seq and sort those, rather than walk a sort index. The
             # unary + keeps SQLite off the organization-led indexes.
@@ -179,6 +212,11 @@ def conditions(conn: Connection, f: CallFilter) -> Where:
                 MATCH_FUNCTION, 1, seqs.__contains__)
             where.append(func.coalesce(getattr(func, MATCH_FUNCTION)(c.seq), False).is_(True))
         where.matched = seqs
+    if leave_out:
+        # by seq, which every sort index carries: the walk reads no row to leave them out
+        where.append(c.seq.not_in(select(c.seq).where(c.organization_id == f.organization_id,
+                                                       c.is_test == true())))
+        where.tests_left_out = True
     return where
 
 

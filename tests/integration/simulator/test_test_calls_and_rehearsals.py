@@ -75,6 +75,10 @@ async def test_a_test_call_runs_and_fills_its_row_without_usage(api: Api) -> Non
     assert call["sip_call_id"], call
     events = {e["event_type"] for e in await api.client.call_events(created["id"])}
     assert {"call.queued", "invite_received", "tool.called"} <= events, events
+    listed = await api.client.list_calls()  # test calls are left out of the default list
+    assert created["id"] not in {c["id"] for c in listed.items} and listed.total == 0
+    with_tests = await api.client.list_calls(include_tests=True)
+    assert [c["id"] for c in with_tests.items] == [created["id"]] and with_tests.total == 1
     with session_scope(api.engine.db) as session:  # usage is not counted for a test call
         assert session.exec(select(UsageLog).where(UsageLog.call_id == created["id"])).all() == []
 
