@@ -1,5 +1,6 @@
-"""The GUI tests' exception log (tests/gui/conftest.py): what a click makes the console's code
-raise where nobody catches it, and Qt's critical messages, are recorded to fail the test."""
+"""The GUI tests' exception log (tests/harness/exception_log.py, installed for every GUI test by
+tests/gui/conftest.py): what a click makes the console's code raise where nobody catches it, and
+Qt's critical messages, are recorded to fail the test."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from PySide6.QtCore import Qt, qCritical
 from PySide6.QtWidgets import QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import ExceptionLog
+from tests.harness.exception_log import ExceptionLog
 
 
 def test_a_python_slot_raising_is_recorded(qtbot: QtBot, exception_log: ExceptionLog) -> None:

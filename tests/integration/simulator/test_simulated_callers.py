@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
 
 from engine.app import Engine
 from engine.demo.scripts import (
@@ -20,8 +19,8 @@ from engine.demo.scripts import (
     billing_script,
     order_status_script,
 )
-from engine.simulator import CallResult, SimulatedCaller, load_persona
-from engine.store import Agent, Call, PhoneNumber, ToolTemplate, TranscriptEntry, session_scope
+from engine.simulator import SimulatedCaller, load_persona
+from engine.store import Agent, PhoneNumber, ToolTemplate, session_scope
 from tests.harness.sip_engine import SipEngine, sip_settings, started
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -65,61 +64,6 @@ async def demo_engine(tmp_path: Path) -> AsyncIterator[SipEngine]:
         agent_id = agents[0].id
     async with started(engine, ORDERS, agent_id, warm_s=30) as sip:
         yield sip
-
-
-async def _call(sip: SipEngine, persona: str, number: str) -> tuple[CallResult, Call,
-                                                                       list[TranscriptEntry]]:
-    stt = sip.engine.telephony.agents.models.whisper()
-    caller = SimulatedCaller(load_persona(persona), stt)
-    result = await caller.call(f"sip:{number.lstrip('+')}@127.0.0.1:{sip.port}", limit_s=60)
-    await sip.settled(20)
-    [call] = sip.calls()
-    with session_scope(sip.engine.db) as session:
-        entries = sorted(session.exec(select(TranscriptEntry).where(
-            TranscriptEntry.call_id == call.id)).all(), key=lambda e: e.index)
-    return result, call, entries
-
-
-def _digits(text: str) -> str:
-    return "".join(re.findall(r"\d", text))
-
-
-async def test_the_order_status_caller_gets_its_order_read_back(demo_engine: SipEngine) -> None:
-    result, call, entries = await _call(demo_engine, "order_status", ORDERS)
-
-    assert result.answered and result.sip_status == 200, result
-    heard = result.heard_text.lower()
-    assert "for calling" in heard and "how can i help" in heard, result.heard  # the greeting
-    assert result.goal_reached, (result.goal_missing, result.heard, result.said)
-    said = [s.text for s in result.said]
-    assert said[:2] == ["I would like to check my order status.", "My order number is 8 4 3 6 1."]
-    assert all(s.ended_s > s.started_s > 0 for s in result.said)
-    latencies = [t.voice_to_voice_ms for t in result.turns[:2]]
-    assert all(ms is not None and 100 <= ms <= 5000 for ms in latencies), result.turns
-
-    assert call.status == "completed", call.status
-    user = [e.text for e in entries if e.source == "user"]
-    assert "order status" in user[0].lower(), user  # the persona's words as the agent heard them
-    assert _digits(user[1]) == "84361", user
-    events = {(e.event_type, (e.payload or {}).get("name")) for e in demo_engine.events(call.id)}
-    assert ("tool.called", ORDER_LOOKUP_TOOL) in events
-
-
-async def test_the_ivr_presser_keys_the_billing_menu(demo_engine: SipEngine) -> None:
-    result, call, entries = await _call(demo_engine, "ivr_presser", BILLING)
-
-    assert result.answered, result
-    assert "you've reached" in result.heard_text.lower(), result.heard  # the greeting
-    assert result.dtmf == "1"
-    assert result.goal_reached, (result.goal_missing, result.heard, result.said)
-    assert result.latencies_ms, result.turns
-
-    assert call.status == "completed", call.status
-    digits = [(e.payload or {}).get("digit") for e in demo_engine.events(call.id)
-              if e.event_type == "dtmf_received"]
-    assert digits == ["1"], digits
-    agent = " ".join(e.text for e in entries if e.source == "agent").lower()
-    assert "press 1" in agent and "due on the 15th" in agent, agent
 
 
 async def test_switchboard_simulate_prints_a_summary(demo_engine: SipEngine,

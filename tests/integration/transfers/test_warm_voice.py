@@ -96,7 +96,8 @@ async def test_the_recipient_says_yes_after_the_briefing(control_engine: Control
     assert accepted["status"] == "accepted" and accepted["reason"] is None  # not forced
     assert recipient_decision(accepted["answer_text"]) == "accept", accepted
     # the VAD ends a turn at the comma's pause: "Yes." decides before "put them through" ends
-    assert accepted["answer_text"].lower().startswith("yes"), accepted
+    # (whisper tiny.en hears espeak's "Yes." as "Yes." or "Yeah.")
+    assert accepted["answer_text"].lower().startswith(("yes", "yeah")), accepted
     events = await client.call_events(call_id)
     assert not events_of(events, "transfer.dtmf_info")  # no key: the words did it
     [heard] = events_of(events, "transfer.recipient_said")
