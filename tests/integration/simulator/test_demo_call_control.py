@@ -30,10 +30,14 @@ steps:
   - silence: 120
   - hangup: {}
 success:
-  heard: [colleague]
+  heard: [colleague|call you back|back today]
   ended_by: agent
 """
 SAID = "A colleague will call you back today."
+SAID_HEARD = ("colleague", "call you back", "back today")  # as whisper tiny.en may write it
+# the agent's answer to the whispered line: "Sure. What's your order number? It's on your
+# confirmation email."
+ANSWER_HEARD = ("order number", "your order", "confirmation")
 
 
 @pytest.fixture
@@ -56,14 +60,14 @@ async def test_say_whisper_and_end_on_a_simulated_call(control_engine: ControlEn
 
     said = await client.control(session.call_id, "say", content=SAID)
     assert said["result"] == "speaking"
-    await engine.wait_for(lambda: "colleague" in caller_heard(caller), 60,
+    await engine.wait_for(lambda: any(words in caller_heard(caller) for words in SAID_HEARD), 60,
                           "the supervisor's words in the caller's ears")
     await engine.wait_for(lambda: pipeline.state == "listening", 60, "the line's end")
 
     asked = await client.control(session.call_id, "inject_context", trigger_response=True,
                                  content="I would like to check my order status.")
     assert asked["result"] == "responding"
-    await engine.wait_for(lambda: "order number" in caller_heard(caller), 60,
+    await engine.wait_for(lambda: any(words in caller_heard(caller) for words in ANSWER_HEARD), 60,
                           "the agent's answer to the whisper, heard by the caller")
 
     ended = await client.control(session.call_id, "end_call", message="Goodbye for now.")
