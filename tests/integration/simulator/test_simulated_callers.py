@@ -12,22 +12,13 @@ from pathlib import Path
 import pytest
 
 from engine.app import Engine
-from engine.demo.scripts import (
-    END_CALL_TOOL,
-    ORDER_LOOKUP_TOOL,
-    TRANSFER_TOOL,
-    billing_script,
-    order_status_script,
-)
+from engine.demo.scripts import TRANSFER_TOOL
 from engine.simulator import SimulatedCaller, load_persona
-from engine.store import Agent, PhoneNumber, ToolTemplate, session_scope
+from tests.harness.demo_agents import ORDERS, add_demo_agents
 from tests.harness.sip_engine import SipEngine, sip_settings, started
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 pytestmark = pytest.mark.timeout(90)
-
-ORDERS = "+14155550134"
-BILLING = "+14155550178"
 
 
 @pytest.fixture
@@ -35,33 +26,7 @@ async def demo_engine(tmp_path: Path) -> AsyncIterator[SipEngine]:
     """The demo's order-status and billing agents (their scripts, tools and voices) on SIP."""
     engine = Engine(sip_settings(tmp_path))
     engine.setup()
-    org = engine.organization_id
-    with session_scope(engine.db) as session:
-        tools = [ToolTemplate(organization_id=org, name=ORDER_LOOKUP_TOOL, type="function",
-                              function={"name": ORDER_LOOKUP_TOOL}),
-                 ToolTemplate(organization_id=org, name=TRANSFER_TOOL, type="transfer_call",
-                              transfer={"destinations": [{"to": "sip:1001@pbx.example",
-                                                          "label": "Billing desk"}]}),
-                 ToolTemplate(organization_id=org, name=END_CALL_TOOL, type="end_call")]
-        session.add_all(tools)
-        ids = [t.id for t in tools]
-        orders = order_status_script()
-        billing = billing_script()
-        agents = [
-            Agent(organization_id=org, name="Order status", first_message=orders["greeting"],
-                  script=orders, stt={"engine": "whisper", "model": "tiny.en"},
-                  tts={"engine": "espeak-ng", "voice": "en-us+f3", "rate": 170, "pitch": 55},
-                  tool_ids=ids, idle_timeout_seconds=20),
-            Agent(organization_id=org, name="Billing", first_message=billing["greeting"],
-                  script=billing, stt={"engine": "whisper", "model": "tiny.en"},
-                  tts={"engine": "espeak-ng", "voice": "en-gb-x-rp", "rate": 160, "pitch": 42},
-                  tool_ids=ids[1:], idle_timeout_seconds=20)]
-        session.add_all(agents)
-        session.add(PhoneNumber(organization_id=org, number=ORDERS, label="main",
-                                agent_id=agents[0].id))
-        session.add(PhoneNumber(organization_id=org, number=BILLING, label="billing",
-                                agent_id=agents[1].id))
-        agent_id = agents[0].id
+    agent_id = add_demo_agents(engine)["orders"]
     async with started(engine, ORDERS, agent_id, warm_s=30) as sip:
         yield sip
 
