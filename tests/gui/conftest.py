@@ -5,10 +5,12 @@ nothing went wrong unseen: every exception the console's code raised where no ca
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Generator, Iterator
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
+from shiboken6 import Shiboken
 
 from tests.harness.engine_host import RunningEngine
 from tests.harness.exception_log import ExceptionLog
@@ -67,15 +69,33 @@ def pulse() -> None:
     require_pulse()
 
 
+def _pointer(widget: QWidget) -> int:
+    return int(Shiboken.getCppPointer(widget)[0])
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_windows(qapp: QApplication) -> Iterator[None]:
-    """Every window a test opens is gone after it."""
+    """Every window a test opens is gone after it. Python's cycle collector is off while the
+    test runs: a parentless widget a test made and let go of would otherwise be destroyed by the
+    collector at any moment, after its Python state is cleared but while Qt still sends its
+    children events (PySide crashes there). At the end the test's own top-level widgets are
+    deleted by Qt first, then the collector runs."""
+    gc.disable()
     flush_deletions()
-    before = {id(w) for w in qapp.topLevelWidgets()}
-    yield
-    flush_deletions()
-    leaked = [w for w in qapp.topLevelWidgets() if id(w) not in before and w.isVisible()]
-    assert not leaked, f"windows left open: {[type(w).__name__ for w in leaked]}"
+    before = {_pointer(w) for w in qapp.topLevelWidgets()}
+    try:
+        yield
+        flush_deletions()
+        leaked = [w for w in qapp.topLevelWidgets() if _pointer(w) not in before and w.isVisible()]
+        assert not leaked, f"windows left open: {[type(w).__name__ for w in leaked]}"
+    finally:
+        for widget in qapp.topLevelWidgets():
+            if _pointer(widget) not in before and Shiboken.ownedByPython(widget):
+                widget.close()
+                widget.deleteLater()
+        flush_deletions()
+        gc.collect()
+        gc.enable()
 
 
 @pytest.fixture
