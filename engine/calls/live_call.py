@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.calls.agent_leg import AgentLeg, CallInfo
+from engine.calls.amd_gate import AmdGate
 from engine.calls.control import CallControl
 from engine.calls.greeting import SynthesisError, synthesize_async
 from engine.calls.legs.base import Leg, Signalling, SipCall, Stats
@@ -55,6 +56,7 @@ class LiveCall:
         self.stats = Stats()
         self.control = CallControl(self)  # a supervisor's live commands; hold and re-INVITEs
         self.on_answered: Callable[[], None] = lambda: None  # called once answered
+        self.amd: AmdGate | None = None  # answering-machine detection holds the agent
         self._greeting: asyncio.Task[None] | None = None
         row = leg.new_row()
         if row is not None:
@@ -162,7 +164,9 @@ class LiveCall:
         self.records.add_event(self.call_id, "engine", "call.answered", status="in_progress",
                                payload={"agent_id": self.route.agent_id,
                                         "agent": self.route.agent_name, **facts})
-        if self.agent is not None:
+        if self.agent is not None and self.amd is not None:
+            self.amd.start()  # the agent starts once a person answered
+        elif self.agent is not None:
             await self.agent.start()
         elif self.route.first_message and self.media.speak:
             self._greeting = asyncio.get_running_loop().create_task(self._speak_greeting())
@@ -219,6 +223,8 @@ class LiveCall:
         if self._greeting is not None:
             self._greeting.cancel()
         self.control.cancel_timers()
+        if self.amd is not None:
+            await self.amd.close()
         if self.agent is not None:
             await self.agent.close()
         answered = self.answered_at is not None

@@ -165,6 +165,7 @@ class DialPlan:
     phone_number_id: str = ""
     sip_trunk_id: str | None = None
     variables: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)  # the row's (amd_mode, …)
 
     @property
     def route(self) -> Route:
@@ -218,7 +219,7 @@ def load_dial_plan(db: SqlEngine, call_id: str) -> DialPlan:
             first_message=agent.first_message if agent is not None else "",
             voice=tts.get("voice") or None, rate_wpm=tts.get("rate") or None,
             phone_number_id=call.phone_number_id or "", sip_trunk_id=trunk.id,
-            variables=dict(call.dynamic_variables or {}))
+            variables=dict(call.dynamic_variables or {}), metadata=dict(call.metadata_ or {}))
 
 
 __all__ = ["TEST_CALL_PREFIX", "DialError", "DialPlan", "Route", "agent_route", "apply_choice",

@@ -23,6 +23,7 @@ from sqlalchemy import Engine as SqlEngine
 from sqlmodel import Session, select
 
 from engine.calls.agent_leg import AgentLegs
+from engine.calls.amd_gate import amd_gate
 from engine.calls.analyst import CallAnalyst
 from engine.calls.hooks import CallHooks
 from engine.calls.inbound import InboundRouter
@@ -265,8 +266,10 @@ class Telephony:
             self.analyse(call_id)
             return
         self.records.remember(call_id, plan.organization_id)
-        await self._run(LiveCall(SipOutboundLeg(plan, self.ua, self.media), plan.route,
-                                 self.records, self.media, call_id=plan.call_id))
+        call = LiveCall(SipOutboundLeg(plan, self.ua, self.media), plan.route, self.records,
+                        self.media, call_id=plan.call_id)
+        call.amd = amd_gate(call, plan.metadata)  # answering-machine detection, when asked
+        await self._run(call)
 
     # -- web calls -----------------------------------------------------------------------------
 
