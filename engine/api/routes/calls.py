@@ -16,6 +16,7 @@ from engine.api.errors import invalid
 from engine.api.paging import Cursor
 from engine.api.routes.params import time_param
 from engine.calls import listing
+from engine.calls.amd_gate import AMD_MODES
 from engine.calls.serialize import SUMMARY_FIELDS, detail, record, summary_row
 from engine.events import CallCreated, CallUpdated
 from engine.simulator.personas import PersonaError, load_persona
@@ -216,6 +217,28 @@ class CallCreate(BaseModel):
     is_test: bool = False
     notes: str = ""
     ringing_timeout: Annotated[int, Field(ge=5, le=300, description="seconds")] = 30
+    amd: str | None = Field(default=None, description="answering-machine detection: off, "
+                            "detect (hang up on a machine) or detect_and_leave_message")
+    voicemail_message: str | None = Field(default=None, description="what a machine is left "
+                                          "(detect_and_leave_message); {name} fills a variable")
+
+
+def _amd_metadata(body: CallCreate, is_test: bool) -> dict[str, Any]:
+    """``amd_mode`` and ``voicemail_message`` for the call's metadata, or a 422 naming the field."""
+    out: dict[str, Any] = {}
+    if body.amd is not None:
+        if body.amd not in AMD_MODES:
+            raise invalid("amd", f"expected one of {', '.join(AMD_MODES)}, got {body.amd!r}")
+        if is_test and body.amd != "off":
+            raise invalid("amd", "only an outbound call detects answering machines")
+        out["amd_mode"] = body.amd
+    if body.voicemail_message is not None:
+        if not body.voicemail_message.strip():
+            raise invalid("voicemail_message", "is empty")
+        out["voicemail_message"] = body.voicemail_message
+    if body.amd == "detect_and_leave_message" and not body.voicemail_message:
+        raise invalid("voicemail_message", "detect_and_leave_message needs the message to leave")
+    return out
 
 
 def _test_call(body: CallCreate) -> bool:
@@ -268,7 +291,7 @@ def _validate_new_call(session: Session, principal: Principal, body: CallCreate)
         assert lead is not None
         if body.campaign_id is not None and lead.campaign_id != body.campaign_id:
             raise invalid("lead_id", f"lead {lead.id} belongs to another campaign")
-    metadata = dict(body.metadata)
+    metadata = {**body.metadata, **_amd_metadata(body, is_test)}
     if is_test:
         metadata["persona"] = body.persona or DEFAULT_PERSONA
     return {
