@@ -16,6 +16,8 @@ ANY_DATE = "Any date"
 ISO_FORMAT = "yyyy-MM-dd"
 TWO_DIGIT_PIVOT = 1970  # a two-digit year below this is read as 20xx (Qt reads "26" as 1926)
 ICON_SIZE = 16
+DAY_PADDING = 18  # px around a weekday's name in the calendar's header
+ROW_PADDING = 10  # px above and below a row of the calendar
 
 
 def short_format(locale: QLocale | None = None) -> str:
@@ -70,6 +72,11 @@ class CalendarPopup(QFrame):
         self.calendar = QCalendarWidget(self)
         self.calendar.setGridVisible(False)
         self.calendar.setVerticalHeaderFormat(QCalendarWidget.VerticalHeaderFormat.NoVerticalHeader)
+        metrics, short = self.calendar.fontMetrics(), QLocale.FormatType.ShortFormat
+        widest_day = max(metrics.horizontalAdvance(QLocale().dayName(d, short)) for d in range(1, 8))
+        self.calendar.setMinimumWidth(7 * (widest_day + DAY_PADDING))
+        # the month bar, the weekday names and six weeks
+        self.calendar.setMinimumHeight(8 * (metrics.height() + ROW_PADDING))
         self.calendar.clicked.connect(lambda day: self.picked.emit(day))
         self.calendar.activated.connect(lambda day: self.picked.emit(day))  # Return on a day
         self.any_button = QPushButton(ANY_DATE, self)
