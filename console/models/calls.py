@@ -49,6 +49,7 @@ DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 RECORD = int(RECORD_ROLE)
+TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
 FAILED_STATUSES = frozenset({"failed", "busy", "no_answer", "canceled"})
 
 
@@ -69,16 +70,25 @@ def _sentiment_tone(record: Record) -> str:
 
 COLUMNS = (
     Column("Time", lambda r: fmt.short_time(r.get("initiated_at")), sort_key="initiated_at"),
-    Column("Dir", lambda r: fmt.direction(r.get("direction"))),
-    Column.key("From", "from_number"),
+    Column("Dir", lambda r: fmt.direction(r.get("direction")), sort_key="direction"),
+    Column.key("From", "from_number", sort_key="from_number"),
     Column.key("To", "to_number"),
-    Column("Agent", _agent_column),
-    Column("Status", lambda r: fmt.label(r.get("status"))),
+    Column("Agent", _agent_column, sort_key="agent_id"),
+    Column("Status", lambda r: fmt.label(r.get("status")), sort_key="status"),
     Column("Duration", lambda r: fmt.duration(r.get("duration_seconds")), RIGHT,
            sort_key="duration_seconds"),
     Column("Sentiment", lambda r: fmt.label(r.get("sentiment"))),
-    Column("Cost", lambda r: fmt.money(r.get("cost_total_micro_usd")), RIGHT),
+    Column("Cost", lambda r: fmt.money(r.get("cost_total_micro_usd")), RIGHT,
+           sort_key="cost_total_micro_usd"),
 )
+# The order a column sorts in on its first click: newest, longest and dearest first; text A to Z.
+FIRST_ORDERS = {"initiated_at": "desc", "duration_seconds": "desc", "cost_total_micro_usd": "desc"}
+# What a header's tooltip says about sorting by it.
+SORT_TIPS = {"agent_id": "Click to sort: each agent's calls together; click again to reverse"}
+SORT_TIP = "Click to sort; click again to reverse"
+NO_SORT_TIP = "The calls list cannot be sorted by this column"
+# Columns whose text may be longer than the cell: the whole text is the cell's tooltip.
+TOOLTIP_COLUMNS = frozenset({2, 3, AGENT_COLUMN})
 # the tone of a column's text (a ``theme.ThemeColors`` field name, "" for the plain text colour)
 TONES: dict[int, Callable[[Record], str]] = {5: _status_tone, 7: _sentiment_tone}
 ALIGNMENTS = tuple(int(c.align | Qt.AlignmentFlag.AlignVCenter) for c in COLUMNS)
@@ -172,6 +182,10 @@ class CallsTableModel(QAbstractTableModel):
 
     def sort_column(self, column: int) -> str | None:
         return self.columns[column].sort_key if 0 <= column < len(self.columns) else None
+
+    def column_of_sort(self, sort_key: str) -> int | None:
+        """The column that sorts by ``sort_key``."""
+        return next((i for i, c in enumerate(self.columns) if c.sort_key == sort_key), None)
 
     def set_agent_names(self, names: dict[str, str]) -> None:
         self.agent_names = dict(names)
@@ -307,7 +321,9 @@ class CallsTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(column.align | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return "Click to sort" if column.sort_key else None
+            if column.sort_key is None:
+                return NO_SORT_TIP
+            return SORT_TIPS.get(column.sort_key, SORT_TIP)
         return None
 
     def data(self, index: Index, role: int = DISPLAY) -> Any:
@@ -323,6 +339,8 @@ class CallsTableModel(QAbstractTableModel):
             return self.tone_color(tone) if tone else None
         if role == RECORD:
             return self.records[row]
+        if role == TOOLTIP and index.column() in TOOLTIP_COLUMNS:
+            return self.rows[row].texts[index.column()] or None
         return None
 
     def tone_color(self, tone: str) -> QColor:

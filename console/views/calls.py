@@ -5,23 +5,36 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from datetime import date as datetime_date
 
-from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtCore import QDate, QSize, Qt, QTimer
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QComboBox, QDateEdit, QLineEdit, QSplitter
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QSplitter,
+    QStyle,
+    QStyleOptionComboBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from console import formatting as fmt
 from console.context import ConsoleContext
-from console.models.calls import CallQuery, CallsTableModel
+from console.models.calls import FIRST_ORDERS, CallQuery, CallsTableModel
 from console.views.base import View, ask_unsaved
 from console.views.call_cells import CallCellDelegate
 from console.views.call_detail import CallDetail
+from console.views.date_filter import DateFilter
+from console.views.sort_header import SortHeader
 from console.views.widgets import button, hbox, heading, table_view
 from engine.client import Record
 from engine.events import CallChange, Event
 
 SEARCH_DEBOUNCE_MS = 300  # typing pauses longer than this start a search
 NEW_CALLS_DEBOUNCE_MS = 250  # a burst of call events (a call starting) fetches the top of the list once
-NO_DATE = QDate(2000, 1, 1)
 # the widest usual value of each column: widths follow the font instead of fixed pixels
 COLUMN_SAMPLES = ("Nov 22 00:32", "↗ Out", "+17025550124", "+17025550124", "Appointments", "In progress",
                   "12:34", "Negative", "$0.0144")
@@ -29,22 +42,86 @@ CELL_PADDING = 18
 AGENT_COLUMN = 4  # gives up width first when the table would not fit
 AGENT_MIN_WIDTH = 64  # item padding plus the view's focus margins
 DETAIL_MIN_WIDTH = 380
+SEARCH_MIN_WIDTH = 150
+COMBO_TEXT_SLACK = 4  # px: the style's text margin inside the edit field
+SWAPPED_DATES = "“To date” was before “From date”: the two were swapped."
 
 
-class DateFilter(QDateEdit):
-    """A date picker whose lowest value means "no date"."""
+def combo_text_room(combo: QComboBox) -> int:
+    """How wide the text of the combo's current width may be (the style's edit field)."""
+    option = QStyleOptionComboBox()
+    combo.initStyleOption(option)
+    field = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                         QStyle.SubControl.SC_ComboBoxEditField, combo)
+    return field.width()
 
-    def __init__(self, placeholder: str) -> None:
+
+def combo_width_for(combo: QComboBox, text: str) -> int:
+    """The combo width whose edit field holds ``text`` (the arrow and the style's padding
+    around it)."""
+    combo.ensurePolished()  # the style sheet's padding and font
+    probe = 400
+    combo.resize(probe, combo.height())
+    chrome = probe - combo_text_room(combo)
+    return combo.fontMetrics().horizontalAdvance(text) + chrome + COMBO_TEXT_SLACK
+
+
+def _least_width(widget: QWidget) -> int:
+    """How narrow a layout may make the widget (its minimum width, else its minimum size hint)."""
+    return widget.minimumWidth() or widget.minimumSizeHint().width()
+
+
+class FilterBar(QWidget):
+    """The filter widgets in one row when they fit at their size, else in two: the search and
+    the dates first, the choices under them. Nothing is squeezed below its own text."""
+
+    def __init__(self, first: list[QWidget], second: list[QWidget]) -> None:
         super().__init__()
-        self.setCalendarPopup(True)
-        self.setMinimumDate(NO_DATE)
-        self.setSpecialValueText(placeholder)
-        self.setDisplayFormat("yyyy-MM-dd")
-        self.setDate(NO_DATE)
-        self.setMinimumWidth(104)
+        self.first, self.second = first, second
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.rows = (QHBoxLayout(), QHBoxLayout())
+        for row in self.rows:
+            outer.addLayout(row)
+        self.wrapped: bool | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self._arrange(False)
 
-    def day(self) -> QDate | None:
-        return None if self.date() == NO_DATE else self.date()
+    def one_row_width(self) -> int:
+        """The narrowest width that holds every filter in one row at its preferred width (the
+        search, which takes the room left, at its least)."""
+        widgets = [*self.first, *self.second]
+        return sum(_least_width(w) if w.sizePolicy().horizontalPolicy() == QSizePolicy.Policy.Expanding
+                   else max(w.sizeHint().width(), w.minimumWidth()) for w in widgets) \
+            + self.rows[0].spacing() * (len(widgets) - 1)
+
+    def _arrange(self, wrapped: bool) -> None:
+        if wrapped == self.wrapped:
+            return
+        self.wrapped = wrapped
+        for row in self.rows:
+            while row.count():
+                row.takeAt(0)
+        for widget in self.first:
+            self.rows[0].addWidget(widget)
+        for widget in self.second:
+            self.rows[1 if wrapped else 0].addWidget(widget)
+        if wrapped:
+            self.rows[1].addStretch(1)
+        self.updateGeometry()
+
+    def minimumSizeHint(self) -> QSize:
+        """As narrow as the wider of the two rows: the bar wraps rather than widen the window."""
+        hint = super().minimumSizeHint()
+        spacing = self.rows[0].spacing()
+        widths = [sum(_least_width(w) for w in row) + spacing * (len(row) - 1)
+                  for row in (self.first, self.second)]
+        hint.setWidth(max(widths))
+        return hint
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._arrange(event.size().width() < self.one_row_width())
+        super().resizeEvent(event)
 
 
 def _utc_iso(day: QDate, end_of_day: bool) -> str:
@@ -56,18 +133,26 @@ def _utc_iso(day: QDate, end_of_day: bool) -> str:
     return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _qt_order(order: str) -> Qt.SortOrder:
+    return Qt.SortOrder.AscendingOrder if order == "asc" else Qt.SortOrder.DescendingOrder
+
+
 class CallsView(View):
     title = "Calls"
 
     def __init__(self, ctx: ConsoleContext) -> None:
         super().__init__(ctx)
         top, self.count_label = heading("Calls", "Loading…")
-        self.page.addLayout(hbox(top, None, button("Refresh", self.refresh)))
+        self.note = QLabel()
+        self.note.setObjectName("muted")
+        self.note.setWordWrap(True)
+        self.page.addLayout(hbox(top, None, self.note, button("Refresh", self.refresh)))
 
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search transcripts")
         self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(150)
+        self.search.setMinimumWidth(SEARCH_MIN_WIDTH)
+        self.search.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.status = self._combo("Any status", [(fmt.label(s), s) for s in fmt.CALL_STATUSES])
         self.direction = self._combo("Any direction", [(fmt.label(d), d) for d in fmt.DIRECTIONS])
         self.agent = self._combo("Any agent", [])
@@ -75,8 +160,9 @@ class CallsView(View):
         self.since = DateFilter("From date")
         self.until = DateFilter("To date")
         self.clear_button = button("Clear", self.clear_filters)
-        self.page.addLayout(hbox(self.search, self.status, self.direction, self.agent, self.campaign,
-                                 self.since, self.until, self.clear_button, None))
+        self.filter_bar = FilterBar([self.search, self.since, self.until, self.clear_button],
+                                    [self.status, self.direction, self.agent, self.campaign])
+        self.page.addWidget(self.filter_bar)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
@@ -85,12 +171,14 @@ class CallsView(View):
         for combo in (self.status, self.direction, self.agent, self.campaign):
             combo.currentIndexChanged.connect(lambda _: self.apply_filters())
         for edit in (self.since, self.until):
-            edit.dateChanged.connect(lambda _: self.apply_filters())
+            edit.day_changed.connect(self._dates_changed)
+            edit.problem.connect(self.note.setText)
 
         self.model = CallsTableModel(self.bridge, self)
         self.table = table_view(self.model, stretch_last=True)
         self.table.setObjectName("callsTable")
         self.table.setItemDelegate(CallCellDelegate(self.model, self.table))
+        self.table.setHorizontalHeader(self._sort_header(self.table.horizontalHeader()))
         header = self.table.horizontalHeader()
         header.setSortIndicatorShown(True)
         header.setSortIndicator(0, Qt.SortOrder.DescendingOrder)
@@ -166,12 +254,26 @@ class CallsView(View):
 
     @staticmethod
     def _combo(any_text: str, options: list[tuple[str, str]]) -> QComboBox:
+        """A choice whose width holds its "Any …" text; longer names show in full in its list
+        and elided in the box."""
         combo = QComboBox()
         combo.addItem(any_text, None)
         for text, value in options:
             combo.addItem(text, value)
-        combo.setMinimumWidth(96)
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(1)
+        combo.setMinimumWidth(combo_width_for(combo, any_text))
         return combo
+
+    def _sort_header(self, stock: QHeaderView) -> SortHeader:
+        """The table's header as a ``SortHeader``, set up as ``table_view`` set up the stock one."""
+        header = SortHeader(self.table)
+        header.setHighlightSections(stock.highlightSections())
+        header.setMinimumSectionSize(stock.minimumSectionSize())
+        header.setDefaultSectionSize(stock.defaultSectionSize())
+        header.setStretchLastSection(stock.stretchLastSection())
+        header.setDefaultAlignment(stock.defaultAlignment())
+        return header
 
     # -- loading ---------------------------------------------------------------------------------
 
@@ -261,39 +363,49 @@ class CallsView(View):
             self.detail.clear()
             self.model.set_query(query)
 
+    def _dates_changed(self) -> None:
+        """A date filter changed: a range that ends before it starts has its ends swapped."""
+        since, until = self.since.day(), self.until.day()
+        if since is not None and until is not None and until < since:
+            self.since.set_day(until, notify=False)
+            self.until.set_day(since, notify=False)
+            self.note.setText(SWAPPED_DATES)
+        else:
+            self.note.clear()
+        self.apply_filters()
+
     def clear_filters(self) -> None:
-        for widget in (self.search, self.status, self.direction, self.agent, self.campaign,
-                       self.since, self.until):
+        for widget in (self.search, self.status, self.direction, self.agent, self.campaign):
             widget.blockSignals(True)
         self.search.clear()
         for combo in (self.status, self.direction, self.agent, self.campaign):
             combo.setCurrentIndex(0)
-        self.since.setDate(NO_DATE)
-        self.until.setDate(NO_DATE)
-        for widget in (self.search, self.status, self.direction, self.agent, self.campaign,
-                       self.since, self.until):
+        self.since.set_day(None, notify=False)
+        self.until.set_day(None, notify=False)
+        for widget in (self.search, self.status, self.direction, self.agent, self.campaign):
             widget.blockSignals(False)
+        self.note.clear()
         self.apply_filters()
 
     def sort_by_column(self, column: int) -> None:
-        """Header click: sort through the API when the column can sort, else keep the order."""
+        """Header click: sort through the API by the column, the other way round when it sorts
+        already; a column the API cannot sort by keeps the list (and the arrow) as it is."""
         header = self.table.horizontalHeader()
         key = self.model.sort_column(column)
         current = self.model.query
-        if key is None:
-            previous = next((i for i, c in enumerate(self.model.columns) if c.sort_key == current.sort_by), 0)
-            order = (Qt.SortOrder.AscendingOrder if current.sort_order == "asc"
-                     else Qt.SortOrder.DescendingOrder)
+        if key is None:  # Qt moved the arrow to the clicked section: put it back
+            previous = self.model.column_of_sort(current.sort_by) or 0
             header.blockSignals(True)
-            header.setSortIndicator(previous, order)
+            header.setSortIndicator(previous, _qt_order(current.sort_order))
             header.blockSignals(False)
             return
         if key == current.sort_by:
             direction = "asc" if current.sort_order == "desc" else "desc"
         else:
-            direction = "desc"
-        header.setSortIndicator(column, Qt.SortOrder.AscendingOrder if direction == "asc"
-                                else Qt.SortOrder.DescendingOrder)
+            direction = FIRST_ORDERS.get(key, "asc")
+        header.blockSignals(True)
+        header.setSortIndicator(column, _qt_order(direction))
+        header.blockSignals(False)
         self.detail.clear()
         self.model.set_query(self.query().with_(sort_by=key, sort_order=direction))
 

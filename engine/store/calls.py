@@ -16,7 +16,10 @@ CALL_STATUSES = (
     "completed", "failed", "busy", "no_answer", "canceled",
 )
 LIVE_STATUSES = ("queued", "ringing", "in_progress", "on_hold", "transferring")
-CALL_SORTS = ("initiated_at", "answered_at", "ended_at", "duration_seconds", "created_at")
+CALL_SORTS = ("initiated_at", "answered_at", "ended_at", "duration_seconds", "created_at",
+              # the calls list's other sortable columns (migration 0006); agent by id: its name
+              # lives on the agent table, which no index of ``call`` can order by
+              "status", "direction", "from_number", "agent_id", "cost_total_micro_usd")
 
 
 # Carried by every sort index after (organization_id, <sort>, id), so a sorted walk filtered by a

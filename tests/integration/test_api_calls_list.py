@@ -138,7 +138,7 @@ async def test_full_text_search(tapi: Client, tenant: Tenant) -> None:
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({"sort_by": "from_number"}, "sort_by"),
+        ({"sort_by": "summary"}, "sort_by"),
         ({"sort_order": "up"}, "sort_order"),
         ({"status": "done"}, "status"),
         ({"direction": "sideways"}, "direction"),
