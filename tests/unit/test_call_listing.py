@@ -275,7 +275,11 @@ def test_test_calls_are_left_out_unless_asked_for(tmp_path: Path) -> None:
         conn.execute(insert(TranscriptEntry.__table__), entries)  # type: ignore[attr-defined]
     real = [r for r in rows if not r["is_test"]]
     filters = [{}, {"statuses": ("busy",)}, {"q": "refund"},
-               {"since": START + timedelta(hours=30), "until": START + timedelta(hours=100)}]
+               {"since": START + timedelta(hours=30), "until": START + timedelta(hours=100)},
+               # bounds inside a day, open on one side: the time compares as the stored text does
+               {"since": START + timedelta(hours=100, minutes=17)},
+               {"until": START + timedelta(hours=50, minutes=3)},
+               {"since": START + timedelta(hours=20, minutes=41), "statuses": ("busy",)}]
     with db.connect() as conn:
         for fields in filters:
             for include in (False, True):

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Result, Select, func, select, text, true
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from engine.calls.listing.filters import TRIGRAM_MIN, CallFilter, conditions, time_conditions
 from engine.calls.listing.tables import CALL
@@ -161,7 +162,19 @@ def _on_test_calls(conn: Connection, stmt: Select[Any]) -> Result[Any]:
     sql = re.sub(r"\bFROM call(?=\s)", f"FROM call INDEXED BY {TEST_CALLS_INDEX}", compiled.string,
                  count=1)
     params = compiled.construct_params()
-    return conn.exec_driver_sql(sql, tuple(params[name] for name in compiled.positiontup or ()))
+    values = tuple(_bound(compiled, conn, name, params[name]) for name in compiled.positiontup or ())
+    return conn.exec_driver_sql(sql, values)
+
+
+def _bound(compiled: SQLCompiler, conn: Connection, name: str, value: Any) -> Any:
+    """A parameter as the statement itself would send it: through its column type's bind
+    processing (a time becomes the stored ISO text, not sqlite3's own "YYYY-MM-DD HH:MM:SS").
+    An expanded IN parameter (``name_1``) is typed as the parameter it came from."""
+    bind = compiled.binds.get(name)
+    if bind is None:
+        bind = compiled.binds.get(name.rpartition("_")[0])
+    process = bind.type.bind_processor(conn.dialect) if bind is not None else None
+    return process(value) if process is not None else value
 
 
 def count(conn: Connection, f: CallFilter, where: Sequence[ColumnElement[bool]],
