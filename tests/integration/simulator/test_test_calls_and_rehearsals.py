@@ -58,14 +58,20 @@ async def _finished_test_call(api: Api, call_id: str) -> dict[str, object]:
     return await api.client.get_call(call_id)
 
 
-async def test_a_test_call_runs_and_fills_its_row_without_usage(api: Api) -> None:
+async def test_test_calls_run_and_fill_their_rows_without_usage(api: Api) -> None:
     created = await api.client.create_call(agent_id=api.agents["orders"], is_test=True,
                                            persona="order_status")
     assert created["status"] == "queued" and created["is_test"] is True
     assert created["type"] == "test_call" and created["direction"] == "inbound"
+    # type=test_call alone is a test call of the default persona (run at the same time)
+    typed = await api.client.create_call(agent_id=api.agents["billing"], type="test_call")
+    assert typed["is_test"] is True and typed["metadata"]["persona"] == "quick_question"
 
-    call = await _finished_test_call(api, created["id"])
+    call, typed_call = await asyncio.gather(_finished_test_call(api, created["id"]),
+                                            _finished_test_call(api, typed["id"]))
 
+    assert typed_call["status"] == "completed", typed_call
+    assert typed_call["agent_name"] == "Billing"
     assert call["status"] == "completed", call
     caller = call["metadata"]["test_caller"]
     assert caller["persona"] == "order_status" and caller["answered"] is True, caller
@@ -78,17 +84,10 @@ async def test_a_test_call_runs_and_fills_its_row_without_usage(api: Api) -> Non
     listed = await api.client.list_calls()  # test calls are left out of the default list
     assert created["id"] not in {c["id"] for c in listed.items} and listed.total == 0
     with_tests = await api.client.list_calls(include_tests=True)
-    assert created["id"] in {c["id"] for c in with_tests.items} and with_tests.total >= 1
+    assert {created["id"], typed["id"]} <= {c["id"] for c in with_tests.items}
     with session_scope(api.engine.db) as session:  # usage is not counted for a test call
-        assert session.exec(select(UsageLog).where(UsageLog.call_id == created["id"])).all() == []
-
-
-async def test_type_test_call_is_a_test_call_with_the_default_persona(api: Api) -> None:
-    created = await api.client.create_call(agent_id=api.agents["billing"], type="test_call")
-    assert created["is_test"] is True and created["metadata"]["persona"] == "quick_question"
-    call = await _finished_test_call(api, created["id"])
-    assert call["status"] == "completed", call
-    assert call["agent_name"] == "Billing"
+        assert session.exec(select(UsageLog).where(
+            UsageLog.call_id.in_([created["id"], typed["id"]]))).all() == []  # type: ignore[attr-defined]
 
 
 async def test_bad_test_calls_are_refused_naming_the_field(api: Api) -> None:
