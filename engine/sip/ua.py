@@ -3,6 +3,7 @@ OPTIONS, refuses what it does not implement, and owns the listening transports."
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Callable
 from typing import Protocol
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 ALLOWED = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "NOTIFY")
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset()
+# Port 0: how many free UDP ports to try before one's TCP twin is free as well
+FREE_PORT_TRIES = 20
 SUPPORTED_SCHEMES = frozenset({"sip", "sips", "tel"})
 SDP = "application/sdp"
 DialogId = tuple[str, str, str]
@@ -61,12 +64,24 @@ class UserAgent:
                      clock: Clock | None = None, tcp: bool = True) -> UserAgent:
         """Listen on UDP and (by default) TCP at the same port; port 0 picks a free one."""
         endpoint = Endpoint(clock or LoopClock(), host)
-        udp = UdpTransport(endpoint.receive)
-        await udp.listen(host, port)
-        endpoint.add_transport(udp)
-        if tcp:
+        stream: TcpTransport | None = None
+        for attempt in range(1, FREE_PORT_TRIES + 1):
+            udp = UdpTransport(endpoint.receive)
+            await udp.listen(host, port)
+            if not tcp:
+                break
             stream = TcpTransport(endpoint.receive)
-            await stream.listen(host, udp.local_addr[1])
+            try:
+                await stream.listen(host, udp.local_addr[1])
+            except OSError as exc:
+                udp.close()
+                # the free UDP port's TCP twin can be some connection's local port: pick again
+                if port != 0 or exc.errno != errno.EADDRINUSE or attempt == FREE_PORT_TRIES:
+                    raise
+                continue
+            break
+        endpoint.add_transport(udp)
+        if stream is not None:
             endpoint.add_transport(stream)
         return cls(endpoint, on_invite)
 
