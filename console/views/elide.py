@@ -117,14 +117,14 @@ class ElidingDelegate(QStyledItemDelegate):
             return ""
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
-        widget = opt.widget  # type: ignore[attr-defined]
+        widget = opt.widget
         style = widget.style() if widget is not None else None
         if style is None:
             return ""
         rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget)
         margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
         room = rect.width() - 2 * margin
-        return text if opt.fontMetrics.horizontalAdvance(text) > room else ""  # type: ignore[attr-defined]
+        return text if opt.fontMetrics.horizontalAdvance(text) > room else ""
 
     def helpEvent(self, event: QHelpEvent, view: QAbstractItemView, option: QStyleOptionViewItem,
                   index: QModelIndex | QPersistentModelIndex) -> bool:
@@ -136,22 +136,6 @@ class ElidingDelegate(QStyledItemDelegate):
                 return True
             QToolTip.hideText()
         return super().helpEvent(event, view, option, index)
-
-
-def cell_tip(view: QTableView, row: int, column: int) -> str:
-    """The tooltip the view's delegate gives a cut cell ("" when the cell shows all its text)."""
-    model = view.model()
-    index = model.index(row, column)
-    delegate = view.itemDelegateForIndex(index)
-    if not isinstance(delegate, ElidingDelegate):
-        return ""
-    option = QStyleOptionViewItem()
-    option.initFrom(view.viewport())  # type: ignore[attr-defined]
-    option.rect = view.visualRect(index)  # type: ignore[attr-defined]
-    option.widget = view  # type: ignore[attr-defined]
-    option.font = view.font()  # type: ignore[attr-defined]
-    option.fontMetrics = view.fontMetrics()  # type: ignore[attr-defined]
-    return delegate.elided_tip(option, index)
 
 
 def header_title_width(header: QHeaderView, section: int) -> int:
@@ -197,7 +181,6 @@ __all__ = [
     "ElidedLabel",
     "ElidingDelegate",
     "HeaderFitter",
-    "cell_tip",
     "displayed_text",
     "elided_section",
     "fit_header_sections",
