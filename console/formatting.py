@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 CALL_STATUSES = ("queued", "ringing", "in_progress", "on_hold", "transferring",
@@ -22,12 +22,36 @@ def parse_time(value: str | None) -> datetime | None:
         return None
 
 
-def local_time(value: str | None, *, seconds: bool = False) -> str:
-    """An API time (UTC ISO) in the user's local time zone."""
+def zone_name(moment: datetime | None = None) -> str:
+    """The user's time zone as people write it, at ``moment`` (now by default): its
+    abbreviation (``CET``, ``EDT``), or its offset (``UTC+05:30``) where the zone has none."""
+    local = (moment or datetime.now(UTC)).astimezone()
+    name = local.tzname() or ""
+    if name.isalpha():
+        return name
+    offset = local.utcoffset() or timedelta(0)
+    minutes = round(offset.total_seconds() / 60)
+    if not minutes:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{rest:02d}"
+
+
+def with_zone(title: str) -> str:
+    """A column title for local times: ``Time (CET)``."""
+    return f"{title} ({zone_name()})"
+
+
+def local_time(value: str | None, *, seconds: bool = False, zone: bool = False) -> str:
+    """An API time (UTC ISO) in the user's local time zone: ``7 Dec 2026, 14:03``, with the
+    zone's name after it (``14:03 CET``) when ``zone``."""
     moment = parse_time(value)
     if moment is None:
         return ""
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    local = moment.astimezone()
+    text = f"{local.day} {local:%b %Y, %H:%M}" + (f":{local:%S}" if seconds else "")
+    return f"{text} {zone_name(moment)}" if zone else text
 
 
 def short_time(value: str | None) -> str:

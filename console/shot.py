@@ -74,9 +74,22 @@ def open_softphone(window: object) -> View:
     return page
 
 
+def show_tab(page: object, title: str) -> None:
+    """Select the tab titled ``title`` in the first of the page's tab widgets that has one."""
+    from PySide6.QtWidgets import QTabWidget, QWidget
+
+    assert isinstance(page, QWidget)
+    for tabs in page.findChildren(QTabWidget):
+        for index in range(tabs.count()):
+            if tabs.tabText(index).replace("&", "").lower() == title.lower():
+                tabs.setCurrentIndex(index)
+                return
+    raise ValueError(f"tab: no tab titled {title!r} in this view")
+
+
 def run_shot(view: str, out: Path, *, size: tuple[int, int] = (1400, 900), theme: str = "light",
              engine_url: str | None = None, api_key: str | None = None, data_dir: Path | None = None,
-             demo: bool = False) -> int:
+             demo: bool = False, tab: str | None = None, dock: bool = False) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
@@ -117,6 +130,10 @@ def run_shot(view: str, out: Path, *, size: tuple[int, int] = (1400, 900), theme
                 page = open_view(window, view)
             if not wait_loaded(page, LOAD_TIMEOUT_MS):
                 print(f"switchboard shot: {view} did not finish loading; capturing anyway", file=sys.stderr)
+            if dock:
+                window.softphone.show()
+            if tab:
+                show_tab(page, tab)
             wait_connection(window)
             grab(window, Path(out))
         finally:

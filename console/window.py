@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +22,7 @@ from console.context import ConsoleContext
 from console.views import VIEW_CLASSES
 from console.views.base import View
 from console.views.softphone import SoftphoneDock
+from console.views.widgets import PageStack
 from engine.events import Event, RecordEvent
 
 HEALTH_INTERVAL_MS = 5000  # how often the status bar checks the engine's /health
@@ -66,7 +66,7 @@ class MainWindow(QMainWindow):
         self.rail.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         rail_layout.addWidget(self.rail, 1)
         row.addWidget(rail)
-        self.stack = QStackedWidget()
+        self.stack = PageStack()
         row.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 

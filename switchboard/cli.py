@@ -110,6 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     shot.add_argument("--demo", action="store_true",
                       help="render against a fresh demo engine instead of the user's data")
     shot.add_argument("--data-dir", type=Path, dest="shot_data_dir")
+    shot.add_argument("--tab", default=None,
+                      help="show the view's tab with this title (e.g. Events, Metrics, Analysis)")
+    shot.add_argument("--dock", action="store_true", help="with the softphone dock open")
     return parser
 
 
@@ -148,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         width, _, height = args.size.partition("x")
         return run_shot(args.view, args.out, size=(int(width), int(height)), theme=args.theme,
                         engine_url=args.engine, api_key=args.api_key,
-                        data_dir=args.shot_data_dir or args.data_dir, demo=args.demo)
+                        data_dir=args.shot_data_dir or args.data_dir, demo=args.demo,
+                        tab=args.tab, dock=args.dock)
     from console.main import run_console
 
     if args.command == "demo":

@@ -69,7 +69,8 @@ def _sentiment_tone(record: Record) -> str:
 
 
 COLUMNS = (
-    Column("Time", lambda r: fmt.short_time(r.get("initiated_at")), sort_key="initiated_at"),
+    Column(fmt.with_zone("Time"), lambda r: fmt.short_time(r.get("initiated_at")),
+           sort_key="initiated_at"),
     Column("Dir", lambda r: fmt.direction(r.get("direction")), sort_key="direction"),
     Column.key("From", "from_number", sort_key="from_number"),
     Column.key("To", "to_number"),

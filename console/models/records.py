@@ -60,8 +60,8 @@ class RecordTableModel(QAbstractTableModel):
             return None
         record = self.records[index.row()]
         column = self.columns[index.column()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            value = column.value(record)  # the tooltip shows what an elided cell cuts off
+        if role == Qt.ItemDataRole.DisplayRole:  # a cut cell's tooltip: ElidingDelegate
+            value = column.value(record)
             return "" if value is None else str(value)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(column.align | Qt.AlignmentFlag.AlignVCenter)

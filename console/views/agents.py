@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QWidget
+from PySide6.QtWidgets import QComboBox, QGroupBox, QWidget
 
 from console.bridge import ApiBridge
 from console.context import ConsoleContext
@@ -13,6 +13,7 @@ from console.models.records import Column
 from console.views.base import View
 from console.views.editor import RecordEditor
 from console.views.forms import FormInvalid, new_form
+from console.views.reflow import ReflowGrid
 from console.views.rehearsal import RehearsalDialog
 from console.views.widgets import button, heading
 from engine.client import Client, Collection, Record
@@ -44,12 +45,12 @@ class AgentEditor(RecordEditor):
         super().__init__(bridge, title)
         self.test_call_button = button("Test call", self.test_call)
         self.test_call_button.setToolTip("Call this agent from your microphone over WebRTC")
-        self.actions_row.insertWidget(2, self.test_call_button)
+        self.actions_row.insertWidget(1, self.test_call_button)
         self.test_call_button.setEnabled(self.current is not None)
         self.rehearse_button = button("Rehearse", self.rehearse)
         self.rehearse_button.setToolTip("Let simulated callers (personas) call this agent as test "
                                         "calls, and score each call")
-        self.actions_row.insertWidget(3, self.rehearse_button)
+        self.actions_row.insertWidget(2, self.rehearse_button)
         self.rehearse_button.setEnabled(self.current is not None)
         self.rehearsal_dialog: RehearsalDialog | None = None
         self._brain_kind_changed()
@@ -134,11 +135,7 @@ class AgentEditor(RecordEditor):
 
     def build_form(self) -> QWidget:
         f = self.form
-        page = QWidget()
-        grid = QGridLayout(page)
-        grid.setContentsMargins(0, 0, 6, 0)
-        grid.setHorizontalSpacing(12)
-        grid.setVerticalSpacing(12)
+        page = grid = ReflowGrid()
 
         identity = new_form()
         f.line(identity, "Name", "name", "Front desk")
@@ -150,7 +147,7 @@ class AgentEditor(RecordEditor):
         f.text(identity, "System prompt", "system_prompt", height=96)
         f.text(identity, "Voicemail message", "voicemail_message", height=52)
         f.text(identity, "End-of-call message", "end_call_message", height=52)
-        grid.addWidget(_group("Conversation", identity), 0, 0, 2, 1)
+        grid.add(_group("Conversation", identity), 0, 0, 2, 1)
 
         brain = new_form()
         kind = f.combo(brain, "Kind", "brain.kind", [("Scripted (offline)", "scripted"),
@@ -162,7 +159,7 @@ class AgentEditor(RecordEditor):
         f.line(brain, "Model", "brain.model", "e.g. llama3.1", empty_is_none=True)
         kind.currentIndexChanged.connect(lambda _: self._brain_kind_changed())
         f.decimal(brain, "Temperature", "brain.temperature", 0.0, 2.0, default=0.7)
-        grid.addWidget(_group("Brain", brain), 0, 1)
+        grid.add(_group("Brain", brain), 0, 1)
 
         speech = new_form()
         f.combo(speech, "STT engine", "stt.engine", [("Whisper", "whisper"), ("Vosk", "vosk")])
@@ -171,21 +168,19 @@ class AgentEditor(RecordEditor):
         self.voice = f.combo(speech, "Voice", "tts.voice", [("Default voice", None)])
         f.spin(speech, "Rate", "tts.rate", 80, 450, " wpm")
         f.spin(speech, "Pitch", "tts.pitch", 0, 99)
-        grid.addWidget(_group("Speech", speech), 1, 1)
+        grid.add(_group("Speech", speech), 1, 1)
 
         limits = new_form()
         f.spin(limits, "Idle timeout", "idle_timeout_seconds", 1, 3600, " s")
         f.spin(limits, "Idle prompts", "idle_max_prompts", 0, 20)
         f.spin(limits, "Max duration", "max_duration_seconds", 10, 86400, " s")
-        f.check(limits, "Interruptible", "interruptible", "Caller speech stops the agent (barge-in)")
-        grid.addWidget(_group("Limits", limits), 2, 0)
+        barge_in = f.check(limits, "Interruptible", "interruptible", "Barge-in")
+        barge_in.setToolTip("Caller speech stops the agent (barge-in)")
+        grid.add(_group("Limits", limits), 2, 0)
 
         script = new_form()
         f.json(script, "Script", "script", height=150)
-        grid.addWidget(_group("Scripted brain (JSON)", script), 2, 1)
-        grid.setColumnStretch(0, 1)
-        grid.setColumnStretch(1, 1)
-        grid.setRowStretch(3, 1)
+        grid.add(_group("Scripted brain (JSON)", script), 2, 1)
         return page
 
     def body(self, values: Record, original: Record | None) -> Record:

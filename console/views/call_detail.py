@@ -26,6 +26,7 @@ from console import formatting as fmt
 from console import theme
 from console.bridge import ApiBridge
 from console.models.records import Column, RecordTableModel
+from console.views.elide import ElidedLabel, fit_header_sections
 from console.views.transcript import TranscriptView
 from console.views.widgets import button, empty_state, hbox, section, table_view
 from engine.client import Record
@@ -42,6 +43,10 @@ LATENCY_FIELDS = (("EOU", "eou_ms", "end of turn: caller's last word to the turn
                   ("Voice to voice", "voice_to_voice_ms", "caller's last word to the agent's first audio"))
 LATENCY_TOTAL_TITLE = "Total"
 EVENT_CELL_PADDING = 20  # item padding and the style's text margins, both sides
+EVENT_NAME_SAMPLE = "engine · call.answered"
+FIELD_NAME_SHARE = 45  # structured data: the field names take at most this share (%) of the width
+FIELD_MIN_WIDTH = 120
+EVENT_NAME_SHARE = 45  # the event name column takes at most this share (%) of the list's width
 
 
 def _text_of(key: str) -> Callable[[Record], str]:
@@ -69,6 +74,11 @@ def no_transcript_text(call: Record) -> str:
     if call.get("status") == "failed" and reason and call.get("disconnect_reason") != "error":
         text += f" Reason: {reason.lower()}."
     return text
+
+
+def _started(call: Record) -> str:
+    when = fmt.local_time(call.get("initiated_at"), zone=True)
+    return f"Started {when}" if when else ""
 
 
 def transcript_entries(call: Record) -> list[Record]:
@@ -174,7 +184,7 @@ class CallDetail(QWidget):
         layout.setContentsMargins(12, 12, 12, 10)
         layout.setSpacing(8)
 
-        self.headline = QLabel()
+        self.headline = ElidedLabel()
         self.headline.setObjectName("callHeadline")
         self.meta = QLabel()
         self.meta.setObjectName("viewSubtitle")
@@ -191,7 +201,7 @@ class CallDetail(QWidget):
         self.transcript = TranscriptView()
         self.tabs.addTab(self.transcript, "Transcript")
         self.events_model = RecordTableModel([
-            Column("Time", lambda r: fmt.clock(r.get("occurred_at"))),
+            Column(fmt.with_zone("Time"), lambda r: fmt.clock(r.get("occurred_at"))),
             Column("Event", lambda r: f"{r.get('provider', '')} · {r.get('event_type', '')}"),
             Column("SIP", lambda r: " ".join(str(v) for v in (r.get("sip_status_code"), r.get("sip_status"))
                                              if v)),
@@ -205,11 +215,20 @@ class CallDetail(QWidget):
         self.tabs.addTab(self._notes_tab(), "Notes")
 
     def _size_event_columns(self) -> None:
-        """Column widths from the font, so times and SIP reasons are not cut short."""
+        """Column widths from the font and the events shown, so times, event names and SIP
+        reasons are not cut short while there is room (a cut one shows itself in a tooltip)."""
         header = self.events_view.horizontalHeader()
         cell_width = self.events_view.fontMetrics().horizontalAdvance
-        for column, sample in enumerate(("00:00:00", "engine · call.answered", "503 Service Unavail")):
-            header.resizeSection(column, cell_width(sample) + EVENT_CELL_PADDING)
+        names = [self.events_model.data(self.events_model.index(row, 1)) or ""
+                 for row in range(self.events_model.rowCount())]
+        widest_name = max((cell_width(str(name)) for name in names),
+                          default=cell_width(EVENT_NAME_SAMPLE))
+        room = self.events_view.viewport().width() * EVENT_NAME_SHARE // 100
+        widths = (cell_width("00:00:00"), min(widest_name, max(room, cell_width(EVENT_NAME_SAMPLE))),
+                  cell_width("503 Service Unavail"))
+        for column, width in enumerate(widths):
+            header.resizeSection(column, width + EVENT_CELL_PADDING)
+        fit_header_sections(self.events_view)
 
     # -- tabs ------------------------------------------------------------------------------------
 
@@ -239,6 +258,7 @@ class CallDetail(QWidget):
                                                  self)
         self.structured_view = table_view(self.structured_model)
         self.structured_view.horizontalHeader().resizeSection(0, 180)
+        fit_header_sections(self.structured_view)
         layout.addWidget(self.structured_view, 1)
         return page
 
@@ -254,6 +274,7 @@ class CallDetail(QWidget):
         self.cost_view = table_view(self.cost_model)
         self.cost_view.horizontalHeader().resizeSection(0, 124)
         self.cost_view.horizontalHeader().resizeSection(1, 78)
+        fit_header_sections(self.cost_view)
         self.cost_view.setFixedHeight(self.cost_view.horizontalHeader().sizeHint().height() + 30 * 5 + 6)
         layout.addWidget(self.cost_view)
         layout.addSpacing(6)
@@ -275,6 +296,7 @@ class CallDetail(QWidget):
         header.resizeSection(0, 40)
         for column in range(1, 5):
             header.resizeSection(column, 48)
+        fit_header_sections(self.latency_view)
         self.latency_view.setItemDelegateForColumn(5, LatencyBarDelegate(self.latency_view))
         layout.addWidget(self.latency_view, 1)
         return page
@@ -376,7 +398,7 @@ class CallDetail(QWidget):
         self.headline.setText(f"{call.get('from_number', '')}  →  {call.get('to_number', '')}")
         agent = call.get("agent_name") or self.agent_names.get(call.get("agent_id") or "", "")
         parts = [fmt.label(call.get("direction")), fmt.label(call.get("status")),
-                 fmt.local_time(call.get("initiated_at")), fmt.duration(call.get("duration_seconds")),
+                 _started(call), fmt.duration(call.get("duration_seconds")),
                  agent, fmt.label(call.get("disconnect_reason"))]
         self.meta.setText("  ·  ".join(p for p in parts if p))
         while self.chips.count():
@@ -408,6 +430,17 @@ class CallDetail(QWidget):
         rows = [{"key": key, "value": value if isinstance(value, str) else json.dumps(value)}
                 for key, value in data.items()] if isinstance(data, dict) else []
         self.structured_model.set_records(rows)
+        self._size_structured_columns()
+
+    def _size_structured_columns(self) -> None:
+        """The field names whole (within a share of the width); the values get the rest."""
+        cell_width = self.structured_view.fontMetrics().horizontalAdvance
+        keys = [str(self.structured_model.data(self.structured_model.index(row, 0)))
+                for row in range(self.structured_model.rowCount())]
+        widest = max(map(cell_width, keys), default=0) + EVENT_CELL_PADDING
+        room = self.structured_view.viewport().width() * FIELD_NAME_SHARE // 100
+        self.structured_view.horizontalHeader().resizeSection(0, min(widest, max(room, FIELD_MIN_WIDTH)))
+        fit_header_sections(self.structured_view)
 
     def _fill_costs(self, call: Record) -> None:
         costs = costs_of(call)

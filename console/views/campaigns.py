@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QProgressDialog,
@@ -29,7 +28,9 @@ from console.leads_csv import DEFAULT_REGION, LeadsFile, parse_leads
 from console.models.records import Column, PagedRecordModel
 from console.views.base import View
 from console.views.editor import RecordEditor, options
+from console.views.elide import fit_header_sections
 from console.views.forms import new_form
+from console.views.reflow import ReflowGrid
 from console.views.widgets import button, confirm, hbox, heading, inform, section, table_view
 from engine.client import Client, Collection, Record
 from engine.events import CampaignLeadsImported, Event, RecordEvent
@@ -42,20 +43,24 @@ TIMEZONES = ("UTC", "America/New_York", "America/Chicago", "America/Denver", "Am
              "Australia/Sydney")
 
 
-class Checks(QWidget):
-    """A row of check boxes that reads and writes a list of values."""
+CHECKS_PER_ROW = 4  # a week's days in two rows: the form fits beside the softphone
 
-    def __init__(self, choices: list[tuple[str, Any]]) -> None:
+
+class Checks(QWidget):
+    """Check boxes in rows of a few that read and write a list of values."""
+
+    def __init__(self, choices: list[tuple[str, Any]], per_row: int = CHECKS_PER_ROW) -> None:
         super().__init__()
-        layout = QHBoxLayout(self)
+        layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(10)
+        layout.setHorizontalSpacing(10)
+        layout.setVerticalSpacing(4)
         self.boxes: list[tuple[QCheckBox, Any]] = []
-        for text, value in choices:
+        for index, (text, value) in enumerate(choices):
             box = QCheckBox(text)
-            layout.addWidget(box)
+            layout.addWidget(box, *divmod(index, per_row))
             self.boxes.append((box, value))
-        layout.addStretch(1)
+        layout.setColumnStretch(per_row, 1)
 
     def values(self) -> list[Any]:
         return [value for box, value in self.boxes if box.isChecked()]
@@ -86,16 +91,13 @@ class CampaignEditor(RecordEditor):
 
     def build_form(self) -> QWidget:
         f = self.form
-        page = QWidget()
-        grid = QGridLayout(page)
-        grid.setContentsMargins(0, 0, 6, 0)
-        grid.setHorizontalSpacing(12)
+        page = grid = ReflowGrid()
         what = new_form()
         f.line(what, "Name", "name", "Spring renewals")
         f.line(what, "Description", "description")
         self.agent = f.combo(what, "Agent", "agent_id", [("Choose an agent", None)])
         self.number = f.combo(what, "Caller number", "phone_number_id", [("None", None)])
-        grid.addWidget(_group("Campaign", what), 0, 0)
+        grid.add(_group("Campaign", what), 0, 0)
         when = new_form()
         timezone = f.combo(when, "Time zone", "timezone", [(tz, tz) for tz in TIMEZONES])
         timezone.setEditable(True)
@@ -103,17 +105,14 @@ class CampaignEditor(RecordEditor):
         f.line(when, "Calls until", "calling_hours_end", "17:00")
         days = Checks([(day, index) for index, day in enumerate(DAYS)])
         f.custom(when, "Days", "calling_days", days, days.values, days.set_values)
-        grid.addWidget(_group("Calling hours", when), 0, 1)
+        grid.add(_group("Calling hours", when), 0, 1)
         pace = new_form()
         f.spin(pace, "Max concurrent", "max_concurrent", 1, 100)
         f.spin(pace, "Max attempts", "max_attempts", 1, 20)
         f.spin(pace, "Retry after", "retry_delay_minutes", 1, 10080, " min")
-        retry = Checks([(fmt.label(v), v) for v in RETRY_ON])
+        retry = Checks([(fmt.label(v), v) for v in RETRY_ON], per_row=2)
         f.custom(pace, "Retry on", "retry_on", retry, retry.values, retry.set_values)
-        grid.addWidget(_group("Pacing and retries", pace), 1, 0, 1, 2)
-        grid.setColumnStretch(0, 1)
-        grid.setColumnStretch(1, 1)
-        grid.setRowStretch(2, 1)
+        grid.add(_group("Pacing and retries", pace), 1, 0, 1, 2)
         return page
 
     def body(self, values: Record, original: Record | None) -> Record:
@@ -203,13 +202,14 @@ class CampaignsView(View):
             Column.key("Phone number", "phone_number"), Column.key("Name", "name"),
             Column("Status", lambda r: fmt.label(r.get("status"))),
             Column.key("Attempts", "attempts", align=Qt.AlignmentFlag.AlignRight),
-            Column("Next attempt", lambda r: fmt.local_time(r.get("next_attempt_at"))),
+            Column(fmt.with_zone("Next attempt"), lambda r: fmt.local_time(r.get("next_attempt_at"))),
             Column("Variables", lambda r: ", ".join(f"{k}={v}" for k, v in (r.get("variables") or {}).items()
                                                     )),
         ], self)
         self.leads_table = table_view(self.leads)
         for column, width in enumerate((150, 180, 100, 80, 140)):
             self.leads_table.horizontalHeader().resizeSection(column, width)
+        fit_header_sections(self.leads_table)
         leads_layout.addWidget(self.leads_table, 1)
         self.leads.loaded.connect(self._leads_loaded)
         self.leads_table.selectionModel().selectionChanged.connect(lambda *_: self._lead_chosen())

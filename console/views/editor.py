@@ -25,8 +25,10 @@ from PySide6.QtWidgets import (
 from console.bridge import ApiBridge
 from console.models.records import Column, RecordTableModel
 from console.views.base import ask_unsaved
+from console.views.elide import elided_section
 from console.views.forms import Form, FormInvalid
-from console.views.widgets import button, confirm, hbox, section, table_view
+from console.views.reflow import TitleBar
+from console.views.widgets import button, confirm, hbox, table_view
 from engine.client import ApiError, Client, Collection, Record
 from engine.events import Event, RecordEvent
 
@@ -82,7 +84,7 @@ class RecordEditor(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.setSpacing(8)
-        left_layout.addLayout(hbox(section(title), None, self.new_button))
+        left_layout.addLayout(hbox(elided_section(title), None, self.new_button))
         left_layout.addWidget(self.table, 1)
 
         right = QFrame()
@@ -90,9 +92,9 @@ class RecordEditor(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(16, 12, 16, 12)
         right_layout.setSpacing(8)
-        self.form_title = section(f"New {self.noun}")
-        self.actions_row = hbox(self.form_title, None, self.duplicate_button, self.delete_button)
-        right_layout.addLayout(self.actions_row)
+        self.form_title = elided_section(f"New {self.noun}")
+        self.actions_row = hbox(None, self.duplicate_button, self.delete_button)
+        right_layout.addWidget(TitleBar(self.form_title, self.actions_row))
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -100,6 +102,9 @@ class RecordEditor(QWidget):
         page = self.build_form()
         page.setObjectName("formPage")
         scroll.setWidget(page)
+        # the panel keeps room for the form's narrowest layout: fields are never cut sideways
+        scroll.setMinimumWidth(page.minimumSizeHint().width()
+                               + scroll.verticalScrollBar().sizeHint().width())
         right_layout.addWidget(scroll, 1)
         right_layout.addLayout(hbox(self.state, None, self.save_button))
 
@@ -211,7 +216,7 @@ class RecordEditor(QWidget):
         self.current = record
         self.form.load(record)
         self.form_title.setText(self.title_of(record))
-        self.form_title.setToolTip(self.title_of(record))
+        self.form_title.set_tip(self.title_of(record))
         self.delete_button.setEnabled(True)
         self.duplicate_button.setEnabled(True)
         self.state.clear()
@@ -223,7 +228,7 @@ class RecordEditor(QWidget):
         self._show_row(-1)
         self.form.load(self.blank())
         self.form_title.setText(f"New {self.noun}")
-        self.form_title.setToolTip("")
+        self.form_title.set_tip("")
         self.delete_button.setEnabled(False)
         self.duplicate_button.setEnabled(False)
         self.state.clear()

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
 from console.views.widgets import FieldErrors
 from engine.client import Record
 
+COMBO_MIN_CHARS = 8  # a choice field narrows no further than this many characters
+
 
 class FormInvalid(Exception):
     """A value the form itself can tell is wrong (bad JSON...), before asking the API."""
@@ -123,6 +125,9 @@ class Form:
 
     def combo(self, form: QFormLayout, label: str, path: str, options: list[tuple[str, Any]]) -> QComboBox:
         combo = QComboBox()
+        # the field may narrow below its longest option (shown whole in the open list)
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(COMBO_MIN_CHARS)
         for text, value in options:
             combo.addItem(text, value)
 

@@ -427,7 +427,8 @@ class RehearsalDialog(QDialog):
         elif status == "failed":
             self.status.setText(f"Failed: {rehearsal.get('error') or 'no report'}")
         elif status == "completed":
-            self.status.setText(f"Completed {fmt.local_time(rehearsal.get('ended_at'))}  ·  {noun}")
+            ended = fmt.local_time(rehearsal.get("ended_at"), zone=True)
+            self.status.setText(f"Completed {ended}  ·  {noun}")
         self.status.setProperty("state", status or "")
         self.status.setStyleSheet(f"color: {theme.colors().danger};" if status == "failed" else "")
 

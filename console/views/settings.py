@@ -120,8 +120,8 @@ class SettingsView(View):
             Column.key("Name", "name"), Column.key("Prefix", "prefix"),
             Column("State", self._key_state),
             Column("Scopes", lambda r: ", ".join(r.get("scopes") or []) or "all"),
-            Column("Created", lambda r: fmt.local_time(r.get("created_at"))),
-            Column("Last used", lambda r: fmt.local_time(r.get("last_used_at")) or "Never"),
+            Column(fmt.with_zone("Created"), lambda r: fmt.local_time(r.get("created_at"))),
+            Column(fmt.with_zone("Last used"), lambda r: fmt.local_time(r.get("last_used_at")) or "Never"),
         ], self)
         self.keys_table = table_view(self.keys)
         for column, width in enumerate((150, 100, 110, 70, 130)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,10 +20,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
+
+from console.views.elide import ElidingDelegate
 
 ROW_HEIGHT = 30  # fixed table row height: rows are never measured one by one
 
@@ -117,6 +120,7 @@ def table_view(model: object | None = None, *, stretch_last: bool = True) -> QTa
     view.setShowGrid(False)
     view.setWordWrap(False)
     view.setTextElideMode(Qt.TextElideMode.ElideRight)
+    view.setItemDelegate(ElidingDelegate(view))  # a cut cell shows its whole text as a tooltip
     vertical = view.verticalHeader()
     vertical.setVisible(False)
     vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -129,6 +133,24 @@ def table_view(model: object | None = None, *, stretch_last: bool = True) -> QTa
     horizontal.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
     return view
+
+
+class PageStack(QStackedWidget):
+    """Pages one at a time, sized by the page on show: a page that needs a wide window does
+    not make the window wide while another is shown (a plain stack takes the widest page's
+    minimum for every page)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.currentChanged.connect(lambda _: self.updateGeometry())
+
+    def sizeHint(self) -> QSize:
+        page = self.currentWidget()
+        return page.sizeHint() if page is not None else super().sizeHint()
+
+    def minimumSizeHint(self) -> QSize:
+        page = self.currentWidget()
+        return page.minimumSizeHint() if page is not None else super().minimumSizeHint()
 
 
 def empty_state(text: str) -> QLabel:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from engine.demo import scripts
+from engine.demo.calling_window import CallingWindow
 from engine.demo.people import person_name, unique_numbers
 from engine.demo.rows import RowMaker
 from engine.store import (
@@ -72,7 +73,21 @@ class DemoCampaign:
     number_id: str
     number: str
     status: str
+    window: CallingWindow
+    max_concurrent: int
+    max_attempts: int
+    retry_delay_minutes: int
+    started_at: datetime | None = None
     leads: list[DemoLead] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, row: dict[str, Any], agent_role: str, number: str) -> DemoCampaign:
+        """The handle past calls need, from the campaign's row."""
+        window = CallingWindow.of(row["timezone"], row["calling_days"], row["calling_hours_start"],
+                                  row["calling_hours_end"])
+        return cls(row["id"], agent_role, row["phone_number_id"], number, row["status"], window,
+                   row["max_concurrent"], row["max_attempts"], row["retry_delay_minutes"],
+                   row.get("started_at"))
 
 
 @dataclass
@@ -89,19 +104,19 @@ class Catalog:
 
 
 AGENT_SPECS: tuple[dict[str, Any], ...] = (
-    {"role": "orders", "name": "Order status",
+    {"role": "orders", "name": "Order status", "business": "Northwind Outfitters",
      "description": "Answers the main line: looks up orders and reads their status back.",
      "script": scripts.order_status_script, "voice": "en-us+f3", "rate": 170, "pitch": 55,
      "stt": ("whisper", "tiny.en"), "template": "customer_service",
      "tools": (scripts.ORDER_LOOKUP_TOOL, scripts.TRANSFER_TOOL, scripts.END_CALL_TOOL),
      "number": ("+14155550134", "Main line")},
-    {"role": "billing", "name": "Billing",
+    {"role": "billing", "name": "Billing", "business": "Northwind Outfitters",
      "description": "Answers common billing questions and hands disputes to the billing desk.",
      "script": scripts.billing_script, "voice": "en-gb-x-rp", "rate": 160, "pitch": 42,
      "stt": ("whisper", "tiny.en"), "template": "customer_service",
      "tools": (scripts.TRANSFER_TOOL, scripts.END_CALL_TOOL),
      "number": ("+14155550178", "Billing line")},
-    {"role": "appointments", "name": "Appointments",
+    {"role": "appointments", "name": "Appointments", "business": "Harbor Dental",
      "description": "Books, moves and cancels dental appointments; calls patients with reminders.",
      "script": scripts.appointments_script, "voice": "en-us+m3", "rate": 180, "pitch": 50,
      "stt": ("whisper", "tiny.en"), "template": "appointments",
@@ -219,7 +234,8 @@ def build_catalog(org: str, rng: random.Random, new_id: Callable[[], str], now: 
         row = make_agent(
             org, new_id(), at, name=spec["name"], description=spec["description"],
             language="en-US", first_message=script["greeting"],
-            system_prompt=f"You are the {spec['name']} assistant. {spec['description']}",
+            system_prompt=f"You are the {spec['name']} assistant of {spec['business']}. "
+                          f"{spec['description']}",
             script=script, brain={"kind": "scripted"},
             stt={"engine": stt_engine, "model": stt_model, "language": "en-US"},
             tts={"engine": "espeak-ng", "voice": spec["voice"], "rate": spec["rate"],
@@ -228,7 +244,7 @@ def build_catalog(org: str, rng: random.Random, new_id: Callable[[], str], now: 
             analysis_template_id=template["id"], idle_timeout_seconds=8, idle_max_prompts=1,
             max_duration_seconds=900, interruptible=True,
             end_call_message=script["goodbye"]["say"],
-            voicemail_message="Hi, this is Northwind calling. We'll try you again later.",
+            voicemail_message=f"Hi, this is {spec['business']} calling. We'll try you again later.",
             metadata_={"team": "customer care", "demo": True})
         agent_rows.append(row)
         number, label = spec["number"]
@@ -284,7 +300,7 @@ def _campaigns(org: str, new_id: Callable[[], str], now: datetime,
     make = RowMaker(Campaign)
     started = now - timedelta(days=12)
     running = make(
-        org, new_id(), now - timedelta(days=14), name="Spring check-up reminders",
+        org, new_id(), now - timedelta(days=14), name="Check-up reminders",
         description="Reminds patients of their booked visit and offers to move it.",
         agent_id=agents["appointments"].id, phone_number_id=outbound["id"], status="running",
         timezone="America/New_York", calling_hours_start="09:00", calling_hours_end="18:00",
@@ -297,10 +313,8 @@ def _campaigns(org: str, new_id: Callable[[], str], now: datetime,
         timezone="America/Chicago", calling_hours_start="10:00", calling_hours_end="17:30",
         calling_days=[0, 1, 2, 3, 4], max_concurrent=2, max_attempts=2, retry_delay_minutes=240,
         retry_on=["no_answer", "busy"])
-    campaigns = [
-        DemoCampaign(running["id"], "appointments", outbound["id"], outbound["number"], "running"),
-        DemoCampaign(draft["id"], "billing", outbound["id"], outbound["number"], "draft"),
-    ]
+    campaigns = [DemoCampaign.of(running, "appointments", outbound["number"]),
+                 DemoCampaign.of(draft, "billing", outbound["number"])]
     return campaigns, [running, draft]
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, Table, func, insert, select
 from engine.demo.catalog import Catalog, build_catalog
 from engine.demo.history import CallBuilder, LeadProgress, plan_calls
 from engine.demo.rows import make_ids
-from engine.store import Agent, Call, Campaign, Lead, table_of, utcnow
+from engine.store import Agent, Call, Lead, table_of, utcnow
 
 DEMO_SEED = 20_261_122
 DEMO_CALLS = 5_000
@@ -66,29 +66,30 @@ def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
 
 
 def _apply_lead_progress(catalog: Catalog, progress: dict[str, LeadProgress], now: datetime) -> None:
-    """Lead status, attempts and next attempt from the campaign calls actually placed."""
-    campaign_table = table_of(Campaign)
+    """Lead status, attempts and next attempt from the campaign calls actually placed; a next
+    attempt falls in the campaign's calling window."""
     lead_table = table_of(Lead)
-    campaigns = {row["id"]: row for row in catalog.rows[campaign_table]}
+    campaigns = {campaign.id: campaign for campaign in catalog.campaigns}
     for lead in catalog.rows[lead_table]:
         done = progress.get(lead["id"])
         campaign = campaigns[lead["campaign_id"]]
+        first_slot = campaign.window.next_open(_next_slot(now))
         if done is None:
-            if campaign["status"] == "running":
-                lead["next_attempt_at"] = _next_slot(now)
+            if campaign.status == "running":
+                lead["next_attempt_at"] = first_slot
             continue
         lead.update(attempts=done.attempts, last_call_id=done.last_call_id, outcome=done.outcome,
                     updated_at=done.last_at or now)
         if done.last_status == "completed":
             lead["status"] = "do_not_call" if done.outcome == "wrong_number" else "completed"
-        elif done.last_status == "canceled":
+        elif done.last_status == "canceled":  # the dialer hung up before an answer: queued again
             lead["status"] = "pending"
-            lead["next_attempt_at"] = _next_slot(now)
+            lead["next_attempt_at"] = first_slot
         else:
             lead["status"] = done.last_status  # busy | no_answer | failed
-            if done.attempts < campaign["max_attempts"] and done.last_at is not None:
-                retry = done.last_at + timedelta(minutes=campaign["retry_delay_minutes"])
-                lead["next_attempt_at"] = max(retry, _next_slot(now))
+            if done.attempts < campaign.max_attempts and done.last_at is not None:
+                retry = done.last_at + timedelta(minutes=campaign.retry_delay_minutes)
+                lead["next_attempt_at"] = campaign.window.next_open(max(retry, _next_slot(now)))
 
 
 def _next_slot(now: datetime) -> datetime:

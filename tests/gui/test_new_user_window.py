@@ -147,7 +147,8 @@ def click_key_row(settings: Any, qtbot: QtBot, key_id: str) -> None:
 
 
 def key_cell(settings: Any, key_id: str, title: str) -> str:
-    column = next(i for i, c in enumerate(settings.keys.columns) if c.title == title)
+    column = next(i for i, c in enumerate(settings.keys.columns)
+                  if c.title == title or c.title.startswith(f"{title} ("))  # "Last used (CET)"
     return str(settings.keys.data(settings.keys.index(settings.keys.row_of(key_id), column)))
 
 

@@ -11,9 +11,18 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from engine.demo.calling_window import CallingWindow
 from engine.demo.catalog import Catalog, DemoLead
 
-EASTERN_OFFSET_HOURS = 5  # business hours are laid out in US Eastern (UTC-5) time
+BUSINESS_ZONE = "America/New_York"  # the contact centre and its callers keep US Eastern hours
+EVERY_DAY = range(7)
+INBOUND_HOURS = CallingWindow.of(BUSINESS_ZONE, EVERY_DAY, "08:00", "20:00")
+CALLBACK_HOURS = CallingWindow.of(BUSINESS_ZONE, EVERY_DAY, "09:00", "18:00")
+WEB_HOURS = CallingWindow.of(BUSINESS_ZONE, EVERY_DAY, "08:00", "22:00")
+LAST_DIAL_MARGIN_HOURS = 2 / 60  # no dial in a window's last two minutes (seconds are added)
+RETRY_SPREAD_MINUTES = 600  # a retry waits the campaign's delay plus up to this for a free line
+RETRY_MARGIN = timedelta(minutes=2)  # an unanswered attempt rings for at most ~32 s
+LINE_HOLD = timedelta(minutes=5)  # a campaign call holds a line at most this long (they last ~1 min)
 HISTORY_DAYS = 30
 
 # (status, final SIP code, SIP reason phrase, disconnect reason, weight)
@@ -32,6 +41,9 @@ OUTBOUND_OUTCOMES = (
     ("failed", 404, "Not Found", "number_not_found", 1.5),
     ("canceled", 487, "Request Terminated", "canceled", 3.0),
 )
+# The dialer lets an unanswered campaign call ring out (no_answer) rather than cancel it, so a
+# campaign attempt ends answered, busy, unanswered or failed: the statuses a lead can take.
+CAMPAIGN_OUTCOMES = tuple(row for row in OUTBOUND_OUTCOMES if row[0] != "canceled")
 WEB_OUTCOMES = (
     ("completed", None, None, "", 95.0),
     ("failed", None, None, "ice_failed", 5.0),
@@ -53,21 +65,43 @@ class CallPlan:
     attempt: int = 0
 
 
-def _moment(rng: random.Random, now: datetime, earliest: datetime, *, weekend_share: float,
-            hours: tuple[int, int]) -> datetime:
-    """A time in [earliest, now - 1 h] in Eastern business hours, weekends thinner."""
-    span_days = max(1, (now - earliest).days)
+def _moment(rng: random.Random, now: datetime, earliest: datetime, window: CallingWindow, *,
+            weekend_share: float) -> datetime:
+    """A time in [earliest, now - 1 h] inside ``window``, its busiest hour just before the
+    middle of the day's hours, weekends thinner."""
+    first = earliest.astimezone(window.zone).date()
+    span_days = max(1, (now.astimezone(window.zone).date() - first).days)
     while True:
-        day = now - timedelta(days=rng.randint(0, span_days))
-        local_day = day - timedelta(hours=EASTERN_OFFSET_HOURS)
-        if local_day.weekday() >= 5 and rng.random() > weekend_share:
+        day = first + timedelta(days=rng.randint(0, span_days))
+        opening = window.opening(day)
+        if opening is None or (day.weekday() >= 5 and rng.random() > weekend_share):
             continue
-        hour = min(rng.triangular(hours[0], hours[1], (hours[0] + hours[1]) / 2 - 1), hours[1] - 0.01)
-        local_midnight = local_day.replace(hour=0, minute=0, second=0, microsecond=0)
-        at = local_midnight + timedelta(hours=hour + EASTERN_OFFSET_HOURS,
-                                        seconds=rng.randint(0, 59))
+        opens, closes = opening
+        hours = (closes - opens).total_seconds() / 3600
+        hour = min(rng.triangular(0, hours, hours / 2 - 1), hours - LAST_DIAL_MARGIN_HOURS)
+        at = (opens + timedelta(hours=hour, seconds=rng.randint(0, 59))).replace(
+            microsecond=rng.randint(0, 999) * 1000)
         if earliest <= at <= now - timedelta(hours=1):
-            return at.replace(microsecond=rng.randint(0, 999) * 1000)
+            return at
+
+
+class _Lines:
+    """The campaign's outgoing lines: a dial waits for a free one (at most ``max_concurrent``
+    calls at once), within the calling window."""
+
+    def __init__(self, count: int, window: CallingWindow) -> None:
+        self.count = count
+        self.window = window
+        self.held: list[datetime] = []  # when each placed call took its line
+
+    def take(self, at: datetime) -> datetime:
+        while True:
+            at = self.window.next_open(at)
+            busy = sorted(start for start in self.held if start - LINE_HOLD < at < start + LINE_HOLD)
+            if len(busy) < self.count:
+                self.held.append(at)
+                return at
+            at = busy[0] + LINE_HOLD
 
 
 def _outcome(rng: random.Random, table: tuple[tuple[str, int | None, str | None, str, float], ...]
@@ -80,20 +114,24 @@ def plan_calls(catalog: Catalog, rng: random.Random, now: datetime, count: int) 
     """``count`` calls over the last 30 days, oldest first."""
     plans: list[CallPlan] = []
     running = next(c for c in catalog.campaigns if c.status == "running")
-    campaign_start = now - timedelta(days=12)
-    # Campaign calls first: every attempted lead is called until it answers or runs out of tries.
+    campaign_start = running.started_at or now - timedelta(days=12)
+    retry_delay = timedelta(minutes=running.retry_delay_minutes) + RETRY_MARGIN
+    # Campaign calls first: every attempted lead is called until it answers or runs out of tries,
+    # each attempt inside the campaign's calling window.
     attempted = running.leads[: min(len(running.leads) * 5 // 6, count // 12)]
+    lines = _Lines(running.max_concurrent, running.window)
     for lead in attempted:
-        at = _moment(rng, now - timedelta(days=1), campaign_start, weekend_share=0.3, hours=(9, 18))
-        for attempt in range(1, 4):
-            status, code, reason, disconnect = _outcome(rng, OUTBOUND_OUTCOMES)
+        at = _moment(rng, now - timedelta(days=1), campaign_start, running.window, weekend_share=0.3)
+        for attempt in range(1, running.max_attempts + 1):
+            at = lines.take(at)
+            if at > now - timedelta(hours=1):
+                break
+            status, code, reason, disconnect = _outcome(rng, CAMPAIGN_OUTCOMES)
             plans.append(CallPlan("outbound", running.agent_role, at, status, code, reason, disconnect,
                                   lead, running.id, attempt))
             if status == "completed" or at > now - timedelta(hours=3):
                 break
-            at += timedelta(hours=2, minutes=rng.randint(0, 600))
-            if at > now - timedelta(hours=1):
-                break
+            at += retry_delay + timedelta(minutes=rng.randint(0, RETRY_SPREAD_MINUTES))
     start = now - timedelta(days=HISTORY_DAYS)
     roles = list(INBOUND_AGENT_SHARE)
     weights = list(INBOUND_AGENT_SHARE.values())
@@ -101,15 +139,15 @@ def plan_calls(catalog: Catalog, rng: random.Random, now: datetime, count: int) 
         draw = rng.random()
         if draw < 0.80:
             role = rng.choices(roles, weights)[0]
-            at = _moment(rng, now, start, weekend_share=0.45, hours=(8, 20))
+            at = _moment(rng, now, start, INBOUND_HOURS, weekend_share=0.45)
             plans.append(CallPlan("inbound", role, at, *_outcome(rng, INBOUND_OUTCOMES)))
         elif draw < 0.92:  # callbacks placed by the order and billing agents
             role = rng.choice(("orders", "billing"))
-            at = _moment(rng, now, start, weekend_share=0.1, hours=(9, 18))
+            at = _moment(rng, now, start, CALLBACK_HOURS, weekend_share=0.1)
             plans.append(CallPlan("outbound", role, at, *_outcome(rng, OUTBOUND_OUTCOMES)))
         else:  # web calls from the console: testing agents, or visitors on the website widget
             role = rng.choices(roles, weights)[0]
-            at = _moment(rng, now, start, weekend_share=0.3, hours=(8, 22))
+            at = _moment(rng, now, start, WEB_HOURS, weekend_share=0.3)
             plans.append(CallPlan("web", role, at, *_outcome(rng, WEB_OUTCOMES)))
     del plans[count:]
     plans.sort(key=lambda plan: plan.at)
