@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any, cast
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QScrollArea,
     QStackedLayout,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -209,8 +210,11 @@ class CallDetail(QWidget):
         ], self)
         self.events_view = table_view(self.events_model)
         self.tabs.addTab(self.events_view, "Events")
-        self.tabs.addTab(self._analysis_tab(), "Analysis")
-        self.tabs.addTab(self._costs_tab(), "Metrics")
+        self.tabs.addTab(_scrolling(self._analysis_tab()), "Analysis")
+        self.tabs.addTab(_scrolling(self._costs_tab()), "Metrics")
+        # the field names are sized to the tab's width, known once it is shown
+        self.tabs.currentChanged.connect(
+            lambda _: QTimer.singleShot(0, self, self._size_structured_columns))
         self.tabs.setTabToolTip(3, "Cost breakdown and per-turn latency")
         self.tabs.addTab(self._notes_tab(), "Notes")
 
@@ -490,3 +494,13 @@ class CallDetail(QWidget):
     def _notes_failed(self, exc: Exception) -> None:
         self.save_notes_button.setEnabled(True)
         self.notes_state.setText(f"Not saved: {exc}")
+
+
+def _scrolling(page: QWidget) -> QScrollArea:
+    """A tab's page that scrolls when the detail is short (under the list in a narrow window)
+    instead of holding the detail to the page's full height."""
+    area = QScrollArea()
+    area.setWidget(page)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    return area

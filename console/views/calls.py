@@ -42,6 +42,9 @@ CELL_PADDING = 18
 AGENT_COLUMN = 4  # gives up width first when the table would not fit
 AGENT_MIN_WIDTH = 64  # item padding plus the view's focus margins
 DETAIL_MIN_WIDTH = 380
+# Narrower than a readable table (time, direction, caller, status) beside the detail, the view
+# puts the detail under the list instead, as a mail client's reading pane does.
+TABLE_MIN_WIDTH = 340
 SEARCH_MIN_WIDTH = 150
 COMBO_TEXT_SLACK = 4  # px: the style's text margin inside the edit field
 SWAPPED_DATES = "“To date” was before “From date”: the two were swapped."
@@ -225,12 +228,32 @@ class CallsView(View):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if not self._sized and self.splitter.width() > DETAIL_MIN_WIDTH * 2:
+        self._orient(event.size().width())
+        if not self._sized and self.splitter.orientation() == Qt.Orientation.Horizontal \
+                and self.splitter.width() > DETAIL_MIN_WIDTH * 2:
             self._sized = True
             room = self.splitter.width() - self.splitter.handleWidth() - DETAIL_MIN_WIDTH
             table_width = self.fit_columns(room)
             detail = self.splitter.width() - table_width - self.splitter.handleWidth()
             self.splitter.setSizes([table_width, detail])
+
+    def _orient(self, width: int) -> None:
+        """The detail beside the list when both fit, else under it."""
+        side_by_side = width >= TABLE_MIN_WIDTH + DETAIL_MIN_WIDTH + self.splitter.handleWidth() + 48
+        wanted = Qt.Orientation.Horizontal if side_by_side else Qt.Orientation.Vertical
+        if self.splitter.orientation() == wanted:
+            return
+        self.splitter.setOrientation(wanted)
+        self.detail.setMinimumWidth(DETAIL_MIN_WIDTH if side_by_side else 0)
+        if side_by_side:
+            self._sized = False  # fitted again once laid out beside each other
+        else:
+            QTimer.singleShot(0, self, self._share_height)  # once laid out one above the other
+
+    def _share_height(self) -> None:
+        if self.splitter.orientation() == Qt.Orientation.Vertical:
+            height = self.splitter.height() - self.splitter.handleWidth()
+            self.splitter.setSizes([height * 2 // 5, height - height * 2 // 5])
 
     def fit_columns(self, room: int) -> int:
         """Column widths from the table's font, within ``room``; returns the table's width."""

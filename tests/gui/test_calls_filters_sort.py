@@ -12,7 +12,13 @@ from PySide6.QtWidgets import QAbstractItemView, QComboBox, QPushButton, QToolBu
 from pytestqt.qtbot import QtBot
 
 from console.models.calls import NO_SORT_TIP
-from console.views.calls import SWAPPED_DATES, CallsView, combo_text_room
+from console.views.calls import (
+    DETAIL_MIN_WIDTH,
+    SWAPPED_DATES,
+    TABLE_MIN_WIDTH,
+    CallsView,
+    combo_text_room,
+)
 from console.views.date_filter import DateFilter
 from engine.client import Record
 from tests.harness.live_console import Console
@@ -239,6 +245,12 @@ def test_filter_bar_fits_1100x700_with_the_softphone_open(demo_console: Console,
             right = widget.mapTo(bar, QPoint(widget.width(), 0)).x()
             assert right <= bar.width(), (type(widget).__name__, right, bar.width())
         assert window.width() == 1100  # the bar wrapped instead of widening the window
+        # the list keeps a readable width: the detail goes under it
+        qtbot.waitUntil(lambda: calls.splitter.orientation() == Qt.Orientation.Vertical,
+                        timeout=5_000)
+        qtbot.waitUntil(lambda: calls.table.height() >= 150 and calls.detail.height() >= 200,
+                        timeout=5_000)
+        assert calls.table.width() >= TABLE_MIN_WIDTH
         # long agent names are elided in their cells and whole in the tooltip
         row = next(i for i, r in enumerate(calls.model.records) if r.get("agent_name"))
         record: Record = calls.model.records[row]
@@ -250,6 +262,9 @@ def test_filter_bar_fits_1100x700_with_the_softphone_open(demo_console: Console,
         qtbot.waitUntil(lambda: bar.wrapped is False, timeout=5_000)
         assert bar.width() >= bar.one_row_width()
         assert all(w.isVisible() and _text_fits(w) for w in widgets)
+        qtbot.waitUntil(lambda: calls.splitter.orientation() == Qt.Orientation.Horizontal,
+                        timeout=5_000)
+        assert calls.detail.width() >= DETAIL_MIN_WIDTH
     finally:
         window.softphone.hide()
         window.resize(1400, 900)
