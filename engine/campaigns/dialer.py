@@ -198,19 +198,22 @@ class Dialer:
         pacer = self._pacers.setdefault(plan.id, Pacer(plan.calls_per_minute))
         pacer.calls_per_minute = plan.calls_per_minute
         room = plan.max_concurrent - sum(1 for c in self.live.values() if c == plan.id)
+        held = False  # a lead could be dialled now but for the pace or the concurrency
         for _ in range(READS_A_PASS):
             if room <= 0 or not pacer.ready(now):
+                held = True
                 break
             due = await asyncio.to_thread(store.due_leads, self.db, plan.id, now, LEADS_READ)
             if not due:
                 break
             deferred: dict[str, datetime] = {}
-            for lead in due:
-                if room <= 0 or not pacer.ready(now):
-                    break
+            for lead in due:  # those outside their hours wait, the others are dialled in turn
                 tz = lead_zone(lead.timezone, lead.phone_number, plan.timezone)
                 if not window.is_open(now, tz):
                     deferred[lead.id] = window.next_open(now, tz)
+                    continue
+                if room <= 0 or not pacer.ready(now):
+                    held = True
                     continue
                 call_id = new_id()
                 dialled, change = await asyncio.to_thread(
@@ -224,9 +227,10 @@ class Dialer:
             await asyncio.to_thread(store.defer, self.db, deferred)
             if len(due) < LEADS_READ:
                 break
-        if room <= 0:
+        if held and room <= 0:
             return None  # a call that ends wakes the dialer
-        waits = [at for at in (pacer.next_at(),) if at is not None and at > now]
+        pace = pacer.next_at()
+        waits = [pace] if held and pace is not None and pace > now else []
         later = await asyncio.to_thread(store.next_due, self.db, plan.id)
         if later is not None:
             waits.append(max(later, now + timedelta(seconds=MIN_WAIT_S)))
