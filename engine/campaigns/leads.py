@@ -231,8 +231,10 @@ def settle(db: SqlEngine, call_id: str, now: datetime, *, dead: bool = False) ->
         if lead is None or lead.status != "calling" or lead.last_call_id != call_id:
             return None
         campaign = session.get(Campaign, lead.campaign_id)
-        attempt = attempt_outcome(call.status, call.disconnect_reason, call.sip_status_code,
-                                  call.metadata_)
+        metadata = call.metadata_ or {}
+        code = call.sip_status_code or metadata.get("sip_status_code")  # the leg writes metadata's
+        attempt = attempt_outcome(call.status, call.disconnect_reason,
+                                  code if isinstance(code, int) else None, metadata)
         if call.disconnect_reason == ENGINE_RESTART and attempt.status == "failed":
             attempt = Attempt("failed", None)
         retry = None
