@@ -9,8 +9,7 @@ from sqlmodel import Session, SQLModel, select
 
 from engine.api.auth import Principal
 from engine.api.errors import ApiError, invalid
-from engine.campaigns import CallingWindow, LifecycleError, WindowError, check_leads_editable
-from engine.campaigns.hours import zone
+from engine.campaigns import CallingWindow, LifecycleError, WindowError, check_leads_editable, zone
 from engine.store import (
     Agent,
     AnalysisTemplate,

@@ -7,15 +7,15 @@ the store, and places calls through the telephony service.
 """
 
 from engine.campaigns.dialer import Dialer, Placer, TelephonyPlacer
-from engine.campaigns.hours import CallingWindow, WindowError
-from engine.campaigns.leads import variables_of
-from engine.campaigns.lifecycle import LifecycleError, after, check_leads_editable
-from engine.campaigns.outcomes import Attempt, RetryPolicy, attempt_outcome, next_attempt
+from engine.campaigns.hours import CallingWindow, WindowError, zone
+from engine.campaigns.lifecycle import LifecycleError, check_leads_editable, transition
+from engine.campaigns.outcomes import RETRYABLE, Attempt, RetryPolicy, attempt_outcome, next_attempt
 from engine.campaigns.pacing import Pacer
 from engine.campaigns.stats import campaign_stats
 from engine.campaigns.zones import lead_zone, number_zone
 
 __all__ = [
+    "RETRYABLE",
     "Attempt",
     "CallingWindow",
     "Dialer",
@@ -25,12 +25,12 @@ __all__ = [
     "RetryPolicy",
     "TelephonyPlacer",
     "WindowError",
-    "after",
     "attempt_outcome",
     "campaign_stats",
     "check_leads_editable",
     "lead_zone",
     "next_attempt",
     "number_zone",
-    "variables_of",
+    "transition",
+    "zone",
 ]

@@ -36,7 +36,7 @@ def _listed(states: tuple[str, ...]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
-def after(action: str, status: str, *, scheduled_at: datetime | None = None,
+def transition(action: str, status: str, *, scheduled_at: datetime | None = None,
           now: datetime | None = None) -> str:
     """The state ``action`` moves a campaign in ``status`` to; LifecycleError when it may not."""
     allowed = ACTIONS[action]
@@ -56,4 +56,4 @@ def check_leads_editable(status: str, change: str = "change its leads") -> None:
                                      f"only while it is a draft or paused (pause it to {change})")
 
 
-__all__ = ["ACTIONS", "LEADS_EDITABLE", "LifecycleError", "after", "check_leads_editable"]
+__all__ = ["ACTIONS", "LEADS_EDITABLE", "LifecycleError", "check_leads_editable", "transition"]

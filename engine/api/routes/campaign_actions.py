@@ -16,15 +16,15 @@ from engine.api.crud import emit, get_owned
 from engine.api.errors import ApiError, invalid, not_found
 from engine.api.serialize import to_api
 from engine.campaigns import (
+    RETRYABLE,
     CallingWindow,
     LifecycleError,
     WindowError,
     campaign_stats,
     check_leads_editable,
-    lifecycle,
+    transition,
+    zone,
 )
-from engine.campaigns.hours import zone
-from engine.campaigns.outcomes import RETRYABLE
 from engine.events import CampaignLeadsImported, CampaignUpdated, record_event
 from engine.store import Agent, Campaign, Lead, PhoneNumber, SipTrunk
 from engine.store.timeutil import utcnow
@@ -82,7 +82,7 @@ def _act(request: Request, campaign_id: str, principal: Principal, action: str) 
         campaign: Campaign = get_owned(session, Campaign, campaign_id, principal, "campaign")
         now = utcnow()
         try:
-            status = lifecycle.after(action, campaign.status, scheduled_at=campaign.scheduled_at,
+            status = transition(action, campaign.status, scheduled_at=campaign.scheduled_at,
                                      now=now)
         except LifecycleError as exc:
             raise _conflict(exc.message, "status") from None

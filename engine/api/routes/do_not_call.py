@@ -19,7 +19,7 @@ from engine.api.auth import Principal, principal_from
 from engine.api.crud import MAX_LIMIT, page_of
 from engine.api.errors import ApiError, invalid, not_found
 from engine.api.serialize import to_api
-from engine.campaigns.outcomes import RETRYABLE
+from engine.campaigns import RETRYABLE
 from engine.store import DoNotCall, Lead
 from engine.store.timeutil import utcnow
 from engine.store.types import new_id

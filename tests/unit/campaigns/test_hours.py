@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.campaigns import CallingWindow, WindowError, lead_zone, number_zone
-from engine.campaigns.hours import zone
+from engine.campaigns import CallingWindow, WindowError, lead_zone, number_zone, zone
 
 NEW_YORK = ZoneInfo("America/New_York")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
