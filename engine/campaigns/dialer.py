@@ -200,7 +200,7 @@ class Dialer:
         room = plan.max_concurrent - sum(1 for c in self.live.values() if c == plan.id)
         held = False  # a lead could be dialled now but for the pace or the concurrency
         for _ in range(READS_A_PASS):
-            if room <= 0 or not pacer.ready(now):
+            if room <= 0 or not pacer.ready(self.clock()):
                 held = True
                 break
             due = await asyncio.to_thread(store.due_leads, self.db, plan.id, now, LEADS_READ)
@@ -212,16 +212,18 @@ class Dialer:
                 if not window.is_open(now, tz):
                     deferred[lead.id] = window.next_open(now, tz)
                     continue
-                if room <= 0 or not pacer.ready(now):
+                at = self.clock()  # a pass takes a while: each dial is paced at its own time
+                if room <= 0 or not pacer.ready(at):
                     held = True
                     continue
                 call_id = new_id()
                 dialled, change = await asyncio.to_thread(
-                    store.claim, self.db, plan, lead, call_id, now, self.ringing_timeout_s)
+                    store.claim, self.db, plan, lead, call_id, at, self.ringing_timeout_s)
                 if dialled:
                     room -= 1
-                    pacer.dialled(now)
-                    self._place(call_id, plan.id, now)
+                    at = self.clock()
+                    pacer.dialled(at)
+                    self._place(call_id, plan.id, at)
                 if change is not None:
                     await self._progress(change)
             await asyncio.to_thread(store.defer, self.db, deferred)
@@ -230,7 +232,7 @@ class Dialer:
         if held and room <= 0:
             return None  # a call that ends wakes the dialer
         pace = pacer.next_at()
-        waits = [pace] if held and pace is not None and pace > now else []
+        waits = [pace] if held and pace is not None else []
         later = await asyncio.to_thread(store.next_due, self.db, plan.id)
         if later is not None:
             waits.append(max(later, now + timedelta(seconds=MIN_WAIT_S)))

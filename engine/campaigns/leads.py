@@ -174,6 +174,9 @@ def claim(db: SqlEngine, plan: CampaignPlan, lead: DueLead, call_id: str, now: d
         row = session.get(Lead, lead.id)
         if row is None or row.status != lead.status or row.status in ("calling", *FINAL):
             return False, None
+        campaign = session.get(Campaign, plan.id)
+        if campaign is None or campaign.status != "running":  # paused since the pass read it
+            return False, None
         if blocked_numbers(session, plan.organization_id, [row.phone_number]):
             row.status, row.next_attempt_at, row.updated_at = "do_not_call", None, now
             row.outcome = "do_not_call"

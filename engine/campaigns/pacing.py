@@ -1,15 +1,21 @@
-"""Pacing: at most ``calls_per_minute`` dials a minute, spread evenly (pure; no clock).
+"""Pacing: at most ``calls_per_minute`` dials in any minute, spread evenly (pure; no clock).
 
-Dials are spaced ``60 / calls_per_minute`` seconds apart, so any minute (a half-open span of 60
-seconds) holds at most ``calls_per_minute`` of them, and a campaign never bursts its whole
-minute's share at once (carriers flag bursts). A dial that comes late does not earn a catch-up
-burst: the next one is spaced from the late one.
+Dials follow a schedule spaced ``60 / calls_per_minute`` seconds apart, so a campaign never
+bursts its minute's share at once (carriers flag bursts). A dial that goes late (the dialer was
+busy, or the concurrency cap held it) keeps the schedule as long as it is late by less than
+:data:`CATCH_UP` of a spacing, so the work a dial takes does not slow the pace down; later than
+that, the schedule starts again from it. Whatever the schedule says, a dial waits until fewer
+than ``calls_per_minute`` went out in the minute before it: the limit holds for any minute.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+MINUTE = timedelta(minutes=1)
+CATCH_UP = 0.5  # of a spacing: how late a dial may be and still keep the schedule
 
 
 @dataclass
@@ -17,22 +23,32 @@ class Pacer:
     """When the next dial of one campaign may go out."""
 
     calls_per_minute: int
-    last: datetime | None = None
+    slot: datetime | None = None  # the next dial's place in the schedule
+    recent: deque[datetime] = field(default_factory=deque)  # the last calls_per_minute dials
 
     @property
     def spacing(self) -> timedelta:
-        return timedelta(seconds=60.0 / max(self.calls_per_minute, 1))
+        return MINUTE / max(self.calls_per_minute, 1)
 
     def next_at(self) -> datetime | None:
         """The earliest instant the next dial may go (None: now, nothing was dialled yet)."""
-        return None if self.last is None else self.last + self.spacing
+        if self.slot is None:
+            return None
+        limit = max(self.calls_per_minute, 1)
+        if len(self.recent) >= limit:
+            return max(self.slot, self.recent[-limit] + MINUTE)
+        return self.slot
 
     def ready(self, now: datetime) -> bool:
         due = self.next_at()
         return due is None or now >= due
 
     def dialled(self, now: datetime) -> None:
-        self.last = now
+        base = now if self.slot is None else max(self.slot, now - self.spacing * CATCH_UP)
+        self.slot = base + self.spacing
+        self.recent.append(now)
+        while len(self.recent) > max(self.calls_per_minute, 1):
+            self.recent.popleft()
 
 
-__all__ = ["Pacer"]
+__all__ = ["CATCH_UP", "Pacer"]

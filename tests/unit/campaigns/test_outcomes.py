@@ -79,3 +79,33 @@ def test_pacing_spaces_the_dials_of_a_minute() -> None:
     assert all(b - a == timedelta(seconds=15) for a, b in itertools.pairwise(sent))
     for start in sent:  # any minute holds at most four
         assert sum(1 for t in sent if start <= t < start + timedelta(minutes=1)) <= 4
+
+
+def test_a_late_dial_keeps_the_pace_without_a_burst() -> None:
+    pacer = Pacer(calls_per_minute=60)  # a dial a second
+    pacer.dialled(NOW)
+    late = NOW + timedelta(seconds=1.4)  # 0.4 s late: the schedule holds
+    assert pacer.ready(late)
+    pacer.dialled(late)
+    assert pacer.next_at() == NOW + timedelta(seconds=2)
+    much_later = NOW + timedelta(seconds=10)  # far behind: no catch-up burst
+    pacer.dialled(much_later)
+    assert pacer.next_at() == much_later + timedelta(seconds=0.5)
+
+
+def test_no_minute_holds_more_than_calls_per_minute() -> None:
+    """Dials that each go as late as the schedule allows still fit: the minute's limit holds
+    over the catch-up."""
+    pacer = Pacer(calls_per_minute=10)
+    now = NOW
+    sent: list[datetime] = []
+    while len(sent) < 60:
+        due = pacer.next_at() or now
+        now = max(now, due) + timedelta(seconds=2.9 if len(sent) % 2 else 0.0)  # late by turns
+        if pacer.ready(now):
+            pacer.dialled(now)
+            sent.append(now)
+    for start in sent:
+        assert sum(1 for t in sent if start <= t < start + timedelta(minutes=1)) <= 10
+    rate = (len(sent) - 1) / ((sent[-1] - sent[0]) / timedelta(minutes=1))
+    assert rate > 9.0  # being late by turns does not slow the pace down much
