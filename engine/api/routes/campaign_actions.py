@@ -55,6 +55,11 @@ def _ready_to_dial(session: Session, campaign: Campaign, principal: Principal) -
     if agent is None or agent.organization_id != principal.organization_id:
         raise _conflict("the campaign has no agent to place its calls: choose one (agent_id) first",
                         "agent_id")
+    leads = session.execute(
+        select(func.count()).select_from(Lead).where(Lead.campaign_id == campaign.id)  # type: ignore[arg-type]
+    ).scalar_one()
+    if not leads:
+        raise _conflict("the campaign has no leads to call yet: import or add some first")
     number = session.get(PhoneNumber, campaign.phone_number_id) if campaign.phone_number_id else None
     if number is None or number.organization_id != principal.organization_id:
         raise invalid("phone_number_id", "the campaign has no phone number to call from: choose "
@@ -69,11 +74,6 @@ def _ready_to_dial(session: Session, campaign: Campaign, principal: Principal) -
         zone("timezone", campaign.timezone)
     except WindowError as exc:
         raise invalid(exc.field, exc.message) from None
-    leads = session.execute(
-        select(func.count()).select_from(Lead).where(Lead.campaign_id == campaign.id)  # type: ignore[arg-type]
-    ).scalar_one()
-    if not leads:
-        raise _conflict("the campaign has no leads to call yet: import or add some first")
 
 
 def _act(request: Request, campaign_id: str, principal: Principal, action: str) -> dict[str, Any]:
