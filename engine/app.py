@@ -18,6 +18,7 @@ from sqlmodel import select
 from engine.bootstrap import ensure_root
 from engine.calls.facade import LiveCalls
 from engine.calls.telephony import Telephony
+from engine.campaigns import Dialer, TelephonyPlacer
 from engine.demo.catalog import CALLEES_HOST, CALLEES_TRUNK
 from engine.events import EventBus
 from engine.settings import Settings
@@ -55,6 +56,7 @@ class Engine:
         self.test_calls: SimulatedCalls | None = None  # with SIP on: test calls that run
         self.rehearsals: Rehearsals | None = None  # with SIP on
         self.callees: SimulatedCallees | None = None  # with SIP on and the demo's trunk to them
+        self.dialer: Dialer | None = None  # with SIP on: calls the running campaigns' leads
 
     def setup(self) -> str | None:
         """Migrate and bootstrap; returns a newly generated admin key (print it once) or None."""
@@ -89,6 +91,9 @@ class Engine:
             self.rehearsals = Rehearsals(self.db, self.bus, self.test_calls, self.settle_call)
             self.rehearsals.start()
             await self._start_callees()
+            self.dialer = Dialer(self.db, TelephonyPlacer(telephony, telephony.runner.drained),
+                                 bus=self.bus)
+            self.dialer.start()
         self.ready = True
 
     async def _start_callees(self) -> None:
@@ -139,6 +144,8 @@ class Engine:
 
     async def stop(self) -> None:
         self.ready = False
+        if self.dialer is not None:
+            await self.dialer.stop()
         if self.demo_callers is not None:
             await self.demo_callers.stop()
         if self.rehearsals is not None:

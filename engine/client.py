@@ -215,6 +215,40 @@ class Client:
     async def pause_campaign(self, campaign_id: str) -> Record:
         return await self.record("POST", f"/v1/campaigns/{campaign_id}/pause")
 
+    async def resume_campaign(self, campaign_id: str) -> Record:
+        return await self.record("POST", f"/v1/campaigns/{campaign_id}/resume")
+
+    async def cancel_campaign(self, campaign_id: str) -> Record:
+        return await self.record("POST", f"/v1/campaigns/{campaign_id}/cancel")
+
+    async def campaign_stats(self, campaign_id: str) -> Record:
+        """Leads by status, attempts, answer rate, human vs machine, durations, outcomes, cost,
+        progress."""
+        return await self.record("GET", f"/v1/campaigns/{campaign_id}/stats")
+
+    async def delete_lead(self, campaign_id: str, lead_id: str) -> Record:
+        return await self.record("DELETE", f"/v1/campaigns/{campaign_id}/leads/{lead_id}")
+
+    # -- do not call ----------------------------------------------------------------------------
+
+    async def do_not_call(self, *, page: int | None = None, limit: int | None = None,
+                          number: str | None = None) -> Page:
+        params = _clean({"page": page, "limit": limit, "number": number})
+        return Page.from_json(await self.request("GET", "/v1/do-not-call", params=params))
+
+    async def add_do_not_call(self, number: str, reason: str = "") -> Record:
+        return await self.record("POST", "/v1/do-not-call", json={"number": number, "reason": reason})
+
+    async def delete_do_not_call(self, entry: str) -> Record:
+        """Remove an entry, by its id or its number."""
+        return await self.record("DELETE", f"/v1/do-not-call/{entry}")
+
+    async def import_do_not_call(self, csv_text: str) -> Record:
+        """A CSV with a header row (number, reason): ``{"imported", "already_listed",
+        "leads_blocked", "errors": [{"row", "field", "error"}]}``."""
+        return await self.record("POST", "/v1/do-not-call/bulk", content=csv_text.encode(),
+                                 headers={"Content-Type": "text/csv"})
+
     # -- calls ----------------------------------------------------------------------------------
 
     async def list_calls(

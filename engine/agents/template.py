@@ -8,7 +8,9 @@ from typing import Any
 
 from engine.agents.slots import format_value
 
-_FIELD = re.compile(r"\{([A-Za-z_][\w.]*)(?::(\w+))?\}")
+# ``{name}`` and ``{name:format}``; ``{{name}}`` (as campaign lists and other platforms write it)
+# is the same field
+_FIELD = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)(?::(\w+))?\s*\}\}|\{([A-Za-z_][\w.]*)(?::(\w+))?\}")
 
 
 def lookup(variables: Mapping[str, Any], path: str) -> Any:
@@ -23,5 +25,6 @@ def lookup(variables: Mapping[str, Any], path: str) -> Any:
 
 def fill(text: str, variables: Mapping[str, Any]) -> str:
     """``text`` with each ``{name}`` / ``{name:format}`` replaced; unknown names become empty."""
-    filled = _FIELD.sub(lambda m: format_value(lookup(variables, m.group(1)), m.group(2)), text)
+    filled = _FIELD.sub(lambda m: format_value(lookup(variables, m.group(1) or m.group(3)),
+                                               m.group(2) or m.group(4)), text)
     return " ".join(filled.split())

@@ -48,16 +48,19 @@ RESOURCES: list[Resource] = [
     Resource(
         Campaign, "/v1/campaigns", "campaign", required=("name", "agent_id"),
         read_only=frozenset({"started_at", "completed_at", "status"}),
+        overrides={"amd": Literal["off", "detect", "detect_and_leave_message"]},
         sorts=("created_at", "name", "status"), filters=("status", "agent_id"),
         validate=validators.campaign,
     ),
     Resource(
         Lead, "/v1/campaigns/{campaign_id}/leads", "lead", required=("phone_number",),
         read_only=frozenset({"attempts", "last_call_id", "next_attempt_at"}),
-        overrides={"status": Literal["pending", "calling", "completed", "failed", "no_answer",
-                                     "busy", "do_not_call"]},
+        overrides={"status": Literal["pending", "calling", "completed", "busy", "no_answer",
+                                     "voicemail", "failed", "do_not_call", "canceled"]},
         sorts=("created_at", "name", "status", "attempts"), filters=("status",),
         parent=("campaign_id", Campaign, "campaign_id"), validate=validators.lead,
+        # removing a lead depends on its campaign's state: engine.api.routes.campaign_actions
+        methods=("list", "create", "get", "update"),
     ),
     Resource(
         Webhook, "/v1/webhooks", "webhook", required=("url",),

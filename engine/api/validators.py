@@ -8,10 +8,12 @@ import phonenumbers
 from sqlmodel import Session, SQLModel, select
 
 from engine.api.auth import Principal
-from engine.api.errors import invalid
+from engine.api.errors import ApiError, invalid
+from engine.campaigns import CallingWindow, LifecycleError, WindowError, check_leads_editable, zone
 from engine.store import (
     Agent,
     AnalysisTemplate,
+    Campaign,
     Lead,
     PhoneNumber,
     ProviderCredential,
@@ -145,35 +147,50 @@ def sip_trunk(_: Session, __: Principal, values: dict[str, Any], ___: Any) -> No
             raise invalid("codecs", f"unknown codec {codec}")
 
 
-def campaign(session: Session, principal: Principal, values: dict[str, Any], _: Any) -> None:
+def campaign(session: Session, principal: Principal, values: dict[str, Any], row: Any) -> None:
     reference(session, principal, Agent, "agent_id", values.get("agent_id"))
     reference(session, principal, PhoneNumber, "phone_number_id", values.get("phone_number_id"))
-    for name in ("calling_hours_start", "calling_hours_end"):
-        value = values.get(name)
-        if value is not None:
-            hours, _, minutes = value.partition(":")
-            if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
-                raise invalid(name, "must be HH:MM")
-    for day in values.get("calling_days") or []:
-        if not 0 <= day <= 6:
-            raise invalid("calling_days", "days are 0 (Monday) to 6 (Sunday)")
-    tz = values.get("timezone")
-    if tz is not None:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
+    hours = ("calling_hours_start", "calling_hours_end", "calling_days")
+    if any(values.get(name) is not None for name in hours):
+        merged = {name: values[name] if values.get(name) is not None else getattr(row, name, None)
+                  for name in hours}
+        defaults = Campaign.model_fields
         try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise invalid("timezone", f"unknown time zone {tz}") from None
-    for name in ("max_concurrent", "max_attempts"):
+            CallingWindow.of(
+                merged["calling_hours_start"] or str(defaults["calling_hours_start"].default),
+                merged["calling_hours_end"] or str(defaults["calling_hours_end"].default),
+                merged["calling_days"] if merged["calling_days"] is not None else [0, 1, 2, 3, 4])
+        except WindowError as exc:
+            raise invalid(exc.field, exc.message) from None
+    if values.get("timezone") is not None:
+        try:
+            zone("timezone", values["timezone"])
+        except WindowError as exc:
+            raise invalid("timezone", exc.message) from None
+    for name in ("max_concurrent", "max_attempts", "calls_per_minute"):
         if name in values and values[name] is not None and values[name] < 1:
             raise invalid(name, "must be at least 1")
+    for name in ("retry_busy_minutes", "retry_no_answer_minutes", "retry_delay_minutes"):
+        if name in values and values[name] is not None and values[name] < 0:
+            raise invalid(name, "must be 0 or more minutes")
 
 
 def lead(session: Session, _: Principal, values: dict[str, Any], row: Any) -> None:
+    campaign_id = values.get("campaign_id") or getattr(row, "campaign_id", None)
+    if row is None and campaign_id is not None:
+        owner = session.get(Campaign, campaign_id)
+        if owner is not None:
+            try:
+                check_leads_editable(owner.status, "add one")
+            except LifecycleError as exc:
+                raise ApiError(409, exc.message, "CONFLICT", "status") from None
+    if values.get("timezone") is not None:
+        try:
+            zone("timezone", values["timezone"])
+        except WindowError as exc:
+            raise invalid("timezone", exc.message) from None
     if values.get("phone_number") is not None:
         values["phone_number"] = e164("phone_number", values["phone_number"])
-        campaign_id = values.get("campaign_id") or getattr(row, "campaign_id", None)
         clash = session.exec(select(Lead).where(Lead.campaign_id == campaign_id,
                                                 Lead.phone_number == values["phone_number"])).first()
         if clash is not None and (row is None or clash.id != row.id):

@@ -269,10 +269,6 @@ def build_catalog(org: str, rng: random.Random, new_id: Callable[[], str], now: 
                   display_name="Priya Raman", role="agent", presence="away", extension="1002"),
     ]
 
-    campaigns, campaign_rows = _campaigns(org, new_id, now, agents, outbound)
-    lead_rows = _leads(org, rng, new_id, now, campaigns, lead_count,
-                       avoid={row["number"] for row in number_rows} | {BILLING_DESK_NUMBER})
-
     callees = RowMaker(SipTrunk)(
         org, new_id(), at, name=CALLEES_TRUNK, host=CALLEES_HOST, port=5060, transport="udp",
         register_enabled=False, codecs=["G722", "PCMU", "PCMA", "telephone-event"],
@@ -280,6 +276,10 @@ def build_catalog(org: str, rng: random.Random, new_id: Callable[[], str], now: 
     callees_number = make_number(org, new_id(), at, number=CALLEES_NUMBER,
                                  label="Test dialling (simulated people)",
                                  agent_id=agents["appointments"].id, sip_trunk_id=callees["id"])
+    # the running campaign dials through the simulated people, so the demo shows its calls live
+    campaigns, campaign_rows = _campaigns(org, new_id, now, agents, outbound, callees_number)
+    lead_rows = _leads(org, rng, new_id, now, campaigns, lead_count,
+                       avoid={row["number"] for row in number_rows} | {BILLING_DESK_NUMBER})
 
     rows: dict[Table, list[dict[str, Any]]] = {
         table_of(ToolTemplate): tools,
@@ -295,14 +295,14 @@ def build_catalog(org: str, rng: random.Random, new_id: Callable[[], str], now: 
 
 
 def _campaigns(org: str, new_id: Callable[[], str], now: datetime,
-               agents: dict[str, DemoAgent], outbound: dict[str, Any]
+               agents: dict[str, DemoAgent], outbound: dict[str, Any], dialling: dict[str, Any]
                ) -> tuple[list[DemoCampaign], list[dict[str, Any]]]:
     make = RowMaker(Campaign)
     started = now - timedelta(days=12)
     running = make(
         org, new_id(), now - timedelta(days=14), name="Check-up reminders",
         description="Reminds patients of their booked visit and offers to move it.",
-        agent_id=agents["appointments"].id, phone_number_id=outbound["id"], status="running",
+        agent_id=agents["appointments"].id, phone_number_id=dialling["id"], status="running",
         timezone="America/New_York", calling_hours_start="09:00", calling_hours_end="18:00",
         calling_days=[0, 1, 2, 3, 4, 5], max_concurrent=3, max_attempts=3,
         retry_delay_minutes=120, retry_on=["no_answer", "busy", "failed"], started_at=started)
@@ -313,7 +313,7 @@ def _campaigns(org: str, new_id: Callable[[], str], now: datetime,
         timezone="America/Chicago", calling_hours_start="10:00", calling_hours_end="17:30",
         calling_days=[0, 1, 2, 3, 4], max_concurrent=2, max_attempts=2, retry_delay_minutes=240,
         retry_on=["no_answer", "busy"])
-    campaigns = [DemoCampaign.of(running, "appointments", outbound["number"]),
+    campaigns = [DemoCampaign.of(running, "appointments", dialling["number"]),
                  DemoCampaign.of(draft, "billing", outbound["number"])]
     return campaigns, [running, draft]
 

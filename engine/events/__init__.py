@@ -31,6 +31,7 @@ from engine.events.calls import (
     TranscriptFinal,
     TranscriptPartial,
 )
+from engine.events.campaigns import CampaignProgress
 from engine.events.records import (
     AgentCreated,
     AgentDeleted,
@@ -114,6 +115,7 @@ __all__ = [
     "CampaignCreated",
     "CampaignDeleted",
     "CampaignLeadsImported",
+    "CampaignProgress",
     "CampaignUpdated",
     "Event",
     "EventBus",

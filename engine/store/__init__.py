@@ -18,6 +18,7 @@ from engine.store.calls import (
 from engine.store.campaigns import Campaign, Lead
 from engine.store.columns import column_pairs, default_factory, jsonable, row_dict, table_of
 from engine.store.db import make_engine, migrate, session_scope, sqlite_url
+from engine.store.dnc import DoNotCall
 from engine.store.org import ApiKey, Organization, ProviderCredential, User
 from engine.store.rehearsals import REHEARSAL_STATUSES, Rehearsal
 from engine.store.telephony import PhoneNumber, SipTrunk
@@ -39,6 +40,7 @@ __all__ = [
     "Call",
     "CallEvent",
     "Campaign",
+    "DoNotCall",
     "Lead",
     "Organization",
     "PhoneNumber",

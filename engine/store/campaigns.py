@@ -12,7 +12,12 @@ from engine.store.base import Record
 from engine.store.types import UTCDateTime
 
 CAMPAIGN_STATUSES = ("draft", "scheduled", "running", "paused", "completed", "canceled")
-LEAD_STATUSES = ("pending", "calling", "completed", "failed", "no_answer", "busy", "do_not_call")
+# pending: not dialled yet; calling: an attempt is under way; the others are how the last
+# attempt ended (busy, no_answer, voicemail and failed are dialled again while next_attempt_at
+# is set)
+LEAD_STATUSES = ("pending", "calling", "completed", "busy", "no_answer", "voicemail", "failed",
+                 "do_not_call", "canceled")
+AMD_MODES = ("off", "detect", "detect_and_leave_message")
 
 
 class Campaign(Record, table=True):
@@ -28,9 +33,16 @@ class Campaign(Record, table=True):
     calling_hours_end: str = Field(default="17:00", max_length=5)
     calling_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], sa_type=JSON)
     max_concurrent: int = Field(default=2)
+    calls_per_minute: int = Field(default=10)
     max_attempts: int = Field(default=3)
+    retry_busy_minutes: int = Field(default=15)
+    retry_no_answer_minutes: int = Field(default=60)
+    # the wait before a failed attempt is tried again (a 503 or a network failure)
     retry_delay_minutes: int = Field(default=60)
-    retry_on: list[str] = Field(default_factory=lambda: ["no_answer", "busy", "failed"], sa_type=JSON)
+    retry_on: list[str] = Field(default_factory=lambda: ["no_answer", "busy", "failed", "voicemail"],
+                                sa_type=JSON)
+    amd: str = Field(default="detect", max_length=30)  # AMD_MODES
+    voicemail_message: str = Field(default="")
     scheduled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -48,6 +60,7 @@ class Lead(Record, table=True):
     phone_number: str = Field(max_length=20)
     name: str = Field(default="", max_length=200)
     variables: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    timezone: str | None = Field(default=None, max_length=64)  # else the number's, else the campaign's
     status: str = Field(default="pending", max_length=20)
     attempts: int = Field(default=0)
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

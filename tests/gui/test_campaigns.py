@@ -11,8 +11,11 @@ from tests.harness.live_console import Console
 def test_start_and_pause_buttons_change_the_status(console: Console, qtbot: QtBot,
                                                    engine_server: RunningEngine) -> None:
     agent = run_api(engine_server, lambda api: api.agents.create(name="Pacer"))
+    trunk = run_api(engine_server, lambda api: api.sip_trunks.create(name="Pacer's", host="127.0.0.1"))
+    number = run_api(engine_server, lambda api: api.phone_numbers.create(
+        number="+14155550124", sip_trunk_id=trunk["id"]))  # a campaign starts with a way to dial
     campaign = run_api(engine_server, lambda api: api.campaigns.create(
-        name="Start and pause", agent_id=agent["id"], calling_days=[]))
+        name="Start and pause", agent_id=agent["id"], phone_number_id=number["id"]))
     run_api(engine_server, lambda api: api.leads(campaign["id"]).create(phone_number="+14155550123"))
     campaigns = console.view("campaigns")
     campaigns.select(campaign["id"])

@@ -10,14 +10,17 @@ from tests.harness.tenants import Scratch
 
 async def test_start_and_pause(scratch: Scratch) -> None:
     api = scratch.api
-    campaign = await api.campaigns.create(name="Renewals", agent_id=scratch.agent["id"])
+    trunk = await api.sip_trunks.create(name="Carrier", host="127.0.0.1")
+    number = await api.phone_numbers.update(scratch.number["id"], sip_trunk_id=trunk["id"])
+    campaign = await api.campaigns.create(name="Renewals", agent_id=scratch.agent["id"],
+                                          phone_number_id=number["id"])
     assert campaign["status"] == "draft"
     with pytest.raises(ApiError) as err:  # no leads yet
         await api.start_campaign(campaign["id"])
     assert err.value.status == 409 and "leads" in err.value.message
     with pytest.raises(ApiError) as err:
         await api.pause_campaign(campaign["id"])
-    assert err.value.status == 409
+    assert err.value.status == 409 and "draft" in err.value.message
     await api.leads(campaign["id"]).create(phone_number="+14155550001")
     started = await api.start_campaign(campaign["id"])
     assert started["status"] == "running" and started["started_at"]
@@ -26,7 +29,7 @@ async def test_start_and_pause(scratch: Scratch) -> None:
     assert err.value.status == 409 and err.value.code == "CONFLICT"
     paused = await api.pause_campaign(campaign["id"])
     assert paused["status"] == "paused"
-    resumed = await api.start_campaign(campaign["id"])
+    resumed = await api.resume_campaign(campaign["id"])
     assert resumed["status"] == "running" and resumed["started_at"] == started["started_at"]
     with pytest.raises(ApiError) as err:
         await api.start_campaign("no-such-campaign")

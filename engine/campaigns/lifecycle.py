@@ -1,0 +1,59 @@
+"""A campaign's states and the actions that move it between them (pure).
+
+    draft ──start──▶ scheduled ──(its time)──▶ running ◀──resume── paused
+      │                 │  start (now) ──────────▲  └──pause──▶ ──┘
+      └──── cancel ─────┴──────── cancel ───────────────────────────▶ canceled
+                                                running ──(no lead left)──▶ completed
+
+``start`` on a draft schedules it when its ``scheduled_at`` is still to come, else runs it;
+``start`` on a scheduled campaign runs it now. Completed and canceled are final.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "start": ("draft", "scheduled"),
+    "pause": ("running",),
+    "resume": ("paused",),
+    "cancel": ("draft", "scheduled", "running", "paused"),
+}
+LEADS_EDITABLE = ("draft", "paused")  # leads are added and removed only while nobody is dialled
+
+
+class LifecycleError(Exception):
+    """An action the campaign's state does not allow; the message names the state."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _listed(states: tuple[str, ...]) -> str:
+    words = [f"a {s}" if s != "scheduled" else "a scheduled" for s in states]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def transition(action: str, status: str, *, scheduled_at: datetime | None = None,
+          now: datetime | None = None) -> str:
+    """The state ``action`` moves a campaign in ``status`` to; LifecycleError when it may not."""
+    allowed = ACTIONS[action]
+    if status not in allowed:
+        raise LifecycleError(status, f"the campaign is {status}; only {_listed(allowed)} campaign "
+                                     f"can {action}")
+    if action == "start":
+        future = scheduled_at is not None and now is not None and scheduled_at > now
+        return "scheduled" if status == "draft" and future else "running"
+    return {"pause": "paused", "resume": "running", "cancel": "canceled"}[action]
+
+
+def check_leads_editable(status: str, change: str = "change its leads") -> None:
+    """LifecycleError unless leads may be added or removed in ``status``."""
+    if status not in LEADS_EDITABLE:
+        raise LifecycleError(status, f"the campaign is {status}; leads are added and removed "
+                                     f"only while it is a draft or paused (pause it to {change})")
+
+
+__all__ = ["ACTIONS", "LEADS_EDITABLE", "LifecycleError", "check_leads_editable", "transition"]
