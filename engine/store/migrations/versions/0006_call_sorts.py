@@ -1,7 +1,7 @@
 """call sorts: covering sort indexes for status, direction, from number, agent and cost
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-07 19:10:00.000000
 
 The calls list sorts by these columns too; each gets an index like the other sort indexes
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
