@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+END_OF_DAY = "24:00"
 SEARCH_DAYS = 8  # any weekly window opens within a week and a day
 
 
@@ -19,9 +20,10 @@ class CallingWindow:
 
     @classmethod
     def of(cls, zone: str, days: Iterable[int], start: str, end: str) -> CallingWindow:
-        """From a campaign's ``timezone``, ``calling_days`` and ``HH:MM`` calling hours."""
+        """From a campaign's ``timezone``, ``calling_days`` and ``HH:MM`` calling hours (an end
+        of ``24:00`` is the end of the day)."""
         return cls(ZoneInfo(zone), frozenset(days), time.fromisoformat(start),
-                   time.fromisoformat(end))
+                   time.max if end == END_OF_DAY else time.fromisoformat(end))
 
     def allows(self, moment: datetime) -> bool:
         local = moment.astimezone(self.zone)

@@ -301,10 +301,11 @@ def _campaigns(org: str, new_id: Callable[[], str], now: datetime,
     started = now - timedelta(days=12)
     running = make(
         org, new_id(), now - timedelta(days=14), name="Check-up reminders",
-        description="Reminds patients of their booked visit and offers to move it.",
+        description="Reminds patients of their booked visit and offers to move it. In the demo "
+                    "its patients are simulated people, so it calls around the clock.",
         agent_id=agents["appointments"].id, phone_number_id=dialling["id"], status="running",
-        timezone="America/New_York", calling_hours_start="09:00", calling_hours_end="18:00",
-        calling_days=[0, 1, 2, 3, 4, 5], max_concurrent=3, max_attempts=3,
+        timezone="America/New_York", calling_hours_start="00:00", calling_hours_end="24:00",
+        calling_days=[0, 1, 2, 3, 4, 5, 6], max_concurrent=2, calls_per_minute=4, max_attempts=3,
         retry_delay_minutes=120, retry_on=["no_answer", "busy", "failed"], started_at=started)
     draft = make(
         org, new_id(), now - timedelta(days=2), name="Annual plan renewal follow-up",

@@ -75,8 +75,8 @@ def _apply_lead_progress(catalog: Catalog, progress: dict[str, LeadProgress], no
         campaign = campaigns[lead["campaign_id"]]
         first_slot = campaign.window.next_open(_next_slot(now))
         if done is None:
-            if campaign.status == "running":
-                lead["next_attempt_at"] = first_slot
+            if campaign.status == "running":  # the dialer picks it up as the demo opens
+                lead["next_attempt_at"] = campaign.window.next_open(now)
             continue
         lead.update(attempts=done.attempts, last_call_id=done.last_call_id, outcome=done.outcome,
                     updated_at=done.last_at or now)

@@ -21,6 +21,7 @@ import math
 import struct
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from engine.calls.greeting import synthesize_async
@@ -71,6 +72,7 @@ log = logging.getLogger(__name__)
 CALLEE_RTP_PORTS = (48000, 50000)
 # How the beep is written in a voicemail box's lines (never spoken: a tone)
 BEEP_LINE = "(beep)"
+ANSWER_LINE = "Hello?"  # what a person says on picking up, before the caller speaks
 # The beep's level: -10 dBFS, as loud as speech peaks, well under clipping
 BEEP_AMPLITUDE = 0.3
 BEEP_LEAD_S = 0.3  # the pause between the greeting and the beep
@@ -81,6 +83,14 @@ STOP_GRACE_S = 5.0
 # box's result holds its recording (up to ~2 MB a minute), and a demo runs for hours
 KEEP_RESULTS = 200
 SttFactory = Callable[[], SttEngine]
+
+
+def answering(persona: Persona) -> Persona:
+    """The persona as a person picking up the phone plays it: "Hello?" first, then its steps
+    (which wait for the caller, the agent, to speak)."""
+    if persona.steps and persona.steps[0] == Say(ANSWER_LINE):
+        return persona
+    return replace(persona, steps=(Say(ANSWER_LINE), *persona.steps))
 
 
 def beep_frames(hz: float = BEEP_HZ, seconds: float = BEEP_S,
@@ -300,6 +310,7 @@ class SimulatedCallees:
                 persona = await asyncio.to_thread(load_persona, behaviour.persona,
                                                   self.personas_dir)
                 self._personas[behaviour.persona] = persona
+            persona = answering(persona)
             key = f"persona:{persona.name}"
         else:
             persona = voicemail_persona(behaviour)
@@ -330,5 +341,5 @@ async def _voicemail_lines(box: Voicemail) -> dict[str, Line]:
     return {box.greeting: Line(box.greeting, frames, last), BEEP_LINE: beep_frames()}
 
 
-__all__ = ["BEEP_LINE", "CALLEE_RTP_PORTS", "KEEP_RESULTS", "SimulatedCallees", "beep_frames",
-           "voicemail_persona"]
+__all__ = ["ANSWER_LINE", "BEEP_LINE", "CALLEE_RTP_PORTS", "KEEP_RESULTS", "SimulatedCallees",
+           "answering", "beep_frames", "voicemail_persona"]

@@ -25,24 +25,10 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 pytestmark = [pytest.mark.timeout(240), pytest.mark.asyncio(loop_scope="module")]
 
 AGENT_NUMBER = "+14155550134"
-PERSON = "+12025550101"  # a person who answers "Hello?", then asks about an order
+PERSON = "+12025550101"  # the order_status persona: picks up with "Hello?", asks about an order
 VOICEMAIL = "+12025550110"
 MESSAGE = ("Hello {{first_name}}, this is Northwind Outfitters about your order. "
            "Please call us back today.")
-PERSON_YAML = """\
-name: hello_caller
-description: Picks up with "Hello?", then asks about an order.
-goal: Hear the shop's greeting and ask about an order.
-voice: {language: en, voice: en-gb, rate: 150}
-steps:
-  - say: Hello?
-  - wait: {}
-  - say: I would like to check my order status.
-  - wait: {timeout: 8}
-  - hangup: {}
-success:
-  heard: [help]
-"""
 
 
 @dataclass
@@ -91,17 +77,14 @@ async def dialler(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Dia
     """The order-status agent on one engine with SIP, its number's trunk to simulated callees:
     the voicemail box and a person who says "Hello?"."""
     tmp_path = tmp_path_factory.mktemp("amd")
-    personas = tmp_path / "personas"
-    personas.mkdir()
-    (personas / "hello_caller.yaml").write_text(PERSON_YAML, encoding="utf-8")
     engine = Engine(sip_settings(tmp_path))
     engine.setup()
     agent_id = add_agent(engine, AGENT_NUMBER, **order_status_agent(idle_timeout_seconds=20))
     plan = NumberPlan.from_mapping({VOICEMAIL: Voicemail(limit_s=30.0),
-                                    PERSON: PersonaAnswer("hello_caller")})
+                                    PERSON: PersonaAnswer("order_status")})
     async with started(engine, AGENT_NUMBER, agent_id, warm_s=30) as sip:
         callees = SimulatedCallees(plan, stt=sip.engine.telephony.agents.models.whisper,
-                                   codec="g711", limit_s=60, personas=personas)
+                                   codec="g711", limit_s=60)
         await callees.start()
         try:
             with session_scope(engine.db) as session:
