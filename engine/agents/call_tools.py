@@ -161,7 +161,7 @@ class CallbackRequest:
 
 def schedule_callback(db: SqlEngine, request: CallbackRequest, now: datetime | None = None,
                       *, when_field: str = "when") -> dict[str, Any]:
-    """Blocking: writes the scheduled callback; its row as a dict. LookupError for a call the
+    """Blocking: writes the scheduled callback; its row as a dict (times as ISO text). LookupError for a call the
     organization does not have, CallbackError naming the field for bad input."""
     now = now or utcnow()
     if len(request.reason) > MAX_REASON:
@@ -264,7 +264,7 @@ class EngineTools:
                 when=str(arguments.get("when") or ""), reason=str(arguments.get("reason") or ""),
                 instructions=str(arguments.get("instructions") or ""))
             row = await asyncio.to_thread(schedule_callback, self.db, request)
-            return {"ok": True, "callback_id": row["id"], "scheduled_at": row["scheduled_at"].isoformat(),
+            return {"ok": True, "callback_id": row["id"], "scheduled_at": row["scheduled_at"],
                     "to_number": row["to_number"]}
         if call.type == OPT_OUT or call.name == OPT_OUT:
             done = await asyncio.to_thread(opt_out, self.db, self.organization_id, self.call_id)

@@ -163,4 +163,18 @@ def dialing(db: SqlEngine) -> list[str]:
             ScheduledCallback.status == "dialing")).all() if c is not None]
 
 
-__all__ = ["CALLBACKS_READ", "Placement", "claim", "dialing", "due", "next_due", "settle"]
+def cancel(db: SqlEngine, organization_id: str, callback_id: str,
+           now: datetime) -> ScheduledCallback | None:
+    """Cancels a scheduled callback: the canceled row, None when the organization has no such
+    callback; ValueError (naming its status) for one that is no longer scheduled."""
+    with session_scope(db) as session:
+        row = session.get(ScheduledCallback, callback_id)
+        if row is None or row.organization_id != organization_id:
+            return None
+        if row.status != "scheduled":
+            raise ValueError(f"the callback is {row.status}; only a scheduled one can be canceled")
+        _finish(row, "canceled", "canceled", now)
+        return row
+
+
+__all__ = ["CALLBACKS_READ", "Placement", "cancel", "claim", "dialing", "due", "next_due", "settle"]
