@@ -161,8 +161,9 @@ class CallbackRequest:
 
 def schedule_callback(db: SqlEngine, request: CallbackRequest, now: datetime | None = None,
                       *, when_field: str = "when") -> dict[str, Any]:
-    """Blocking: writes the scheduled callback; its row as a dict (times as ISO text). LookupError for a call the
-    organization does not have, CallbackError naming the field for bad input."""
+    """Blocking: writes the scheduled callback; its row as a dict (times as ISO text).
+    LookupError for a call the organization does not have, CallbackError naming the field for
+    bad input."""
     now = now or utcnow()
     if len(request.reason) > MAX_REASON:
         raise CallbackError("reason", f"at most {MAX_REASON} characters")

@@ -157,7 +157,7 @@ def test_callback_note_is_for_callback_calls_only() -> None:
 def test_opt_out_lists_the_number_blocks_its_leads_and_cancels_its_callbacks(
         store: tuple[Engine, str]) -> None:
     db, org = store
-    call_id, lead_id, campaign_id = campaign_call(db, org)
+    call_id, _, _ = campaign_call(db, org)
     schedule_callback(db, CallbackRequest(org, call_id, "tomorrow at 3"), WEDNESDAY_NOON_NY)
     done = opt_out(db, org, call_id, WEDNESDAY_NOON_NY)
     assert done == {"number": CALLEE, "added": True, "leads_blocked": 2, "callbacks_canceled": 1}
