@@ -249,6 +249,36 @@ class Client:
         return await self.record("POST", "/v1/do-not-call/bulk", content=csv_text.encode(),
                                  headers={"Content-Type": "text/csv"})
 
+    # -- scheduled callbacks --------------------------------------------------------------------
+
+    async def schedule_callback(self, call_id: str, scheduled_at: str, *, reason: str = "",
+                                instructions: str = "", to_number: str | None = None) -> Record:
+        """A callback to the call's other party (or ``to_number``) at ``scheduled_at`` (ISO 8601,
+        or words such as "tomorrow at 3 pm"), with instructions for the agent."""
+        body = _clean({"scheduled_at": scheduled_at, "reason": reason,
+                       "instructions": instructions, "to_number": to_number})
+        return await self.record("POST", f"/v1/calls/{call_id}/callback", json=body)
+
+    async def callbacks(self, *, page: int | None = None, limit: int | None = None,
+                        campaign_id: str | None = None, status: str | None = None,
+                        call_id: str | None = None) -> Page:
+        """Scheduled callbacks, soonest first."""
+        params = _clean({"page": page, "limit": limit, "campaign_id": campaign_id,
+                         "status": status, "call_id": call_id})
+        return Page.from_json(await self.request("GET", "/v1/callbacks", params=params))
+
+    async def campaign_callbacks(self, campaign_id: str, *, page: int | None = None,
+                                 limit: int | None = None, status: str | None = None) -> Page:
+        params = _clean({"page": page, "limit": limit, "status": status})
+        return Page.from_json(await self.request("GET", f"/v1/campaigns/{campaign_id}/callbacks",
+                                                 params=params))
+
+    async def get_callback(self, callback_id: str) -> Record:
+        return await self.record("GET", f"/v1/callbacks/{callback_id}")
+
+    async def cancel_callback(self, callback_id: str) -> Record:
+        return await self.record("DELETE", f"/v1/callbacks/{callback_id}")
+
     # -- calls ----------------------------------------------------------------------------------
 
     async def list_calls(

@@ -1,6 +1,6 @@
 """The live call panel: the transcript as it is spoken beside the supervisor's controls (say,
-whisper, macros, transfer, hold, mute, DTMF, end), with the call's events and per-turn latency
-below it. Every control is a ``LiveCallModel`` command (an API call).
+whisper, macros, transfer, hold, mute, call back later, DTMF, end), with the call's events and
+per-turn latency below it. Every control is a ``LiveCallModel`` command (an API call).
 
 Ctrl+1…9 run the agent's macros while the focus is inside the panel; elsewhere Ctrl+1…7 keep
 switching the window's views."""
@@ -33,6 +33,7 @@ from console.bridge import ApiBridge
 from console.models.live import live_seconds
 from console.models.live_call import SENT_TEXTS, LiveCallModel
 from console.models.macros import MacrosModel
+from console.views.callback_dialog import CallbackDialog
 from console.views.latency import LatencyWaterfall
 from console.views.macros import MacroBar, MacroEditor
 from console.views.transcript import TranscriptView
@@ -241,6 +242,10 @@ class LiveCallPanel(QWidget):
         self.mute_button.clicked.connect(self.model.set_agent_muted)
         self.end_button = button("End call", self.ask_end_call, danger=True)
         layout.addLayout(hbox(self.hold_button, self.mute_button, None, self.end_button))
+        self.callback_button = button("Call back…", self.open_callback)
+        self.callback_button.setToolTip("Schedule a call back to this caller later, with "
+                                        "instructions for the agent")
+        layout.addLayout(hbox(self.callback_button, None))
 
         layout.addWidget(section("Keypad"))
         pad = QGridLayout()
@@ -309,6 +314,19 @@ class LiveCallPanel(QWidget):
             self.transfer_dialog = dialog
         self.transfer_dialog.open()
         return self.transfer_dialog
+
+    def open_callback(self) -> CallbackDialog:
+        """The "Call back…" dialog: a date and time, a reason and instructions."""
+        dialog = CallbackDialog(self.bridge, self.model.call_id, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.scheduled.connect(self._callback_scheduled)
+        dialog.open()
+        return dialog
+
+    def _callback_scheduled(self, callback: dict[str, object]) -> None:
+        at = callback.get("scheduled_at")
+        when = fmt.local_time(at if isinstance(at, str) else None, zone=True)
+        self._notify(f"Callback scheduled for {when}")
 
     def event(self, event: QEvent) -> bool:
         # Ctrl+1…9 belong to the macros while the focus is in the panel (the window's view

@@ -3,7 +3,10 @@
 Text deltas come out as :class:`BrainToken` frames as they arrive (TTS speaks each sentence as
 soon as it is complete); tool-call deltas are assembled by index. Function tools run through the
 injected runner and their results go back to the model; ``end_call`` / ``transfer_call`` end the
-brain's part. An error mid-stream gives a spoken apology and an ``error`` event, never a dead call.
+brain's part; ``opt_out`` (the engine's tool: the caller asked not to be called again) is
+run, confirmed in :data:`~engine.agents.call_tools.OPT_OUT_CONFIRMATION`'s words and ends the call
+without asking the model again. An error mid-stream gives a spoken apology and an ``error``
+event, never a dead call.
 
 The API key is given (``api_key``, e.g. from the provider credential ``brain.credential_id``
 names) or named (``brain.api_key_name``): a named key is read from the OS keyring (service
@@ -23,8 +26,9 @@ from typing import Any, cast
 
 import httpx
 
+from engine.agents.call_tools import OPT_OUT_CONFIRMATION
 from engine.agents.template import fill
-from engine.agents.tools import END_CALL, FUNCTION, TRANSFER_CALL, ToolRunner, ToolSpec, tool_index
+from engine.agents.tools import END_CALL, FUNCTION, OPT_OUT, TRANSFER_CALL, ToolRunner, ToolSpec, tool_index
 from engine.speech.brain import Brain, BrainOutput, BrainStream
 from engine.speech.frames import BrainEvent, BrainText, BrainToken, ToolCall
 
@@ -323,7 +327,14 @@ class LlmBrain(Brain):
         except Exception as exc:
             result = {"error": str(exc)}
             yield BrainEvent("tool_error", {"name": pending.name, "error": str(exc)})
-        self.messages.append({"role": "tool", "tool_call_id": pending.id, "content": json.dumps(result)})
+        self.messages.append({"role": "tool", "tool_call_id": pending.id,
+                              "content": json.dumps(result, default=str)})
+        if kind == OPT_OUT and "error" not in result:  # confirmed and ended, not left to the model
+            self.messages.append({"role": "assistant", "content": OPT_OUT_CONFIRMATION})
+            yield BrainText(OPT_OUT_CONFIRMATION)
+            end = next((t.name for t in self.tools.values() if t.type == END_CALL), END_CALL)
+            yield ToolCall(end, {}, type=END_CALL)
+            self.ended = True
 
 
 @dataclass

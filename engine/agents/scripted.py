@@ -4,6 +4,18 @@ The script's shape is documented in :mod:`engine.demo.scripts`: a greeting with 
 intents matched by keywords, patterns and fuzzy examples, slots collected with re-asks (and an
 optional confirmation), actions (say, function tools, transfer, end the call, goto), a DTMF menu
 kept as ``menu_matches`` / ``menu_final_selection``, goodbye, fallback and escalation.
+
+The engine's own tools (:mod:`engine.agents.call_tools`) are script actions:
+
+- ``{"schedule_callback": {"when": "{callback_day} {callback_time}", "reason": "...",
+  "instructions": "..."}, "say": "I'll call you back {callback_day:date} at {callback_time}."}``
+  schedules a callback (``when`` as ISO 8601 or words: fill it from ``date`` and ``time`` slots, or
+  the caller's own sentence ``{said}``); ``say`` is spoken once it is written (``on_error`` when it
+  cannot be, e.g. a time in the past).
+- ``{"opt_out": "words"}`` puts the caller on the do-not-call list, says the words (or
+  :data:`~engine.agents.call_tools.OPT_OUT_CONFIRMATION`) and ends the call. A script's
+  ``opt_out: {"keywords": ["stop calling", "take me off"], "say": "..."}`` does it whenever the
+  caller says one of the keywords, in any state of the conversation.
 """
 
 from __future__ import annotations
@@ -14,10 +26,21 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from engine.agents.call_tools import OPT_OUT_CONFIRMATION
 from engine.agents.matching import any_phrase, best_intent
 from engine.agents.slots import extract, parse_digits, parse_yes_no
 from engine.agents.template import fill
-from engine.agents.tools import END_CALL, FUNCTION, TRANSFER_CALL, ToolError, ToolRunner, ToolSpec, tool_index
+from engine.agents.tools import (
+    END_CALL,
+    FUNCTION,
+    OPT_OUT,
+    SCHEDULE_CALLBACK,
+    TRANSFER_CALL,
+    ToolError,
+    ToolRunner,
+    ToolSpec,
+    tool_index,
+)
 from engine.speech.brain import Brain, BrainOutput, BrainStream
 from engine.speech.frames import BrainEvent, BrainText, ToolCall
 
@@ -30,6 +53,8 @@ DEFAULT_WHAT_ELSE = "Sure, what else can I help you with?"
 DEFAULT_INVALID_OPTION = "Sorry, {digit} isn't one of the options."
 DEFAULT_MESSAGE_TAKEN = "Thank you, I've passed your message on. Goodbye!"
 DEFAULT_TOOL_ERROR = "I'm sorry, something went wrong on my side."
+DEFAULT_CALLBACK_SAID = "Sure, I'll call you back then."
+DEFAULT_CALLBACK_ERROR = "Sorry, I couldn't book a call back for that time. When else suits you?"
 DEFAULT_MAX_ATTEMPTS = 3
 PREFILL_TYPES = ("digits", "date", "time", "choice")  # slot types read from the intent's own sentence
 MAX_GOTO_DEPTH = 4
@@ -170,6 +195,11 @@ class ScriptedBrain(Brain):
             for out in self._end_call(DEFAULT_MESSAGE_TAKEN):
                 yield out
             return
+        opting_out = self.script.get("opt_out") or {}
+        if any_phrase(text, opting_out.get("keywords") or ()):
+            async for out in self._opt_out(str(opting_out.get("say") or "")):
+                yield out
+            return
         if any_phrase(text, escalation.get("keywords") or ()):
             async for out in self._escalate("asked for a person"):
                 yield out
@@ -213,6 +243,8 @@ class ScriptedBrain(Brain):
             return
         state = self.state
         state.intent, state.asked_anything_else = name, False
+        if text:
+            state.variables["said"] = text
         yield BrainEvent("intent", {"name": name})
         for slot in intent.get("slots") or ():
             spec = self._spec(slot)
@@ -305,6 +337,24 @@ class ScriptedBrain(Brain):
                 yield BrainEvent("tool_result", {"name": name, "result": dict(result)})
                 if action.get("save_as"):
                     state.variables[str(action["save_as"])] = dict(result)
+            elif SCHEDULE_CALLBACK in action:
+                arguments = {k: fill(v, state.variables) if isinstance(v, str) else v
+                             for k, v in (action.get(SCHEDULE_CALLBACK) or {}).items()}
+                result = None
+                async for out in self._engine_tool(SCHEDULE_CALLBACK, arguments):
+                    if isinstance(out, dict):
+                        result = out
+                    else:
+                        yield out
+                if result is None:
+                    yield self._text(action.get("on_error") or DEFAULT_CALLBACK_ERROR)
+                    return
+                state.variables["callback"] = result
+                yield self._text(str(action.get("say") or DEFAULT_CALLBACK_SAID))
+            elif OPT_OUT in action:
+                async for opted in self._opt_out(str(action.get(OPT_OUT) or "")):
+                    yield opted
+                return
             elif "say" in action and "transfer" not in action:
                 yield self._text(str(action["say"]))
             elif "transfer" in action:
@@ -324,6 +374,37 @@ class ScriptedBrain(Brain):
                     async for out in self._run_intent(target, depth=depth + 1):
                         yield out
                 return
+
+    async def _engine_tool(self, kind: str, arguments: dict[str, Any]
+                           ) -> AsyncIterator[BrainOutput | dict[str, Any]]:
+        """Runs one of the engine's tools: its outputs, then its result (a dict) when it ran."""
+        call = ToolCall(kind, arguments, type=kind)
+        yield call
+        try:
+            if self.tool_runner is None:
+                raise ToolError(f"no runner for tool {kind}")
+            result = dict(await self.tool_runner(call))
+        except Exception as exc:
+            yield BrainEvent("tool_error", {"name": kind, "error": str(exc)})
+            return
+        yield BrainEvent("tool_result", {"name": kind, "result": result})
+        yield result
+
+    async def _opt_out(self, say: str) -> AsyncIterator[BrainOutput]:
+        """The caller goes on the do-not-call list; the agent confirms and ends the call."""
+        state = self.state
+        state.slot = state.intent = state.confirming = None
+        done = False
+        async for out in self._engine_tool(OPT_OUT, {}):
+            if isinstance(out, dict):
+                done = True
+            else:
+                yield out
+        if not done:
+            yield self._text(DEFAULT_TOOL_ERROR)
+            return
+        for out in self._end_call(say or OPT_OUT_CONFIRMATION):
+            yield out
 
     def _transfer(self, name: str) -> ToolCall:
         spec = self.tools.get(name)

@@ -27,7 +27,8 @@ RESOURCES: list[Resource] = [
     ),
     Resource(
         ToolTemplate, "/v1/tool-templates", "tool_template", required=("name",),
-        overrides={"type": Literal["function", "end_call", "transfer_call"]},
+        overrides={"type": Literal["function", "end_call", "transfer_call", "schedule_callback",
+                                   "opt_out"]},
         sorts=("created_at", "name"), filters=("type",), validate=validators.tool_template,
     ),
     Resource(

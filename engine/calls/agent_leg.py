@@ -23,8 +23,9 @@ from sqlalchemy import Engine as SqlEngine
 from sqlmodel import select
 
 from engine.agents.brain import Brain
+from engine.agents.call_tools import EngineTools, callback_note
 from engine.agents.factory import build_brain
-from engine.agents.tools import ToolError, ToolSpec
+from engine.agents.tools import ENGINE_TOOL_TYPES, ToolError, ToolSpec
 from engine.calls.costs import CallUsage, Rates, call_costs
 from engine.calls.credentials import CredentialError, ProviderKey, load_provider_key
 from engine.calls.hooks import CallHooks
@@ -159,8 +160,11 @@ class AgentLegs:
                 "from_number": call.from_number, "to_number": call.to_number,
                 "direction": call.direction})
         leg = AgentLeg(self, call, records, hangup, agent)
+        engine_tools = EngineTools(self.db, call.organization_id, call.call_id)
 
         async def run_tool(tool_call: ToolCall) -> Mapping[str, Any]:
+            if tool_call.type in ENGINE_TOOL_TYPES:  # scheduling a callback, opting out
+                return await engine_tools.run(tool_call)
             if runner is None:
                 leg.event("tool.unavailable", {"name": tool_call.name,
                                                "reason": "no webhook dispatcher in this engine"})
@@ -179,6 +183,9 @@ class AgentLegs:
                             variables=dict(call.variables or {}), tool_runner=run_tool,
                             api_key=key.api_key if key else None,
                             base_url=key.base_url if key else None)
+        if (note := callback_note(call.variables or {})) is not None:  # a scheduled callback's
+            async for _ in brain.inject_context(note):  # instructions, before the greeting
+                pass
         leg.build(brain, stt, self.tts_factory(voice_settings(agent)))
         return leg
 

@@ -4,7 +4,9 @@ pace and calling hours, and records how each attempt ended.
 One pass (:meth:`Dialer.step`) settles the attempts that ended, starts the scheduled campaigns
 that are due, claims and dials the leads that may be called now, defers those outside their
 calling hours to when their window opens, and completes the campaigns with nobody left to call;
-it answers when the next pass is due. The time comes from an injected clock, and calls are
+it answers when the next pass is due. The same pass places the scheduled callbacks that are due
+(:mod:`.callbacks`): inside their campaign's calling hours, one at a time per claim, counted in
+their campaign's concurrency while they are under way. The time comes from an injected clock, and calls are
 placed through a :class:`Placer`, so the whole policy runs in virtual time in the tests; in the
 engine the placer is the telephony service (:class:`TelephonyPlacer`).
 
@@ -24,6 +26,7 @@ from typing import Protocol
 
 from sqlalchemy import Engine as SqlEngine
 
+from engine.campaigns import callbacks
 from engine.campaigns import leads as store
 from engine.campaigns.hours import CallingWindow, WindowError
 from engine.campaigns.pacing import Pacer
@@ -163,7 +166,22 @@ class Dialer:
                     self._emit(CampaignUpdated(organization_id=finished.organization_id,
                                                record=row_dict(finished)))
                     self._pacers.pop(plan.id, None)
+        wake = await self._dial_callbacks(now)
+        if wake is not None:
+            due.append(wake)
         return min(due) if due else None
+
+    async def _dial_callbacks(self, now: datetime) -> datetime | None:
+        """Places the scheduled callbacks that are due; when the next one is."""
+        for callback_id in await asyncio.to_thread(callbacks.due, self.db, now):
+            call_id = new_id()
+            placed = await asyncio.to_thread(callbacks.claim, self.db, callback_id, call_id, now,
+                                             self.ringing_timeout_s)
+            if placed is not None:
+                log.info("callback %s: placing call %s", callback_id, call_id)
+                self._place(call_id, placed.campaign_id or "", self.clock())
+        later = await asyncio.to_thread(callbacks.next_due, self.db)
+        return None if later is None else max(later, now + timedelta(seconds=MIN_WAIT_S))
 
     async def _recover(self, now: datetime) -> None:
         """Settles the attempts a previous run of the engine left under way."""
@@ -175,6 +193,10 @@ class Dialer:
                 log.info("campaign %s: the attempt of call %s was cut short by a restart; lead %s "
                          "is %s", change.campaign_id, call_id, change.lead_id, change.status)
                 await self._progress(change)
+        for call_id in await asyncio.to_thread(callbacks.dialing, self.db):
+            if call_id not in self.live:
+                status = await asyncio.to_thread(callbacks.settle, self.db, call_id, now, dead=True)
+                log.info("the callback call %s was under way at a restart: %s", call_id, status)
         self._recovered = True
 
     async def _settle(self, now: datetime) -> None:
@@ -183,6 +205,7 @@ class Dialer:
         await self.placer.settled()
         for call_id in sorted(self._ended):
             change = await asyncio.to_thread(store.settle, self.db, call_id, now)
+            await asyncio.to_thread(callbacks.settle, self.db, call_id, now)
             self._ended.discard(call_id)
             if change is not None:
                 await self._progress(change)

@@ -5,6 +5,7 @@ the database (engine, migrations, sessions), rows as plain dicts for Core work, 
 writer, ids and UTC times."""
 
 from engine.store.agents import Agent, AnalysisTemplate, ToolTemplate
+from engine.store.callbacks import CALLBACK_STATUSES, ScheduledCallback
 from engine.store.calls import (
     CALL_SORTS,
     CALL_STATUSES,
@@ -28,6 +29,7 @@ from engine.store.webhooks import WEBHOOK_EVENTS, Webhook, WebhookDelivery
 from engine.store.writer import BatchWriter, row_values
 
 __all__ = [
+    "CALLBACK_STATUSES",
     "CALL_SORTS",
     "CALL_STATUSES",
     "LIVE_STATUSES",
@@ -46,6 +48,7 @@ __all__ = [
     "PhoneNumber",
     "ProviderCredential",
     "Rehearsal",
+    "ScheduledCallback",
     "SipTrunk",
     "ToolTemplate",
     "TranscriptEntry",

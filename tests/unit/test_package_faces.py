@@ -268,6 +268,7 @@ CURATED_FACES: dict[str, list[str]] = {
         "sdp",
     ],
     "engine.store": [
+        "CALLBACK_STATUSES",
         "CALL_SORTS",
         "CALL_STATUSES",
         "LIVE_STATUSES",
@@ -286,6 +287,7 @@ CURATED_FACES: dict[str, list[str]] = {
         "PhoneNumber",
         "ProviderCredential",
         "Rehearsal",
+        "ScheduledCallback",
         "SipTrunk",
         "ToolTemplate",
         "TranscriptEntry",

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from engine.api.routes import (
     call_records,
+    callbacks,
     calls,
     campaign_actions,
     control,
@@ -28,6 +29,7 @@ ROUTERS: list[APIRouter] = [
     join.router,
     call_records.router,
     campaign_actions.router,
+    callbacks.router,
     do_not_call.router,
     organizations.router,
     rehearsals.router,
