@@ -17,7 +17,7 @@ from console.models.records import Column, Index, PagedRecordModel
 from engine.client import Record
 from engine.events import CampaignProgress
 
-CALL_ID_SHOWN = 8  # characters of a call's id in the Last call column
+CALL_ID_SHOWN = 6  # characters of a call's id in the Last call column
 
 
 def last_call(record: Record) -> str:

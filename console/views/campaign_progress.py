@@ -39,7 +39,7 @@ class CampaignProgressPanel(QFrame):
         self.bar.setRange(0, 1)
         self.bar.setValue(0)
         self.bar.setFormat("%v of %m leads done")
-        self.bar.setTextVisible(True)
+        self.bar.setTextVisible(False)  # the summary under it says it in words
         layout.addWidget(self.bar)
         self.summary = QLabel("")
         self.summary.setObjectName("viewSubtitle")
