@@ -57,6 +57,7 @@ class LiveCallsModel(RecordTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         self.agent_names: dict[str, str] = {}
+        self.campaign_names: dict[str, str] = {}  # a campaign's call shows its name by the agent
         super().__init__([
             Column("Direction", lambda r: fmt.direction(r.get("direction"))),
             Column("Caller", lambda r: r.get("from_number") or ""),
@@ -71,7 +72,15 @@ class LiveCallsModel(RecordTableModel):
         self._highlighted: set[str] = set()  # rows painted highlighted at the last tick
 
     def _agent(self, record: Record) -> str:
-        return record.get("agent_name") or self.agent_names.get(record.get("agent_id") or "", "")
+        """The agent's name, and for a campaign's call the campaign's: ``Reminders · Spring``."""
+        agent = record.get("agent_name") or self.agent_names.get(record.get("agent_id") or "", "")
+        campaign = self.campaign_names.get(record.get("campaign_id") or "", "")
+        return f"{agent} · {campaign}" if agent and campaign else agent or campaign
+
+    def unknown_campaigns(self) -> set[str]:
+        """Campaigns of the calls on the board whose names are not known yet."""
+        return {str(r["campaign_id"]) for r in self.records
+                if r.get("campaign_id") and r["campaign_id"] not in self.campaign_names}
 
     # -- events -----------------------------------------------------------------------------------
 

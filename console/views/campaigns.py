@@ -1,11 +1,12 @@
-"""The Campaigns view: campaigns, their editor, start/pause, and the leads with a CSV import."""
+"""The Campaigns view: campaigns and their editor; start, pause, resume and cancel; the leads
+with a CSV import; the campaign's progress as it dials; and the do-not-call list."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressDialog,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -25,17 +27,23 @@ from PySide6.QtWidgets import (
 from console import formatting as fmt
 from console.context import ConsoleContext
 from console.leads_csv import DEFAULT_REGION, LeadsFile, parse_leads
-from console.models.records import Column, PagedRecordModel
+from console.models.campaign_leads import CampaignLeadsModel
+from console.models.campaign_progress import ACTION_HINTS, action_blockers, plain_error
+from console.models.records import Column
 from console.views.base import View
+from console.views.campaign_progress import CampaignProgressPanel
+from console.views.do_not_call import DoNotCallPanel
 from console.views.editor import RecordEditor, options
 from console.views.elide import fit_header_sections
 from console.views.forms import new_form
 from console.views.reflow import ReflowGrid
 from console.views.widgets import button, confirm, hbox, heading, inform, section, table_view
 from engine.client import Client, Collection, Record
-from engine.events import CampaignLeadsImported, Event, RecordEvent
+from engine.events import CampaignLeadsImported, CampaignProgress, Event, RecordEvent
 
 IMPORT_CHUNK = 100  # leads per bulk request: one progress step
+STATS_DEBOUNCE_MS = 300  # a burst of campaign.progress events costs one stats request
+PROGRESS_MIN_WIDTH = 380  # the progress panel: its bar, three counters a row, the chart
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 RETRY_ON = ("no_answer", "busy", "failed")
 TIMEZONES = ("UTC", "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
@@ -176,9 +184,14 @@ class CampaignsView(View):
         top, self.subtitle = heading("Campaigns", "Outbound calling: who to call, when, and how often")
         self.start_button = button("Start", self.start, primary=True)
         self.pause_button = button("Pause", self.pause)
+        self.resume_button = button("Resume", self.resume, primary=True)
+        self.cancel_button = button("Cancel campaign", self.ask_cancel, danger=True)
+        self.action_buttons = {"start": self.start_button, "pause": self.pause_button,
+                               "resume": self.resume_button, "cancel": self.cancel_button}
         self.start_hint = QLabel()  # why Start cannot start, when it cannot
         self.start_hint.setObjectName("viewSubtitle")
-        self.page.addLayout(hbox(top, None, self.start_hint, self.start_button, self.pause_button))
+        self.page.addLayout(hbox(top, None, self.start_hint, self.start_button, self.pause_button,
+                                 self.resume_button, self.cancel_button))
         self.editor = CampaignEditor(self.bridge, "All campaigns")
         self.editor.splitter.setSizes([330, 1000])
         self.editor.selected.connect(self._campaign_selected)
@@ -198,29 +211,42 @@ class CampaignsView(View):
         self.delete_lead_button = button("Delete lead", self.ask_delete_lead, danger=True)
         self.delete_lead_button.setToolTip("Remove the selected lead from the campaign")
         leads_layout.addLayout(hbox(self.leads_title, None, self.delete_lead_button, self.import_button))
-        self.leads = PagedRecordModel(self.bridge, [
-            Column.key("Phone number", "phone_number"), Column.key("Name", "name"),
-            Column("Status", lambda r: fmt.label(r.get("status"))),
-            Column.key("Attempts", "attempts", align=Qt.AlignmentFlag.AlignRight),
-            Column(fmt.with_zone("Next attempt"), lambda r: fmt.local_time(r.get("next_attempt_at"))),
-            Column("Variables", lambda r: ", ".join(f"{k}={v}" for k, v in (r.get("variables") or {}).items()
-                                                    )),
-        ], self)
+        self.leads = CampaignLeadsModel(self.bridge, self)
         self.leads_table = table_view(self.leads)
-        for column, width in enumerate((150, 180, 100, 80, 140)):
+        for column, width in enumerate((130, 120, 90, 70, 170, 110)):
             self.leads_table.horizontalHeader().resizeSection(column, width)
         fit_header_sections(self.leads_table)
         leads_layout.addWidget(self.leads_table, 1)
         self.leads.loaded.connect(self._leads_loaded)
         self.leads_table.selectionModel().selectionChanged.connect(lambda *_: self._lead_chosen())
+        self.leads_table.clicked.connect(self._lead_clicked)
         self.confirmation: QWidget | None = None
+        self.progress_panel = CampaignProgressPanel()
+        self.progress_panel.setMinimumWidth(PROGRESS_MIN_WIDTH)
+        ctx.theme_changed.connect(lambda _: self.progress_panel.redraw())
+        self._stats_timer = QTimer(self)
+        self._stats_timer.setSingleShot(True)
+        self._stats_timer.setInterval(STATS_DEBOUNCE_MS)
+        self._stats_timer.timeout.connect(self.load_stats)
+        self.stats_loads = 0  # stats answers shown so far
 
+        below = QSplitter(Qt.Orientation.Horizontal)
+        below.addWidget(leads_panel)
+        below.addWidget(self.progress_panel)
+        below.setSizes([760, 480])
+        below.setChildrenCollapsible(False)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.editor)
-        splitter.addWidget(leads_panel)
-        splitter.setSizes([520, 300])
+        splitter.addWidget(below)
+        splitter.setSizes([430, 420])
         splitter.setChildrenCollapsible(False)
-        self.page.addWidget(splitter, 1)
+        self.do_not_call = DoNotCallPanel(self.bridge)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(splitter, "Campaigns")
+        self.tabs.addTab(self.do_not_call, "Do not call")
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.page.addWidget(self.tabs, 1)
         self.report: ImportReport | None = None
         self.progress: QProgressDialog | None = None
         self._pending = 0
@@ -234,6 +260,7 @@ class CampaignsView(View):
         self._pending = 2
         self.editor.refresh()
         self._load_choices()
+        self.do_not_call.refresh()
 
     def _load_choices(self) -> None:
         async def both(api: Client) -> tuple[list[Record], list[Record]]:
@@ -271,42 +298,70 @@ class CampaignsView(View):
         if self._pending == 0:
             self.loaded.emit()
 
+    def _tab_changed(self, index: int) -> None:
+        on_campaigns = index == 0
+        for widget in (self.start_hint, *self.action_buttons.values()):
+            widget.setVisible(on_campaigns)
+
     def _campaign_selected(self, campaign: Record) -> None:
         ident = str(campaign["id"])
         self.leads.load(lambda api, page, limit: api.leads(ident).list(page=page, limit=limit,
                                                                         sort_order="asc"))
         self._update_actions()
+        self.load_stats()
 
     def _new_campaign(self) -> None:
         """A campaign being made has no leads yet: nothing to import into or start until saved."""
         self.leads.load(None)
         self._show_leads_total()
         self._update_actions()
+        self.progress_panel.clear()
+
+    def _current_id(self) -> str:
+        return str((self.editor.current or {}).get("id") or "")
+
+    # -- the campaign's figures ------------------------------------------------------------------
+
+    def load_stats(self) -> None:
+        """The shown campaign's figures, fetched now."""
+        ident = self._current_id()
+        if not ident:
+            self.progress_panel.clear()
+            return
+
+        def arrived(stats: Record) -> None:
+            if stats.get("campaign_id") == self._current_id():
+                self.progress_panel.show_stats(stats)
+                self.stats_loads += 1
+
+        self.bridge.call(lambda api: api.campaign_stats(ident), arrived, lambda exc: None,
+                         context=self)
+
+    def _stats_soon(self) -> None:
+        """Fetch the figures once a burst of progress events has passed (at most one request per
+        ``STATS_DEBOUNCE_MS``)."""
+        if not self._stats_timer.isActive():
+            self._stats_timer.start()
+
+    # -- actions ---------------------------------------------------------------------------------
 
     def start_blocker(self) -> str:
         """Why Start cannot start the shown campaign ("" when it can)."""
-        campaign = self.editor.current
-        if campaign is None:
-            return "Save the campaign first"
-        status = campaign.get("status")
-        if status == "running":
-            return "The campaign is running"
-        if status in ("completed", "canceled"):
-            return f"The campaign is {fmt.label(status).lower()}"
-        if not campaign.get("agent_id"):
-            return "Choose an agent first"
-        if not self.leads.loading and self.leads.total == 0:
-            return "Import leads first"
-        return ""
+        return self.blockers()["start"]
+
+    def blockers(self) -> dict[str, str]:
+        """Why each of start, pause, resume and cancel cannot be done now ("" when it can)."""
+        known = self.editor.current is not None and not self.leads.loading
+        return action_blockers(self.editor.current, leads_total=self.leads.total if known else None)
 
     def _update_actions(self) -> None:
         campaign = self.editor.current
-        blocker = self.start_blocker()
-        self.start_button.setEnabled(not blocker)
-        self.start_button.setToolTip(blocker or "Start placing the campaign's calls")
-        self.start_hint.setText(blocker if campaign is None or campaign.get("status") != "running" else "")
-        self.pause_button.setEnabled(campaign is not None and campaign.get("status") in ("running",
-                                                                                           "scheduled"))
+        blockers = self.blockers()
+        for action, widget in self.action_buttons.items():
+            widget.setEnabled(not blockers[action])
+            widget.setToolTip(blockers[action] or ACTION_HINTS[action])
+        status = (campaign or {}).get("status")
+        self.start_hint.setText(blockers["start"] if campaign is None or status == "draft" else "")
         self.import_button.setEnabled(campaign is not None)
         self.import_button.setToolTip("Add leads from a CSV file (phone_number, name, other columns)"
                                       if campaign is not None else "Save the campaign first")
@@ -316,6 +371,17 @@ class CampaignsView(View):
         rows = self.leads_table.selectionModel().selectedRows()
         chosen = bool(rows) and self.leads.record(rows[0].row()) is not None
         self.delete_lead_button.setEnabled(self.editor.current is not None and chosen)
+
+    def _lead_clicked(self, index: QModelIndex) -> None:
+        call_id = self.leads.call_at(index)
+        if call_id:
+            self.open_call(call_id)
+
+    def open_call(self, call_id: str) -> None:
+        """A lead's call in the Calls view."""
+        show_view = getattr(self.window(), "show_view", None)
+        if show_view is not None:
+            show_view("calls").open_call_when_loaded(call_id)
 
     def ask_delete_lead(self) -> None:
         campaign = self.editor.current
@@ -329,31 +395,40 @@ class CampaignsView(View):
                                     lambda: self.delete_lead(campaign_id, lead_id))
 
     def delete_lead(self, campaign_id: str, lead_id: str) -> None:
-        self.bridge.call(lambda api: api.leads(campaign_id).delete(lead_id),
+        self.bridge.call(lambda api: api.delete_lead(campaign_id, lead_id),
                          lambda _: self._lead_deleted(lead_id),
-                         lambda exc: inform(self, "Delete lead", f"The lead was not deleted: {exc}",
+                         lambda exc: inform(self, "Delete lead",
+                                            f"The lead was not deleted. {plain_error(exc)}",
                                             error=True))
 
     def _lead_deleted(self, lead_id: str) -> None:
         if self.leads.row_of(lead_id) >= 0:
             self.leads.remove(lead_id)
             self.leads.total = max(0, self.leads.total - 1)
+            self._stats_soon()
         self._show_leads_total()
         self._update_actions()
 
     def _event(self, event: Event) -> None:
-        """Campaigns and their leads as other windows and scripts change them."""
+        """Campaigns and their leads as the dialer, other windows and scripts change them."""
         self.editor.follow(event)
-        current = str((self.editor.current or {}).get("id", ""))
-        if isinstance(event, CampaignLeadsImported) and event.campaign_id == current and not self.progress:
+        current = self._current_id()
+        if isinstance(event, CampaignProgress):
+            if event.campaign_id == current:
+                self.leads.apply_progress(event)
+                self._stats_soon()
+        elif isinstance(event, CampaignLeadsImported) and event.campaign_id == current and not self.progress:
             self._campaign_selected(self.editor.current or {})
         elif isinstance(event, RecordEvent) and event.resource == "lead" and event.change == "deleted":
             self._lead_deleted(event.record_id)
+        elif isinstance(event, RecordEvent) and event.resource == "campaign" and event.record_id == current:
+            self._update_actions()
+            self._stats_soon()
 
     def select(self, campaign_id: str) -> None:
         self.editor.select(campaign_id)
 
-    # -- start / pause ---------------------------------------------------------------------------
+    # -- start / pause / resume / cancel ---------------------------------------------------------
 
     def start(self) -> None:
         self._lifecycle(lambda api, ident: api.start_campaign(ident))
@@ -361,13 +436,36 @@ class CampaignsView(View):
     def pause(self) -> None:
         self._lifecycle(lambda api, ident: api.pause_campaign(ident))
 
+    def resume(self) -> None:
+        self._lifecycle(lambda api, ident: api.resume_campaign(ident))
+
+    def ask_cancel(self) -> None:
+        campaign = self.editor.current
+        if campaign is None:
+            return
+        self.confirmation = confirm(
+            self, "Cancel campaign",
+            f"Cancel the campaign {campaign.get('name') or ''}? Its leads waiting to be called "
+            "will not be called, and a canceled campaign cannot be started again. Calls under way "
+            "go on until they end.", self.cancel, "Cancel campaign")
+
+    def cancel(self) -> None:
+        self._lifecycle(lambda api, ident: api.cancel_campaign(ident))
+
     def _lifecycle(self, action: Any) -> None:
         campaign = self.editor.current
         if campaign is None:
             return
         ident = str(campaign["id"])
         self.bridge.call(lambda api: action(api, ident), self._lifecycle_done,
-                         lambda exc: inform(self, "Campaign", str(exc), error=True))
+                         lambda exc: self._lifecycle_failed(ident, exc))
+
+    def _lifecycle_failed(self, ident: str, exc: Exception) -> None:
+        """The engine refused (another window moved the campaign meanwhile, say): its reason in
+        plain words, and the campaign as it is now."""
+        self.confirmation = inform(self, "Campaign", plain_error(exc), error=True)
+        self.bridge.call(lambda api: api.campaigns.get(ident), self._lifecycle_done,
+                         lambda _: None, context=self)
 
     def _lifecycle_done(self, campaign: Record) -> None:
         if campaign.get("id"):
@@ -377,6 +475,7 @@ class CampaignsView(View):
             elif self.editor.current is not None and self.editor.current.get("id") == campaign["id"]:
                 self.editor.current = campaign
         self._update_actions()
+        self._stats_soon()
         self.ctx.records_changed.emit("campaign")
 
     # -- CSV import ------------------------------------------------------------------------------

@@ -72,7 +72,8 @@ class LiveView(View):
         self._tick.setInterval(TICK_MS)
         self._tick.timeout.connect(self.model.tick)
         self._tick.start()
-        ctx.records_changed.connect(lambda kind: self._load_agents() if kind == "agent" else None)
+        self._campaigns_asked: set[str] = set()  # campaigns whose names were asked for
+        ctx.records_changed.connect(self._records_changed)
 
     def activate(self) -> None:
         """Shown again (the rail's Live entry): a call that ended meanwhile is not reopened, the
@@ -92,12 +93,34 @@ class LiveView(View):
             if self.bridge.snapshots:  # the board was built after the last snapshot went by
                 self.bridge.resync_events()
 
+    def _records_changed(self, kind: str) -> None:
+        if kind == "agent":
+            self._load_agents()
+        elif kind == "campaign":
+            self._load_campaigns()
+
     def _load_agents(self) -> None:
         self.bridge.call(lambda api: api.agents.all(), self._got_agents, lambda exc: None, context=self)
+        self._load_campaigns()
 
     def _got_agents(self, agents: list[Record]) -> None:
         self.model.agent_names = {a["id"]: a.get("name", "") for a in agents}
         self.model.layoutChanged.emit()
+
+    def _load_campaigns(self) -> None:
+        """The campaigns' names: a campaign's call shows its campaign beside the agent."""
+        self._campaigns_asked |= self.model.unknown_campaigns()
+        self.bridge.call(lambda api: api.campaigns.all(), self._got_campaigns, lambda exc: None,
+                         context=self)
+
+    def _got_campaigns(self, campaigns: list[Record]) -> None:
+        self.model.campaign_names = {c["id"]: c.get("name", "") for c in campaigns}
+        self.model.layoutChanged.emit()
+
+    def _campaigns_wanted(self) -> None:
+        """A call of a campaign whose name is not known yet (one made after the names came)."""
+        if self.model.unknown_campaigns() - self._campaigns_asked:
+            self._load_campaigns()
 
     def _fetch_call(self, call_id: str, attempt: int = 0) -> None:
         """The call's row (caller, agent, times). A call that has just begun may not be written
@@ -163,6 +186,7 @@ class LiveView(View):
             self.loaded.emit()
 
     def _changed(self) -> None:
+        self._campaigns_wanted()
         count = self.model.rowCount()
         self.stack.setCurrentWidget(self.table if count else self.empty)
         if count and not self.table.currentIndex().isValid():

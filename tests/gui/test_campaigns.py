@@ -37,5 +37,6 @@ def test_start_and_pause_buttons_change_the_status(console: Console, qtbot: QtBo
     campaigns.pause_button.click()
     qtbot.waitUntil(lambda: (campaigns.editor.current or {}).get("status") == "paused", timeout=10_000)
     assert shown_status() == "Paused"
-    assert campaigns.start_button.isEnabled() and not campaigns.pause_button.isEnabled()
+    assert not campaigns.start_button.isEnabled() and not campaigns.pause_button.isEnabled()
+    assert campaigns.resume_button.isEnabled()
     assert run_api(engine_server, lambda api: api.campaigns.get(campaign["id"]))["status"] == "paused"
