@@ -88,7 +88,7 @@ class CampaignProgressPanel(QFrame):
         self._draw({})
 
     def show_stats(self, stats: dict[str, object]) -> None:
-        figures = Figures.of(stats)  # type: ignore[arg-type]
+        figures = Figures.of(stats)
         self.figures = figures
         self.bar.setRange(0, max(1, figures.total))
         self.bar.setValue(min(figures.done, max(1, figures.total)))
