@@ -25,7 +25,8 @@ ENV = {"HF_HUB_OFFLINE": "1"}
 
 
 async def _new_calls(api: Client, since: str) -> list[dict[str, Any]]:
-    return (await api.list_calls(since=since, limit=100)).items
+    """The demo callers' calls since ``since`` (inbound; the demo's campaign dials out too)."""
+    return (await api.list_calls(since=since, direction="inbound", limit=100)).items
 
 
 async def test_demo_callers_keep_calls_going_until_switched_off(tmp_path: Path) -> None:
