@@ -34,6 +34,7 @@ from engine.agents.slots import parse_date, parse_time
 from engine.agents.tools import OPT_OUT, SCHEDULE_CALLBACK
 from engine.speech.frames import ToolCall
 from engine.store import Call, Campaign, DoNotCall, Lead, ScheduledCallback, row_dict, session_scope
+from engine.store.numbers import to_e164
 from engine.store.timeutil import utcnow
 
 OPT_OUT_REASON = "caller asked"
@@ -60,12 +61,9 @@ class CallbackError(ValueError):
 def e164(field: str, value: str) -> str:
     """``value`` as an E.164 number, or CallbackError naming ``field``."""
     try:
-        parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        raise CallbackError(field, f"{value!r} is not a phone number (E.164, e.g. +14155550123)") from None
-    if not phonenumbers.is_possible_number(parsed):
-        raise CallbackError(field, f"{value!r} has too few or too many digits for a phone number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return to_e164(value)
+    except ValueError as exc:
+        raise CallbackError(field, str(exc)) from None
 
 
 def number_zone(number: str, fallback: str = "UTC") -> ZoneInfo:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import phonenumbers
 from sqlmodel import Session, SQLModel, select
 
 from engine.api.auth import Principal
@@ -20,19 +19,15 @@ from engine.store import (
     SipTrunk,
     ToolTemplate,
 )
-
-E164_HINT = "write it with + and the country code, e.g. +14155550123"
+from engine.store.numbers import to_e164
 
 
 def e164(field: str, value: str) -> str:
     """The number in E.164 form, or a 422 naming the field (in plain words, not the parser's)."""
     try:
-        parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        raise invalid(field, f"“{value}” is not a phone number: {E164_HINT}") from None
-    if not phonenumbers.is_possible_number(parsed):
-        raise invalid(field, f"“{value}” has too few or too many digits for a phone number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return to_e164(value)
+    except ValueError as exc:
+        raise invalid(field, str(exc)) from None
 
 
 def reference(session: Session, principal: Principal, model: type[SQLModel], field: str,
