@@ -32,6 +32,7 @@ from sqlmodel import col, select
 
 from engine.agents.slots import parse_date, parse_time
 from engine.agents.tools import OPT_OUT, SCHEDULE_CALLBACK
+from engine.events import CallbackChanged, EventBus
 from engine.speech.frames import ToolCall
 from engine.store import Call, Campaign, DoNotCall, Lead, ScheduledCallback, row_dict, session_scope
 from engine.store.numbers import to_e164
@@ -198,6 +199,12 @@ def schedule_callback(db: SqlEngine, request: CallbackRequest, now: datetime | N
 def opt_out(db: SqlEngine, organization_id: str, call_id: str, now: datetime | None = None) -> dict[str, Any]:
     """Blocking: the call's other party goes on the do-not-call list, its leads become
     do_not_call and its scheduled callbacks are canceled; what was done."""
+    return opting_out(db, organization_id, call_id, now)[0]
+
+
+def opting_out(db: SqlEngine, organization_id: str, call_id: str,
+               now: datetime | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """:func:`opt_out`: what was done, and the rows of the callbacks it canceled."""
     now = now or utcnow()
     with session_scope(db) as session:
         call = session.get(Call, call_id)
@@ -222,13 +229,15 @@ def opt_out(db: SqlEngine, organization_id: str, call_id: str, now: datetime | N
             col(Lead.status).in_(WAITING_LEADS)).values(
             status="do_not_call", outcome="do_not_call", next_attempt_at=None, updated_at=now))
         leads += int(result.rowcount)  # type: ignore[attr-defined]
-        canceled = session.execute(update(ScheduledCallback).where(
-            col(ScheduledCallback.organization_id) == organization_id,
-            col(ScheduledCallback.to_number) == number,
-            col(ScheduledCallback.status) == "scheduled").values(
-            status="canceled", status_reason="do_not_call", updated_at=now))
-        return {"number": number, "added": listed is None, "leads_blocked": leads,
-                "callbacks_canceled": int(canceled.rowcount)}  # type: ignore[attr-defined]
+        canceled = list(session.exec(select(ScheduledCallback).where(
+            ScheduledCallback.organization_id == organization_id,
+            ScheduledCallback.to_number == number, ScheduledCallback.status == "scheduled")).all())
+        for callback in canceled:
+            callback.status, callback.status_reason, callback.updated_at = (
+                "canceled", "do_not_call", now)
+        session.flush()
+        return ({"number": number, "added": listed is None, "leads_blocked": leads,
+                 "callbacks_canceled": len(canceled)}, [row_dict(c) for c in canceled])
 
 
 def callback_note(variables: Mapping[str, Any]) -> str | None:
@@ -249,10 +258,17 @@ def callback_note(variables: Mapping[str, Any]) -> str | None:
 class EngineTools:
     """Runs the engine's own tools for one call (off the event loop)."""
 
-    def __init__(self, db: SqlEngine, organization_id: str, call_id: str) -> None:
+    def __init__(self, db: SqlEngine, organization_id: str, call_id: str,
+                 bus: EventBus | None = None) -> None:
         self.db = db
         self.organization_id = organization_id
         self.call_id = call_id
+        self.bus = bus  # told of each callback scheduled or canceled (``callback.changed``)
+
+    def _changed(self, rows: list[dict[str, Any]]) -> None:
+        if self.bus is not None:
+            for row in rows:
+                self.bus.emit(CallbackChanged.of(row))
 
     async def run(self, call: ToolCall) -> dict[str, Any]:
         """The tool's answer; raises CallbackError / LookupError when it cannot be done."""
@@ -263,10 +279,13 @@ class EngineTools:
                 when=str(arguments.get("when") or ""), reason=str(arguments.get("reason") or ""),
                 instructions=str(arguments.get("instructions") or ""))
             row = await asyncio.to_thread(schedule_callback, self.db, request)
+            self._changed([row])
             return {"ok": True, "callback_id": row["id"], "scheduled_at": row["scheduled_at"],
                     "to_number": row["to_number"]}
         if call.type == OPT_OUT or call.name == OPT_OUT:
-            done = await asyncio.to_thread(opt_out, self.db, self.organization_id, self.call_id)
+            done, canceled = await asyncio.to_thread(opting_out, self.db, self.organization_id,
+                                                     self.call_id)
+            self._changed(canceled)
             return {"ok": True, **done}
         raise LookupError(f"{call.name} is not one of the engine's tools")
 
@@ -284,6 +303,7 @@ __all__ = [
     "e164",
     "number_zone",
     "opt_out",
+    "opting_out",
     "other_party",
     "schedule_callback",
 ]

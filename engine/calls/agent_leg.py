@@ -160,7 +160,7 @@ class AgentLegs:
                 "from_number": call.from_number, "to_number": call.to_number,
                 "direction": call.direction})
         leg = AgentLeg(self, call, records, hangup, agent)
-        engine_tools = EngineTools(self.db, call.organization_id, call.call_id)
+        engine_tools = EngineTools(self.db, call.organization_id, call.call_id, self.bus)
 
         async def run_tool(tool_call: ToolCall) -> Mapping[str, Any]:
             if tool_call.type in ENGINE_TOOL_TYPES:  # scheduling a callback, opting out

@@ -10,24 +10,43 @@ places it twice: a ``dialing`` callback whose call did not end is settled as the
 are (answered: completed, else failed). Its call carries the reason and instructions as dynamic
 variables (``callback_reason``, ``callback_instructions``), which the agent is told at the start
 (:func:`engine.agents.call_tools.callback_note`).
+
+A callback of a paused campaign is held (not due) until the campaign resumes; canceling a
+campaign cancels its scheduled callbacks (:func:`cancel_campaign_callbacks`), and one of a
+canceled campaign found due is canceled rather than placed. Each change answers the callback's
+row, which the dialer sends as a ``callback.changed`` event.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import func, update
-from sqlmodel import col, select
+from sqlalchemy import func, or_, update
+from sqlmodel import Session, col, select
 
 from engine.campaigns.hours import CallingWindow, WindowError
 from engine.campaigns.leads import ENGINE_RESTART, blocked_numbers, variables_of
 from engine.campaigns.outcomes import ENDED_CALL
 from engine.campaigns.zones import lead_zone
-from engine.store import Call, CallEvent, Campaign, Lead, PhoneNumber, ScheduledCallback, session_scope
+from engine.store import (
+    Call,
+    CallEvent,
+    Campaign,
+    Lead,
+    PhoneNumber,
+    ScheduledCallback,
+    row_dict,
+    session_scope,
+)
 
 CALLBACKS_READ = 100  # due callbacks read in one pass
+HELD_BY = ("paused",)  # a callback of a campaign in one of these waits until it leaves it
+CAMPAIGN_CANCELED = "campaign canceled"  # the status reason of a callback its campaign's cancel ended
+
+Row = dict[str, Any]  # a callback's row as a dict (times as ISO text), for its event
 
 
 @dataclass(frozen=True)
@@ -39,20 +58,29 @@ class Placement:
     campaign_id: str | None
 
 
+def _not_held() -> Any:
+    """A callback without a campaign, or of a campaign that does not hold its callbacks."""
+    held = select(Campaign.id).where(col(Campaign.status).in_(HELD_BY))
+    return or_(col(ScheduledCallback.campaign_id).is_(None),
+               col(ScheduledCallback.campaign_id).not_in(held))
+
+
 def due(db: SqlEngine, now: datetime, limit: int = CALLBACKS_READ) -> list[str]:
-    """Ids of the scheduled callbacks whose time has come, earliest first."""
+    """Ids of the scheduled callbacks whose time has come, earliest first (those of a paused
+    campaign wait)."""
     with session_scope(db) as session:
         return list(session.exec(
             select(ScheduledCallback.id).where(ScheduledCallback.status == "scheduled",
-                                               col(ScheduledCallback.dial_at) <= now)
+                                               col(ScheduledCallback.dial_at) <= now, _not_held())
             .order_by(col(ScheduledCallback.dial_at), col(ScheduledCallback.id)).limit(limit)).all())
 
 
 def next_due(db: SqlEngine) -> datetime | None:
-    """When the earliest scheduled callback is due."""
+    """When the earliest scheduled callback is due (one of a paused campaign is not: its
+    campaign's resume wakes the dialer)."""
     with session_scope(db) as session:
         return session.exec(select(func.min(ScheduledCallback.dial_at)).where(
-            ScheduledCallback.status == "scheduled")).one()
+            ScheduledCallback.status == "scheduled", _not_held())).one()
 
 
 def _window_opens(callback: ScheduledCallback, campaign: Campaign | None,
@@ -69,30 +97,45 @@ def _window_opens(callback: ScheduledCallback, campaign: Campaign | None,
     return window.next_open(now, tz)
 
 
+@dataclass(frozen=True)
+class Claim:
+    """What claiming a due callback did: its placement (None: not placed now), and its row
+    when it changed (dialling, moved to its campaign's next opening, failed, canceled)."""
+
+    placement: Placement | None = None
+    changed: Row | None = None
+
+
 def claim(db: SqlEngine, callback_id: str, call_id: str, now: datetime,
-          ringing_timeout_s: int) -> Placement | None:
-    """Claims a due callback and writes its queued call, in one transaction: the placement, or
-    None when it is not to be placed now (moved to its campaign's next opening, canceled meanwhile,
-    or failed: its number is on the do-not-call list, or it has no agent to call with)."""
+          ringing_timeout_s: int) -> Claim:
+    """Claims a due callback and writes its queued call, in one transaction. It is not placed
+    now when it was canceled meanwhile, its campaign is paused (held), its time moved to its
+    campaign's next opening, or it ends here: failed (its number is on the do-not-call list, it
+    has no agent to call with) or canceled (its campaign was)."""
     with session_scope(db) as session:
         callback = session.get(ScheduledCallback, callback_id)
         if callback is None or callback.status != "scheduled" or callback.dial_at > now:
-            return None
+            return Claim()
         campaign = session.get(Campaign, callback.campaign_id) if callback.campaign_id else None
+        if campaign is not None and campaign.status in HELD_BY:
+            return Claim()
+        if campaign is not None and campaign.status == "canceled":
+            _finish(callback, "canceled", CAMPAIGN_CANCELED, now)
+            return Claim(changed=row_dict(callback))
         lead = session.get(Lead, callback.lead_id) if callback.lead_id else None
         opens = _window_opens(callback, campaign, lead, now)
         if opens > now:
             callback.dial_at, callback.updated_at = opens, now
-            return None
+            return Claim(changed=row_dict(callback))
         if blocked_numbers(session, callback.organization_id, [callback.to_number]):
             _finish(callback, "failed", "do_not_call", now)
-            return None
+            return Claim(changed=row_dict(callback))
         source = session.get(Call, callback.call_id) if callback.call_id else None
         agent_id = (campaign.agent_id if campaign is not None else None) or (
             source.agent_id if source is not None else None)
         if agent_id is None:
             _finish(callback, "failed", "no agent to call back with", now)
-            return None
+            return Claim(changed=row_dict(callback))
         number_id = (campaign.phone_number_id if campaign is not None else None) or (
             source.phone_number_id if source is not None else None)
         number = session.get(PhoneNumber, number_id) if number_id else None
@@ -104,7 +147,7 @@ def claim(db: SqlEngine, callback_id: str, call_id: str, now: datetime,
                                             col(ScheduledCallback.status) == "scheduled")
             .values(status="dialing", callback_call_id=call_id, updated_at=now))
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return None
+            return Claim()
         before = dict(source.dynamic_variables or {}) if source is not None else {}
         variables = {**(variables_of(lead) if lead is not None else {}), **before,
                      "callback_id": callback.id, "callback_reason": callback.reason,
@@ -126,16 +169,17 @@ def claim(db: SqlEngine, callback_id: str, call_id: str, now: datetime,
                               occurred_at=now, actor=f"callback:{callback.id}",
                               payload={"to_number": callback.to_number, "callback_id": callback.id,
                                        "scheduled_at": callback.scheduled_at.isoformat()}))
-        return Placement(callback.id, call_id, callback.campaign_id)
+        session.refresh(callback)
+        return Claim(Placement(callback.id, call_id, callback.campaign_id), row_dict(callback))
 
 
 def _finish(callback: ScheduledCallback, status: str, reason: str | None, now: datetime) -> None:
     callback.status, callback.status_reason, callback.updated_at = status, reason, now
 
 
-def settle(db: SqlEngine, call_id: str, now: datetime, *, dead: bool = False) -> str | None:
+def settle(db: SqlEngine, call_id: str, now: datetime, *, dead: bool = False) -> Row | None:
     """The callback placed by this call takes how the call ended (answered: completed, else
-    failed); its new status, or None (no such callback, or the call has not ended). With ``dead``
+    failed); its row, or None (no such callback, or the call has not ended). With ``dead``
     (its engine died during it) a call that has not ended is ended here."""
     with session_scope(db) as session:
         callback = session.exec(select(ScheduledCallback).where(
@@ -153,7 +197,7 @@ def settle(db: SqlEngine, call_id: str, now: datetime, *, dead: bool = False) ->
         reason = None if answered else (call.disconnect_reason or call.status if call is not None
                                         else "call missing")
         _finish(callback, "completed" if answered else "failed", reason, now)
-        return callback.status
+        return row_dict(callback)
 
 
 def dialing(db: SqlEngine) -> list[str]:
@@ -177,4 +221,16 @@ def cancel(db: SqlEngine, organization_id: str, callback_id: str,
         return row
 
 
-__all__ = ["CALLBACKS_READ", "Placement", "cancel", "claim", "dialing", "due", "next_due", "settle"]
+def cancel_campaign_callbacks(session: Session, campaign_id: str, now: datetime) -> list[Row]:
+    """Cancels the campaign's scheduled callbacks (its cancel, in the caller's transaction);
+    their rows."""
+    rows = list(session.exec(select(ScheduledCallback).where(
+        ScheduledCallback.campaign_id == campaign_id, ScheduledCallback.status == "scheduled")).all())
+    for row in rows:
+        _finish(row, "canceled", CAMPAIGN_CANCELED, now)
+        session.add(row)
+    return [row_dict(row) for row in rows]
+
+
+__all__ = ["CALLBACKS_READ", "CAMPAIGN_CANCELED", "HELD_BY", "Claim", "Placement", "Row", "cancel",
+           "cancel_campaign_callbacks", "claim", "dialing", "due", "next_due", "settle"]

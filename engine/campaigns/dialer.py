@@ -6,7 +6,8 @@ that are due, claims and dials the leads that may be called now, defers those ou
 calling hours to when their window opens, and completes the campaigns with nobody left to call;
 it answers when the next pass is due. The same pass places the scheduled callbacks that are due
 (:mod:`.callbacks`): inside their campaign's calling hours, one at a time per claim, counted in
-their campaign's concurrency while they are under way. The time comes from an injected clock, and calls are
+their campaign's concurrency while they are under way; each change of a callback is sent as a
+``callback.changed`` event. The time comes from an injected clock, and calls are
 placed through a :class:`Placer`, so the whole policy runs in virtual time in the tests; in the
 engine the placer is the telephony service (:class:`TelephonyPlacer`).
 
@@ -31,7 +32,7 @@ from engine.campaigns import leads as store
 from engine.campaigns.hours import CallingWindow, WindowError
 from engine.campaigns.pacing import Pacer
 from engine.campaigns.zones import lead_zone
-from engine.events import CampaignProgress, CampaignUpdated, EventBus
+from engine.events import CallbackChanged, CampaignProgress, CampaignUpdated, Event, EventBus
 from engine.events.base import iso
 from engine.store import new_id, row_dict, utcnow
 
@@ -175,11 +176,12 @@ class Dialer:
         """Places the scheduled callbacks that are due; when the next one is."""
         for callback_id in await asyncio.to_thread(callbacks.due, self.db, now):
             call_id = new_id()
-            placed = await asyncio.to_thread(callbacks.claim, self.db, callback_id, call_id, now,
-                                             self.ringing_timeout_s)
-            if placed is not None:
+            claimed = await asyncio.to_thread(callbacks.claim, self.db, callback_id, call_id, now,
+                                              self.ringing_timeout_s)
+            if claimed.placement is not None:
                 log.info("callback %s: placing call %s", callback_id, call_id)
-                self._place(call_id, placed.campaign_id or "", self.clock())
+                self._place(call_id, claimed.placement.campaign_id or "", self.clock())
+            self._callback_changed(claimed.changed)
         later = await asyncio.to_thread(callbacks.next_due, self.db)
         return None if later is None else max(later, now + timedelta(seconds=MIN_WAIT_S))
 
@@ -195,8 +197,10 @@ class Dialer:
                 await self._progress(change)
         for call_id in await asyncio.to_thread(callbacks.dialing, self.db):
             if call_id not in self.live:
-                status = await asyncio.to_thread(callbacks.settle, self.db, call_id, now, dead=True)
-                log.info("the callback call %s was under way at a restart: %s", call_id, status)
+                row = await asyncio.to_thread(callbacks.settle, self.db, call_id, now, dead=True)
+                log.info("the callback call %s was under way at a restart: %s", call_id,
+                         row["status"] if row is not None else None)
+                self._callback_changed(row)
         self._recovered = True
 
     async def _settle(self, now: datetime) -> None:
@@ -205,7 +209,7 @@ class Dialer:
         await self.placer.settled()
         for call_id in sorted(self._ended):
             change = await asyncio.to_thread(store.settle, self.db, call_id, now)
-            await asyncio.to_thread(callbacks.settle, self.db, call_id, now)
+            self._callback_changed(await asyncio.to_thread(callbacks.settle, self.db, call_id, now))
             self._ended.discard(call_id)
             if change is not None:
                 await self._progress(change)
@@ -293,7 +297,11 @@ class Dialer:
         if row is not None:
             self._emit(CampaignUpdated(organization_id=row["organization_id"], record=row))
 
-    def _emit(self, event: CampaignProgress | CampaignUpdated) -> None:
+    def _callback_changed(self, row: callbacks.Row | None) -> None:
+        if row is not None:
+            self._emit(CallbackChanged.of(row))
+
+    def _emit(self, event: Event) -> None:
         if self.bus is not None:
             self.bus.emit(event)
 

@@ -31,7 +31,7 @@ from engine.events.calls import (
     TranscriptFinal,
     TranscriptPartial,
 )
-from engine.events.campaigns import CampaignProgress
+from engine.events.campaigns import CallbackChanged, CampaignProgress
 from engine.events.records import (
     AgentCreated,
     AgentDeleted,
@@ -112,6 +112,7 @@ __all__ = [
     "CallParticipantLeft",
     "CallUpdated",
     "CallWhisper",
+    "CallbackChanged",
     "CampaignCreated",
     "CampaignDeleted",
     "CampaignLeadsImported",

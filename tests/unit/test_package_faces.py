@@ -119,6 +119,7 @@ CURATED_FACES: dict[str, list[str]] = {
         "CallParticipantLeft",
         "CallUpdated",
         "CallWhisper",
+        "CallbackChanged",
         "CampaignCreated",
         "CampaignDeleted",
         "CampaignLeadsImported",

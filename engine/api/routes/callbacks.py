@@ -1,8 +1,8 @@
 """Scheduled callbacks: a supervisor schedules one for a call's other party
 (``POST /v1/calls/{id}/callback``), the organization's callbacks are listed (all, or a
-campaign's) and a scheduled one can be canceled. The brains schedule theirs with the
-``schedule_callback`` tool (:mod:`engine.agents.call_tools`); the dialer places them
-(:mod:`engine.campaigns.callbacks`)."""
+campaign's, each with its lead's name) and a scheduled one can be canceled. The brains schedule
+theirs with the ``schedule_callback`` tool (:mod:`engine.agents.call_tools`); the dialer places them
+(:mod:`engine.campaigns.callbacks`). Each change is sent as a ``callback.changed`` event."""
 
 # No ``from __future__ import annotations``: FastAPI reads the body models from the signatures.
 
@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
 from engine.agents.call_tools import (
@@ -22,11 +22,12 @@ from engine.agents.call_tools import (
     schedule_callback,
 )
 from engine.api.auth import Principal, principal_from
-from engine.api.crud import MAX_LIMIT, get_owned, page_of
+from engine.api.crud import MAX_LIMIT, emit, get_owned, page_of
 from engine.api.errors import ApiError, invalid, not_found
 from engine.api.serialize import to_api
 from engine.campaigns.callbacks import cancel
-from engine.store import CALLBACK_STATUSES, Campaign, ScheduledCallback
+from engine.events import CallbackChanged
+from engine.store import CALLBACK_STATUSES, Campaign, Lead, ScheduledCallback
 from engine.store.timeutil import utcnow
 
 router = APIRouter(tags=["callbacks"])
@@ -68,6 +69,7 @@ async def create_callback(request: Request, call_id: str, body: CallbackCreate,
         raise not_found("call", call_id) from None
     except CallbackError as exc:
         raise invalid(exc.field, exc.message) from None
+    emit(request, CallbackChanged.of(row))
     _kick(request)
     return row
 
@@ -88,10 +90,15 @@ def _page(db: Any, principal: Principal, page: int, limit: int, **filters: str |
         rows = session.execute(select(ScheduledCallback).where(*where)  # type: ignore[arg-type]
                                .order_by(ScheduledCallback.dial_at, ScheduledCallback.id)  # type: ignore[arg-type]
                                .offset((page - 1) * limit).limit(limit)).scalars().all()
-        return page_of([to_api(r) for r in rows], page, limit, total)
+        lead_ids = {r.lead_id for r in rows if r.lead_id}
+        names = {lead.id: lead.name for lead in session.execute(
+            select(Lead).where(col(Lead.id).in_(lead_ids))).scalars()} if lead_ids else {}
+        return page_of([{**to_api(r), "lead_name": names.get(r.lead_id or "")} for r in rows],
+                       page, limit, total)
 
 
-@router.get("/v1/callbacks", summary="The organization's scheduled callbacks, soonest first")
+@router.get("/v1/callbacks", summary="The organization's scheduled callbacks, soonest first, "
+                                     "each with its lead's name (lead_name)")
 def list_callbacks(request: Request, principal: Auth,
                    page: Annotated[int, Query(ge=1)] = 1,
                    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
@@ -102,7 +109,8 @@ def list_callbacks(request: Request, principal: Auth,
 
 
 @router.get("/v1/campaigns/{campaign_id}/callbacks",
-            summary="A campaign's scheduled callbacks, soonest first")
+            summary="A campaign's scheduled callbacks, soonest first, each with its lead's name "
+                    "(lead_name)")
 def campaign_callbacks(request: Request, campaign_id: str, principal: Auth,
                        page: Annotated[int, Query(ge=1)] = 1,
                        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
@@ -129,8 +137,10 @@ def cancel_callback(request: Request, callback_id: str, principal: Auth) -> dict
         raise ApiError(409, str(exc), "CONFLICT", "status") from None
     if row is None:
         raise not_found("callback", callback_id)
+    data = to_api(row)
+    emit(request, CallbackChanged.of(data))
     _kick(request)
-    return to_api(row)
+    return data
 
 
 __all__ = ["CallbackCreate", "router"]

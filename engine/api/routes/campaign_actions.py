@@ -1,4 +1,5 @@
-"""Campaign actions beyond CRUD: start, pause, resume and cancel (legal moves only), a campaign's
+"""Campaign actions beyond CRUD: start, pause, resume and cancel (legal moves only; a canceled
+campaign's scheduled callbacks are canceled, a paused one's wait until it resumes), a campaign's
 figures, removing a lead, and importing many leads at once."""
 
 # No ``from __future__ import annotations``: FastAPI reads the body models from the signatures.
@@ -25,7 +26,8 @@ from engine.campaigns import (
     transition,
     zone,
 )
-from engine.events import CampaignLeadsImported, CampaignUpdated, record_event
+from engine.campaigns.callbacks import cancel_campaign_callbacks
+from engine.events import CallbackChanged, CampaignLeadsImported, CampaignUpdated, record_event
 from engine.store import Agent, Campaign, Lead, PhoneNumber, SipTrunk
 from engine.store.timeutil import utcnow
 from engine.store.types import new_id
@@ -90,6 +92,7 @@ def _act(request: Request, campaign_id: str, principal: Principal, action: str) 
             _ready_to_dial(session, campaign, principal)
         if status == "running":
             campaign.started_at = campaign.started_at or now
+        canceled: list[dict[str, Any]] = []
         if status == "canceled":
             # nobody waiting is called any more; attempts under way end as they end
             session.execute(update(Lead).where(
@@ -97,6 +100,7 @@ def _act(request: Request, campaign_id: str, principal: Principal, action: str) 
                 or_(Lead.status == "pending",  # type: ignore[arg-type]
                     and_(Lead.status.in_(RETRYABLE), Lead.next_attempt_at.is_not(None))))  # type: ignore[attr-defined,union-attr]
                 .values(status="canceled", next_attempt_at=None, outcome="canceled", updated_at=now))
+            canceled = cancel_campaign_callbacks(session, campaign_id, now)  # nor called back
             campaign.completed_at = now
         campaign.status = status
         campaign.updated_at = now
@@ -104,6 +108,8 @@ def _act(request: Request, campaign_id: str, principal: Principal, action: str) 
         session.commit()
         data = to_api(campaign)
     emit(request, CampaignUpdated(organization_id=principal.organization_id, record=data))
+    for callback in canceled:
+        emit(request, CallbackChanged.of(callback))
     _kick(request)
     return data
 
