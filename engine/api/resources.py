@@ -6,6 +6,7 @@ from typing import Literal
 
 from engine.api import validators
 from engine.api.crud import Resource
+from engine.campaigns import SETTABLE_LEAD_STATUSES
 from engine.store import (
     Agent,
     AnalysisTemplate,
@@ -56,8 +57,8 @@ RESOURCES: list[Resource] = [
     Resource(
         Lead, "/v1/campaigns/{campaign_id}/leads", "lead", required=("phone_number",),
         read_only=frozenset({"attempts", "last_call_id", "next_attempt_at"}),
-        overrides={"status": Literal["pending", "calling", "completed", "busy", "no_answer",
-                                     "voicemail", "failed", "do_not_call", "canceled"]},
+        # a person sets only these; the dialer's own (calling, completed, ...) are refused
+        overrides={"status": Literal[SETTABLE_LEAD_STATUSES]},
         sorts=("created_at", "name", "status", "attempts"), filters=("status",),
         parent=("campaign_id", Campaign, "campaign_id"), validate=validators.lead,
         # removing a lead depends on its campaign's state: engine.api.routes.campaign_actions

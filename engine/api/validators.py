@@ -8,7 +8,14 @@ from sqlmodel import Session, SQLModel, select
 
 from engine.api.auth import Principal
 from engine.api.errors import ApiError, invalid
-from engine.campaigns import CallingWindow, LifecycleError, WindowError, check_leads_editable, zone
+from engine.campaigns import (
+    CallingWindow,
+    LifecycleError,
+    WindowError,
+    check_lead_status,
+    check_leads_editable,
+    zone,
+)
 from engine.store import (
     Agent,
     AnalysisTemplate,
@@ -172,13 +179,20 @@ def campaign(session: Session, principal: Principal, values: dict[str, Any], row
 
 def lead(session: Session, _: Principal, values: dict[str, Any], row: Any) -> None:
     campaign_id = values.get("campaign_id") or getattr(row, "campaign_id", None)
-    if row is None and campaign_id is not None:
-        owner = session.get(Campaign, campaign_id)
-        if owner is not None:
-            try:
-                check_leads_editable(owner.status, "add one")
-            except LifecycleError as exc:
-                raise ApiError(409, exc.message, "CONFLICT", "status") from None
+    owner = session.get(Campaign, campaign_id) if campaign_id is not None else None
+    if row is None and owner is not None:
+        try:
+            check_leads_editable(owner.status, "add one")
+        except LifecycleError as exc:
+            raise ApiError(409, exc.message, "CONFLICT", "status") from None
+    if row is not None and values.get("status") is not None:
+        try:
+            check_lead_status(values["status"], row.status, owner.status if owner else "draft")
+        except LifecycleError as exc:
+            raise ApiError(409, exc.message, "CONFLICT", "status") from None
+        if values["status"] != row.status:  # queued again now, or never called again
+            values["next_attempt_at"] = None
+            values["outcome"] = values["status"] if values["status"] == "do_not_call" else row.outcome
     if values.get("timezone") is not None:
         try:
             zone("timezone", values["timezone"])

@@ -8,7 +8,13 @@ the store, and places calls through the telephony service.
 
 from engine.campaigns.dialer import Dialer, Placer, TelephonyPlacer
 from engine.campaigns.hours import CallingWindow, WindowError, zone
-from engine.campaigns.lifecycle import LifecycleError, check_leads_editable, transition
+from engine.campaigns.lifecycle import (
+    SETTABLE_LEAD_STATUSES,
+    LifecycleError,
+    check_lead_status,
+    check_leads_editable,
+    transition,
+)
 from engine.campaigns.outcomes import RETRYABLE, Attempt, RetryPolicy, attempt_outcome, next_attempt
 from engine.campaigns.pacing import Pacer
 from engine.campaigns.stats import campaign_stats
@@ -16,6 +22,7 @@ from engine.campaigns.zones import lead_zone, number_zone
 
 __all__ = [
     "RETRYABLE",
+    "SETTABLE_LEAD_STATUSES",
     "Attempt",
     "CallingWindow",
     "Dialer",
@@ -27,6 +34,7 @@ __all__ = [
     "WindowError",
     "attempt_outcome",
     "campaign_stats",
+    "check_lead_status",
     "check_leads_editable",
     "lead_zone",
     "next_attempt",

@@ -217,7 +217,8 @@ def _change(row: Lead) -> LeadChange:
 
 def settle(db: SqlEngine, call_id: str, now: datetime, *, dead: bool = False) -> LeadChange | None:
     """The lead of an ended call takes the attempt's outcome and its next attempt (and the call
-    row its retry_at). None while the call has not ended, or when its lead has moved on. With
+    row its retry_at). None while the call has not ended, or when its lead has moved on (one
+    that opted out during the call stays ``do_not_call``, and is answered as it is). With
     ``dead`` (its engine died during it) a call that has not ended is ended here: answered, it
     counts as completed; else as a failure that is tried again. A campaign that is no longer
     running or paused tries nobody again."""
@@ -231,7 +232,11 @@ def settle(db: SqlEngine, call_id: str, now: datetime, *, dead: bool = False) ->
             call.status = "completed" if call.answered_at is not None else "failed"
             call.disconnect_reason, call.ended_at, call.updated_at = ENGINE_RESTART, now, now
         lead = session.get(Lead, call.lead_id)
-        if lead is None or lead.status != "calling" or lead.last_call_id != call_id:
+        if lead is None or lead.last_call_id != call_id:
+            return None
+        if lead.status == "do_not_call":  # the person opted out during the call: that stays
+            return _change(lead)
+        if lead.status != "calling":
             return None
         campaign = session.get(Campaign, lead.campaign_id)
         metadata = call.metadata_ or {}

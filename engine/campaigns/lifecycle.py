@@ -7,6 +7,10 @@
 
 ``start`` on a draft schedules it when its ``scheduled_at`` is still to come, else runs it;
 ``start`` on a scheduled campaign runs it now. Completed and canceled are final.
+
+A person sets a lead's status only to :data:`SETTABLE_LEAD_STATUSES` (:func:`check_lead_status`):
+``pending`` queues it again (a failed or unanswered lead, say), ``do_not_call`` stops its calls.
+The others (``calling``, ``completed``, ``busy``, ...) say what the dialer did and are its own.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "cancel": ("draft", "scheduled", "running", "paused"),
 }
 LEADS_EDITABLE = ("draft", "paused")  # leads are added and removed only while nobody is dialled
+# the lead statuses a person may set (PATCH of a lead); the rest are the dialer's
+SETTABLE_LEAD_STATUSES = ("pending", "do_not_call")
+FINAL_CAMPAIGN = ("completed", "canceled")  # a campaign that dials nobody again
 
 
 class LifecycleError(Exception):
@@ -56,4 +63,19 @@ def check_leads_editable(status: str, change: str = "change its leads") -> None:
                                      f"only while it is a draft or paused (pause it to {change})")
 
 
-__all__ = ["ACTIONS", "LEADS_EDITABLE", "LifecycleError", "check_leads_editable", "transition"]
+def check_lead_status(wanted: str, current: str, campaign_status: str) -> None:
+    """LifecycleError unless a person may set a lead in ``current`` to ``wanted`` now: a lead
+    being called keeps its call's outcome, and a lead of a campaign that is over is not queued
+    again. ``wanted`` is one of :data:`SETTABLE_LEAD_STATUSES` (the API's schema checks it)."""
+    if wanted == current:
+        return
+    if current == "calling":
+        raise LifecycleError(campaign_status, "the lead is being called; its status is set by how "
+                                              "the call ends")
+    if wanted == "pending" and campaign_status in FINAL_CAMPAIGN:
+        raise LifecycleError(campaign_status, f"the campaign is {campaign_status}; it calls nobody "
+                                              "again, so a lead cannot be queued")
+
+
+__all__ = ["ACTIONS", "FINAL_CAMPAIGN", "LEADS_EDITABLE", "SETTABLE_LEAD_STATUSES", "LifecycleError",
+           "check_lead_status", "check_leads_editable", "transition"]

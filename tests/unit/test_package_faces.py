@@ -40,6 +40,7 @@ CURATED_FACES: dict[str, list[str]] = {
     ],
     "engine.campaigns": [
         "RETRYABLE",
+        "SETTABLE_LEAD_STATUSES",
         "Attempt",
         "CallingWindow",
         "Dialer",
@@ -51,6 +52,7 @@ CURATED_FACES: dict[str, list[str]] = {
         "WindowError",
         "attempt_outcome",
         "campaign_stats",
+        "check_lead_status",
         "check_leads_editable",
         "lead_zone",
         "next_attempt",
