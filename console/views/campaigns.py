@@ -1,5 +1,6 @@
 """The Campaigns view: campaigns and their editor; start, pause, resume and cancel; the leads
-with a CSV import; the campaign's progress as it dials; and the do-not-call list."""
+with a CSV import; the campaign's progress as it dials; its scheduled callbacks; and the
+do-not-call list."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from console.models.campaign_leads import CampaignLeadsModel
 from console.models.campaign_progress import ACTION_HINTS, action_blockers, plain_error
 from console.models.records import Column
 from console.views.base import View
+from console.views.campaign_callbacks import CampaignCallbacksPanel
 from console.views.campaign_progress import CampaignProgressPanel
 from console.views.do_not_call import DoNotCallPanel
 from console.views.editor import RecordEditor, options
@@ -39,7 +41,7 @@ from console.views.forms import new_form
 from console.views.reflow import ReflowGrid
 from console.views.widgets import button, confirm, hbox, heading, inform, section, table_view
 from engine.client import Client, Collection, Record
-from engine.events import CampaignLeadsImported, CampaignProgress, Event, RecordEvent
+from engine.events import CallbackChanged, CampaignLeadsImported, CampaignProgress, Event, RecordEvent
 
 IMPORT_CHUNK = 100  # leads per bulk request: one progress step
 STATS_DEBOUNCE_MS = 300  # a burst of campaign.progress events costs one stats request
@@ -240,10 +242,14 @@ class CampaignsView(View):
         splitter.addWidget(below)
         splitter.setSizes([430, 420])
         splitter.setChildrenCollapsible(False)
+        self.callbacks = CampaignCallbacksPanel(self.bridge)
+        self.callbacks.open_call.connect(self.open_call)
+        self.callbacks.model.loaded.connect(self._settle)
         self.do_not_call = DoNotCallPanel(self.bridge)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(splitter, "Campaigns")
+        self.tabs.addTab(self.callbacks, "Callbacks")
         self.tabs.addTab(self.do_not_call, "Do not call")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.page.addWidget(self.tabs, 1)
@@ -257,7 +263,7 @@ class CampaignsView(View):
 
     def refresh(self) -> None:
         self.is_loaded = False
-        self._pending = 2
+        self._pending = 3  # the choices, the leads and the callbacks of the campaign shown
         self.editor.refresh()
         self._load_choices()
         self.do_not_call.refresh()
@@ -283,6 +289,7 @@ class CampaignsView(View):
         self._show_count(self.editor.model.rowCount())
         if self.editor.current is None:
             self.leads.load(None)
+            self.callbacks.show_campaign(None)
 
     def _leads_loaded(self) -> None:
         self._show_leads_total()
@@ -307,12 +314,14 @@ class CampaignsView(View):
         ident = str(campaign["id"])
         self.leads.load(lambda api, page, limit: api.leads(ident).list(page=page, limit=limit,
                                                                         sort_order="asc"))
+        self.callbacks.show_campaign(campaign)
         self._update_actions()
         self.load_stats()
 
     def _new_campaign(self) -> None:
         """A campaign being made has no leads yet: nothing to import into or start until saved."""
         self.leads.load(None)
+        self.callbacks.show_campaign(None)
         self._show_leads_total()
         self._update_actions()
         self.progress_panel.clear()
@@ -417,6 +426,8 @@ class CampaignsView(View):
             if event.campaign_id == current:
                 self.leads.apply_progress(event)
                 self._stats_soon()
+        elif isinstance(event, CallbackChanged):
+            self.callbacks.follow(event)
         elif isinstance(event, CampaignLeadsImported) and event.campaign_id == current and not self.progress:
             self._campaign_selected(self.editor.current or {})
         elif isinstance(event, RecordEvent) and event.resource == "lead" and event.change == "deleted":
