@@ -146,6 +146,12 @@ async def test_tags_are_stored_returned_and_checked(eng: ApiEngine) -> None:
     updated = await eng.api.update_call(call["id"], tags=["escalated"])
     assert updated["tags"] == ["escalated"]
     assert (await eng.api.get_call(call["id"]))["tags"] == ["escalated"]
+    for name, ours in [("call_rating", "rating"), ("colour", None)]:
+        with pytest.raises(ApiError) as err:
+            await eng.api.update_call(call["id"], **{name: 4})
+        assert err.value.status == 422 and err.value.field == name, err.value
+        assert (ours or "not a field of a call's update") in err.value.message
+        assert "Extra inputs" not in err.value.message
     for tags, field in [([f"t{i}" for i in range(21)], "tags"),
                         (["a" * 51], "tags.0"), (["ok", "  "], "tags.1"), ([7], "tags.0"),
                         ("vip", "tags")]:

@@ -198,9 +198,6 @@ def get_call(request: Request, call_id: str, principal: Auth) -> dict[str, Any]:
         return call_detail(session, owned_call(session, principal, call_id))
 
 
-TranscriptFormat = Literal["text", "json", "vtt", "srt"]
-
-
 @router.get("/v1/calls/{call_id}/transcript",
             summary="A call's transcript as a file: plain text, JSON, WebVTT or SRT (timed)",
             dependencies=[Depends(known_query)],
@@ -254,7 +251,8 @@ def tags_of(field: str, raw: list[str]) -> list[str]:
 class CallUpdate(BaseModel):
     """What a person may change on a call: notes, rating, feedback, tags, custom metadata."""
 
-    model_config = ConfigDict(extra="forbid")
+    # other fields are refused by ``refuse_unknown``, with the reason
+    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": False})
 
     notes: str | None = None
     rating: Annotated[int, Field(ge=1, le=5)] | None = None
@@ -266,6 +264,7 @@ class CallUpdate(BaseModel):
 
 @router.patch("/v1/calls/{call_id}", summary="Update a call's notes, rating, feedback, tags, metadata")
 def update_call(request: Request, call_id: str, body: CallUpdate, principal: Auth) -> dict[str, Any]:
+    refuse_unknown(body)
     values = body.model_dump(exclude_unset=True)
     tags = tags_of("tags", body.tags) if body.tags is not None else None
     with Session(request.app.state.db, expire_on_commit=False) as session:
@@ -362,6 +361,7 @@ FIELD_ALIASES = {
     "agent_dynamic_variables": "dynamic_variables", "variables": "dynamic_variables",
     "phoneNumberId": "phone_number_id", "number_id": "phone_number_id",
     "call_status": "status", "started_at": "initiated_at", "call_tag": "tags",
+    "call_rating": "rating", "call_feedback": "feedback",
 }
 # Fields naming the tenant: here the API key's organization is the call's
 TENANT_FIELDS = ("company_id", "workspace_id", "organization_id", "organizationId")
@@ -371,7 +371,8 @@ ENGINE_FIELDS = ("id", "call_sid", "created_at", "updated_at", "duration", "dura
 
 
 def refuse_unknown(body: BaseModel) -> None:
-    """A field this request does not take: a 422 naming it and saying why."""
+    """A field this request (a new call, or a call's update) does not take: a 422 naming it and
+    saying why."""
     for name in body.model_extra or {}:
         if name in FIELD_ALIASES:
             raise invalid(name, f"another platform's name; this API calls it "
@@ -382,11 +383,11 @@ def refuse_unknown(body: BaseModel) -> None:
                                 "name another")
         if name in ENGINE_FIELDS:
             raise invalid(name, "set by the engine, not by a request")
-        known = sorted(CallCreate.model_fields)
+        known = sorted(type(body).model_fields)
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
         hint = f"; did you mean {close[0]}?" if close else ""
-        raise invalid(name, f"not a field of a call request{hint} (the fields: "
-                            f"{', '.join(known)})")
+        what = "a call request" if isinstance(body, CallCreate) else "a call's update"
+        raise invalid(name, f"not a field of {what}{hint} (the fields: {', '.join(known)})")
 
 
 def _amd_metadata(body: CallCreate, is_test: bool) -> dict[str, Any]:
@@ -434,7 +435,7 @@ def _is_record(body: CallCreate, is_test: bool) -> bool:
     return body.direction == "inbound" or body.type == "web_call" or body.status is not None
 
 
-_RECORD_ONLY = ("initiated_at", "answered_at", "ended_at", "provider")
+_RECORD_ONLY = ("initiated_at", "answered_at", "ended_at")
 _PLACED_ONLY = ("amd", "voicemail_message")
 
 
