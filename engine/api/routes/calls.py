@@ -436,6 +436,8 @@ def _is_record(body: CallCreate, is_test: bool) -> bool:
 
 
 _RECORD_ONLY = ("initiated_at", "answered_at", "ended_at")
+# A record's end may be this far ahead of the engine's clock (another system's clock)
+CLOCK_SKEW = timedelta(minutes=5)
 _PLACED_ONLY = ("amd", "voicemail_message")
 
 
@@ -467,10 +469,6 @@ def _record_fields(body: CallCreate, direction: str) -> dict[str, Any]:
         answered = initiated
     return {"status": status, "direction": direction, "initiated_at": initiated,
             "answered_at": answered, "ended_at": ended, "duration_seconds": duration}
-
-
-# A record's end may be this far ahead of the engine's clock (another system's clock)
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _number(field: str, value: str | None, call_type: str) -> str:
