@@ -143,6 +143,15 @@ def cases(store: BigStore, now: datetime) -> list[tuple[str, dict[str, Any]]]:
         ("agent_id+status=completed", {"agent_id": store.agent_ids[1], "status": "completed"}),
         ("direction+since (30 days)", {"direction": "inbound",
                                        "since": (now - 30 * day).strftime(iso)}),
+        ("transport=webrtc", {"transport": "webrtc"}),
+        ("type=test_call", {"type": "test_call"}),
+        ("is_test=true", {"is_test": "true"}),
+        ("outcome=resolved", {"outcome": "resolved"}),
+        ("sentiment=negative", {"sentiment": "negative"}),
+        ("disconnect_reason=busy", {"disconnect_reason": "busy"}),
+        ("has_recording=true", {"has_recording": "true"}),
+        ("tag=vip", {"tag": "vip"}),
+        ("sentiment+status=completed", {"sentiment": "positive", "status": "completed"}),
     ]
 
 

@@ -287,9 +287,12 @@ class Client:
         agent_id: str | None = None, campaign_id: str | None = None,
         phone_number_id: str | None = None, number: str | None = None, since: str | None = None,
         until: str | None = None, q: str | None = None, cursor: str | None = None,
-        include_tests: bool | None = None,
+        include_tests: bool | None = None, is_test: bool | None = None,
+        transport: str | None = None, call_type: str | None = None, outcome: str | None = None,
+        sentiment: str | None = None, tag: str | None = None,
+        disconnect_reason: str | None = None, has_recording: bool | None = None,
     ) -> Page:
-        params = _clean(locals() | {"self": None})
+        params = _clean(locals() | {"self": None, "call_type": None, "type": call_type})
         return Page.from_json(await self.request("GET", "/v1/calls", params=params))
 
     async def get_call(self, call_id: str) -> Record:

@@ -138,7 +138,8 @@ class InboundRouter:
             "agent_id": route.agent_id, "phone_number_id": route.phone_number_id,
             "sip_trunk_id": route.sip_trunk_id, "sip_call_id": call.call_id, "status": "failed",
             "initiated_at": now, "ended_at": now, "disconnect_reason": "assistant_rejected",
-            "metadata_": {"sip_call_id": call.call_id, "error_message": error},
+            "metadata_": {"sip_call_id": call.call_id, "error_message": error,
+                          **route.rule_metadata},
         }, call_id=call_id)
         records.add_event(call_id, "engine", "webhook.assistant_request", payload=asked)
         records.add_event(call_id, "sip", "response_sent", code=ASSISTANT_REJECT_STATUS,

@@ -31,6 +31,17 @@ class Route:
     variables: dict[str, Any] = field(default_factory=dict)  # the agent's dynamic variables
     overrides: dict[str, Any] = field(default_factory=dict)  # agent fields for this call only
     test: bool = False  # a test call: its usage is not counted
+    # the routing rule an inbound call matched: the dialled phone number (its agent takes the
+    # call), and what chose the agent (the number, or the assistant-request webhook's answer)
+    rule_id: str | None = None
+    routed_by: str | None = None
+
+    @property
+    def rule_metadata(self) -> dict[str, Any]:
+        """What an inbound call's metadata records of the rule it matched (``rule_id``)."""
+        if self.rule_id is None:
+            return {}
+        return {"rule_id": self.rule_id, "routed_by": self.routed_by or "phone_number"}
 
 
 def agent_route(db: SqlEngine, organization_id: str, agent_id: str,
@@ -110,7 +121,7 @@ def lookup_route(db: SqlEngine, user: str) -> Route | None:
         organization_id=row.organization_id, phone_number_id=row.id, number=row.number,
         agent_id=row.agent_id, agent_name=row.name or "", first_message=row.first_message or "",
         voice=tts.get("voice") or None, rate_wpm=tts.get("rate") or None,
-        sip_trunk_id=row.sip_trunk_id,
+        sip_trunk_id=row.sip_trunk_id, rule_id=row.id, routed_by="phone_number",
     )
 
 
@@ -122,6 +133,7 @@ def apply_choice(db: SqlEngine, route: Route, choice: dict[str, Any]) -> None:
         with session_scope(db) as session:
             agent = session.get(Agent, agent_id)
             if agent is not None:
+                route.routed_by = "assistant_request"
                 tts = agent.tts or {}
                 route.agent_id, route.agent_name = agent.id, agent.name
                 route.first_message = agent.first_message

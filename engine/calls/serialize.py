@@ -5,27 +5,40 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from engine.calls import transcripts
 from engine.store import Call, CallEvent, TranscriptEntry, Transfer
 from engine.store.columns import jsonable
 from engine.store.columns import row_dict as record
 from engine.store.timeutil import iso
 
-# The columns of a list row: no transcript text, no per-turn latency, no JSON blobs.
+# The columns of a list row: no transcript text, no per-turn latency; of the JSON columns only
+# the call's metadata and tags.
 SUMMARY_FIELDS: tuple[str, ...] = (
     "id", "type", "transport", "direction", "from_number", "to_number", "agent_id",
-    "phone_number_id", "campaign_id", "lead_id", "status", "initiated_at", "answered_at",
-    "ended_at", "duration_seconds", "disconnect_reason", "recording_status", "summary", "sentiment",
-    "sentiment_score", "outcome", "success", "analysis_status", "cost_total_micro_usd",
-    "latency_p50_ms", "latency_p95_ms", "is_test", "rating", "created_at", "updated_at",
+    "phone_number_id", "campaign_id", "lead_id", "user_id", "status", "initiated_at",
+    "answered_at", "ended_at", "duration_seconds", "disconnect_reason", "recording_status",
+    "summary", "sentiment", "sentiment_score", "outcome", "success", "analysis_status",
+    "cost_total_micro_usd", "latency_p50_ms", "latency_p95_ms", "is_test", "rating", "tags",
+    "metadata", "created_at", "updated_at",
 )
+# What a list row is read from: its fields, and the recording's path (its URL, when there is one)
+SUMMARY_COLUMNS: tuple[str, ...] = (*SUMMARY_FIELDS, "recording_path")
+# The keys of a list row, in order
+ROW_FIELDS: tuple[str, ...] = (*SUMMARY_FIELDS, "recording_url", "agent_name")
+
 
 def recording_url(call_id: str, recording_path: str | None) -> str | None:
     return f"/v1/calls/{call_id}/recording" if recording_path else None
 
 
+def transcript_url(call_id: str) -> str:
+    return f"/v1/calls/{call_id}/transcript"
+
+
 def summary_row(values: Mapping[str, Any], agent_name: str | None) -> dict[str, Any]:
-    """A list row from the selected summary columns."""
+    """A list row from the selected summary columns (``SUMMARY_COLUMNS``)."""
     out = {name: jsonable(values[name]) for name in SUMMARY_FIELDS}
+    out["recording_url"] = recording_url(str(values["id"]), values.get("recording_path"))
     out["agent_name"] = agent_name
     return out
 
@@ -70,11 +83,10 @@ def detail(call: Call, agent_name: str | None, entries: Sequence[TranscriptEntry
            transfers: Iterable[Transfer]) -> dict[str, Any]:
     """The whole call: the summary fields plus transcript, transfers, analysis, costs, latency."""
     values = record(call)
-    out = {name: values[name] for name in SUMMARY_FIELDS}
-    out["agent_name"] = agent_name
-    for name in ("organization_id", "sip_trunk_id", "user_id", "sip_call_id", "sip_status_code",
-                 "ringing_timeout_seconds", "post_call_webhook_status", "metadata",
-                 "dynamic_variables", "notes", "feedback", "retry_at"):
+    out = summary_row(values, agent_name)
+    for name in ("organization_id", "sip_trunk_id", "sip_call_id", "sip_status_code",
+                 "ringing_timeout_seconds", "post_call_webhook_status", "dynamic_variables",
+                 "notes", "feedback", "retry_at"):
         out[name] = values[name]
     out["agent"] = {"id": call.agent_id, "name": agent_name} if call.agent_id else None
     out["recording"] = {
@@ -90,6 +102,8 @@ def detail(call: Call, agent_name: str | None, entries: Sequence[TranscriptEntry
         "turns": call.latency_turns or [],
     }
     out["transcript"] = {"entries": [entry(e) for e in entries]}
+    out["transcript_text"] = transcripts.plain_text(entries)
+    out["transcript_url"] = transcript_url(call.id)
     out["transfers"] = [transfer(t) for t in transfers]
     return out
 
@@ -127,5 +141,6 @@ def report(call: Call, entries: Sequence[TranscriptEntry]) -> dict[str, Any]:
     }
 
 
-__all__ = ["SUMMARY_FIELDS", "analysis", "costs", "detail", "entry", "event", "record", "report",
-           "summary_row", "transfer"]
+__all__ = ["ROW_FIELDS", "SUMMARY_COLUMNS", "SUMMARY_FIELDS", "analysis", "costs", "detail",
+           "entry", "event", "record", "recording_url", "report", "summary_row", "transcript_url",
+           "transfer"]

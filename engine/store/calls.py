@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, text
-from sqlmodel import Field
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Table, text
+from sqlmodel import Field, SQLModel
 
 from engine.store.base import Record
 from engine.store.types import UTCDateTime
@@ -38,6 +38,25 @@ def _sort_indexes() -> list[Index]:
 
 TEST_CALLS_INDEX = "ix_call_test"
 
+CALL_TYPES = ("phone_call", "web_call", "test_call")
+CALL_TRANSPORTS = ("sip", "webrtc")
+CALL_DIRECTIONS = ("inbound", "outbound")
+# A call's tags: what a client may give (a person's labels, not a data store)
+TAG_MAX_LENGTH = 50
+TAGS_MAX = 20
+
+# Columns the calls list filters by equality besides the tallied ones (migration 0008): each has
+# an index (organization_id, <column>, initiated_at, id, seq), so a filtered walk on the default
+# sort and the filter's total read the index alone.
+FILTER_INDEXES = {
+    "ix_call_transport_type_initiated_at": ("transport", "type"),
+    "ix_call_outcome_initiated_at": ("outcome",),
+    "ix_call_sentiment_initiated_at": ("sentiment",),
+    "ix_call_disconnect_reason_initiated_at": ("disconnect_reason",),
+}
+# Calls with a recording (the ``has_recording`` filter), newest first, by organization
+RECORDED_INDEX = "ix_call_recorded"
+
 
 class Call(Record, table=True):
     """One call: its parties, lifecycle, recording, analysis, costs and latency."""
@@ -49,6 +68,11 @@ class Call(Record, table=True):
         Index("ix_call_agent_initiated_at", "organization_id", "agent_id", "initiated_at", "id"),
         Index("ix_call_campaign_initiated_at", "organization_id", "campaign_id", "initiated_at", "id"),
         Index("ix_call_number_initiated_at", "organization_id", "phone_number_id", "initiated_at", "id"),
+        *(Index(name, "organization_id", *cols, "initiated_at", "id", "seq")
+          for name, cols in FILTER_INDEXES.items()),
+        Index(RECORDED_INDEX, "organization_id", "initiated_at", "id", "seq",
+              sqlite_where=text("recording_path IS NOT NULL"),
+              postgresql_where=text("recording_path IS NOT NULL")),
         Index("ix_call_sip_call_id", "sip_call_id"),
         Index("ix_call_seq", "seq", unique=True),
         # Test calls are few and left out of the default list: a partial index of them alone,
@@ -118,10 +142,24 @@ class Call(Record, table=True):
     )
     dynamic_variables: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     notes: str = Field(default="")
+    # a person's labels; ``call_tag`` holds one row per tag for the list's filter (migration 0008)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(
+        "tags", JSON, nullable=False, server_default=text("'[]'")))
     is_test: bool = Field(default=False)
     rating: int | None = Field(default=None)
     feedback: str | None = Field(default=None)
     retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# One row per tag of a call, kept from ``call.tags`` by triggers (SQLite, migration 0008): the
+# calls list's ``tag`` filter reads the call ids of a tag from its primary key.
+CALL_TAG = Table(
+    "call_tag", SQLModel.metadata,
+    Column("organization_id", String(36), primary_key=True),
+    Column("tag", String(TAG_MAX_LENGTH), primary_key=True),
+    Column("call_id", String(36), primary_key=True),
+    sqlite_with_rowid=False,
+)
 
 
 class TranscriptEntry(Record, table=True):

@@ -105,7 +105,8 @@ async def test_create_call(scratch: Scratch) -> None:
         ({"phone_number_id": None}, "from_number"),
         ({"campaign_id": "missing"}, "campaign_id"),
         ({"lead_id": "missing"}, "lead_id"),
-        ({"status": "completed"}, "status"),
+        ({"status": "ringing"}, "status"),  # a record (given a status) is of an ended call
+        ({"status": "completed", "amd": "detect"}, "amd"),  # a record is not dialled
         ({"ringing_timeout": 1}, "ringing_timeout"),
     ],
 )

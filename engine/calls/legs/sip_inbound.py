@@ -58,7 +58,7 @@ class SipInboundLeg(SipMediaLeg):
             return None
         return {"type": "phone_call", "phone_number_id": self.route.phone_number_id,
                 "sip_trunk_id": self.route.sip_trunk_id, "sip_call_id": self.sip.call_id,
-                "metadata_": {"sip_call_id": self.sip.call_id}}
+                "metadata_": {"sip_call_id": self.sip.call_id, **self.route.rule_metadata}}
 
     def attach(self, call: LiveCall) -> None:
         super().attach(call)

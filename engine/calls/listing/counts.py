@@ -66,7 +66,7 @@ COUNTS = CountCache()
 def _tallied(conn: Connection, f: CallFilter) -> int | None:
     """The total from ``call_count`` (one row per organization, status, direction, agent, campaign
     and number, kept by triggers) when the filter has no time range or search: exact and O(1)."""
-    if conn.dialect.name != "sqlite" or f.since or f.until or f.q or f.number:
+    if conn.dialect.name != "sqlite" or f.since or f.until or f.q or f.number or f.untallied:
         return None
     clauses = ["organization_id = :org"]
     params: dict[str, Any] = {"org": f.organization_id}
@@ -88,7 +88,7 @@ def days(conn: Connection, f: CallFilter) -> int | None:
     ``call_count_day``: whole days summed from the table, the partial days at either end counted
     over the initiated_at index (a day is ~2,700 calls in the benchmark store)."""
     if (conn.dialect.name != "sqlite" or f.q or f.number or f.agent_id or f.campaign_id
-            or f.phone_number_id or (f.since is None and f.until is None)):
+            or f.phone_number_id or f.untallied or (f.since is None and f.until is None)):
         return None
     first = _day_start(f.since, up=True) if f.since is not None else None
     end = _day_start(f.until, up=False) if f.until is not None else None
@@ -141,8 +141,8 @@ def _test_calls(conn: Connection, f: CallFilter, matched: frozenset[int] | None)
     """How many of the calls the filter matches (test calls included) are test calls; a
     search's ``matched`` seqs, when known, are intersected with the test calls' seqs."""
     searches_as_sets = matched is not None and (f.number is None or len(f.number) >= TRIGRAM_MIN)
-    base = replace(f, include_tests=True, q=None, number=None) if searches_as_sets else \
-        replace(f, include_tests=True)
+    base = replace(f, include_tests=True, is_test=None, q=None, number=None) \
+        if searches_as_sets else replace(f, include_tests=True, is_test=None)
     where = [*conditions(conn, base), *time_conditions(f), CALL.c.is_test == true()]
     if searches_as_sets:
         assert matched is not None
@@ -180,13 +180,17 @@ def _bound(compiled: SQLCompiler, conn: Connection, name: str, value: Any) -> An
 def count(conn: Connection, f: CallFilter, where: Sequence[ColumnElement[bool]],
           generation: int) -> int:
     """How many calls match: from ``call_count`` for equality filters, the size of the matched set
-    for a search alone, else counted over an index (and cached when large)."""
+    for a search alone, the test calls' own index for test calls only, else counted over an
+    index (and cached when large)."""
+    seqs = getattr(where, "matched", None)
+    if f.tests == "only":  # few: counted over their partial index, whatever the filter
+        return _test_calls(conn, f, seqs)
     tallied = _tallied(conn, f)
     if tallied is None:
         tallied = days(conn, f)
-    seqs = getattr(where, "matched", None)
-    only_search = not (f.statuses or f.direction or f.agent_id or f.campaign_id or f.phone_number_id
-                       or f.since or f.until) and (f.number is None or len(f.number) >= TRIGRAM_MIN)
+    only_search = not (f.untallied or f.statuses or f.direction or f.agent_id or f.campaign_id
+                       or f.phone_number_id or f.since or f.until) and (
+        f.number is None or len(f.number) >= TRIGRAM_MIN)
     if tallied is None and seqs is not None and only_search and _alone(conn, f.organization_id):
         tallied = len(seqs)
     if tallied is not None:  # the tables and the matches count test calls too

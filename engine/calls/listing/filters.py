@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Connection, Select, func, literal_column, or_, select, text, true
 
-from engine.calls.listing.tables import CALL, Key, generation
+from engine.calls.listing.tables import CALL, TAG, Key, generation
 from engine.store.timeutil import iso
 
 TRIGRAM_MIN = 3  # the trigram index answers substrings of three characters or more
@@ -50,6 +50,32 @@ class CallFilter:
     until: datetime | None = None
     q: str | None = None
     include_tests: bool = False  # test calls (is_test) are left out unless asked for
+    is_test: bool | None = None  # True: test calls only; False: none (as by default)
+    transport: str | None = None
+    type: str | None = None
+    outcome: str | None = None
+    sentiment: str | None = None
+    disconnect_reason: str | None = None
+    tag: str | None = None
+    has_recording: bool | None = None
+
+    @property
+    def untallied(self) -> bool:
+        """Whether a filter narrows by a column the ``call_count`` tables do not hold."""
+        return any(getattr(self, name) is not None for name in UNTALLIED)
+
+    @property
+    def tests(self) -> str:
+        """Which calls of the list are test calls: ``only``, ``none`` or ``all``. A ``type``
+        of test_call asks for them."""
+        if self.is_test is not None:
+            return "only" if self.is_test else "none"
+        return "all" if self.include_tests or self.type == "test_call" else "none"
+
+
+# Filters that no tally answers: with any of them, a total is counted over an index
+UNTALLIED = ("transport", "type", "outcome", "sentiment", "disconnect_reason", "tag",
+             "has_recording")
 
 
 def fts_query(text_: str, prefix_last: bool = True) -> str | None:
@@ -176,7 +202,18 @@ def conditions(conn: Connection, f: CallFilter) -> Where:
         where.append(c.campaign_id == f.campaign_id)
     if f.phone_number_id:
         where.append(c.phone_number_id == f.phone_number_id)
-    leave_out = not f.include_tests and has_test_calls(conn, f.organization_id)
+    for name in ("transport", "type", "outcome", "sentiment", "disconnect_reason"):
+        value = getattr(f, name)
+        if value is not None:
+            where.append(c[name] == value)
+    if f.has_recording is not None:
+        where.append(c.recording_path.is_not(None) if f.has_recording else c.recording_path.is_(None))
+    if f.tag is not None:
+        where.append(c.id.in_(select(TAG.c.call_id).where(TAG.c.organization_id == f.organization_id,
+                                                          TAG.c.tag == f.tag)))
+    if f.tests == "only":
+        where.append(c.is_test == true())
+    leave_out = f.tests == "none" and has_test_calls(conn, f.organization_id)
     sqlite = conn.dialect.name == "sqlite"
     found: list[frozenset[int]] = []
     if f.number:
@@ -246,4 +283,4 @@ def time_conditions(f: CallFilter, sort_by: str | None = None, order: str = "des
 
 
 __all__ = ["MATCHES", "MATCH_CACHE_MIN", "MATCH_FUNCTION", "MATCH_IDS_MAX", "MATCH_TTL_S", "TRIGRAM_MIN",
-           "CallFilter", "MatchCache", "Where", "conditions", "fts_query", "time_conditions"]
+           "UNTALLIED", "CallFilter", "MatchCache", "Where", "conditions", "fts_query", "time_conditions"]

@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, func, select, tu
 
 from engine.calls.listing.filters import CallFilter, time_conditions
 from engine.calls.listing.tables import AGENT, CALL, Key
-from engine.calls.serialize import SUMMARY_FIELDS, summary_row
+from engine.calls.serialize import SUMMARY_COLUMNS, summary_row
 from engine.store.timeutil import iso
 
 # A time range holding at most this many calls is read through the initiated_at index and sorted;
@@ -183,7 +183,7 @@ def summaries(conn: Connection, ids: Sequence[str]) -> list[dict[str, Any]]:
     """The list rows of these calls, in the order given, with their agent's name."""
     if not ids:
         return []
-    cols = [CALL.c[name] for name in SUMMARY_FIELDS]
+    cols = [CALL.c[name] for name in SUMMARY_COLUMNS]
     stmt = (
         select(*cols, AGENT.c.name.label("agent_name"))
         .select_from(CALL.outerjoin(AGENT, AGENT.c.id == CALL.c.agent_id))

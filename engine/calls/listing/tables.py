@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from engine.store import Agent, Call
+from engine.store.calls import CALL_TAG
 
 CALL = Call.__table__  # type: ignore[attr-defined]
 AGENT = Agent.__table__  # type: ignore[attr-defined]
+TAG = CALL_TAG
 
 Key = tuple[Any, str]  # (sort value as stored, id): a position in a sorted list
 
@@ -25,4 +27,4 @@ def generation(conn: Connection) -> int:
     return int(conn.execute(text("SELECT max(rowid) FROM call")).scalar() or 0)
 
 
-__all__ = ["AGENT", "CALL", "Key", "generation"]
+__all__ = ["AGENT", "CALL", "TAG", "Key", "generation"]

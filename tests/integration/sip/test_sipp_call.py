@@ -23,6 +23,9 @@ async def test_uac_pcap_is_answered_recorded_and_logged(sip_engine: SipEngine,
     assert call.status == "completed"
     assert call.direction == "inbound" and call.to_number == sip_engine.number
     assert call.agent_id == sip_engine.agent_id
+    # the routing rule it matched: the dialled number (its agent took the call)
+    assert call.phone_number_id and call.metadata_["rule_id"] == call.phone_number_id
+    assert call.metadata_["routed_by"] == "phone_number"
     assert call.disconnect_reason == "caller_hangup"
     assert call.initiated_at and call.answered_at and call.ended_at
     assert call.initiated_at <= call.answered_at <= call.ended_at
