@@ -14,8 +14,7 @@ from typing import Any
 from fastapi import Request, Response
 
 from engine.api.auth import Principal
-from engine.api.compat.platform import Platform, core_model
-from engine.api.errors import invalid
+from engine.api.compat.platform import Platform, core_model, refuse
 from engine.api.routes.calls import CallCreate, create_call
 
 DIRECTIONS = ("inbound", "outbound")
@@ -32,8 +31,8 @@ def check_direction(direction: str | None, field: str) -> None:
     if direction is None or direction == "outbound" or "direction" in core_fields():
         return
     if direction not in DIRECTIONS:
-        raise invalid(field, f"expected one of {', '.join(DIRECTIONS)}, got {direction!r}")
-    raise invalid(field, "Switchboard creates outbound calls through the API; an inbound call "
+        raise refuse(field, f"expected one of {', '.join(DIRECTIONS)}, got {direction!r}")
+    raise refuse(field, "Switchboard creates outbound calls through the API; an inbound call "
                          "is one that calls a Switchboard number (its record is made then)")
 
 

@@ -30,6 +30,15 @@ M = TypeVar("M", bound=BaseModel)
 ErrorShape = Callable[[int, str, str, "str | None"], dict[str, Any]]
 
 
+class Refusal(ApiError):
+    """A refusal already in the platform's words (its field names), not the core's."""
+
+
+def refuse(field: str, message: str) -> Refusal:
+    """A 422 naming one of the platform's own fields."""
+    return Refusal(422, f"{field}: {message}", "VALIDATION_ERROR", field)
+
+
 def switchboard_error(status: int, message: str, code: str, field: str | None) -> dict[str, Any]:
     """Switchboard's own error body (for platforms whose documents show none)."""
     return error_body(message, code, field)
@@ -99,7 +108,7 @@ class Platform:
         """The call's metadata with the fields the core has no meaning for kept under
         ``compat``; a client's own ``compat`` key is refused (it is reserved)."""
         if COMPAT_KEY in metadata:
-            raise invalid("metadata.compat", "is reserved for the fields Switchboard keeps for "
+            raise refuse("metadata.compat", "is reserved for the fields Switchboard keeps for "
                                              "the platform; use another key")
         out = dict(metadata)
         kept = {name: value for name, value in fields.items() if value is not None}
@@ -142,6 +151,8 @@ def route_class(platform: Platform) -> type[APIRoute]:
             async def guarded(request: Request) -> Response:
                 try:
                     return await handler(request)
+                except Refusal as exc:
+                    return platform.refusal(exc.status, exc.message, exc.code, exc.field)
                 except ApiError as exc:
                     return platform.error(exc.status, exc.message, exc.code, exc.field)
                 except RequestValidationError as exc:
@@ -154,4 +165,5 @@ def route_class(platform: Platform) -> type[APIRoute]:
     return PlatformRoute
 
 
-__all__ = ["COMPAT_KEY", "Platform", "core_model", "route_class", "switchboard_error"]
+__all__ = ["COMPAT_KEY", "Platform", "Refusal", "core_model", "refuse", "route_class",
+           "switchboard_error"]

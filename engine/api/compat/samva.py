@@ -18,8 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from engine.api.auth import Principal
 from engine.api.compat.fields import final_selection, menu_match, row_extras
-from engine.api.compat.platform import Platform, route_class
-from engine.api.errors import invalid
+from engine.api.compat.platform import Platform, refuse, route_class
 from engine.api.routes.calls import list_calls
 
 # Switchboard's list parameters by Samva's names for them
@@ -78,20 +77,20 @@ def _given_filters(request: Request, raw: str | None) -> dict[str, Any]:
         try:
             parsed = json.loads(raw)
         except ValueError:
-            raise invalid("filters", "expected a JSON object, e.g. {\"status\": \"completed\"}") from None
+            raise refuse("filters", "expected a JSON object, e.g. {\"status\": \"completed\"}") from None
         if not isinstance(parsed, dict):
-            raise invalid("filters", "expected a JSON object, e.g. {\"status\": \"completed\"}")
+            raise refuse("filters", "expected a JSON object, e.g. {\"status\": \"completed\"}")
         out.update(parsed)
     for name in request.query_params:
         deep = DEEP_FILTER.match(name)
         if deep is not None:
             key = deep.group(1)
             if key in out:
-                raise invalid(f"filters.{key}", "given twice")
+                raise refuse(f"filters.{key}", "given twice")
             values = request.query_params.getlist(name)
             out[key] = values[0] if len(values) == 1 else values
         elif name not in PARAMETERS:
-            raise invalid(name, f"unknown query parameter; Samva's are {', '.join(sorted(PARAMETERS))}")
+            raise refuse(name, f"unknown query parameter; Samva's are {', '.join(sorted(PARAMETERS))}")
     return out
 
 
@@ -99,7 +98,7 @@ def _text(name: str, value: Any) -> str:
     if isinstance(value, list) and name == "status" and all(isinstance(v, str) for v in value):
         return ",".join(value)
     if not isinstance(value, str):
-        raise invalid(f"filters.{name}", f"expected a string, got {json.dumps(value)}")
+        raise refuse(f"filters.{name}", f"expected a string, got {json.dumps(value)}")
     return value
 
 
@@ -108,19 +107,19 @@ def list_parameters(filters: dict[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in filters.items():
         if name in UNFILTERED:
-            raise invalid(f"filters.{name}", UNFILTERED[name])
+            raise refuse(f"filters.{name}", UNFILTERED[name])
         target = FILTERS.get(name)
         if target is None:
             known = ", ".join(sorted(FILTERS))
-            raise invalid(f"filters.{name}", f"unknown filter; Switchboard applies {known}")
+            raise refuse(f"filters.{name}", f"unknown filter; Switchboard applies {known}")
         if value is None:
             continue
         text = _text(name, value)
         if target in out:
-            raise invalid(f"filters.{name}", "give from or to, not both: either matches the "
+            raise refuse(f"filters.{name}", "give from or to, not both: either matches the "
                                              "number on both sides of a call")
         if target == "direction" and text not in DIRECTIONS:
-            raise invalid("filters.direction", f"expected inbound or outbound, got {text!r}")
+            raise refuse("filters.direction", f"expected inbound or outbound, got {text!r}")
         out[target] = text
     return out
 
