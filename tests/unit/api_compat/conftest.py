@@ -15,8 +15,8 @@ from engine.api import create_app
 from engine.app import Engine
 from engine.demo.seed import seed
 from engine.settings import Settings
+from tests.unit.api_compat.keys import KEY
 
-KEY = "sb_compat_admin_key_0123456789abcdefghijklmn"
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
 DEMO_CALLS = 300
 
@@ -37,5 +37,3 @@ async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
                                  base_url="http://engine") as client:
         yield client
 
-
-BEARER = {"Authorization": f"Bearer {KEY}"}

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from engine.api.compat.callab import callab_call
-from tests.unit.api_compat.conftest import BEARER, KEY
+from tests.unit.api_compat.keys import BEARER, KEY
 from tests.unit.api_compat.shapes import shape_errors
 
 URL = "/compat/callab/v1/calls"

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from engine.api.compat.ovia import ovia_call
-from tests.unit.api_compat.conftest import BEARER, KEY
+from tests.unit.api_compat.keys import BEARER, KEY
 from tests.unit.api_compat.shapes import shape_errors
 
 URL = "/compat/ovia/api/v1/calls"
