@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
-from engine.api.auth import Principal, principal_of_key
+from engine.api.auth import Principal, bearer, principal_of_key
 from engine.api.errors import ApiError, error_body, invalid
 
 # Where the fields a platform sends, and Switchboard's core has no meaning for yet, are kept:
@@ -62,12 +62,9 @@ class Platform:
 
     def key_of(self, request: Request) -> str | None:
         raw = request.headers.get(self.key_header)
-        if raw is None or not raw.strip():
-            return None
-        if self.key_header != "authorization":
-            return raw.strip()
-        scheme, _, token = raw.partition(" ")
-        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+        if self.key_header == "authorization":
+            return bearer(raw)
+        return raw.strip() if raw is not None and raw.strip() else None
 
     def name_of(self, core_field: str) -> str:
         """The platform's name for a Switchboard field (``to_number`` -> ``call_to``)."""
