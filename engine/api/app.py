@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from engine import __version__
 from engine.api import errors
 from engine.api.auth import KeyVerifier
+from engine.api.compat import router as compat_router
 from engine.api.crud import router_for
 from engine.api.host import ApiHost
 from engine.api.resources import RESOURCES
@@ -36,4 +37,5 @@ def create_app(engine: ApiHost) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(engine_info.router)
+    app.include_router(compat_router)  # other platforms' endpoints, under /compat/<platform>
     return app

@@ -114,13 +114,20 @@ def bearer(header: str | None) -> str | None:
     return token.strip()
 
 
+def principal_of_key(request: Request, key: str) -> Principal | None:
+    """The principal of an API key, however the client sent it (a bearer token, an
+    ``X-API-Key`` header), or None when the key is unknown or revoked. Blocks on the database
+    now and then: call it off the event loop."""
+    verifier: KeyVerifier = request.app.state.verifier
+    return verifier.verify(key)
+
+
 def principal_from(request: Request) -> Principal:
     """FastAPI dependency: the caller's principal, or 401."""
     token = bearer(request.headers.get("authorization"))
     if token is None:
         raise ApiError(401, "missing bearer API key (Authorization: Bearer <key>)", "UNAUTHORIZED")
-    verifier: KeyVerifier = request.app.state.verifier
-    principal = verifier.verify(token)
+    principal = principal_of_key(request, token)
     if principal is None:
         raise ApiError(401, "invalid or revoked API key", "UNAUTHORIZED")
     return principal
