@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Request
 
 from engine.api.auth import Principal
 from engine.api.compat.platform import Platform, core_model, refuse
@@ -50,7 +50,7 @@ def create(request: Request, principal: Principal, platform: Platform, values: M
             rest[name] = value
     body["metadata"] = platform.stash(body.get("metadata") or {}, rest)
     request_body = core_model(CallCreate, body)
-    return create_call(request, request_body, principal, Response())
+    return create_call(request, principal, request_body)
 
 
 __all__ = ["check_direction", "core_fields", "create"]
