@@ -268,6 +268,7 @@ CURATED_FACES: dict[str, list[str]] = {
         "sdp",
     ],
     "engine.store": [
+        "ANALYSIS_JOB_STATUSES",
         "CALLBACK_STATUSES",
         "CALL_SORTS",
         "CALL_STATUSES",
@@ -275,6 +276,8 @@ CURATED_FACES: dict[str, list[str]] = {
         "REHEARSAL_STATUSES",
         "WEBHOOK_EVENTS",
         "Agent",
+        "AnalysisJob",
+        "AnalysisRun",
         "AnalysisTemplate",
         "ApiKey",
         "BatchWriter",
