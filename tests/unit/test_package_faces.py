@@ -109,6 +109,7 @@ CURATED_FACES: dict[str, list[str]] = {
         "AgentSpeaking",
         "AgentUpdated",
         "AnalysisCompleted",
+        "AnalysisJobProgress",
         "AnalysisTemplateCreated",
         "AnalysisTemplateDeleted",
         "AnalysisTemplateUpdated",

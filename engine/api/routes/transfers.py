@@ -37,6 +37,7 @@ from engine.calls.commands import (
     user_of,
 )
 from engine.calls.facade import LiveCalls
+from engine.calls.transfers.attempts import transfer_view
 from engine.events import CallControl
 from engine.store import Transfer as TransferRow
 from engine.store import User
@@ -205,6 +206,22 @@ def _running(request: Request, principal: Principal, call_id: str,
                            "TRANSFER_FINISHED")
         actor = actor_of(session, principal)
     return _live(request), actor
+
+
+@router.get("/v1/calls/{call_id}/transfers/{transfer_id}", summary="One transfer of a call",
+            description="The transfer with its `routing_attempts` and `next_transfer`: the "
+                        "transfer tried after it on the call when it reached nobody, or the "
+                        "destination a running warm transfer has queued next (`id` null, "
+                        "`status` queued); null at the end of the chain.")
+def get_transfer(request: Request, call_id: str, transfer_id: str,
+                 principal: Auth) -> dict[str, Any]:
+    with Session(request.app.state.db) as session:
+        owned_call(session, principal, call_id)
+        row = session.get(TransferRow, transfer_id)
+        if row is None or row.call_id != call_id \
+                or row.organization_id != principal.organization_id:
+            raise not_found("transfer", transfer_id)
+        return transfer_view(session, row)
 
 
 @router.post("/v1/calls/{call_id}/transfers/{transfer_id}/complete",

@@ -11,7 +11,7 @@ from engine.calls.commands import TransferMethod, user_of
 from engine.calls.commands import WarmTransfer as WarmCommand
 from engine.calls.destinations import is_phone_number, parse_sip
 from engine.calls.errors import CallError, not_live, unsupported
-from engine.calls.transfers.attempts import Destination
+from engine.calls.transfers.attempts import Destination, link_previous
 from engine.calls.transfers.base import TransferBase
 from engine.calls.transfers.blind import BlindTransfer
 from engine.calls.transfers.context import Target, TransferableCall, TransferContext
@@ -132,7 +132,12 @@ class Transfers:
         call.control.transferring = True
         self.active[call_id] = transfer
         row = transfer.row()
-        await self.ctx.stored(lambda session: session.add(row))
+
+        def store(session: Any) -> None:
+            session.add(row)
+            link_previous(session, row)  # a transfer after one that reached nobody goes on its chain
+
+        await self.ctx.stored(store)
         transfer.event("requested")
         body = transfer.body()
         self.ctx.spawn(self._run(call_id, transfer))
