@@ -84,6 +84,8 @@ SUCCESS_WORDS_SHARE = 0.3
 # what speech recognisers write for sounds that are not words: "[BLANK_AUDIO]", "(music)", "*cough*"
 _NOT_SPEECH = re.compile(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*|<[^>]*>")
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
+# what a completed transfer says of a call, as evidence for a success criterion
+TRANSFERRED_FACT = "the call was transferred and reached a person, a human agent"
 ENDED_BY = {  # how a disconnect reason reads at the end of a summary sentence
     "caller_hangup": "by the caller hanging up", "customer_ended_call": "by the caller hanging up",
     "callee_hangup": "by the person called hanging up",
@@ -263,9 +265,11 @@ def choose_outcome(outcomes: Sequence[str], utterances: Sequence[Utterance],
 
 
 def judge(outcome: str | None, sentiment_label: str | None, criteria: str,
-          utterances: Sequence[Utterance], call_status: str | None) -> tuple[bool | None, str]:
-    """Success by the template's criterion words, else by the outcome and the caller's mood;
-    with the reason in a sentence."""
+          utterances: Sequence[Utterance], call_status: str | None,
+          facts: CallFacts | None = None) -> tuple[bool | None, str]:
+    """Success by the template's criterion words (in the transcript, or in what the call's
+    facts say: a completed transfer "reached a person"), else by the outcome and the caller's
+    mood; with the reason in a sentence."""
     if call_status in NOT_CONNECTED:
         return False, f"The call was not connected ({call_status.replace('_', ' ')})."
     if not any(u.source == "user" and intelligible(u.text) for u in utterances):
@@ -275,6 +279,8 @@ def judge(outcome: str | None, sentiment_label: str | None, criteria: str,
     if criteria.strip():
         wanted = {w for w in words(criteria) if len(w) > 3}
         said = set(words(" ".join(u.text for u in utterances)))
+        if facts is not None and facts.transferred:
+            said |= set(words(TRANSFERRED_FACT))
         if wanted:
             met = sorted(wanted & said)
             ok = len(met) / len(wanted) >= SUCCESS_WORDS_SHARE
@@ -487,7 +493,7 @@ def analyse(utterances: Sequence[Utterance], template: Mapping[str, Any] | None 
     outcome = choose_outcome(outcomes, spoken, call_status,
                              transferred=facts is not None and facts.transferred)
     success, reason = judge(outcome, label, str(template.get("success_criteria") or ""), spoken,
-                            call_status)
+                            call_status, facts)
     return Analysis(
         summary=summarize(spoken, outcome, facts),
         sentiment=label,
