@@ -6,6 +6,7 @@ consultation moves on names the destination queued next (:func:`next_transfer`).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -119,23 +120,47 @@ class WarmSteps(Protocol):
     def turns_and_data(self) -> tuple[list[Any], dict[str, Any]]: ...
 
 
+CALLS_KEPT = 10_000  # calls whose last transfer is remembered (far more than run at once)
 ENDED_UNREACHED = ("failed", "canceled")  # a transfer after one of these continues its chain
 DONE = ("completed", "failed", "canceled")
 
 
+class TransferChains:
+    """The last transfer of each call transfers ran on (the most recent :data:`CALLS_KEPT`
+    calls: transfers happen on live calls only), so that a transfer requested after one that
+    reached nobody is named as its ``next_transfer_id``."""
+
+    def __init__(self) -> None:
+        self._last: OrderedDict[str, str] = OrderedDict()  # call id -> its last transfer's id
+
+    def link(self, session: Any, row: Transfer) -> str | None:
+        """Remembers ``row`` (a transfer just requested) as its call's last, and names it as the
+        next transfer of the call's previous one when that one reached nobody and names none
+        yet; the previous one's id, or None. ``session`` is a store session (``get``, ``add``)
+        whose job runs after the previous transfer's writes (the store's jobs run in order)."""
+        previous_id = self._last.pop(row.call_id, None)
+        self._last[row.call_id] = row.id
+        while len(self._last) > CALLS_KEPT:
+            self._last.popitem(last=False)
+        previous = session.get(Transfer, previous_id) if previous_id else None
+        if previous is None or previous.status not in ENDED_UNREACHED or previous.next_transfer_id:
+            return None
+        previous.next_transfer_id = row.id
+        previous.updated_at = utcnow()
+        session.add(previous)
+        return previous_id
+
+
 def link_previous(session: Any, row: Transfer) -> str | None:
-    """Names ``row`` (a transfer just requested) as the next transfer of the call's previous
-    one, when that one reached nobody and names none yet; its id, or None. ``session`` is a
-    store session (the row is being added in it)."""
+    """:meth:`TransferChains.link` for a call whose previous transfer is found in the store
+    (the latest other transfer of the call); for rows written outside the live calls."""
     previous = session.exec(
         select(Transfer).where(col(Transfer.call_id) == row.call_id, col(Transfer.id) != row.id)
         .order_by(col(Transfer.created_at).desc()).limit(1)).first()
-    if previous is None or previous.status not in ENDED_UNREACHED or previous.next_transfer_id:
-        return None
-    previous.next_transfer_id = row.id
-    previous.updated_at = utcnow()
-    session.add(previous)
-    return str(previous.id)
+    chains = TransferChains()
+    if previous is not None:
+        chains._last[row.call_id] = previous.id
+    return chains.link(session, row)
 
 
 def queued_destination(row: Transfer) -> dict[str, Any] | None:
@@ -167,5 +192,5 @@ def transfer_view(session: Any, row: Transfer) -> dict[str, Any]:
     return {**serialize_transfer(row), "next_transfer": next_transfer(row, following)}
 
 
-__all__ = ["Attempt", "Destination", "WarmSteps", "link_previous", "next_transfer",
+__all__ = ["Attempt", "Destination", "TransferChains", "WarmSteps", "link_previous", "next_transfer",
            "queued_destination", "transfer_view"]
