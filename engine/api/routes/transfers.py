@@ -37,7 +37,7 @@ from engine.calls.commands import (
     user_of,
 )
 from engine.calls.facade import LiveCalls
-from engine.calls.transfers.attempts import transfer_view
+from engine.calls.transfers.attempts import queued_destination, transfer_view
 from engine.events import CallControl
 from engine.store import Transfer as TransferRow
 from engine.store import User
@@ -93,7 +93,7 @@ def blind_transfer(
     emit(request, CallControl(organization_id=principal.organization_id, call_id=call_id,
                               command="transfer", actor=actor, content=command.to,
                               result="transferring", status="transferring"))
-    return started
+    return {**started, "next_transfer": queued_destination(started)}
 
 
 WARM_EXAMPLES: dict[str, Any] = {
@@ -250,7 +250,8 @@ def cancel_transfer(request: Request, call_id: str, transfer_id: str,
                     principal: Auth) -> dict[str, Any]:
     require_control(principal, "canceling transfers")
     live, actor = _running(request, principal, call_id, transfer_id)
-    return live.cancel_transfer(call_id, transfer_id, actor)
+    canceled = live.cancel_transfer(call_id, transfer_id, actor)
+    return {**canceled, "next_transfer": queued_destination(canceled)}
 
 
 @router.post("/v1/calls/{call_id}/transfers/{transfer_id}/answer",

@@ -7,6 +7,7 @@ consultation moves on names the destination queued next (:func:`next_transfer`).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -163,12 +164,16 @@ def link_previous(session: Any, row: Transfer) -> str | None:
     return chains.link(session, row)
 
 
-def queued_destination(row: Transfer) -> dict[str, Any] | None:
-    """The destination a running warm transfer tries after the one it is consulting now."""
-    if row.kind != "warm" or row.status in DONE:
+def queued_destination(row: Transfer | Mapping[str, Any]) -> dict[str, Any] | None:
+    """The destination a running warm transfer tries after the one it is consulting now; ``row``
+    is the transfer's row or its API body."""
+    def value(name: str) -> Any:
+        return row.get(name) if isinstance(row, Mapping) else getattr(row, name)
+
+    if value("kind") != "warm" or value("status") in DONE:
         return None
-    following = len(row.routing_attempts or []) + 1  # finished attempts, then the current one
-    destinations = row.destinations or []
+    following = len(value("routing_attempts") or []) + 1  # finished attempts, then the current
+    destinations = value("destinations") or []
     if following >= len(destinations):
         return None
     dest = destinations[following]
