@@ -49,9 +49,9 @@ class Provider:
 
     def fields(self) -> list[ProviderField]:
         base = ProviderField(
-            "base_url", "the API's base URL" + (f" (default {self.default_base_url})"
-                                                 if self.default_base_url else ""),
-            required=self.default_base_url is None)
+            "base_url", "the API's base URL" + (
+                f" (default {self.default_base_url})" if self.default_base_url else
+                " (without it the key is not checked, and the agent's brain.base_url is used)"))
         return [ProviderField("name", "a name to tell credentials apart"), base,
                 ProviderField("api_key", "the provider's API key (write-only: never returned)",
                               required=True, secret=True)]

@@ -287,16 +287,19 @@ async def test_the_llms_success_reason_and_checked_credentials(
             "elevenlabs"} <= set(by_name)
     fields = {f["name"]: f for f in by_name["openai-compatible"]["fields"]}
     assert fields["api_key"]["secret"] is True and fields["base_url"]["secret"] is False
-    assert fields["base_url"]["required"] is True
+    assert fields["base_url"]["required"] is False and fields["api_key"]["required"] is True
     assert by_name["openai"]["default_base_url"] == "https://api.openai.com/v1"
     assert by_name["elevenlabs"]["agents_use"] is False
 
     unknown = await api.call("POST", "/v1/provider-credentials",
                              json={"provider": "acme-ai", "api_key": "k"})
     assert unknown.status_code == 422 and unknown.json()["field"] == "provider"
-    no_url = await api.call("POST", "/v1/provider-credentials",
-                            json={"provider": "openai-compatible", "api_key": "k"})
-    assert no_url.status_code == 422 and no_url.json()["field"] == "base_url"
+    bad_url = await api.call("POST", "/v1/provider-credentials", json={
+        "provider": "openai-compatible", "api_key": "k", "base_url": "127.0.0.1:8080/v1"})
+    assert bad_url.status_code == 422 and bad_url.json()["field"] == "base_url"
+    no_url = await api.ok("POST", "/v1/provider-credentials", 201,
+                          json={"provider": "openai-compatible", "api_key": "k"})
+    assert no_url["check_ok"] is None and "no base_url" in no_url["check_message"]
 
     chat_stub.models_key = PROVIDER_KEY
     made = await api.call("POST", "/v1/provider-credentials", json={

@@ -56,8 +56,11 @@ def _check_base_url(url: str) -> None:
 
 def checked(provider: Provider, base_url: str | None, api_key: str) -> dict[str, Any]:
     """The check's fields for the credential. Blocking: the provider is asked."""
-    if provider.check_path is None or not base_url:
+    if provider.check_path is None:
         return {"checked_at": None, "check_ok": None, "check_message": None}
+    if not base_url:
+        return {"checked_at": None, "check_ok": None,
+                "check_message": "not checked: the credential has no base_url"}
     result = check_key(provider, base_url, api_key)
     return {"checked_at": utcnow(), "check_ok": result.ok, "check_message": result.message}
 
@@ -71,10 +74,7 @@ def validate(session: Session, principal: Principal, values: dict[str, Any], row
         base_url = values.get("base_url") if "base_url" in values else (
             row.base_url if row is not None else None)
         if not base_url:
-            if provider.default_base_url is None:
-                raise invalid("base_url", f"a {provider.name} credential needs the base_url of "
-                                          "its API, e.g. http://127.0.0.1:8080/v1")
-            values["base_url"] = provider.default_base_url
+            values["base_url"] = provider.default_base_url  # None: the brain's base_url serves
         else:
             _check_base_url(str(base_url))
     if row is None or any(name in values for name in KEY_FIELDS):
