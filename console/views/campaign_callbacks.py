@@ -18,6 +18,9 @@ from engine.events import CallbackChanged
 
 RELOAD_DEBOUNCE_MS = 300  # a burst of new callbacks costs one reload of the list
 COLUMN_WIDTHS = (190, 130, 130, 110, 160, 260)
+EMPTY_TEXT = ("No callbacks yet. One is added when a person the campaign calls asks to be "
+              "called back (its agent's schedule_callback tool), or when a supervisor clicks "
+              "Call back… on one of its calls.")
 
 
 class CampaignCallbacksPanel(QFrame):
@@ -46,6 +49,11 @@ class CampaignCallbacksPanel(QFrame):
         layout.addLayout(hbox(self.title, None, self.cancel_button))
         layout.addWidget(self.intro)
         layout.addWidget(self.message)
+        self.empty = QLabel("")  # said above an empty table
+        self.empty.setObjectName("viewSubtitle")
+        self.empty.setWordWrap(True)
+        self.empty.setVisible(False)
+        layout.addWidget(self.empty)
         self.model = CampaignCallbacksModel(bridge, self)
         self.table = table_view(self.model)
         for column, width in enumerate(COLUMN_WIDTHS):
@@ -82,6 +90,8 @@ class CampaignCallbacksPanel(QFrame):
     def _loaded(self) -> None:
         total = self.model.total
         self.title.setText(f"Callbacks · {total:,}" if self.campaign_id else "Callbacks")
+        self.empty.setText(EMPTY_TEXT if self.campaign_id and not total else "")
+        self.empty.setVisible(bool(self.empty.text()))
         self._chosen()
 
     def follow(self, event: CallbackChanged) -> None:

@@ -44,8 +44,10 @@ def _at(hours: int) -> str:
 
 def test_a_campaigns_callbacks_live_in_their_tab(console: Console, qtbot: QtBot,
                                                  engine_server: RunningEngine) -> None:
-    async def make(api: Any) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    async def make(api: Any) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]],
+                                      dict[str, Any]]:
         agent = await api.agents.create(name="Callbacks caller")
+        quiet = await api.campaigns.create(name="No callbacks", agent_id=agent["id"])
         campaign = await api.campaigns.create(name="Callbacks tab", agent_id=agent["id"])
         lead = await api.leads(campaign["id"]).create(phone_number=LEAD, name="Ada Byron")
         call = await api.create_call(agent_id=agent["id"], from_number="+14155550100",
@@ -53,20 +55,25 @@ def test_a_campaigns_callbacks_live_in_their_tab(console: Console, qtbot: QtBot,
         made = [await api.schedule_callback(call["id"], _at(26), reason="Driving",
                                             instructions="Offer a morning slot"),
                 await api.schedule_callback(call["id"], _at(50), reason="Ask the partner")]
-        return campaign, call, made
+        return campaign, call, made, quiet
 
-    campaign, call, (first, second) = run_api(engine_server, make)
+    campaign, call, (first, second), quiet = run_api(engine_server, make)
     view = console.view("campaigns")
     assert isinstance(view, CampaignsView)
+    panel = view.callbacks
+    # a campaign with none says how one comes about, above its empty table
+    view.select(quiet["id"])
+    qtbot.waitUntil(lambda: panel.campaign_id == quiet["id"] and not panel.model.loading
+                    and panel.empty.text() != "", timeout=15_000)
+    assert "Call back" in panel.empty.text() and panel.title.text() == "Callbacks · 0"
     view.select(campaign["id"])
     qtbot.waitUntil(lambda: (view.editor.current or {}).get("id") == campaign["id"], timeout=15_000)
     view.tabs.setCurrentWidget(view.callbacks)
-    panel = view.callbacks
     assert view.tabs.tabText(view.tabs.currentIndex()) == "Callbacks"
     assert [view.tabs.tabText(i) for i in range(view.tabs.count())] == [
         "Campaigns", "Callbacks", "Do not call"]
     qtbot.waitUntil(lambda: panel.model.rowCount() == 2 and not panel.model.loading, timeout=15_000)
-    assert panel.title.text() == "Callbacks · 2"
+    assert panel.title.text() == "Callbacks · 2" and panel.empty.text() == ""
     assert panel.model.columns[0].title == fmt.with_zone("Due")
     rows = _cells(view)
     assert rows[0] == {fmt.with_zone("Due"): fmt.local_time(first["dial_at"], zone=True),
