@@ -26,6 +26,7 @@ from engine.campaigns.leads import ENGINE_RESTART, blocked_numbers, variables_of
 from engine.campaigns.outcomes import ENDED_CALL
 from engine.campaigns.zones import lead_zone
 from engine.store import Call, CallEvent, Campaign, Lead, PhoneNumber, ScheduledCallback, session_scope
+from engine.store.vocabulary import CallFailure
 
 CALLBACKS_READ = 100  # due callbacks read in one pass
 
@@ -149,6 +150,7 @@ def settle(db: SqlEngine, call_id: str, now: datetime, *, dead: bool = False) ->
                 return None
             call.status = "completed" if call.answered_at is not None else "failed"
             call.disconnect_reason, call.ended_at, call.updated_at = ENGINE_RESTART, now, now
+            call.metadata_ = {**(call.metadata_ or {}), **CallFailure.of(ENGINE_RESTART).metadata()}
         answered = call is not None and call.answered_at is not None
         reason = None if answered else (call.disconnect_reason or call.status if call is not None
                                         else "call missing")
