@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from engine import __version__
-from engine.api import errors
+from engine.api import call_schema, errors
 from engine.api.auth import KeyVerifier
 from engine.api.crud import router_for
 from engine.api.host import ApiHost
@@ -36,4 +36,5 @@ def create_app(engine: ApiHost) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(engine_info.router)
+    call_schema.install(app)
     return app

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlmodel import Session
 
-from engine.api import validators
+from engine.api import call_schema, validators
 from engine.api.auth import Principal, principal_from
 from engine.api.crud import emit, get_owned, page_of
 from engine.api.errors import invalid
@@ -90,7 +90,7 @@ def _statuses(raw: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-@router.get("/v1/calls", summary="List calls")
+@router.get("/v1/calls", summary="List calls", responses=call_schema.LIST_RESPONSES)
 def list_calls(
     request: Request,
     principal: Auth,
@@ -153,7 +153,8 @@ def list_calls(
     return body
 
 
-@router.get("/v1/calls/{call_id}", summary="Get a call with its transcript, analysis, costs")
+@router.get("/v1/calls/{call_id}", summary="Get a call with its transcript, analysis, costs",
+            responses=call_schema.DETAIL_RESPONSES)
 def get_call(request: Request, call_id: str, principal: Auth) -> dict[str, Any]:
     with Session(request.app.state.db) as session:
         return call_detail(session, owned_call(session, principal, call_id))
