@@ -225,7 +225,7 @@ class ScriptedBrain(Brain):
                 yield out
             return
         if state.menu_active and (digit := parse_digits(text)) and len(digit) == 1:
-            async for out in self._menu_select(digit):
+            async for out in self._menu_select(digit, phrase=text):
                 yield out
             return
         if answer is True:
@@ -458,7 +458,10 @@ class ScriptedBrain(Brain):
         says = [says] if isinstance(says, str) else says
         yield self._text(says[(state.fallbacks - 1) % len(says)])
 
-    async def _menu_select(self, digit: str) -> AsyncIterator[BrainOutput]:
+    async def _menu_select(self, digit: str, phrase: str | None = None) -> AsyncIterator[BrainOutput]:
+        """The caller keyed ``digit`` (or said it: ``phrase``). A match is reported in the call
+        vocabulary's shape, less its time (the call's leg stamps ``at``, and for a phrase the
+        recogniser's confidence)."""
         state = self.state
         menu = self.script.get("menu") or {}
         option = (menu.get("options") or {}).get(digit)
@@ -468,12 +471,13 @@ class ScriptedBrain(Brain):
                 yield self._text(menu["prompt"])
             return
         label = str(option.get("label") or digit)
-        match = {"digit": digit, "label": label, "intent": option.get("intent"),
-                 "action": option.get("action")}
+        match = {"menu": label, "digit": None if phrase else digit, "phrase": phrase,
+                 "matched_text": phrase or digit, "confidence": None if phrase else 1.0}
         state.menu_matches.append(match)
         state.menu_final_selection = label
         state.menu_active = False
-        yield BrainEvent("menu_match", match)
+        yield BrainEvent("menu_match", {**match, "intent": option.get("intent"),
+                                        "action": option.get("action")})
         yield BrainEvent("menu_final_selection", {"label": label, "digit": digit})
         if option.get("intent"):
             async for out in self._run_intent(str(option["intent"])):

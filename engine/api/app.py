@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from engine import __version__
-from engine.api import errors
+from engine.api import call_schema, errors
 from engine.api.auth import KeyVerifier
 from engine.api.compat import router as compat_router
 from engine.api.crud import router_for
@@ -39,4 +39,5 @@ def create_app(engine: ApiHost) -> FastAPI:
         app.include_router(router)
     app.include_router(engine_info.router)
     app.include_router(compat_router)  # other platforms' endpoints, under /compat/<platform>
+    call_schema.install(app)
     return app

@@ -7,7 +7,10 @@ names), the recogniser its ``stt`` settings name
 (shared across calls, see :class:`engine.speech.models.SpeechModels`), espeak-ng with its voice,
 rate and pitch. The leg writes transcript entries through the BatchWriter, publishes
 ``transcript.partial`` / ``transcript.final`` / ``agent.speaking`` / ``metrics.turn`` on the
-event bus, and at the end fills the call's transcript, latency, costs and usage.
+event bus, and at the end fills the call's transcript, latency, costs and usage. The call's
+metadata gets the speech facts as soon as the leg is built (``stt_engine``, ``stt_model``,
+``stt_language``, ``tts_voice``) and the caller's menu choices in the call vocabulary's shape
+(:func:`engine.store.vocabulary.menu_match`) as they happen.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from engine.speech.models import SpeechModels
 from engine.speech.pipeline import Line, Pipeline, PipelineConfig, PipelineObserver
 from engine.speech.tts import EspeakTTS, TextToSpeech
 from engine.store import Agent, ToolTemplate, TranscriptEntry, UsageLog, session_scope
+from engine.store import vocabulary as words
 from engine.store.timeutil import iso, utcnow
 from engine.store.writer import BatchWriter
 
@@ -116,6 +120,14 @@ def pipeline_config(agent: Mapping[str, Any]) -> PipelineConfig:
     if agent.get("end_call_message"):
         config.idle_goodbye = str(agent["end_call_message"])
     return config
+
+
+def stt_language(agent: Mapping[str, Any], stt: Any) -> str | None:
+    """The language the call's speech is recognised in: the agent's (``stt.language``, else its
+    ``language``, as the agent names it: ``en-US``), else the recogniser's own (``en``)."""
+    stt_settings = agent.get("stt") or {}
+    language = stt_settings.get("language") or agent.get("language") or getattr(stt, "language", None)
+    return str(language) if language else None
 
 
 def voice_settings(agent: Mapping[str, Any]) -> VoiceSettings:
@@ -204,8 +216,9 @@ class AgentLeg(PipelineObserver):
         self.pipeline: Pipeline | None = None
         self.participant: Participant | None = None
         self.brain: Brain | None = None
-        self.menu_matches: list[dict[str, Any]] = []
-        self.menu_final_selection: str | None = None
+        self.menu_matches: list[dict[str, Any]] = []  # in the call vocabulary's shape
+        self.menu_final_selection: dict[str, Any] | None = None
+        self._heard_confidence: float | None = None  # the recogniser's, for the caller's last line
         self.slots: dict[str, Any] = {}
         self.tool_calls: list[ToolCall] = []
         self._closed = False
@@ -215,6 +228,16 @@ class AgentLeg(PipelineObserver):
         self.pipeline = Pipeline(brain, stt, tts, self, pipeline_config(self.agent))
         audio = self.pipeline.audio
         self.participant = Participant(AGENT_PARTICIPANT, AGENT_MASKS, audio.source, audio.sink)
+        self.records.update_call(self.call.call_id, {"metadata_": self.speech_facts()})
+
+    def speech_facts(self) -> dict[str, Any]:
+        """What recognises and speaks on the call: ``stt_engine``, ``stt_model``,
+        ``stt_language``, ``tts_voice`` (Samva's ``sttLanguage``/``ttsVoice``)."""
+        assert self.pipeline is not None
+        stt = self.pipeline.stt
+        return {"stt_engine": stt.provider, "stt_model": stt.model,
+                "stt_language": stt_language(self.agent, stt),
+                "tts_voice": voice_settings(self.agent).voice}
 
     async def start(self) -> None:
         """Joins the call (the participant must be in the mixer) and greets."""
@@ -292,6 +315,8 @@ class AgentLeg(PipelineObserver):
                "metadata_": {"kind": line.kind} if line.kind else {}}
         self.legs.writer.add(TranscriptEntry, row)
         self._emit(TranscriptFinal.from_row(row))
+        if line.source == "user":
+            self._heard_confidence = line.confidence
 
     def state(self, state: str) -> None:
         self._emit(AgentSpeaking(organization_id=self.call.organization_id,
@@ -308,9 +333,11 @@ class AgentLeg(PipelineObserver):
 
     def brain_event(self, event: BrainEvent) -> None:
         if event.kind == "menu_match":
-            self.menu_matches.append(dict(event.data))
+            self.menu_matches.append(self._menu_match(event.data))
         elif event.kind == "menu_final_selection":
-            self.menu_final_selection = str(event.data.get("label"))
+            label = event.data.get("label")
+            self.menu_final_selection = next(
+                (m for m in reversed(self.menu_matches) if m["menu"] == label), None)
         elif event.kind == "slot":
             self.slots[str(event.data.get("name"))] = event.data.get("value")
         if event.kind in ("menu_match", "menu_final_selection"):
@@ -334,6 +361,23 @@ class AgentLeg(PipelineObserver):
     def hangup(self, reason: str) -> None:
         self.event("agent.hangup", {"reason": reason})
         asyncio.get_running_loop().call_later(HANGUP_DELAY_S, self._hangup, reason)
+
+    def _menu_match(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """A brain's menu match in the call vocabulary's shape, stamped now; a spoken choice
+        is as sure as the recogniser was of the caller's line."""
+        digit, phrase = data.get("digit"), data.get("phrase")
+        if digit is not None:
+            phrase = None
+        elif phrase is None:  # neither: what matched is all there is of what the caller did
+            phrase = str(data.get("matched_text") or "")
+        confidence = data.get("confidence")
+        if phrase is not None and confidence is None:
+            confidence = self._heard_confidence
+        return words.menu_match(str(data.get("menu") or data.get("label") or ""),
+                                at=iso(utcnow()) or "",
+                                digit=None if digit is None else str(digit),
+                                phrase=None if phrase is None else str(phrase),
+                                matched_text=data.get("matched_text"), confidence=confidence)
 
     def _menu(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -372,8 +416,7 @@ class AgentLeg(PipelineObserver):
             "transcript": "\n".join(f"{line.source}: {line.text}" for line in lines),
             **latency_fields(turns), **costs,
             "metadata_": {"barge_in_count": pipeline.barge_ins, **self._menu(),
-                          "stt_engine": pipeline.stt.provider, "stt_model": pipeline.stt.model,
-                          "tts_voice": voice_settings(self.agent).voice,
+                          **self.speech_facts(),
                           "speculative_discards": pipeline.speculative_discards,
                           **({"slots": dict(self.slots)} if self.slots else {})},
         }

@@ -32,6 +32,7 @@ from engine.media import FRAME_BYTES, SAMPLE_RATE
 from engine.speech.amd import AmdResult, AmdSettings, AnsweringMachineDetector
 from engine.speech.frames import TranscriptFinal
 from engine.speech.tts import EspeakTTS
+from engine.store import vocabulary as words
 
 if TYPE_CHECKING:
     from engine.calls.live_call import LiveCall
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AMD_MODES = ("off", "detect", "detect_and_leave_message")
-VOICEMAIL_REASON = "voicemail"
+VOICEMAIL_REASON = words.VOICEMAIL
 # The tap's frames wait this long at most for the gate to take them: the mixer ticks every 20 ms,
 # so a gap this long means the call's media has stopped (the call is ending).
 FRAME_WAIT_S = 2.0

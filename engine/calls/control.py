@@ -38,6 +38,7 @@ from engine.calls.greeting import SynthesisError, synthesize_async
 from engine.media import MUSIC_MASKS, HoldMusic, Participant
 from engine.media.mixer import AGENT
 from engine.sip import sdp
+from engine.store import vocabulary as words
 
 if TYPE_CHECKING:
     from engine.calls.agent_leg import AgentLeg
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SUPERVISOR_HANGUP = "supervisor_hangup"
+SUPERVISOR_HANGUP = words.SUPERVISOR_HANGUP
 WHISPERED = "whispered_to_human"  # inject_context's result while a human has the call
 WHISPER_TO = "human_agent"
 REINVITE_WAIT_S = 8.0  # a hold answers once the caller's phone answered the re-INVITE, or this

@@ -17,6 +17,7 @@ from engine.calls.records import SqlCallRecords
 from engine.calls.routing import Route, apply_choice, lookup_route, named_test_call, queued_test_route
 from engine.sip.uas import IncomingCall
 from engine.store import utcnow
+from engine.store import vocabulary as words
 from engine.store.types import new_id
 
 log = logging.getLogger(__name__)
@@ -137,15 +138,17 @@ class InboundRouter:
             "direction": "inbound", "from_number": call.caller, "to_number": route.number,
             "agent_id": route.agent_id, "phone_number_id": route.phone_number_id,
             "sip_trunk_id": route.sip_trunk_id, "sip_call_id": call.call_id, "status": "failed",
-            "initiated_at": now, "ended_at": now, "disconnect_reason": "assistant_rejected",
-            "metadata_": {"sip_call_id": call.call_id, "error_message": error,
+            "initiated_at": now, "ended_at": now, "disconnect_reason": words.ASSISTANT_REJECTED,
+            "sip_status_code": ASSISTANT_REJECT_STATUS,
+            "metadata_": {"sip_call_id": call.call_id,
+                          **words.CallFailure(str(ASSISTANT_REJECT_STATUS), error).metadata(),
                           **route.rule_metadata},
         }, call_id=call_id)
         records.add_event(call_id, "engine", "webhook.assistant_request", payload=asked)
         records.add_event(call_id, "sip", "response_sent", code=ASSISTANT_REJECT_STATUS,
                           reason="Forbidden")
         records.add_event(call_id, "engine", "call.ended", status="failed",
-                          failure="assistant_rejected", payload={"error": error})
+                          failure=words.ASSISTANT_REJECTED, payload={"error": error})
         records.forget(call_id)
 
 

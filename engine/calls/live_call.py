@@ -6,7 +6,10 @@ call is a new leg.
 The call rings until its leg connects, is answered by its agent's speech pipeline (should that
 fail to start, the agent speaks its first_message with espeak-ng, or a tone plays), runs until
 either side ends it, and then writes its final fields: status, reason, duration, the closed
-recording, the leg's facts, and a ``call.ended`` event.
+recording, the leg's facts, and a ``call.ended`` event. Its words (statuses, disconnect
+reasons, errors) are the call vocabulary's (:mod:`engine.store.vocabulary`): a failure always
+leaves ``metadata.error_code`` and ``error_message``, and a SIP call its final SIP status in
+``sip_status_code``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from engine.calls.records import CallRecords
 from engine.calls.routing import Route
 from engine.media import AGENT_MASKS, Mixer, Participant, Player, Recorder, Tone
 from engine.sip.rtp_leg import RtpLeg
+from engine.store import vocabulary as words
 from engine.store.timeutil import utcnow
+from engine.store.vocabulary import CallFailure
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,7 @@ class LiveCall:
         self.answered_at: datetime | None = None
         self.ended = asyncio.Event()
         self.reason: str | None = None
+        self.error: CallFailure | None = None  # what went wrong, once something did
         self.stats = Stats()
         self.control = CallControl(self)  # a supervisor's live commands; hold and re-INVITEs
         self.on_answered: Callable[[], None] = lambda: None  # called once answered
@@ -114,6 +120,11 @@ class LiveCall:
             self.reason = reason
         self.ended.set()
 
+    def failed(self, error: CallFailure) -> None:
+        """Something went wrong on the call (the first error is the one the row keeps)."""
+        if self.error is None:
+            self.error = error
+
     def dtmf(self, digit: str) -> None:
         self.stats.dtmf.append(digit)
         if self.agent is not None:
@@ -129,19 +140,23 @@ class LiveCall:
                 await self._answer()
             await self.ended.wait()
         except Exception as exc:
-            self.reason = self.reason or "error"
+            self.reason = self.reason or words.ERROR
+            self.failed(CallFailure.of(words.ENGINE_ERROR, f"{type(exc).__name__}: {exc}"))
             self.leg.failed(exc)
         finally:
             await self._finish()
 
     def setup_failed(self, error: BaseException) -> None:
         """The leg could not be set up before the call ran (a web call's bad offer)."""
-        self.reason = "error"
+        self.reason = words.ERROR
+        self.failed(CallFailure.of(words.SETUP_FAILED, str(error) or None))
+        assert self.error is not None
         self.records.update_call(self.call_id, {"status": "failed", "ended_at": utcnow(),
-                                                "disconnect_reason": "error",
-                                                "metadata_": {"error_message": str(error)}})
+                                                "disconnect_reason": words.ERROR,
+                                                "metadata_": self.error.metadata()})
         self.records.add_event(self.call_id, "engine", "call.ended", status="failed",
-                               failure="error", payload={"error": str(error)})
+                               failure=words.ERROR, payload={"error": str(error),
+                                                             **self.error.metadata()})
 
     async def _answer(self) -> None:
         media = self.media.loop
@@ -182,8 +197,13 @@ class LiveCall:
                         self.route.variables, self.route.overrides, self.route.test)
         try:
             return await agents.open(info, self.records, self.hangup)
-        except Exception:
+        except Exception as exc:
             log.exception("call %s: the agent's pipeline failed to start", self.call_id)
+            self.failed(CallFailure.of(words.PIPELINE_FAILED,
+                                     f"the agent's speech pipeline did not start: "
+                                     f"{type(exc).__name__}: {exc}"))
+            self.records.add_event(self.call_id, "engine", "pipeline.failed",
+                                   failure=words.PIPELINE_FAILED, payload=self.error_fields())
             return None
 
     async def _speak_greeting(self) -> None:
@@ -205,11 +225,18 @@ class LiveCall:
             return None  # speaking (or about to): silence between greeting chunks
         return self.tone.next_frame()
 
-    def hangup(self, reason: str = "agent_hangup") -> None:
+    def hangup(self, reason: str = words.AGENT_HANGUP, error: CallFailure | None = None) -> None:
+        """Ends the call from our side for ``reason`` (a failure's with its ``error``)."""
         if self.reason is None:
             self.reason = reason
+        if error is not None:
+            self.failed(error)
         if self.leg.hangup(reason):
             self.ended.set()
+
+    def error_fields(self) -> dict[str, str]:
+        """The row's error fields (empty while nothing went wrong)."""
+        return self.error.metadata() if self.error is not None else {}
 
     def rtp_idle_s(self, now: float) -> float:
         """How long no media came from the party (0 while either side holds the call)."""
@@ -230,8 +257,16 @@ class LiveCall:
         answered = self.answered_at is not None
         await self.leg.close()
         ending = self.leg.ending(answered, self.reason)
+        reason = self.reason = ending.reason or self.reason
+        if ending.error is not None:
+            self.failed(ending.error)
+        if self.error is None and words.is_failure(ending.status, reason):
+            code = reason if reason in words.ERROR_CODES else words.ENGINE_ERROR
+            self.failed(CallFailure.of(code))
         fields: dict[str, Any] = {"ended_at": ended_at, "status": ending.status,
-                                  "disconnect_reason": self.reason}
+                                  "disconnect_reason": reason}
+        if ending.code is not None:
+            fields["sip_status_code"] = ending.code
         if self.answered_at is not None:
             fields["duration_seconds"] = round((ended_at - self.answered_at).total_seconds())
         if self.recorder is not None:
@@ -241,12 +276,13 @@ class LiveCall:
         if rtp is not None:
             self.stats.frames_received = rtp.frames_received
             self.stats.frames_sent = rtp.frames_sent
-        if ending.metadata is not None:
-            fields["metadata_"] = ending.metadata
+        metadata = {**(ending.metadata or {}), **self.error_fields()}
+        if metadata:
+            fields["metadata_"] = metadata
         self.records.update_call(self.call_id, fields)
         self.records.add_event(self.call_id, "engine", "call.ended", status=ending.status,
                                code=ending.code, failure=ending.failure,
-                               payload={"disconnect_reason": self.reason})
+                               payload={"disconnect_reason": reason, **self.error_fields()})
 
 
 __all__ = ["GREETING_TONE", "LiveCall"]

@@ -47,6 +47,8 @@ from engine.sip.ua import UserAgent
 from engine.sip.uas import IncomingCall
 from engine.speech.models import SpeechModels
 from engine.store import SipTrunk, TranscriptEntry, session_scope, utcnow
+from engine.store import vocabulary as words
+from engine.store.vocabulary import CallFailure
 from engine.store.writer import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -178,7 +180,7 @@ class Telephony:
         for registration in self.registrations.values():
             registration.close()
         for call in list(self.calls.values()):
-            call.hangup("agent_hangup")
+            call.hangup(words.AGENT_HANGUP)
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=STOP_GRACE_S)
         if self._watchdog is not None:
@@ -258,11 +260,12 @@ class Telephony:
             plan = await asyncio.to_thread(load_dial_plan, self.db, call_id)
         except DialError as exc:
             log.info("call %s not dialled: %s", call_id, exc)
+            error = CallFailure.of(words.DIAL_FAILED, str(exc) or None).metadata()
             self.records.update_call(call_id, {"status": "failed", "ended_at": utcnow(),
-                                               "disconnect_reason": "error",
-                                               "metadata_": {"error_message": str(exc)}})
+                                               "disconnect_reason": words.ERROR,
+                                               "metadata_": error})
             self.records.add_event(call_id, "engine", "call.ended", status="failed",
-                                   failure="error", payload={"error": str(exc)})
+                                   failure=words.ERROR, payload={"error": str(exc), **error})
             self.analyse(call_id)
             return
         self.records.remember(call_id, plan.organization_id)
@@ -341,7 +344,9 @@ class Telephony:
                 idle = call.rtp_idle_s(now)
                 if call.reason is None and idle > self.rtp_timeout_s:
                     log.info("call %s: no RTP for %.1f s", call.call_id, idle)
-                    call.hangup("rtp_timeout")
+                    call.hangup(words.RTP_TIMEOUT, CallFailure.of(
+                        words.RTP_TIMEOUT, f"No audio (RTP) came from the {call.leg.name} for "
+                                           f"{idle:.1f} s (the limit is {self.rtp_timeout_s:g} s)."))
 
 
 __all__ = ["RTP_TIMEOUT_S", "SIP_OFF", "Telephony", "port_free"]

@@ -41,6 +41,7 @@ from engine.store import (
     row_dict,
     session_scope,
 )
+from engine.store.vocabulary import CallFailure
 
 CALLBACKS_READ = 100  # due callbacks read in one pass
 HELD_BY = ("paused",)  # a callback of a campaign in one of these waits until it leaves it
@@ -193,6 +194,7 @@ def settle(db: SqlEngine, call_id: str, now: datetime, *, dead: bool = False) ->
                 return None
             call.status = "completed" if call.answered_at is not None else "failed"
             call.disconnect_reason, call.ended_at, call.updated_at = ENGINE_RESTART, now, now
+            call.metadata_ = {**(call.metadata_ or {}), **CallFailure.of(ENGINE_RESTART).metadata()}
         answered = call is not None and call.answered_at is not None
         reason = None if answered else (call.disconnect_reason or call.status if call is not None
                                         else "call missing")

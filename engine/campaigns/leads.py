@@ -37,8 +37,10 @@ from engine.store import (
     row_dict,
     session_scope,
 )
+from engine.store import vocabulary as words
+from engine.store.vocabulary import CallFailure
 
-ENGINE_RESTART = "engine_restart"  # the disconnect reason of a call its engine died during
+ENGINE_RESTART = words.ENGINE_RESTART  # the disconnect reason of a call its engine died during
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,7 @@ def settle(db: SqlEngine, call_id: str, now: datetime, *, dead: bool = False) ->
                 return None
             call.status = "completed" if call.answered_at is not None else "failed"
             call.disconnect_reason, call.ended_at, call.updated_at = ENGINE_RESTART, now, now
+            call.metadata_ = {**(call.metadata_ or {}), **CallFailure.of(ENGINE_RESTART).metadata()}
         lead = session.get(Lead, call.lead_id)
         if lead is None or lead.last_call_id != call_id:
             return None

@@ -22,6 +22,7 @@ from engine.simulator.caller import CALL_LIMIT_S, CallResult, Line, SimulatedCal
 from engine.simulator.personas import Persona, load_persona
 from engine.speech.stt import SttEngine
 from engine.store import utcnow
+from engine.store.vocabulary import ENGINE_ERROR, CallFailure
 
 log = logging.getLogger(__name__)
 
@@ -128,11 +129,14 @@ class SimulatedCalls:
         message = result.error or (f"no agent answered the simulated caller (SIP status "
                                    f"{result.sip_status})")
         records = self.records
+        code = result.sip_status if result.sip_status and result.sip_status >= 300 else None
+        failure = CallFailure(str(code), message) if code else CallFailure.of(ENGINE_ERROR, message)
         records.remember(call_id, organization_id)
         try:
             records.update_call(call_id, {
                 "status": "failed", "ended_at": utcnow(), "disconnect_reason": "error",
-                "metadata_": {"error_message": message, "test_caller": summary}})
+                "sip_status_code": code,
+                "metadata_": {**failure.metadata(), "test_caller": summary}})
             records.add_event(call_id, "engine", "call.ended", status="failed", failure="error",
                               code=result.sip_status, payload={"error": message})
         finally:

@@ -147,8 +147,8 @@ def test_statuses_match_sip_codes_and_events(seeded: Seeded) -> None:
                               "('bye_received', 'bye_sent')"))
     for call_id, reason in seeded.sql("SELECT id, disconnect_reason FROM call WHERE status = "
                                       "'completed' AND transport = 'sip'"):
-        expected = {"customer_ended_call": "bye_received", "agent_ended_call": "bye_sent",
-                    "transferred": None}[reason]
+        expected = {"caller_hangup": "bye_received", "callee_hangup": "bye_received",
+                    "agent_hangup": "bye_sent", "transferred": None}[reason]
         assert hangups.get(call_id) == expected, (call_id, reason)
     assert seeded.sql("SELECT count(*) FROM call WHERE recording_status != 'none' OR "
                       "recording_path IS NOT NULL")[0][0] == 0
@@ -254,6 +254,27 @@ def test_analysis_and_metadata(seeded: Seeded) -> None:
     directions = {row for row in seeded.sql("SELECT DISTINCT direction, type FROM call")}
     assert directions == {("inbound", "phone_call"), ("outbound", "phone_call"),
                           ("inbound", "web_call")}
+
+
+def test_every_call_is_in_the_call_vocabulary(seeded: Seeded) -> None:
+    import json
+
+    from engine.store.vocabulary import call_problems
+
+    seen: dict[str, set[Any]] = {"reasons": set(), "codes": set(), "menus": set()}
+    for call_id, status, reason, code, direction, metadata in seeded.sql(
+            "SELECT id, status, disconnect_reason, sip_status_code, direction, metadata FROM call"):
+        meta = json.loads(metadata)
+        assert call_problems({"status": status, "disconnect_reason": reason,
+                              "sip_status_code": code, "metadata": meta}) == [], call_id
+        assert meta["stt_engine"] and meta["stt_model"] and meta["stt_language"] and meta["tts_voice"]
+        assert reason != "callee_hangup" or direction == "outbound"
+        seen["reasons"].add(reason)
+        seen["codes"].add(meta.get("error_code"))
+        seen["menus"].update(m["menu"] for m in meta.get("menu_matches", ()))
+    assert {"caller_hangup", "callee_hangup", "agent_hangup", "transferred", "busy", "no_answer",
+            "canceled", "ice_failed", "codec_mismatch"} <= seen["reasons"]
+    assert {"503", "404", "488", "ice_failed"} <= seen["codes"] and len(seen["menus"]) > 2
 
 
 def test_transfers(seeded: Seeded) -> None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlmodel import Session
 
-from engine.api import validators
+from engine.api import call_schema, validators
 from engine.api.auth import Principal, principal_from
 from engine.api.crud import emit, get_owned, page_of
 from engine.api.errors import invalid
@@ -111,7 +111,8 @@ def _text(field: str, raw: str | None) -> str | None:
     return raw.strip()
 
 
-@router.get("/v1/calls", summary="List calls", dependencies=[Depends(known_query)])
+@router.get("/v1/calls", summary="List calls", dependencies=[Depends(known_query)],
+            responses=call_schema.LIST_RESPONSES)
 def list_calls(
     request: Request,
     principal: Auth,
@@ -192,7 +193,8 @@ def list_calls(
     return body
 
 
-@router.get("/v1/calls/{call_id}", summary="Get a call with its transcript, analysis, costs")
+@router.get("/v1/calls/{call_id}", summary="Get a call with its transcript, analysis, costs",
+            responses=call_schema.DETAIL_RESPONSES)
 def get_call(request: Request, call_id: str, principal: Auth) -> dict[str, Any]:
     with Session(request.app.state.db) as session:
         return call_detail(session, owned_call(session, principal, call_id))

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from engine.media import Participant
+from engine.store import vocabulary as words
+from engine.store.vocabulary import CallFailure
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,8 @@ if TYPE_CHECKING:
     from engine.sip.dialog import Dialog
     from engine.sip.rtp_leg import RtpLeg
 
-CLEAN_ENDS = ("caller_hangup", "agent_hangup", "transferred")  # reasons that are not failures
+# reasons that are not failures (the call.ended event carries no failure cause)
+CLEAN_ENDS = (words.CALLER_HANGUP, words.AGENT_HANGUP, words.TRANSFERRED)
 
 
 def failure_of(reason: str | None) -> str | None:
@@ -59,13 +62,16 @@ class SipCall(Protocol):
 
 @dataclass
 class Ending:
-    """How a leg's call ended: the row's status, the event's failure cause and SIP code, and
-    the leg's own metadata for the row."""
+    """How a leg's call ended: the row's status, the event's failure cause and the final SIP
+    code (the row's ``sip_status_code``), the leg's own metadata for the row, and, when the leg
+    knows better than the call, its disconnect reason and error."""
 
     status: str
     failure: str | None
     code: int | None = None
     metadata: dict[str, Any] | None = None
+    reason: str | None = None
+    error: CallFailure | None = None
 
 
 @dataclass
@@ -165,8 +171,10 @@ class Leg(ABC):
         """How the call ended, from the leg's side."""
         if answered:
             status = "completed"
+        elif reason in (words.CANCELED, words.CALLER_HANGUP):  # the party left before connecting
+            status = "canceled"
         else:
-            status = "canceled" if reason == "canceled" else "failed"
+            status = "failed"
         return Ending(status, failure_of(reason), None, self.metadata())
 
     def metadata(self) -> dict[str, Any] | None:

@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiosipua.sdp import SdpMessage
 
-from engine.calls.legs.base import Signalling, SipCall
+from engine.calls.legs.base import Ending, Signalling, SipCall
 from engine.calls.legs.sip_media import SipMediaLeg
 from engine.calls.media_context import MediaContext
 from engine.calls.routing import Route
 from engine.sip import sdp
 from engine.sip.uas import IncomingCall
+from engine.store import vocabulary as words
+from engine.store.vocabulary import CallFailure
 
 if TYPE_CHECKING:
     from engine.calls.live_call import LiveCall
@@ -40,6 +42,8 @@ class SipInboundLeg(SipMediaLeg):
         self.stored = stored  # the row exists (a queued test call): it is filled, not created
         self._offer: SdpMessage | None = None
         self._params: sdp.MediaParams | None = None
+        self.final_status: int | None = None  # the final response we sent to the INVITE
+        self._refused: str | None = None  # why the offer was refused (its SdpError)
 
     @property
     def from_number(self) -> str:
@@ -62,10 +66,16 @@ class SipInboundLeg(SipMediaLeg):
 
     def attach(self, call: LiveCall) -> None:
         super().attach(call)
-        self.sip.on_event = call.sip_event
+        self.sip.on_event = self._sip_event
         self.sip.on_ended = call.party_ended
         self.sip.on_dtmf = call.dtmf
         self.sip.on_reoffer = call.control.answer_reoffer
+
+    def _sip_event(self, event_type: str, status: int | None, detail: str | None) -> None:
+        if event_type == "response_sent" and status is not None and status >= 200 \
+                and self.final_status is None:
+            self.final_status = status
+        self.call.sip_event(event_type, status, detail)
 
     def created(self) -> None:
         records, call_id = self.call.records, self.call.call_id
@@ -108,7 +118,8 @@ class SipInboundLeg(SipMediaLeg):
     def failed(self, exc: BaseException) -> None:
         if isinstance(exc, sdp.SdpError):
             log.info("call %s: %s", self.call.call_id, exc)
-            self.sip.reject(SDP_REFUSED, "error")
+            self._refused = str(exc) or "no codec in common"
+            self.sip.reject(SDP_REFUSED, words.CODEC_MISMATCH)
         else:
             super().failed(exc)
             self.sip.hangup("error")
@@ -123,6 +134,17 @@ class SipInboundLeg(SipMediaLeg):
 
     def rtp_idle_s(self, now: float) -> float:
         return self._idle(now, self.sip.state in ("answered", "confirmed"))
+
+    def ending(self, answered: bool, reason: str | None) -> Ending:
+        """As any leg's, with the final response we sent (200, 487, 488, …) as the SIP code; an
+        offer without a codec of ours is a codec mismatch with a 488 error."""
+        ending = super().ending(answered, reason)
+        ending.code = self.final_status
+        if self._refused is not None and not answered:
+            ending.reason = ending.failure = words.CODEC_MISMATCH
+            ending.error = CallFailure(str(SDP_REFUSED), f"{SDP_REFUSED} Not Acceptable Here: "
+                                                       f"{self._refused}")
+        return ending
 
     def metadata(self) -> dict[str, Any] | None:
         rtp = self._rtp

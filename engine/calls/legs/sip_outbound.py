@@ -18,6 +18,8 @@ from engine.sip.reinvite import ReInvite
 from engine.sip.transport import Peer
 from engine.sip.ua import UserAgent
 from engine.sip.uac import OutgoingCall
+from engine.store import vocabulary as words
+from engine.store.vocabulary import CallFailure
 
 RINGING = (180, 183)  # provisional responses that mean the callee's phone rings
 
@@ -159,14 +161,23 @@ class SipOutboundLeg(SipMediaLeg):
         return self._idle(now, self.sip is not None and self.sip.state == "answered")
 
     def ending(self, answered: bool, reason: str | None) -> Ending:
+        """Answered: completed. Not: the INVITE's outcome (busy, no_answer, canceled, failed),
+        its final SIP status, and for a failure the reason its status names and the status as
+        the error."""
         sip = self.sip
+        code = sip.status if sip is not None else None
+        error: CallFailure | None = None
         if answered:
             status = "completed"
         else:
             outcome = sip.outcome if sip is not None and sip.outcome else "failed"
             status = outcome if outcome != "answered" else "failed"
-        return Ending(status, None if status == "completed" else reason,
-                      sip.status if sip is not None else None, self._metadata(answered))
+            if status == "failed" and code is not None and code >= 300:
+                if reason != words.AUTH_FAILED:
+                    reason = words.sip_reason(code)
+                error = CallFailure.sip(code, sip.reason if sip is not None else None)
+        return Ending(status, None if status == "completed" else reason, code,
+                      self._metadata(answered), reason=reason, error=error)
 
     def _metadata(self, answered: bool) -> dict[str, Any]:
         metadata: dict[str, Any] = {}
@@ -176,9 +187,6 @@ class SipOutboundLeg(SipMediaLeg):
             if sip.status is not None:
                 metadata["sip_status_code"] = sip.status
                 metadata["sip_status"] = sip.reason
-                if not answered:
-                    metadata["error_code"] = sip.status
-                    metadata["error_message"] = sip.reason
         if self._rtp is not None:
             metadata["rtp"] = {"frames_received": self._rtp.frames_received,
                                "frames_sent": self._rtp.frames_sent,

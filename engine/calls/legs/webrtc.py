@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.calls.legs.base import Leg
 from engine.media import CALLER_MASKS, Participant
+from engine.store import vocabulary as words
 
 if TYPE_CHECKING:
     from engine.webrtc import PeerLeg
@@ -54,7 +55,9 @@ class WebRtcLeg(Leg):
         from engine.webrtc import PeerLeg  # aiortc loads with the first WebRTC peer
 
         peer = PeerLeg(self.name, CALLER_MASKS)
-        peer.on_ended = lambda _: self.call.party_ended("caller_hangup")
+        peer.on_ended = lambda ended: self.call.party_ended(
+            words.ICE_FAILED if ended.state == "failed" and ended.connected_s is None
+            else words.CALLER_HANGUP)
         answer = await peer.accept(offer)
         self.peer = peer
         return answer
@@ -73,7 +76,10 @@ class WebRtcLeg(Leg):
                 waiter.cancel()
         if peer.state == "connected" and not call.ended.is_set():
             return True
-        call.party_ended("caller_hangup" if call.ended.is_set() else "connect_timeout")
+        if call.ended.is_set():
+            call.party_ended(words.CALLER_HANGUP)
+        else:  # aiortc's "failed": ICE (or DTLS) gave up; otherwise it never finished
+            call.party_ended(words.ICE_FAILED if peer.state == "failed" else words.CONNECT_TIMEOUT)
         return False
 
     @staticmethod

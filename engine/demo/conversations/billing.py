@@ -88,7 +88,7 @@ def billing_conversation(ctx: CallContext) -> Conversation:
         convo.agent(f"Sorry, I didn't understand that. {MENU}")
         digit = rng.choice(("1", "2", "3", "4", "1", "2", "3", "4", "0"))
         convo.user(f"Pressed {digit}", dtmf=digit)
-        convo.menu_matches.append({"digit": digit, "option": LABELS[digit]})
+        convo.menu_matches.append({"digit": digit, "menu": LABELS[digit]})
         if digit == "0":
             convo.agent(TRANSFER, intent="escalation")
             convo.transfer = TransferPlan("blind", "caller chose the billing desk from the menu",

@@ -24,6 +24,7 @@ from engine.demo.history.timeline import Timeline, lay_out
 from engine.demo.people import fictional_number, person_name
 from engine.demo.rows import RowMaker
 from engine.store import Call, CallEvent, TranscriptEntry, Transfer, UsageLog, iso, table_of
+from engine.store import vocabulary as words
 
 # Local rates that turn metered usage into cost (integer micro-USD). Commodity cloud list prices,
 # so a demo call shows the same cost fields a hosted platform would bill.
@@ -145,7 +146,8 @@ class CallBuilder:
                             ok=tool.ok, duration_ms=line.latency["brain_ms"])
             if transfer_row is not None:
                 self._transfer_events(log, transfer_row, plan)
-            by_caller = self._disconnect(plan, convo, transfer_row) == "customer_ended_call"
+            by_caller = self._disconnect(plan, convo, transfer_row) in (words.CALLER_HANGUP,
+                                                                         words.CALLEE_HANGUP)
             blind = transfer_row is not None and transfer_row["kind"] == "blind" \
                 and transfer_row["status"] == "completed"
             teardown_events(log, plan, rng, ended_at, by_caller, blind)
@@ -327,11 +329,13 @@ class CallBuilder:
 
     def _disconnect(self, plan: CallPlan, convo: Conversation | None,
                     transfer: dict[str, Any] | None) -> str:
+        """The call's reason in the call vocabulary (:mod:`engine.store.vocabulary`)."""
         if plan.status != "completed" or convo is None:
             return plan.disconnect_reason
+        customer = words.remote_hangup("outbound" if plan.kind == "outbound" else "inbound")
         if transfer is not None and transfer["status"] == "completed":
-            return "transferred" if transfer["kind"] == "blind" else "customer_ended_call"
-        return "customer_ended_call" if convo.ended_by == "customer" else "agent_ended_call"
+            return words.TRANSFERRED if transfer["kind"] == "blind" else customer
+        return customer if convo.ended_by == "customer" else words.AGENT_HANGUP
 
     def _usage(self, call_id: str, at: datetime, kind: str, quantity: float, unit: str, cost: int,
                provider: str) -> dict[str, Any]:
@@ -349,20 +353,25 @@ class CallBuilder:
         rng = self.rng
         values: dict[str, Any] = {}
         metadata: dict[str, Any] = {"stt_language": "en-US", "stt_engine": agent.stt_engine,
-                                    "tts_voice": agent.voice, "barge_in_count": 0}
+                                    "stt_model": agent.stt_model, "tts_voice": agent.voice,
+                                    "barge_in_count": 0}
         if sip_call_id:
             metadata["sip_call_id"] = sip_call_id
         if plan.status == "failed":
-            metadata["error_code"] = plan.sip_code or plan.disconnect_reason
-            metadata["error_message"] = (f"{plan.sip_code} {plan.sip_reason}" if plan.sip_code
-                                         else "WebRTC connection failed: no ICE candidate pair")
+            error = (words.CallFailure.sip(plan.sip_code, plan.sip_reason) if plan.sip_code
+                     else words.CallFailure.of(plan.disconnect_reason))
+            metadata.update(error.metadata())
         stt_s = tts_chars = 0.0
         if timeline is not None and convo is not None and answered_at is not None:
             lines = timeline.lines
             metadata["barge_in_count"] = timeline.barge_ins
             if convo.menu_matches:
-                metadata["menu_matches"] = convo.menu_matches
-                metadata["menu_final_selection"] = convo.menu_matches[-1]["option"]
+                keyed = [line for line in lines if line.turn.dtmf]
+                matches = [words.menu_match(match["menu"], digit=match["digit"],
+                                            at=iso(line.started_at) or "")
+                           for match, line in zip(convo.menu_matches, keyed, strict=True)]
+                metadata["menu_matches"] = matches
+                metadata["menu_final_selection"] = matches[-1]
             turns = timeline.turn_latencies
             v2v = [t["voice_to_voice_ms"] for t in turns]
             stt_s = round(sum((line.ended_at - line.started_at).total_seconds() for line in lines

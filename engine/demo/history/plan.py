@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from engine.demo.calling_window import CallingWindow
 from engine.demo.catalog import Catalog, DemoLead
+from engine.store import vocabulary as words
 
 BUSINESS_ZONE = "America/New_York"  # the contact centre and its callers keep US Eastern hours
 EVERY_DAY = range(7)
@@ -25,28 +26,29 @@ RETRY_MARGIN = timedelta(minutes=2)  # an unanswered attempt rings for at most ~
 LINE_HOLD = timedelta(minutes=5)  # a campaign call holds a line at most this long (they last ~1 min)
 HISTORY_DAYS = 30
 
-# (status, final SIP code, SIP reason phrase, disconnect reason, weight)
+# (status, final SIP code, SIP reason phrase, disconnect reason, weight); an answered call's reason
+# ("") comes from its conversation
 INBOUND_OUTCOMES = (
     ("completed", 200, "OK", "", 92.0),
-    ("canceled", 487, "Request Terminated", "caller_canceled", 4.0),
-    ("failed", 503, "Service Unavailable", "engine_overloaded", 2.0),
-    ("failed", 488, "Not Acceptable Here", "codec_mismatch", 2.0),
+    ("canceled", 487, "Request Terminated", words.CANCELED, 4.0),
+    ("failed", 503, "Service Unavailable", words.ENGINE_OVERLOADED, 2.0),
+    ("failed", 488, "Not Acceptable Here", words.CODEC_MISMATCH, 2.0),
 )
 OUTBOUND_OUTCOMES = (
     ("completed", 200, "OK", "", 62.0),
-    ("no_answer", 480, "Temporarily Unavailable", "no_answer", 12.0),
-    ("no_answer", 408, "Request Timeout", "no_answer", 8.0),
-    ("busy", 486, "Busy Here", "busy", 10.0),
-    ("failed", 503, "Service Unavailable", "trunk_unavailable", 3.5),
-    ("failed", 404, "Not Found", "number_not_found", 1.5),
-    ("canceled", 487, "Request Terminated", "canceled", 3.0),
+    ("no_answer", 480, "Temporarily Unavailable", words.NO_ANSWER, 12.0),
+    ("no_answer", 408, "Request Timeout", words.NO_ANSWER, 8.0),
+    ("busy", 486, "Busy Here", words.BUSY, 10.0),
+    ("failed", 503, "Service Unavailable", words.TRUNK_UNAVAILABLE, 3.5),
+    ("failed", 404, "Not Found", words.NUMBER_NOT_FOUND, 1.5),
+    ("canceled", 487, "Request Terminated", words.CANCELED, 3.0),
 )
 # The dialer lets an unanswered campaign call ring out (no_answer) rather than cancel it, so a
 # campaign attempt ends answered, busy, unanswered or failed: the statuses a lead can take.
 CAMPAIGN_OUTCOMES = tuple(row for row in OUTBOUND_OUTCOMES if row[0] != "canceled")
 WEB_OUTCOMES = (
     ("completed", None, None, "", 95.0),
-    ("failed", None, None, "ice_failed", 5.0),
+    ("failed", None, None, words.ICE_FAILED, 5.0),
 )
 INBOUND_AGENT_SHARE = {"orders": 45, "billing": 30, "appointments": 25}
 

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.speech.frames import BrainEvent, ToolCall
+from engine.store import vocabulary as words
 
 LISTENING, THINKING, SPEAKING = "listening", "thinking", "speaking"
-HANGUP_END_CALL = "agent_hangup"
-HANGUP_IDLE = "idle_timeout"
-HANGUP_MAX_DURATION = "max_duration"
-HANGUP_SUPERVISOR = "supervisor_hangup"
+# why the pipeline hangs up: disconnect reasons of the call vocabulary
+HANGUP_END_CALL = words.AGENT_HANGUP
+HANGUP_IDLE = words.IDLE_TIMEOUT
+HANGUP_MAX_DURATION = words.MAX_DURATION
+HANGUP_SUPERVISOR = words.SUPERVISOR_HANGUP
 SUPERVISOR = "supervisor"  # the transcript source of a supervisor's say
 
 

@@ -11,6 +11,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from engine.simulator.outcome import (
     words_misheard,
 )
 from engine.store import Agent, PhoneNumber, ToolTemplate, session_scope
+from engine.store.vocabulary import call_problems
 from tests.harness.sip_engine import settled, sip_settings
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -235,3 +237,26 @@ async def test_the_agent_heard_most_of_the_callers_words(played: dict[str, Playe
     report = words_misheard([s.text for s in call.result.said], user_lines(call.row))
     assert report.words > 0
     assert report.wer < 0.6, (report, call.why())  # whisper tiny.en through G.711
+
+
+async def test_every_call_is_in_the_call_vocabulary(played: dict[str, Played]) -> None:
+    """The live calls speak the call vocabulary (the same test reads a demo store's calls in
+    tests/unit/test_demo_seed.py): reasons, statuses, SIP code, speech facts, menu matches."""
+    voices = {ORDERS: "en-us+f3", BILLING: "en-gb-x-rp", APPOINTMENTS: "en-us+m3",
+              FRONT_DESK: "en-us+f3"}
+    for persona, call in played.items():
+        row = call.row
+        assert call_problems(row) == [], (persona, call.why())
+        assert row["sip_status_code"] == 200, persona  # the answer the engine sent
+        meta = row["metadata"]
+        assert (meta["stt_engine"], meta["stt_model"], meta["stt_language"]) == (
+            "whisper", "tiny.en", "en-US"), persona
+        assert meta["tts_voice"] == voices[ROUTES[persona]], persona
+    meta = played["ivr_presser"].row["metadata"]
+    [match] = meta["menu_matches"]
+    assert (match["menu"], match["digit"], match["phrase"], match["matched_text"],
+            match["confidence"]) == ("Due dates", "1", None, "1", 1.0), match
+    row = played["ivr_presser"].row
+    times = [datetime.fromisoformat(t) for t in (row["answered_at"], match["at"], row["ended_at"])]
+    assert times == sorted(times), match
+    assert meta["menu_final_selection"] == match

@@ -108,3 +108,4 @@ async def test_invite_with_a_wrong_password_fails_with_407(
     row = call_row(sip_engine, call_id)
     assert row.status == "failed" and row.metadata_["sip_status_code"] == 407
     assert row.disconnect_reason == "auth_failed"
+    assert (row.sip_status_code, row.metadata_["error_code"]) == (407, "407")

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from engine.sip.message import Request, Response, parse
+from engine.store.vocabulary import call_problems
 from tests.harness.sip_engine import SipEngine
 from tests.harness.sipp import SCENARIOS, requires_sipp, run_sipp
 
@@ -72,6 +73,7 @@ async def test_cancel_while_ringing(sip_engine: SipEngine, sent: Counter[str]) -
     await sip_engine.settled()
     [call] = sip_engine.calls()
     assert call.status == "canceled" and call.disconnect_reason == "canceled"
+    assert call.sip_status_code == 487 and call_problems(call.model_dump()) == []
     assert call.answered_at is None and call.ended_at is not None
     steps = [(e.event_type, e.sip_status_code) for e in sip_engine.events(call.id)]
     assert ("cancel_received", None) in steps and ("response_sent", 487) in steps
@@ -86,6 +88,8 @@ async def test_rtp_timeout_ends_the_call_and_bye_is_retransmitted(sip_engine: Si
     await sip_engine.settled()
     [call] = sip_engine.calls()
     assert call.status == "completed" and call.disconnect_reason == "rtp_timeout"
+    assert call.metadata_["error_code"] == "rtp_timeout" and "RTP" in call.metadata_["error_message"]
+    assert call.sip_status_code == 200 and call_problems(call.model_dump()) == []
     assert sent["BYE"] >= 2  # the 200 was held back for 1.2 s: Timer E retransmitted
     steps = [(e.event_type, e.sip_status_code) for e in sip_engine.events(call.id)]
     assert ("bye_sent", None) in steps and ("response_received", 200) in steps

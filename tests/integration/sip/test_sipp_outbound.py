@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import select
 
 from engine.store import Call, CallEvent, PhoneNumber, SipTrunk, session_scope
+from engine.store.vocabulary import call_problems
 from tests.harness.sip_engine import SipEngine
 from tests.harness.sipp import SCENARIOS, SippUas, requires_sipp
 
@@ -69,6 +70,7 @@ async def test_answered_call_is_completed_with_media(sip_engine: SipEngine) -> N
     await sip_engine.settled()
     call = call_row(sip_engine, call_id)
     assert call.status == "completed" and call.disconnect_reason == "agent_hangup"
+    assert call.sip_status_code == 200 and call_problems(call.model_dump()) == []
     assert call.answered_at is not None and call.recording_status == "completed"
     assert call.metadata_["rtp"]["frames_sent"] > 20
     codes = sip_codes(sip_engine.events(call_id))
@@ -85,6 +87,8 @@ async def test_busy_is_acked_and_kept_as_486(sip_engine: SipEngine) -> None:
     call = call_row(sip_engine, call_id)
     assert call.status == "busy" and call.metadata_["sip_status_code"] == 486
     assert call.answered_at is None
+    assert (call.disconnect_reason, call.sip_status_code) == ("busy", 486)
+    assert call_problems(call.model_dump()) == [] and "error_code" not in call.metadata_
 
 
 async def test_ringing_timeout_cancels_and_is_no_answer(sip_engine: SipEngine) -> None:
@@ -96,6 +100,8 @@ async def test_ringing_timeout_cancels_and_is_no_answer(sip_engine: SipEngine) -
     await sip_engine.settled()
     call = call_row(sip_engine, call_id)
     assert call.status == "no_answer" and call.metadata_["sip_status_code"] == 487
+    assert (call.disconnect_reason, call.sip_status_code) == ("no_answer", 487)
+    assert call_problems(call.model_dump()) == []
     events = sip_engine.events(call_id)
     assert any(e.event_type == "cancel_sent" for e in events)
     assert any(e.event_type == "ringing_timeout" for e in events)
@@ -159,3 +165,5 @@ async def test_call_without_trunk_fails_clearly(sip_engine: SipEngine, missing: 
     await sip_engine.settled()
     row = call_row(sip_engine, call_id)
     assert row.status == "failed" and "trunk" in row.metadata_["error_message"]
+    assert (row.disconnect_reason, row.metadata_["error_code"]) == ("error", "dial_failed")
+    assert call_problems(row.model_dump()) == []

@@ -113,10 +113,11 @@ def test_billing_menu_after_a_miss_and_dtmf_selection_is_kept() -> None:
     out = turn(brain, "#7")
     assert "isn't one of the options" in said(out) and "Press 1" in said(out)
     out = turn(brain, "#2")
-    assert events(out, "menu_match")[0].data["label"] == "Double charge"
+    match = events(out, "menu_match")[0].data
+    assert (match["menu"], match["intent"]) == ("Double charge", "double_charge")
     assert "duplicate charge" in said(out)
-    assert brain.menu_matches == [{"digit": "2", "label": "Double charge", "intent": "double_charge",
-                                   "action": None}]
+    assert brain.menu_matches == [{"menu": "Double charge", "digit": "2", "phrase": None,
+                                   "matched_text": "2", "confidence": 1.0}]
     assert brain.menu_final_selection == "Double charge"
     assert said(turn(brain, "yes")) == "Sure, what else can I help you with?"
     out = turn(brain, "#0")
