@@ -13,6 +13,7 @@ from sqlmodel import Session
 from engine.api.auth import Principal, principal_from
 from engine.api.crud import emit
 from engine.api.errors import ApiError
+from engine.api.query import known_query
 from engine.api.routes.calls import call_summary, owned_call
 from engine.calls.analysis import reanalyse
 from engine.calls.serialize import event, report, transfer
@@ -31,7 +32,8 @@ def _entries(session: Session, call_id: str) -> list[TranscriptEntry]:
     ).scalars())
 
 
-@router.get("/v1/calls/{call_id}/events", summary="A call's event log, oldest first")
+@router.get("/v1/calls/{call_id}/events", summary="A call's event log, oldest first",
+            dependencies=[Depends(known_query)])
 def call_events(request: Request, call_id: str, principal: Auth) -> dict[str, Any]:
     # events queued for the next batch (up to 100 ms) are written first: a console that saw an
     # event on the bus and then asks for the log finds it there
@@ -45,7 +47,8 @@ def call_events(request: Request, call_id: str, principal: Auth) -> dict[str, An
         return {"events": [event(r) for r in rows]}
 
 
-@router.get("/v1/calls/{call_id}/transfers", summary="A call's transfers, oldest first")
+@router.get("/v1/calls/{call_id}/transfers", summary="A call's transfers, oldest first",
+            dependencies=[Depends(known_query)])
 def call_transfers(request: Request, call_id: str, principal: Auth) -> dict[str, Any]:
     with Session(request.app.state.db) as session:
         owned_call(session, principal, call_id)
