@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict
 
-from engine.api import create_app
+from engine.api import create_app, errors
 from engine.app import Engine
 from engine.settings import Settings
 
@@ -147,3 +148,37 @@ async def test_a_generic_list_still_takes_its_filters(http: httpx.AsyncClient) -
     assert [a["name"] for a in response.json()["items"]] == ["Francophone"]
     message = refusal(await http.get("/v1/agents", params={"lang": "fr-FR"}), "lang")
     assert "language" in message
+
+
+class Destination(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: str
+    ringing_timeout: int = 30
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    destinations: list[Destination]
+
+
+@pytest.mark.timeout(60)
+async def test_a_nested_field_is_named_with_the_fields_of_its_own_object() -> None:
+    """The error handler on an app of its own whose body nests objects: an unknown field deep in
+    the body is named by its path, with the fields of the object it was sent in."""
+    app = FastAPI()
+    errors.install(app)
+
+    @app.post("/plans")
+    def create_plan(plan: Plan) -> dict[str, str]:
+        return {"name": plan.name}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://test") as client:
+        response = await client.post("/plans", json={
+            "name": "Escalation", "destinations": [{"to": "+14155550100", "ringing_timout": 20}]})
+    message = refusal(response, "destinations.0.ringing_timout")
+    assert message == ("destinations.0.ringing_timout: not a field of destinations.0; did you "
+                       "mean ringing_timeout? (the fields: ringing_timeout, to)")
