@@ -11,7 +11,7 @@ from engine.api.compat import router as compat_router
 from engine.api.crud import router_for
 from engine.api.host import ApiHost
 from engine.api.resources import RESOURCES
-from engine.api.routes import ROUTERS, engine_info
+from engine.api.routes import ROUTERS, engine_info, provider_credentials
 
 
 def create_app(engine: ApiHost) -> FastAPI:
@@ -32,6 +32,7 @@ def create_app(engine: ApiHost) -> FastAPI:
     def health() -> dict[str, object]:
         return {"status": "ok", "version": __version__, "ready": engine.ready}
 
+    app.include_router(provider_credentials.router)  # before the generic /{item_id} routes
     for resource in RESOURCES:
         app.include_router(router_for(resource))
     for router in ROUTERS:

@@ -6,6 +6,7 @@ from typing import Literal
 
 from engine.api import validators
 from engine.api.crud import Resource
+from engine.api.routes import provider_credentials
 from engine.campaigns import SETTABLE_LEAD_STATUSES
 from engine.store import (
     Agent,
@@ -77,5 +78,6 @@ RESOURCES: list[Resource] = [
     Resource(
         ProviderCredential, "/v1/provider-credentials", "provider_credential",
         required=("provider", "api_key"), sorts=("created_at", "provider"), filters=("provider",),
+        read_only=provider_credentials.CHECKED_FIELDS, validate=provider_credentials.validate,
     ),
 ]

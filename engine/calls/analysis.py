@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from engine.agents.llm import LlmConfig, LlmStreamError
 from engine.calls.costs import Rates
@@ -24,8 +24,10 @@ from engine.calls.credentials import CredentialError, provider_key
 from engine.calls.llm_analysis import LLM_STATUS, LlmResult, ask
 from engine.store import (
     Agent,
+    AnalysisRun,
     AnalysisTemplate,
     Call,
+    Transfer,
     UsageLog,
 )
 from engine.store.timeutil import utcnow
@@ -35,6 +37,10 @@ log = logging.getLogger(__name__)
 ANALYSIS_STATUS = "heuristic"
 FAILED_STATUS = "failed"  # the analysis itself broke (logged); the call keeps no analysis
 ANALYSIS_ERROR = "analysis_error"  # the key in the call's metadata when the LLM analysis failed
+SUCCESS_REASON = "success_reason"  # the key in the call's metadata: why success is what it is
+TEMPLATE_KEY = "analysis_template_id"  # the key in the call's metadata: the template analysed by
+PENDING = "pending"  # engine.calls.analyst.PENDING_STATUS: not analysed yet
+ANALYSING = "analysing"  # engine.calls.analyst.ANALYSING_STATUS: an analysis is under way
 
 POSITIVE_WORDS = frozenset("""
     yes yeah yep great good perfect thanks thank appreciate wonderful excellent awesome helpful
@@ -72,6 +78,24 @@ UNSUCCESSFUL_OUTCOMES = frozenset({
 })
 NOT_CONNECTED = frozenset({"no_answer", "busy", "failed", "canceled"})
 
+# the share of the success criterion's key words the call must contain for the heuristic to call
+# it met (the criterion is a sentence; a third of its longer words is a match of its substance)
+SUCCESS_WORDS_SHARE = 0.3
+# what speech recognisers write for sounds that are not words: "[BLANK_AUDIO]", "(music)", "*cough*"
+_NOT_SPEECH = re.compile(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*|<[^>]*>")
+_LETTERS = re.compile(r"[^\W\d_]{2,}")
+# what a completed transfer says of a call, as evidence for a success criterion
+TRANSFERRED_FACT = "the call was transferred and reached a person, a human agent"
+ENDED_BY = {  # how a disconnect reason reads at the end of a summary sentence
+    "caller_hangup": "by the caller hanging up", "customer_ended_call": "by the caller hanging up",
+    "callee_hangup": "by the person called hanging up",
+    "agent_hangup": "by the agent hanging up", "agent_ended_call": "by the agent hanging up",
+    "assistant_ended_call": "by the agent hanging up", "end_call": "by the agent hanging up",
+    "supervisor_hangup": "by a supervisor hanging up",
+    "idle_timeout": "by the agent, after silence", "silence_timeout": "by the agent, after silence",
+    "max_duration": "at its time limit", "transferred": "with a transfer",
+    "rtp_timeout": "when the caller's audio stopped", "transfer_failed": "after a failed transfer",
+}
 _WORD = re.compile(r"[a-z0-9']+")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:[.,]\d+)?(?![\w])")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -108,6 +132,18 @@ class Utterance:
     text: str
 
 
+@dataclass(frozen=True)
+class CallFacts:
+    """What the store knows of the call beyond its transcript: how it ended and whether a
+    transfer reached a person. The summary of a call without intelligible caller speech is
+    made of them; a completed transfer is the strongest evidence of a transfer outcome."""
+
+    status: str | None = None
+    duration_seconds: int | None = None
+    disconnect_reason: str | None = None
+    transferred: bool = False  # a transfer of the call completed (a person took it)
+
+
 @dataclass
 class Analysis:
     """What the analysis found; ``to_fields()`` gives the Call columns to write."""
@@ -119,6 +155,7 @@ class Analysis:
     success: bool | None
     structured_data: dict[str, Any] = field(default_factory=dict)
     status: str = ANALYSIS_STATUS
+    success_reason: str | None = None  # why ``success`` is what it is (kept in the metadata)
 
     def to_fields(self) -> dict[str, Any]:
         return {
@@ -178,18 +215,29 @@ def _phrases_for(outcome: str) -> list[str]:
     return phrases
 
 
+def _norm(name: str) -> str:
+    return re.sub(r"[\s-]+", "_", name.lower().strip())
+
+
 def choose_outcome(outcomes: Sequence[str], utterances: Sequence[Utterance],
-                   call_status: str | None = None) -> str | None:
+                   call_status: str | None = None, *, transferred: bool = False) -> str | None:
     """The template outcome with the most keyword evidence in the transcript, or None.
 
-    Caller speech weighs twice the agent's; a negative phrase ("not interested") also takes away
-    the evidence of the outcome it contains ("interested")."""
+    A call that was not connected takes the outcome named after its status; a call a transfer
+    handed to a person takes the template's transfer outcome (the words of the conversation that
+    led to it, "my order", count for less than the transfer that happened). Otherwise caller
+    speech weighs twice the agent's; a negative phrase ("not interested") also takes away the
+    evidence of the outcome it contains ("interested")."""
     if call_status in NOT_CONNECTED:
         for candidate in outcomes:
-            if re.sub(r"[\s-]+", "_", candidate.lower()) == call_status:
+            if _norm(candidate) == call_status:
                 return candidate
     if not outcomes:
         return None
+    if transferred:
+        for candidate in outcomes:
+            if "transfer" in _norm(candidate):
+                return candidate
     user_text = " ".join(u.text.lower() for u in utterances if u.source == "user")
     other_text = " ".join(u.text.lower() for u in utterances if u.source != "user")
     scores: dict[str, float] = {}
@@ -216,21 +264,42 @@ def choose_outcome(outcomes: Sequence[str], utterances: Sequence[Utterance],
     return None
 
 
-def judge_success(outcome: str | None, sentiment_label: str | None, criteria: str,
-                  utterances: Sequence[Utterance], call_status: str | None) -> bool | None:
-    """Success by the template's criteria words, else by the outcome and the caller's mood."""
+def judge(outcome: str | None, sentiment_label: str | None, criteria: str,
+          utterances: Sequence[Utterance], call_status: str | None,
+          facts: CallFacts | None = None) -> tuple[bool | None, str]:
+    """Success by the template's criterion words (in the transcript, or in what the call's
+    facts say: a completed transfer "reached a person"), else by the outcome and the caller's
+    mood; with the reason in a sentence."""
     if call_status in NOT_CONNECTED:
-        return False
-    if not any(u.source == "user" and u.text.strip() for u in utterances):
-        return None if call_status is None else False
+        return False, f"The call was not connected ({call_status.replace('_', ' ')})."
+    if not any(u.source == "user" and intelligible(u.text) for u in utterances):
+        if call_status is None:
+            return None, "No conversation took place."
+        return False, "The caller said nothing the agent could understand."
     if criteria.strip():
         wanted = {w for w in words(criteria) if len(w) > 3}
         said = set(words(" ".join(u.text for u in utterances)))
+        if facts is not None and facts.transferred:
+            said |= set(words(TRANSFERRED_FACT))
         if wanted:
-            return len(wanted & said) / len(wanted) >= 0.3
+            met = sorted(wanted & said)
+            ok = len(met) / len(wanted) >= SUCCESS_WORDS_SHARE
+            heard = f" (heard: {', '.join(met)})" if met else ""
+            return ok, (f'Criterion "{_clip(criteria.strip(), 200)}": {len(met)} of its '
+                        f"{len(wanted)} key words were said{heard}, so it was "
+                        f"{'met' if ok else 'not met'}.")
     if outcome is not None:
-        return re.sub(r"[\s-]+", "_", outcome.lower()) not in UNSUCCESSFUL_OUTCOMES
-    return sentiment_label != "negative"
+        ok = _norm(outcome) not in UNSUCCESSFUL_OUTCOMES
+        return ok, (f"The outcome {outcome.replace('_', ' ')} counts as "
+                    f"{'a success' if ok else 'unsuccessful'}.")
+    ok = sentiment_label != "negative"
+    return ok, f"No criterion or outcome to judge by; the caller's mood was {sentiment_label}."
+
+
+def judge_success(outcome: str | None, sentiment_label: str | None, criteria: str,
+                  utterances: Sequence[Utterance], call_status: str | None) -> bool | None:
+    """Success as :func:`judge` finds it, without the reason."""
+    return judge(outcome, sentiment_label, criteria, utterances, call_status)[0]
 
 
 def _clip(text: str, limit: int = 140) -> str:
@@ -250,14 +319,70 @@ def _request(sentences: Sequence[str]) -> str | None:
     return substantial[0] if substantial else (sentences[0] if sentences else None)
 
 
-def summarize(utterances: Sequence[Utterance], outcome: str | None) -> str:
-    """A few sentences from the transcript: what the caller wanted, how the agent ended."""
+def intelligible(text: str) -> bool:
+    """Whether a recognised line has a word in it (not only noise marks or punctuation)."""
+    return _LETTERS.search(_NOT_SPEECH.sub(" ", text)) is not None
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
+def ending(facts: CallFacts | None) -> str | None:
+    """``the call ended after 12 s by the caller hanging up``, from what is known, or None."""
+    if facts is None or (facts.duration_seconds is None and not facts.disconnect_reason):
+        return None
+    text = "the call ended"
+    if facts.duration_seconds is not None:
+        text += f" after {_duration(facts.duration_seconds)}"
+    reason = facts.disconnect_reason
+    if reason:
+        text += " " + ENDED_BY.get(reason, f"({reason.replace('_', ' ')})")
+    return text
+
+
+def _agent_part(agent: Sequence[Utterance]) -> str:
+    if not agent:
+        return "the agent did not speak"
+    first = f'the agent said: "{_clip(agent[0].text, 80)}"'
+    if len(agent) == 1:
+        return first
+    again = "once more" if len(agent) == 2 else f"{len(agent) - 1} more times"
+    return f'{first}, then spoke {again}, last: "{_clip(agent[-1].text, 80)}"'
+
+
+def _without_caller(heard: bool, agent: Sequence[Utterance], facts: CallFacts | None) -> str:
+    """What happened on a call whose caller said nothing intelligible."""
+    parts = ["The caller said nothing the agent could understand" if heard
+             else "The caller did not speak", _agent_part(agent)]
+    if facts is not None and facts.transferred:
+        parts.append("the call was transferred to a person")
+    end = ending(facts)
+    if end is not None:
+        parts.append(end)
+    return "; ".join(parts) + "."
+
+
+def summarize(utterances: Sequence[Utterance], outcome: str | None,
+              facts: CallFacts | None = None) -> str:
+    """A few sentences from the transcript: what the caller wanted, how the agent ended. A call
+    without intelligible caller speech is told from what the agent said and how it ended."""
     spoken = [u for u in utterances if u.text.strip() and u.source != "system"]
     if not spoken:
-        return "No conversation took place."
-    sentences = [s.strip() for u in spoken if u.source == "user"
-                 for s in _SENTENCE.split(u.text.strip()) if s.strip()]
+        if facts is not None and facts.status in NOT_CONNECTED:
+            return f"No conversation took place: the call was {facts.status.replace('_', ' ')}."
+        end = ending(facts) if facts is not None and facts.status is not None else None
+        return "No conversation took place." + (f" {end[0].upper()}{end[1:]}." if end else "")
+    user = [u for u in spoken if u.source == "user"]
     agent = [u for u in spoken if u.source != "user"]
+    if not any(intelligible(u.text) for u in user):
+        text = _without_caller(bool(user), agent, facts)
+        return text + (f" Outcome: {outcome.replace('_', ' ')}." if outcome else "")
+    sentences = [s.strip() for u in user
+                 for s in _SENTENCE.split(u.text.strip()) if s.strip()]
     parts = [f"A {len(spoken)}-turn conversation."]
     request = _request(sentences)
     if request is not None:
@@ -265,8 +390,6 @@ def summarize(utterances: Sequence[Utterance], outcome: str | None) -> str:
         later = [s for s in sentences[sentences.index(request) + 1:] if len(words(s)) >= 5]
         if later:
             parts.append(f'Later: "{_clip(max(later, key=len))}"')
-    else:
-        parts.append("The caller did not speak.")
     if agent:
         parts.append(f'The agent closed with: "{_clip(agent[-1].text)}"')
     if outcome:
@@ -349,48 +472,118 @@ def extract(schema: Mapping[str, Any], utterances: Sequence[Utterance]) -> dict[
 
 
 def analyse(utterances: Sequence[Utterance], template: Mapping[str, Any] | None = None,
-            call_status: str | None = None) -> Analysis:
+            call_status: str | None = None, facts: CallFacts | None = None) -> Analysis:
     """The heuristic analysis of one call.
 
     ``template`` is an analysis template as a mapping (``outcomes``, ``success_criteria``,
     ``structured_data_schema``, ``sentiment_enabled``); without one, sentiment, a summary and
-    success by sentiment are still given."""
+    success by sentiment are still given. ``facts`` (how the call ended, whether a transfer
+    reached a person) tell a call without intelligible caller speech and pick a transfer
+    outcome."""
     template = template or {}
+    if facts is not None and call_status is None:
+        call_status = facts.status
     spoken = [u for u in utterances if u.text.strip()]
     score: int | None = None
     label: str | None = None
     if template.get("sentiment_enabled", True):
-        user_texts = [u.text for u in spoken if u.source == "user"]
+        user_texts = [u.text for u in spoken if u.source == "user" and intelligible(u.text)]
         score, label = sentiment(user_texts or [u.text for u in spoken])
     outcomes = [str(o) for o in template.get("outcomes") or []]
-    outcome = choose_outcome(outcomes, spoken, call_status)
-    success = judge_success(outcome, label, str(template.get("success_criteria") or ""), spoken,
-                            call_status)
+    outcome = choose_outcome(outcomes, spoken, call_status,
+                             transferred=facts is not None and facts.transferred)
+    success, reason = judge(outcome, label, str(template.get("success_criteria") or ""), spoken,
+                            call_status, facts)
     return Analysis(
-        summary=summarize(spoken, outcome),
+        summary=summarize(spoken, outcome, facts),
         sentiment=label,
         sentiment_score=score,
         outcome=outcome,
         success=success,
         structured_data=extract(template.get("structured_data_schema") or {}, spoken),
+        success_reason=reason,
     )
 
 
-def template_for(session: Session, call: Call) -> dict[str, Any] | None:
-    """The analysis template of the call's agent, as ``analyse`` reads it (None without one)."""
-    agent = session.get(Agent, call.agent_id) if call.agent_id else None
-    if agent is None or agent.analysis_template_id is None:
-        return None
-    template = session.get(AnalysisTemplate, agent.analysis_template_id)
-    if template is None or template.organization_id != call.organization_id:
-        return None
+def template_view(template: AnalysisTemplate) -> dict[str, Any]:
+    """An analysis template as ``analyse`` reads it."""
     return {
+        "id": template.id,
         "outcomes": template.outcomes,
         "success_criteria": template.success_criteria,
         "structured_data_schema": template.structured_data_schema,
         "sentiment_enabled": template.sentiment_enabled,
         "summary_prompt": template.summary_prompt,
     }
+
+
+def template_for(session: Session, call: Call, template_id: str | None = None
+                 ) -> dict[str, Any] | None:
+    """The analysis template ``template_id`` of the call's organization, else the one of the
+    call's agent, as ``analyse`` reads it (None without one). Raises ``LookupError`` when
+    ``template_id`` is not a template of the organization."""
+    if template_id is not None:
+        chosen = session.get(AnalysisTemplate, template_id)
+        if chosen is None or chosen.organization_id != call.organization_id:
+            raise LookupError(f"no analysis template {template_id} in this organization")
+        return template_view(chosen)
+    agent = session.get(Agent, call.agent_id) if call.agent_id else None
+    if agent is None or agent.analysis_template_id is None:
+        return None
+    template = session.get(AnalysisTemplate, agent.analysis_template_id)
+    if template is None or template.organization_id != call.organization_id:
+        return None
+    return template_view(template)
+
+
+def facts_of(session: Session, call: Call) -> CallFacts:
+    """The call's facts from its row and its transfers."""
+    transferred = session.exec(select(Transfer.id).where(
+        Transfer.call_id == call.id, Transfer.status == "completed").limit(1)).first()
+    return CallFacts(status=call.status, duration_seconds=call.duration_seconds,
+                     disconnect_reason=call.disconnect_reason,
+                     transferred=transferred is not None)
+
+
+_NO_EVIDENCE = frozenset({"other", "unknown", "none"})
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def keep_defined(result: Analysis, previous: Mapping[str, Any],
+                 template: Mapping[str, Any] | None) -> Analysis:
+    """``result`` with what a re-run found no evidence of taken from the ``previous`` analysis
+    (the API's analysis fields), where the template still defines it: structured-data
+    properties of its schema, an outcome of its list (over none or a fallback such as "other"),
+    sentiment when it is enabled, success (with its reason). A re-run never empties them."""
+    template = template or {}
+    data = dict(result.structured_data)
+    schema = template.get("structured_data_schema")
+    properties = schema.get("properties") if isinstance(schema, Mapping) else None
+    before = previous.get("structured_data")
+    if isinstance(properties, Mapping) and isinstance(before, Mapping):
+        for name in properties:
+            if _empty(data.get(name)) and not _empty(before.get(name)):
+                data[str(name)] = before[name]
+    outcome = result.outcome
+    old_outcome = previous.get("outcome")
+    outcomes = [str(o) for o in template.get("outcomes") or []]
+    if old_outcome in outcomes and (outcome is None or _norm(outcome) in _NO_EVIDENCE) \
+            and _norm(str(old_outcome)) not in _NO_EVIDENCE:
+        outcome = str(old_outcome)
+    sentiment_label, score = result.sentiment, result.sentiment_score
+    if template.get("sentiment_enabled", True) and sentiment_label is None \
+            and previous.get("sentiment") is not None:
+        sentiment_label, score = previous.get("sentiment"), previous.get("sentiment_score")
+    success, reason = result.success, result.success_reason
+    if success is None and previous.get("success") is not None:
+        success, reason = previous.get("success"), previous.get("success_reason")
+    return Analysis(summary=result.summary or str(previous.get("summary") or ""),
+                    sentiment=sentiment_label, sentiment_score=score, outcome=outcome,
+                    success=success, structured_data=data, status=result.status,
+                    success_reason=reason)
 
 
 def llm_config_for(session: Session, call: Call) -> LlmConfig | None:
@@ -430,15 +623,22 @@ def _record_usage(session: Session, call: Call, config: LlmConfig, asked: LlmRes
 
 
 def reanalyse(session: Session, call: Call, entries: Sequence[Any], *,
-              client: httpx.Client | None = None, rates: Rates | None = None) -> None:
+              client: httpx.Client | None = None, rates: Rates | None = None,
+              template_id: str | None = None, replaced_by: str | None = None) -> None:
     """Run the analysis over the call's transcript entries and set its fields on the call.
+
+    ``template_id`` picks an analysis template of the organization (``LookupError`` when it is
+    not one) instead of the agent's. A call analysed before keeps that analysis in its history
+    (an :class:`AnalysisRun` marked ``replaced_by``, when given), and keeps every value the new
+    run found no evidence of (:func:`keep_defined`).
 
     Blocking (with an LLM brain it waits for the LLM's answer): run it in a worker thread."""
     utterances = [Utterance(e.source, e.text) for e in entries]
-    template = template_for(session, call)
-    result = analyse(utterances, template, call.status)
+    template = template_for(session, call, template_id)
+    facts = facts_of(session, call)
+    result = analyse(utterances, template, call.status, facts)
     error: str | None = None
-    spoken = any(u.text.strip() and u.source != "system" for u in utterances)
+    spoken = any(intelligible(u.text) and u.source == "user" for u in utterances)
     try:
         config = llm_config_for(session, call) if spoken else None
     except (CredentialError, LookupError) as exc:
@@ -451,36 +651,88 @@ def reanalyse(session: Session, call: Call, entries: Sequence[Any], *,
         _record_usage(session, call, config, asked, rates or Rates.from_env())
         if asked.answer is not None:
             answer = asked.answer
+            reason = answer.success_reason or _criterion_reason(template, answer.success)
             result = Analysis(summary=answer.summary, sentiment=answer.sentiment,
                               sentiment_score=answer.sentiment_score, outcome=answer.outcome,
                               success=answer.success, structured_data=answer.structured_data,
-                              status=LLM_STATUS)
+                              status=LLM_STATUS, success_reason=reason)
         else:
             error = asked.error
     if error is not None:
         log.warning("call %s: the heuristic analysis stands: %s", call.id, error)
+    previous = analysed(call)
+    if previous is not None:
+        result = keep_defined(result, previous, template)
+        if replaced_by is not None:
+            session.add(AnalysisRun(
+                organization_id=call.organization_id, call_id=call.id,
+                template_id=(call.metadata_ or {}).get(TEMPLATE_KEY), result=previous,
+                replaced_by=replaced_by[:60], analysed_at=call.updated_at))
     for name, value in result.to_fields().items():
         setattr(call, name, value)
-    metadata = {k: v for k, v in (call.metadata_ or {}).items() if k != ANALYSIS_ERROR}
+    metadata = {k: v for k, v in (call.metadata_ or {}).items()
+                if k not in (ANALYSIS_ERROR, SUCCESS_REASON, TEMPLATE_KEY)}
     if error is not None:
         metadata[ANALYSIS_ERROR] = error
+    if result.success_reason:
+        metadata[SUCCESS_REASON] = result.success_reason
+    if template is not None and template.get("id"):
+        metadata[TEMPLATE_KEY] = template["id"]
     if metadata != (call.metadata_ or {}):
         call.metadata_ = metadata
     call.updated_at = utcnow()
     session.add(call)
 
+
+def _criterion_reason(template: Mapping[str, Any] | None, success: bool | None) -> str | None:
+    """The reason of an LLM's judgement that gave none: the criterion it judged by."""
+    if success is None:
+        return None
+    criteria = str((template or {}).get("success_criteria") or "").strip()
+    verdict = "met" if success else "not met"
+    if criteria:
+        return f'The LLM judged the criterion "{_clip(criteria, 200)}" {verdict}.'
+    return f"The LLM judged that the caller {'got' if success else 'did not get'} what they " \
+           "called for."
+
+
+def analysed(call: Call) -> dict[str, Any] | None:
+    """The call's analysis fields as the API shows them, None while it has none."""
+    if call.analysis_status in (PENDING, ANALYSING) or (
+            not call.summary and call.outcome is None and not call.structured_data):
+        return None
+    metadata = call.metadata_ or {}
+    return {"summary": call.summary, "sentiment": call.sentiment,
+            "sentiment_score": call.sentiment_score, "outcome": call.outcome,
+            "success": call.success, "success_reason": metadata.get(SUCCESS_REASON),
+            "structured_data": dict(call.structured_data or {}),
+            "status": call.analysis_status, "error": metadata.get(ANALYSIS_ERROR),
+            "template_id": metadata.get(TEMPLATE_KEY)}
+
+
 __all__ = [
     "ANALYSIS_ERROR",
     "ANALYSIS_STATUS",
     "FAILED_STATUS",
+    "SUCCESS_REASON",
+    "TEMPLATE_KEY",
     "Analysis",
+    "CallFacts",
     "Utterance",
     "analyse",
+    "analysed",
     "choose_outcome",
+    "ending",
     "extract",
+    "facts_of",
+    "intelligible",
+    "judge",
+    "judge_success",
+    "keep_defined",
     "llm_config_for",
     "reanalyse",
     "sentiment",
     "summarize",
     "template_for",
+    "template_view",
 ]

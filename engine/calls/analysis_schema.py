@@ -129,7 +129,10 @@ def answer_schema(template: Mapping[str, Any]) -> dict[str, Any]:
     if template.get("sentiment_enabled", True):
         properties["sentiment"] = {"type": "string", "enum": list(SENTIMENT_LABELS)}
         properties["sentiment_score"] = {"type": "integer", "minimum": 0, "maximum": 10}
-    return {"type": "object", "properties": properties, "required": list(properties)}
+    required = list(properties)
+    # asked for, not required: an answer without it still stands (the criterion is the reason)
+    properties["success_reason"] = {"type": ["string", "null"]}
+    return {"type": "object", "properties": properties, "required": required}
 
 
 __all__ = ["SENTIMENT_LABELS", "answer_schema", "schema_errors"]

@@ -87,3 +87,66 @@ def call_costs(usage: CallUsage, rates: Rates | None = None) -> tuple[dict[str, 
                                                       + usage.llm_completion_tokens),
                      "unit": "tokens", "cost_micro_usd": llm, "provider": usage.llm_provider or None})
     return call, rows
+
+
+# -- how costs read: currency, and each line's metered unit and price unit ------------------------
+
+CURRENCY = "USD"  # every amount is in micro-USD (millionths of a US dollar), as integers
+AMOUNT_UNIT = "micro_usd"
+# kind -> (the metered unit of its usage rows, the unit its price is quoted per, how many metered
+# units that is): STT is metered in seconds and priced per minute like the hosted Whisper API, TTS
+# per 1,000 characters and LLM tokens per million, as their providers' list prices are.
+PRICE_UNITS: dict[str, tuple[str, str, float]] = {
+    "stt": ("seconds", "per minute", 60.0),
+    "tts": ("characters", "per 1k characters", 1_000.0),
+    "llm": ("tokens", "per 1M tokens", 1_000_000.0),
+    "telephony": ("minutes", "per minute", 1.0),
+}
+
+
+def price_unit(kind: str) -> str | None:
+    """``per minute``, ``per 1k characters``...: the unit ``kind``'s price is quoted per."""
+    unit = PRICE_UNITS.get(kind)
+    return unit[1] if unit is not None else None
+
+
+def _line(kind: str, metric: str, quantity: float, rate_per_unit: float, cost: int,
+          provider: str | None = None) -> dict[str, Any]:
+    unit, per, scale = PRICE_UNITS[kind]
+    return {"kind": kind, "metric": metric, "quantity": quantity, "unit": unit,
+            "rate_micro_usd": round(rate_per_unit * scale, 4), "rate_unit": per,
+            "cost_micro_usd": cost, "currency": CURRENCY, "provider": provider}
+
+
+def cost_lines(costs: Mapping[str, int], details: Mapping[str, Any],
+               rates: Rates | None = None) -> list[dict[str, Any]]:
+    """A call's cost line by line: what was metered (``quantity`` in ``unit``), at what price
+    (``rate_micro_usd`` ``rate_unit``), for how much. ``costs`` holds the call's ``stt``, ``tts``,
+    ``llm`` and ``telephony`` amounts, ``details`` its ``cost_details``; the LLM line is split
+    into prompt and completion tokens (the conversation's and its analysis's together), whose
+    amounts add up to the call's LLM cost."""
+    rates = rates or Rates.from_env()
+
+    def number(key: str) -> float:
+        value = details.get(key)
+        return float(value) if isinstance(value, int | float) else 0.0
+
+    prompt = number("llm_prompt_tokens") + number("analysis_llm_prompt_tokens")
+    completion = number("llm_completion_tokens") + number("analysis_llm_completion_tokens")
+    llm = int(costs.get("llm") or 0)
+    prompt_cost = min(llm, round(prompt * rates.llm_per_prompt_token))
+    return [
+        _line("stt", "audio_seconds", number("stt_audio_duration_seconds"), rates.stt_per_second,
+              int(costs.get("stt") or 0)),
+        _line("tts", "characters", number("tts_characters"), rates.tts_per_character,
+              int(costs.get("tts") or 0)),
+        _line("llm", "prompt_tokens", prompt, rates.llm_per_prompt_token, prompt_cost),
+        _line("llm", "completion_tokens", completion, rates.llm_per_completion_token,
+              llm - prompt_cost),
+        _line("telephony", "minutes", number("telephony_minutes"), rates.telephony_per_minute,
+              int(costs.get("telephony") or 0)),
+    ]
+
+
+__all__ = ["AMOUNT_UNIT", "CURRENCY", "PRICE_UNITS", "CallUsage", "Rates", "call_costs",
+           "cost_lines", "price_unit"]

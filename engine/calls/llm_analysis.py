@@ -41,6 +41,7 @@ class LlmAnswer:
     outcome: str | None
     success: bool | None
     structured_data: dict[str, Any]
+    success_reason: str | None = None
 
 
 @dataclass
@@ -77,6 +78,8 @@ def instructions(template: Mapping[str, Any]) -> str:
         lines.append("- outcome: a short snake_case name for how the call ended, or null")
     lines += [f"- success: true or false by this criterion: {criteria}; null when no "
               "conversation took place",
+              "- success_reason: one sentence saying why success is true or false by that "
+              "criterion",
               "- structured_data: an object with the values the call gave, following this JSON "
               f"schema (leave out what the call did not say): {json.dumps(data)}",
               f"The JSON schema of the whole answer: {json.dumps(answer_schema(template))}"]
@@ -108,6 +111,8 @@ def parse(content: str, template: Mapping[str, Any]) -> tuple[LlmAnswer | None, 
         outcome=value.get("outcome"),
         success=value.get("success"),
         structured_data=dict(value.get("structured_data") or {}),
+        success_reason=str(value["success_reason"]).strip() or None
+        if value.get("success_reason") else None,
     ), []
 
 

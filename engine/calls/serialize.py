@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from engine.calls import transcripts
+from engine.calls.costs import AMOUNT_UNIT, CURRENCY, cost_lines, price_unit
 from engine.store import Call, CallEvent, TranscriptEntry, Transfer
 from engine.store.columns import jsonable
 from engine.store.columns import row_dict as record
@@ -56,14 +57,11 @@ def transfer(row: Transfer) -> dict[str, Any]:
 
 
 def costs(call: Call) -> dict[str, Any]:
-    return {
-        "stt": call.cost_stt_micro_usd,
-        "llm": call.cost_llm_micro_usd,
-        "tts": call.cost_tts_micro_usd,
-        "telephony": call.cost_telephony_micro_usd,
-        "total": call.cost_total_micro_usd,
-        "details": call.cost_details or {},
-    }
+    amounts = {"stt": call.cost_stt_micro_usd, "llm": call.cost_llm_micro_usd,
+               "tts": call.cost_tts_micro_usd, "telephony": call.cost_telephony_micro_usd}
+    return {**amounts, "total": call.cost_total_micro_usd, "details": call.cost_details or {},
+            "currency": CURRENCY, "unit": AMOUNT_UNIT,
+            "lines": cost_lines(amounts, call.cost_details or {})}
 
 
 def analysis(call: Call) -> dict[str, Any]:
@@ -73,6 +71,7 @@ def analysis(call: Call) -> dict[str, Any]:
         "sentiment_score": call.sentiment_score,
         "outcome": call.outcome,
         "success": call.success,
+        "success_reason": (call.metadata_ or {}).get("success_reason"),
         "structured_data": call.structured_data or {},
         "status": call.analysis_status,
         "error": (call.metadata_ or {}).get("analysis_error"),
@@ -95,6 +94,7 @@ def detail(call: Call, agent_name: str | None, entries: Sequence[TranscriptEntry
         "url": recording_url(call.id, call.recording_path),
     }
     out["analysis"] = analysis(call)
+    out["success_reason"] = out["analysis"]["success_reason"]
     out["costs"] = costs(call)
     out["latency"] = {
         "p50_ms": call.latency_p50_ms,
@@ -111,7 +111,7 @@ def detail(call: Call, agent_name: str | None, entries: Sequence[TranscriptEntry
 def report(call: Call, entries: Sequence[TranscriptEntry]) -> dict[str, Any]:
     """The post-call report: summary, outcome, structured data, transcript, costs, statuses."""
     breakdown = [
-        {"kind": kind, "cost_micro_usd": cost}
+        {"kind": kind, "cost_micro_usd": cost, "currency": CURRENCY, "rate_unit": price_unit(kind)}
         for kind, cost in (("stt", call.cost_stt_micro_usd), ("llm", call.cost_llm_micro_usd),
                            ("tts", call.cost_tts_micro_usd),
                            ("telephony", call.cost_telephony_micro_usd))
@@ -123,11 +123,13 @@ def report(call: Call, entries: Sequence[TranscriptEntry]) -> dict[str, Any]:
         "summary": call.summary,
         "outcome": call.outcome,
         "success": call.success,
+        "success_reason": (call.metadata_ or {}).get("success_reason"),
         "sentiment": call.sentiment,
         "sentiment_score": call.sentiment_score,
         "structured_data": call.structured_data or {},
         "transcript": {"entries": [entry(e) for e in entries]},
         "cost_micro_usd": call.cost_total_micro_usd,
+        "currency": CURRENCY,
         "cost_breakdown": breakdown,
         "cost_details": call.cost_details or {},
         "metadata": call.metadata_ or {},

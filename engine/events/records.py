@@ -1,6 +1,7 @@
 """The ordinary records' events: ``<resource>.created|updated|deleted`` for each record the CRUD
 routes serve (agents, numbers, trunks, templates, campaigns, leads, webhooks, users, provider
-credentials; users' presence changes too), and a campaign's leads imported in bulk."""
+credentials; users' presence changes too), a campaign's leads imported in bulk, and a bulk
+re-analysis job's progress."""
 
 from __future__ import annotations
 
@@ -74,6 +75,28 @@ class CampaignLeadsImported(Event):
 
     def payload(self) -> Record:
         return {"id": self.campaign_id, **Event.payload(self)}
+
+
+@registered
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnalysisJobProgress(Event):
+    """A bulk re-analysis (``POST /v1/calls/analysis``) moved on: ``done`` of ``total`` calls
+    analysed (``failed`` of them could not be), ``status`` queued, running, completed or failed
+    (``error`` says why). ``GET /v1/calls/analysis/{job_id}`` answers the same."""
+
+    type: ClassVar[str] = "analysis_job.progress"
+    derived: ClassVar[tuple[str, ...]] = ("id",)
+
+    job_id: str
+    status: str
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    template_id: str | None = None
+    error: str | None = None
+
+    def payload(self) -> Record:
+        return {"id": self.job_id, **Event.payload(self)}
 
 
 # -- agent ------------------------------------------------------------------------------------------
@@ -286,7 +309,8 @@ class ProviderCredentialDeleted(RecordDeleted):
     type: ClassVar[str] = "provider_credential.deleted"
 
 
-__all__ = ["AgentCreated", "AgentDeleted", "AgentUpdated", "AnalysisTemplateCreated",
+__all__ = ["AgentCreated", "AgentDeleted", "AgentUpdated", "AnalysisJobProgress",
+           "AnalysisTemplateCreated",
            "AnalysisTemplateDeleted", "AnalysisTemplateUpdated", "CampaignCreated",
            "CampaignDeleted", "CampaignLeadsImported", "CampaignUpdated", "LeadCreated",
            "LeadDeleted", "LeadUpdated", "PhoneNumberCreated", "PhoneNumberDeleted",

@@ -5,6 +5,7 @@ the database (engine, migrations, sessions), rows as plain dicts for Core work, 
 writer, ids and UTC times."""
 
 from engine.store.agents import Agent, AnalysisTemplate, ToolTemplate
+from engine.store.analysis_runs import ANALYSIS_JOB_STATUSES, AnalysisJob, AnalysisRun
 from engine.store.callbacks import CALLBACK_STATUSES, ScheduledCallback
 from engine.store.calls import (
     CALL_SORTS,
@@ -29,6 +30,7 @@ from engine.store.webhooks import WEBHOOK_EVENTS, Webhook, WebhookDelivery
 from engine.store.writer import BatchWriter, row_values
 
 __all__ = [
+    "ANALYSIS_JOB_STATUSES",
     "CALLBACK_STATUSES",
     "CALL_SORTS",
     "CALL_STATUSES",
@@ -36,6 +38,8 @@ __all__ = [
     "REHEARSAL_STATUSES",
     "WEBHOOK_EVENTS",
     "Agent",
+    "AnalysisJob",
+    "AnalysisRun",
     "AnalysisTemplate",
     "ApiKey",
     "BatchWriter",

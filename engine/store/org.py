@@ -56,3 +56,7 @@ class ProviderCredential(Record, table=True):
     name: str = Field(default="", max_length=200)
     base_url: str | None = Field(default=None, max_length=500)
     api_key: str = Field(default="", max_length=500)
+    # the last check of the key against the provider (engine.api.provider_checks), if it ran
+    checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    check_ok: bool | None = Field(default=None)
+    check_message: str | None = Field(default=None, max_length=500)

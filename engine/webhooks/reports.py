@@ -1,9 +1,11 @@
 """What the messages say about a call: its list view, and the end-of-call report (with the call's
 analysis: the one made as the call ended, waited for while under way, or made here when the call
-has none yet; never twice). Blocking: run in a worker thread."""
+has none yet; never twice). Blocking: run in a worker thread. :func:`resend_report` sends the
+report again when asked (a re-analysis's ``resend_webhook``), on the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +17,16 @@ from sqlmodel import Session, col, select
 from engine.calls.analyst import analyse_ended
 from engine.calls.serialize import analysis, costs, record, recording_url, report, summary_row
 from engine.store import Agent, Call, TranscriptEntry, session_scope, utcnow
+from engine.webhooks import messages
+from engine.webhooks.deliveries import DELIVERED, FAILED, PENDING, Delivery
+from engine.webhooks.sender import Sender
+from engine.webhooks.targets import targets_for
+
+REPORT_EVENT = "end-of-call-report"
+NO_WEBHOOKS = "no_webhooks"  # a resend's status when no webhook takes the call's report
+# One attempt per webhook, each given this long: the API answers with how the resend went
+# rather than waiting out the retries of a report sent as the call ends.
+RESEND_DEADLINE_S = 10.0
 
 
 @dataclass
@@ -83,4 +95,37 @@ def set_post_call_status(db: SqlEngine, call_id: str, status: str) -> None:
                      .values(post_call_webhook_status=status, updated_at=utcnow()))
 
 
-__all__ = ["CallState", "load_call", "load_report", "set_post_call_status"]
+def _delivered(delivery: Delivery) -> dict[str, Any]:
+    return {"id": delivery.id, "webhook_id": delivery.webhook_id, "status": delivery.status,
+            "response_code": delivery.response_code, "error": delivery.last_error}
+
+
+async def resend_report(db: SqlEngine, sender: Sender, call_id: str) -> dict[str, Any]:
+    """The ended call's end-of-call report sent again to its webhooks (one attempt each);
+    ``post_call_webhook_status`` follows. Answers ``{"status", "deliveries"}``: ``delivered``,
+    ``failed`` (one or more failed), or ``no_webhooks``."""
+    state = await asyncio.to_thread(load_call, db, call_id)
+    if state is None:
+        return {"status": NO_WEBHOOKS, "deliveries": []}
+    targets = await targets_for(db, state.organization_id, REPORT_EVENT, state.agent_id)
+    if not targets:
+        return {"status": NO_WEBHOOKS, "deliveries": []}
+    await asyncio.to_thread(set_post_call_status, db, call_id, PENDING)
+    loaded = await asyncio.to_thread(load_report, db, call_id)
+    if loaded is None:
+        return {"status": NO_WEBHOOKS, "deliveries": []}
+    state, fields = loaded
+    message = messages.end_of_call_report(state.view, fields)
+    status = FAILED
+    try:
+        results = await asyncio.gather(*(
+            sender.deliver(t, REPORT_EVENT, message, call_id=call_id, retry=False,
+                           deadline_s=RESEND_DEADLINE_S) for t in targets))
+        status = DELIVERED if all(d.ok for d in results) else FAILED
+    finally:
+        await asyncio.to_thread(set_post_call_status, db, call_id, status)
+    return {"status": status, "deliveries": [_delivered(d) for d in results]}
+
+
+__all__ = ["NO_WEBHOOKS", "REPORT_EVENT", "CallState", "load_call", "load_report",
+           "resend_report", "set_post_call_status"]

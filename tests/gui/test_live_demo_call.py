@@ -71,7 +71,7 @@ def _entries(panel: Any, source: str) -> list[dict[str, Any]]:
 
 
 def test_the_live_view_streams_a_simulated_call(live_console: Console, caller: CallerThread,
-                                                qtbot: QtBot) -> None:
+                                                sip_server: SipServer, qtbot: QtBot) -> None:
     board = live_console.view("live")
     qtbot.waitUntil(lambda: board.model.rowCount() == 1, timeout=60_000)
     call_id = board.model.call_id(board.model.index(0, 0))
@@ -93,9 +93,11 @@ def test_the_live_view_streams_a_simulated_call(live_console: Console, caller: C
     assert greeting < first_words
     assert board.model.rowCount() == 1
 
-    # the caller plays its persona to the end; the panel sees the call end
-    qtbot.waitUntil(lambda: not caller.is_alive(), timeout=150_000)
+    # the supervisor's end (the API's end_call) hangs up on the caller; the panel sees it end
+    end_live_calls(sip_server)
+    qtbot.waitUntil(lambda: not caller.is_alive(), timeout=60_000)
     assert caller.error is None, caller.error
     assert caller.result is not None and caller.result.answered, caller.result
+    assert caller.result.ended_by == "agent", caller.result
     qtbot.waitUntil(lambda: not panel.model.live, timeout=30_000)
     board.close_call()

@@ -101,7 +101,8 @@ def open_panel(console: Console, qtbot: QtBot) -> tuple[LiveView, LiveCallPanel]
 
 
 def end_live_calls(server: SipServer) -> None:
-    """After a failed test: hang up what is still live, so the sipp peers finish."""
+    """Hangs up every live call through the API (as a supervisor's End): after a failed test, so
+    the peers finish, or to end a call on purpose."""
     async def end(api: Client) -> None:
         for call in (await api.list_calls(status="live")).items:
             with contextlib.suppress(ApiError):

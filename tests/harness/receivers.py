@@ -135,6 +135,10 @@ class ChatStub:
         self.url = ""
         self.requests: list[dict[str, Any]] = []
         self.authorizations: list[str] = []
+        # ``GET /v1/models`` answers its list to ``Bearer <models_key>`` (any key when None) and
+        # 401 to others; the Authorization header of each such request is kept
+        self.models_key: str | None = None
+        self.model_listings: list[str] = []
         self._respond = respond
         self._server: HttpServer | None = None
 
@@ -158,6 +162,19 @@ class ChatStub:
                     self.send_events(answer)
                 else:
                     self.send_json(*answer)
+
+            def do_GET(self) -> None:
+                if self.path != "/v1/models":
+                    self.send_error(404)
+                    return
+                auth = self.headers.get("Authorization", "")
+                stub.model_listings.append(auth)
+                if stub.models_key is not None and auth != f"Bearer {stub.models_key}":
+                    self.send_json(401, {"error": {"message": "Incorrect API key provided",
+                                                   "type": "invalid_request_error"}})
+                    return
+                self.send_json(200, {"object": "list", "data": [
+                    {"id": "stub-1", "object": "model", "owned_by": "stub"}]})
 
             def send_events(self, chunks: list[dict[str, Any]]) -> None:
                 self.send_response(200)

@@ -22,8 +22,12 @@ async def test_detail(tapi: Client, tenant: Tenant) -> None:
     call = await tapi.get_call(row["id"])
     assert call["id"] == row["id"] and call["status"] == row["status"]
     assert call["agent"] == {"id": tenant.agents[0]["id"], "name": "Ava"}
-    assert call["costs"] == {"stt": 0, "llm": 0, "tts": 500, "telephony": 2000, "total": 2500,
-                             "details": {"stt_audio_duration_seconds": 12.5, "tts_characters": 140}}
+    costs = call["costs"]
+    assert {k: costs[k] for k in ("stt", "llm", "tts", "telephony", "total", "details")} == {
+        "stt": 0, "llm": 0, "tts": 500, "telephony": 2000, "total": 2500,
+        "details": {"stt_audio_duration_seconds": 12.5, "tts_characters": 140}}
+    assert (costs["currency"], costs["unit"]) == ("USD", "micro_usd")
+    assert {line["kind"]: line["rate_unit"] for line in costs["lines"]}["tts"] == "per 1k characters"
     assert call["latency"] == {"p50_ms": 300, "p95_ms": 500,
                                "turns": [{"turn": 0, "voice_to_voice_ms": 320}]}
     entries = call["transcript"]["entries"]

@@ -14,7 +14,8 @@ async def test_usage_summary(tapi: Client, tenant: Tenant) -> None:
     usage = await tapi.usage()
     stt_cost = sum(1000 * i for i in range(SEED_CALLS))
     assert usage["totals"]["stt"] == {"quantity": 12.5 * SEED_CALLS, "unit": "seconds",
-                                      "cost_micro_usd": stt_cost}
+                                      "cost_micro_usd": stt_cost, "rate_unit": "per minute"}
+    assert usage["currency"] == "USD"
     assert usage["totals"]["telephony"]["cost_micro_usd"] == 2000 * SEED_CALLS
     assert usage["totals"]["cost_micro_usd"] == stt_cost + 2000 * SEED_CALLS
     days = {(d["day"], d["kind"]) for d in usage["days"]}
@@ -25,7 +26,7 @@ async def test_usage_summary(tapi: Client, tenant: Tenant) -> None:
     calls_that_day = sum(1 for c in tenant.calls if c["initiated_at"].day == 2)
     assert one_day["totals"]["telephony"]["quantity"] == calls_that_day
     empty = await tapi.usage(since="2030-01-01")
-    assert empty == {"days": [], "totals": {"cost_micro_usd": 0}}
+    assert empty == {"days": [], "totals": {"cost_micro_usd": 0}, "currency": "USD"}
     with pytest.raises(ApiError) as err:
         await tapi.usage(since="last week")
     assert err.value.status == 422 and err.value.field == "since"
@@ -38,6 +39,7 @@ async def test_usage_logs(tapi: Client, tenant: Tenant) -> None:
     assert stamps == sorted(stamps, reverse=True)
     stt = await tapi.usage_logs(kind="stt", limit=100)
     assert stt.total == SEED_CALLS and {i["kind"] for i in stt.items} == {"stt"}
+    assert {(i["currency"], i["rate_unit"]) for i in stt.items} == {("USD", "per minute")}
     one = await tapi.usage_logs(call_id=tenant.calls[3]["id"])
     assert one.total == 2
     with pytest.raises(ApiError) as err:

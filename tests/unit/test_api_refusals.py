@@ -27,7 +27,8 @@ PYDANTIC_EXTRA = "Extra inputs are not permitted"
 UNPAGED_LISTS = frozenset({
     "/v1/api-keys", "/v1/personas", "/v1/voices", "/v1/models", "/v1/usage",
     "/v1/calls/{call_id}/events", "/v1/calls/{call_id}/transfers",
-    "/v1/calls/{call_id}/participants",
+    "/v1/calls/{call_id}/participants", "/v1/calls/{call_id}/analysis/history",
+    "/v1/provider-credentials/providers",
 })
 # Paged lists the discovery must find (a change that hides them from it fails here)
 PAGED_LISTS = frozenset({

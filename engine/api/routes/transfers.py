@@ -37,6 +37,7 @@ from engine.calls.commands import (
     user_of,
 )
 from engine.calls.facade import LiveCalls
+from engine.calls.transfers.attempts import queued_destination, transfer_view
 from engine.events import CallControl
 from engine.store import Transfer as TransferRow
 from engine.store import User
@@ -92,7 +93,7 @@ def blind_transfer(
     emit(request, CallControl(organization_id=principal.organization_id, call_id=call_id,
                               command="transfer", actor=actor, content=command.to,
                               result="transferring", status="transferring"))
-    return started
+    return {**started, "next_transfer": queued_destination(started)}
 
 
 WARM_EXAMPLES: dict[str, Any] = {
@@ -207,6 +208,22 @@ def _running(request: Request, principal: Principal, call_id: str,
     return _live(request), actor
 
 
+@router.get("/v1/calls/{call_id}/transfers/{transfer_id}", summary="One transfer of a call",
+            description="The transfer with its `routing_attempts` and `next_transfer`: the "
+                        "transfer tried after it on the call when it reached nobody, or the "
+                        "destination a running warm transfer has queued next (`id` null, "
+                        "`status` queued); null at the end of the chain.")
+def get_transfer(request: Request, call_id: str, transfer_id: str,
+                 principal: Auth) -> dict[str, Any]:
+    with Session(request.app.state.db) as session:
+        owned_call(session, principal, call_id)
+        row = session.get(TransferRow, transfer_id)
+        if row is None or row.call_id != call_id \
+                or row.organization_id != principal.organization_id:
+            raise not_found("transfer", transfer_id)
+        return transfer_view(session, row)
+
+
 @router.post("/v1/calls/{call_id}/transfers/{transfer_id}/complete",
              summary="Bridge a warm transfer to the destination being consulted",
              description="While a warm transfer's destination is on the line (dialing or "
@@ -233,7 +250,8 @@ def cancel_transfer(request: Request, call_id: str, transfer_id: str,
                     principal: Auth) -> dict[str, Any]:
     require_control(principal, "canceling transfers")
     live, actor = _running(request, principal, call_id, transfer_id)
-    return live.cancel_transfer(call_id, transfer_id, actor)
+    canceled = live.cancel_transfer(call_id, transfer_id, actor)
+    return {**canceled, "next_transfer": queued_destination(canceled)}
 
 
 @router.post("/v1/calls/{call_id}/transfers/{transfer_id}/answer",

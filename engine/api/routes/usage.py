@@ -11,6 +11,7 @@ from sqlmodel import Session
 from engine.api.auth import Principal, principal_from
 from engine.api.crud import page_of
 from engine.api.routes.params import known_query, time_param
+from engine.calls.costs import CURRENCY, price_unit
 from engine.calls.serialize import record
 from engine.store import UsageLog
 
@@ -55,13 +56,14 @@ def usage_summary(
             quantity = float(row.quantity or 0.0)
             cost = int(row.cost or 0)
             days.append({"day": row.day, "kind": row.kind, "quantity": quantity, "unit": row.unit,
-                         "cost_micro_usd": cost})
-            total = totals.setdefault(row.kind, {"quantity": 0.0, "unit": row.unit, "cost_micro_usd": 0})
+                         "cost_micro_usd": cost, "rate_unit": price_unit(row.kind)})
+            total = totals.setdefault(row.kind, {"quantity": 0.0, "unit": row.unit, "cost_micro_usd": 0,
+                                                 "rate_unit": price_unit(row.kind)})
             if total["unit"] == row.unit:
                 total["quantity"] += quantity
             total["cost_micro_usd"] += cost
             grand += cost
-    return {"days": days, "totals": {**totals, "cost_micro_usd": grand}}
+    return {"days": days, "totals": {**totals, "cost_micro_usd": grand}, "currency": CURRENCY}
 
 
 @router.get("/v1/usage/logs", summary="The usage log, newest first",
@@ -88,7 +90,8 @@ def usage_logs(
         rows = session.execute(
             select(UsageLog).where(*where).order_by(*order).offset((page - 1) * limit).limit(limit)
         ).scalars().all()
-        return page_of([record(r) for r in rows], page, limit, total)
+        items = [{**record(r), "currency": CURRENCY, "rate_unit": price_unit(r.kind)} for r in rows]
+        return {**page_of(items, page, limit, total), "currency": CURRENCY}
 
 
 __all__ = ["router"]

@@ -11,7 +11,7 @@ from engine.calls.commands import TransferMethod, user_of
 from engine.calls.commands import WarmTransfer as WarmCommand
 from engine.calls.destinations import is_phone_number, parse_sip
 from engine.calls.errors import CallError, not_live, unsupported
-from engine.calls.transfers.attempts import Destination
+from engine.calls.transfers.attempts import Destination, TransferChains
 from engine.calls.transfers.base import TransferBase
 from engine.calls.transfers.blind import BlindTransfer
 from engine.calls.transfers.context import Target, TransferableCall, TransferContext
@@ -42,6 +42,7 @@ class Transfers:
     def __init__(self, ctx: TransferContext) -> None:
         self.ctx = ctx
         self.active: dict[str, AnyTransfer] = {}  # by call id
+        self.chains = TransferChains()
 
     async def blind(self, call: TransferableCall | None, call_id: str, command: TransferCommand,
                     actor: str, stored_status: str = "ended") -> dict[str, Any]:
@@ -132,7 +133,12 @@ class Transfers:
         call.control.transferring = True
         self.active[call_id] = transfer
         row = transfer.row()
-        await self.ctx.stored(lambda session: session.add(row))
+
+        def store(session: Any) -> None:
+            session.add(row)
+            self.chains.link(session, row)  # after one that reached nobody: its next transfer
+
+        await self.ctx.stored(store)
         transfer.event("requested")
         body = transfer.body()
         self.ctx.spawn(self._run(call_id, transfer))

@@ -125,7 +125,9 @@ async def test_a_persona_callee_converses_with_the_agent_over_g722(dialler: Dial
     # as a dialler does: the agent waits for the person's "Hello?" (answering-machine detection)
     call, result = await dialler.dial(ORDER_STATUS, amd="detect")
 
-    assert call.metadata_["amd_result"]["decision"] == "human", call.metadata_
+    amd = call.metadata_["amd_result"]  # decided on the person's "Hello?" and the pause after it
+    assert (amd["decision"], amd["cause"]) == ("human", "short greeting then silence"), amd
+    assert call.disconnect_reason != "voicemail", call.disconnect_reason
     assert result.role == "callee" and result.persona == "order_status", result
     assert result.answered and result.sip_status == 200 and result.number == ORDER_STATUS
     assert result.codec == "G722", result.codec
@@ -144,6 +146,8 @@ async def test_a_persona_callee_converses_with_the_agent_over_g722(dialler: Dial
     user = [e.text for e in entries if e.source == "user"]
     agent = [e.text for e in entries if e.source == "agent"]
     assert agent and any("order status" in line.lower() for line in user[:2]), (user, agent)
+    assert "how can i help" in agent[0].lower(), agent  # the greeting, held till the decision
+    assert "hello" not in " ".join(user).lower().split()[:1], user  # not heard while held
 
 
 async def test_voicemail_greets_beeps_and_records_the_agent(dialler: Dialler) -> None:
