@@ -21,6 +21,7 @@ from sqlmodel import Session, SQLModel
 
 from engine.api.auth import Principal, principal_from
 from engine.api.errors import ApiError, not_found
+from engine.api.query import KnownQuery
 from engine.api.serialize import to_api
 from engine.events import Event, record_event
 from engine.store.timeutil import utcnow
@@ -171,7 +172,8 @@ def router_for(res: Resource) -> APIRouter:
                 ).scalars().all()
                 return page_of([res.serialize(r) for r in rows], page, limit, total)
 
-        router.add_api_route(res.path, list_items, methods=["GET"], summary=f"List {res.name}s")
+        router.add_api_route(res.path, list_items, methods=["GET"], summary=f"List {res.name}s",
+                             dependencies=[Depends(KnownQuery(*res.filters))])
 
     if "create" in res.methods:
         def create_item(

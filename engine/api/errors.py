@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import difflib
+import types
+import typing
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.calls.errors import CallError
@@ -77,9 +81,79 @@ def error_body(message: str, code: str, field: str | None = None) -> dict[str, A
     return body
 
 
-def _field_of(loc: Sequence[Any]) -> str:
+def field_of(loc: Sequence[Any]) -> str:
+    """The dotted field name of a pydantic error location, without its ``body``/``query`` part."""
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
+
+
+def did_you_mean(name: str, known: Iterable[str], cutoff: float = 0.6) -> str:
+    """``"; did you mean <the closest known name>?"``, or nothing when none is close."""
+    close = difflib.get_close_matches(name.lower(), sorted(known), n=1, cutoff=cutoff)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def not_a_field(name: str, what: str, known: Iterable[str] | None = None) -> str:
+    """Our refusal of a field a request does not take (never pydantic's "Extra inputs are not
+    permitted"): ``not a field of <what>; did you mean <close>? (the fields: ...)``."""
+    if known is None:
+        return f"not a field of {what}"
+    names = sorted(known)
+    return f"not a field of {what}{did_you_mean(name, names)} (the fields: {', '.join(names)})"
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model an annotation holds (``M``, ``M | None``, ``list[M]``, ``Annotated[M, ...]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if isinstance(annotation, (types.UnionType, types.GenericAlias)) or typing.get_origin(annotation):
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _fields_around(request: Request | None, loc: Sequence[Any]) -> tuple[str, list[str] | None]:
+    """(what, its field names) for the object an extra field of the request body was sent in:
+    the route's body model, or the model of the field it is nested in."""
+    route = request.scope.get("route") if request is not None else None
+    body_field = getattr(route, "body_field", None)
+    model = _model_in(getattr(getattr(body_field, "field_info", None), "annotation", None))
+    inner = list(loc[1:-1]) if loc and loc[0] == "body" else None
+    if request is None or inner is None or model is None:
+        return "this request", None
+    path: list[str] = []
+    for part in inner:
+        if isinstance(part, int):
+            path.append(str(part))
+            continue
+        infos: Mapping[str, Any] = {info.alias or name: info for name, info in
+                                    model.model_fields.items()}
+        info = infos.get(str(part))
+        model = _model_in(info.annotation) if info is not None else None
+        if model is None:
+            return ".".join([*path, str(part)]), None
+        path.append(str(part))
+    if path:
+        return ".".join(path), _field_names(model)
+    return f"the body of {request.method} {getattr(route, 'path', request.url.path)}", \
+        _field_names(model)
+
+
+def readable(error: Mapping[str, Any], request: Request | None = None) -> tuple[str, str]:
+    """(field, message) of one of pydantic's errors, in our words where pydantic's are not
+    ours to show (a field the request does not take)."""
+    loc = tuple(error.get("loc", ()))
+    field = field_of(loc)
+    if error.get("type") == "extra_forbidden" and loc:
+        what, known = _fields_around(request, loc)
+        return field, not_a_field(str(loc[-1]), what, known)
+    return field, str(error.get("msg", "invalid"))
 
 
 def install(app: FastAPI) -> None:
@@ -93,15 +167,11 @@ def install(app: FastAPI) -> None:
                             status_code=call_error_status(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
-        field = _field_of(first.get("loc", ()))
-        message = f"{field}: {first.get('msg', 'invalid')}"
-        body = error_body(message, "VALIDATION_ERROR", field)
-        body["details"] = [
-            {"field": _field_of(e.get("loc", ())), "message": e.get("msg", "")} for e in errors
-        ]
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [readable(e, request) for e in exc.errors()] or [("body", "invalid request")]
+        field, message = errors[0]
+        body = error_body(f"{field}: {message}", "VALIDATION_ERROR", field)
+        body["details"] = [{"field": name, "message": text} for name, text in errors]
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

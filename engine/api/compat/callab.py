@@ -1,5 +1,8 @@
 """Callab's ``POST /v1/calls`` under ``/compat/callab``: its body and its ``{status, message,
-data}`` envelope, refusals included (``status: "error"``, ``data: null``, and the field)."""
+data}`` envelope, refusals included (``status: "error"``, ``data: null``, and the field).
+
+An outbound call is dialled; ``call_direction: inbound`` stores a record of a call that
+happened (the core's call records), with ``call_provider`` as the carrier that took it."""
 
 # No ``from __future__ import annotations``: FastAPI reads the body model from the signature.
 
@@ -9,9 +12,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.api.auth import Principal
-from engine.api.compat.create import check_direction, create
-from engine.api.compat.fields import CURRENCY, transcript_text, usd
-from engine.api.compat.platform import COMPAT_KEY, Platform, route_class
+from engine.api.compat.create import create
+from engine.api.compat.fields import CURRENCY, usd
+from engine.api.compat.platform import COMPAT_KEY, Platform, refuse, route_class
 
 
 def callab_error(status: int, message: str, code: str, field: str | None) -> dict[str, Any]:
@@ -23,6 +26,8 @@ def callab_error(status: int, message: str, code: str, field: str | None) -> dic
 CALLAB = Platform("callab", key_header="authorization", error_shape=callab_error, aliases={
     "agent_id": "ai_agent_id",
     "lead_id": "contact_id",
+    "direction": "call_direction",
+    "provider": "call_provider",
     "from_number": "call_from",
     "to_number": "call_to",
     "dynamic_variables": "agent_dynamic_variables",
@@ -38,8 +43,9 @@ TASK_STATUS = {True: "success", False: "failure"}
 
 class CallabCallCreate(BaseModel):
     """Callab's call body; its document marks no field required. Switchboard needs the agent
-    and the number to call (``ai_agent_id``, ``call_to``), and the caller id (``call_from``)
-    unless it is a test call."""
+    (``ai_agent_id``); an outbound call also the number to call (``call_to``) and the caller id
+    (``call_from``), a test call neither. ``call_provider`` is for a record (an inbound call):
+    Switchboard dials through its own SIP trunks."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -62,7 +68,6 @@ def callab_call(call: dict[str, Any]) -> dict[str, Any]:
     """Callab's call (the envelope's ``data``) from a Switchboard call detail."""
     metadata = dict(call.get("metadata") or {})
     kept = metadata.get(COMPAT_KEY) or {}
-    entries = call["transcript"]["entries"]
     analysis = call["analysis"]
     return {
         "id": call["id"],
@@ -71,7 +76,7 @@ def callab_call(call: dict[str, Any]) -> dict[str, Any]:
         "campaign_id": call["campaign_id"],
         "ai_agent_id": call["agent_id"],
         "contact_id": call["lead_id"],
-        "call_provider": kept.get("call_provider") or call["transport"],
+        "call_provider": metadata.get("provider") or call["transport"],
         "call_from": call["from_number"],
         "call_to": call["to_number"],
         "call_duration": call["duration_seconds"],
@@ -81,8 +86,8 @@ def callab_call(call: dict[str, Any]) -> dict[str, Any]:
         "call_rating": call["rating"],
         "call_feedback": call["feedback"],
         "record_url": call["recording"]["url"],
-        "transcript": transcript_text(entries),
-        "transcript_object": {"entries": entries},
+        "transcript": call["transcript_text"],
+        "transcript_object": {"entries": call["transcript"]["entries"]},
         "transcript_language": metadata.get("stt_language"),
         "cost": usd(call["costs"]["total"]),
         "price_unit": CURRENCY,
@@ -107,7 +112,10 @@ def callab_call(call: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/v1/calls", summary="Callab: create a call")
 def create_callab_call(request: Request, body: CallabCallCreate, principal: Auth) -> dict[str, Any]:
-    check_direction(body.call_direction, "call_direction")
+    if body.call_provider is not None and body.call_direction != "inbound":
+        raise refuse("call_provider", "Switchboard places calls itself, through the SIP trunk of "
+                                      "the call_from number; a provider is kept only on the "
+                                      "record of an inbound call (call_direction: inbound)")
     values: dict[str, Any] = {
         "to_number": body.call_to,
         "from_number": body.call_from,
@@ -117,14 +125,14 @@ def create_callab_call(request: Request, body: CallabCallCreate, principal: Auth
         "metadata": body.metadata,
         "dynamic_variables": body.agent_dynamic_variables,
         "notes": body.notes or "",
+        "direction": body.call_direction,
+        "provider": body.call_provider,
     }
     if body.ai_agent_id is not None:
         values["agent_id"] = body.ai_agent_id
     detail = create(request, principal, CALLAB, values, {
         "company_id": body.company_id,
         "workspace_id": body.workspace_id,
-        "call_provider": body.call_provider,
-        "direction": body.call_direction,
     })
     return {"status": "success", "message": "call created", "data": callab_call(detail)}
 

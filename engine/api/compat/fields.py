@@ -1,15 +1,9 @@
-"""Switchboard's call fields in the forms the platforms use: dollars, a plain transcript, IVR
-menu matches, the extra columns a list row leaves out."""
+"""Switchboard's call fields in the forms the platforms use: dollars, IVR menu matches."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
-
-from sqlalchemy import Connection, select
-
-from engine.calls.serialize import recording_url
-from engine.store import Call, table_of
 
 MICRO_PER_USD = 1_000_000  # costs are stored in micro-USD (engine.calls.costs)
 CURRENCY = "USD"
@@ -18,11 +12,6 @@ CURRENCY = "USD"
 def usd(micro: int | None) -> float | None:
     """A stored cost in US dollars (the platforms show costs as a plain number)."""
     return None if micro is None else micro / MICRO_PER_USD
-
-
-def transcript_text(entries: Iterable[Mapping[str, Any]]) -> str:
-    """The transcript as plain text, one ``source: text`` line per entry."""
-    return "\n".join(f"{e.get('source')}: {e.get('text') or ''}" for e in entries)
 
 
 def menu_match(raw: Mapping[str, Any] | str) -> dict[str, Any]:
@@ -55,15 +44,4 @@ def final_selection(raw: Any, matches: Sequence[dict[str, Any]]) -> dict[str, An
     return None
 
 
-def row_extras(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[dict[str, Any], str | None]]:
-    """The metadata and recording URL of these calls (what a list row leaves out), by id."""
-    if not ids:
-        return {}
-    table = table_of(Call)
-    rows = conn.execute(select(table.c.id, table.c.metadata, table.c.recording_path)
-                        .where(table.c.id.in_(list(ids))))
-    return {row.id: (dict(row.metadata or {}), recording_url(row.id, row.recording_path))
-            for row in rows}
-
-
-__all__ = ["CURRENCY", "final_selection", "menu_match", "row_extras", "transcript_text", "usd"]
+__all__ = ["CURRENCY", "final_selection", "menu_match", "usd"]

@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
 from engine.api.auth import Principal, bearer, principal_of_key
-from engine.api.errors import ApiError, error_body, invalid
+from engine.api.errors import ApiError, error_body, invalid, readable
 
 # Where the fields a platform sends, and Switchboard's core has no meaning for yet, are kept:
 # ``metadata["compat"] = {"platform": name, <field>: <value>, ...}``.
@@ -114,19 +114,11 @@ class Platform:
         return out
 
 
-def field_of(loc: Sequence[Any]) -> str:
-    """The dotted field name of a pydantic error location, without its ``body``/``query`` part."""
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
-
-
-def first_error(errors: Sequence[Any]) -> tuple[str, str]:
-    """(field, message) of the first of pydantic's errors."""
+def first_error(errors: Sequence[Any], request: Request | None = None) -> tuple[str, str]:
+    """(field, message) of the first of pydantic's errors, in our words (engine.api.errors)."""
     if not errors:
         return "body", "invalid request"
-    first = errors[0]
-    name = field_of(first.get("loc", ()))
-    return name, str(first.get("msg", "invalid"))
+    return readable(errors[0], request)
 
 
 def core_model(model: type[M], values: Mapping[str, Any]) -> M:
@@ -153,7 +145,8 @@ def route_class(platform: Platform) -> type[APIRoute]:
                 except ApiError as exc:
                     return platform.error(exc.status, exc.message, exc.code, exc.field)
                 except RequestValidationError as exc:
-                    name, message = first_error(exc.errors())  # the platform's own names
+                    # the platform's own names: its body model is the route's
+                    name, message = first_error(exc.errors(), request)
                     return platform.refusal(422, f"{name}: {message}", "VALIDATION_ERROR", name)
 
             return guarded

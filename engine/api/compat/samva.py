@@ -17,14 +17,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from engine.api.auth import Principal
-from engine.api.compat.fields import final_selection, menu_match, row_extras
+from engine.api.compat.fields import final_selection, menu_match
 from engine.api.compat.platform import Platform, refuse, route_class
 from engine.api.routes.calls import list_calls
+from engine.calls.serialize import transcript_url
 
 # Switchboard's list parameters by Samva's names for them
 SAMVA = Platform("samva", key_header="x-api-key", aliases={
     "status": "filters.status",
     "direction": "filters.direction",
+    "transport": "filters.transport",
     "agent_id": "filters.voiceAgentId",
     "phone_number_id": "filters.phoneNumberId",
     "number": "filters.from",
@@ -47,6 +49,7 @@ DEEP_FILTER = re.compile(r"^filters\[([A-Za-z]+)\]$")
 FILTERS = {
     "status": "status",  # one status, several comma-separated (or a JSON list), or "live"
     "direction": "direction",
+    "transport": "transport",  # telephony or webrtc (Switchboard's sip or webrtc)
     "voiceAgentId": "agent_id",
     "phoneNumberId": "phone_number_id",
     "from": "number",  # either one: Switchboard matches the number on both sides of a call
@@ -56,7 +59,6 @@ FILTERS = {
 }
 # Samva's item fields Switchboard cannot filter on, and why
 UNFILTERED = {
-    "transport": "Switchboard's list cannot filter on transport yet",
     "organizationId": "the API key decides the organization",
     "telnyxCallControlId": "Switchboard has no Telnyx call control ids",
     "cfSessionId": "Switchboard has no Cloudflare sessions",
@@ -65,7 +67,8 @@ UNFILTERED = {
     "durationSeconds": "Switchboard's list cannot filter on duration",
     "summary": "Switchboard's list cannot filter on the summary",
 }
-TRANSPORTS = {"sip": "telephony", "webrtc": "webrtc"}
+TRANSPORTS = {"sip": "telephony", "webrtc": "webrtc"}  # Switchboard's transport -> Samva's
+CORE_TRANSPORTS: dict[str, Literal["sip", "webrtc"]] = {"telephony": "sip", "webrtc": "webrtc"}
 DIRECTIONS: dict[str, Literal["inbound", "outbound"]] = {"inbound": "inbound", "outbound": "outbound"}
 
 
@@ -120,13 +123,16 @@ def list_parameters(filters: dict[str, Any]) -> dict[str, str]:
                                              "number on both sides of a call")
         if target == "direction" and text not in DIRECTIONS:
             raise refuse("filters.direction", f"expected inbound or outbound, got {text!r}")
+        if target == "transport":
+            if text not in CORE_TRANSPORTS:
+                raise refuse("filters.transport", f"expected telephony or webrtc, got {text!r}")
         out[target] = text
     return out
 
 
-def samva_item(row: dict[str, Any], organization_id: str, metadata: dict[str, Any],
-               recording_url: str | None) -> dict[str, Any]:
-    """One Samva call from a Switchboard list row, its metadata and its recording URL."""
+def samva_item(row: dict[str, Any], organization_id: str) -> dict[str, Any]:
+    """One Samva call from a Switchboard list row (its metadata and recording URL included)."""
+    metadata: dict[str, Any] = dict(row.get("metadata") or {})
     matches = [menu_match(m) for m in metadata.get("menu_matches") or []]
     error_code = metadata.get("error_code")
     return {
@@ -145,8 +151,8 @@ def samva_item(row: dict[str, Any], organization_id: str, metadata: dict[str, An
         "answeredAt": row["answered_at"],
         "endedAt": row["ended_at"],
         "durationSeconds": row["duration_seconds"],
-        "transcriptUrl": None,  # the transcript is in GET /v1/calls/{id}
-        "recordingUrl": recording_url,
+        "transcriptUrl": transcript_url(row["id"]),
+        "recordingUrl": row["recording_url"],
         "summary": row["summary"],
         "conversationId": None,
         "metadata": {
@@ -183,14 +189,9 @@ def list_voice_calls(
                       direction=DIRECTIONS.get(given.get("direction", "")),
                       agent_id=given.get("agent_id"), phone_number_id=given.get("phone_number_id"),
                       number=given.get("number"), since=given.get("since"),
-                      until=given.get("until"))
-    rows: list[dict[str, Any]] = body["items"]
-    with request.app.state.db.connect() as conn:
-        extras = row_extras(conn, [row["id"] for row in rows])
-    items = []
-    for row in rows:
-        metadata, recording_url = extras.get(row["id"], ({}, None))
-        items.append(samva_item(row, principal.organization_id, metadata, recording_url))
+                      until=given.get("until"),
+                      transport=CORE_TRANSPORTS.get(given.get("transport", "")))
+    items = [samva_item(row, principal.organization_id) for row in body["items"]]
     pagination = body["pagination"]
     return {"items": items, "pagination": {"page": pagination["page"], "limit": pagination["limit"],
                                            "total": pagination["total"],

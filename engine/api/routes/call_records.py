@@ -20,7 +20,7 @@ from engine.api.errors import ApiError, invalid, not_found
 from engine.api.routes.calls import _statuses as list_statuses
 from engine.api.routes.calls import call_summary, owned_call
 from engine.api.routes.control import actor_of, require_control
-from engine.api.routes.params import time_param
+from engine.api.routes.params import known_query, time_param
 from engine.calls import listing
 from engine.calls.reanalysis import (
     MAX_JOB_CALLS,
@@ -44,7 +44,8 @@ router = APIRouter(tags=["calls"])
 Auth = Annotated[Principal, Depends(principal_from)]
 
 
-@router.get("/v1/calls/{call_id}/events", summary="A call's event log, oldest first")
+@router.get("/v1/calls/{call_id}/events", summary="A call's event log, oldest first",
+            dependencies=[Depends(known_query)])
 def call_events(request: Request, call_id: str, principal: Auth) -> dict[str, Any]:
     # events queued for the next batch (up to 100 ms) are written first: a console that saw an
     # event on the bus and then asks for the log finds it there
@@ -58,7 +59,8 @@ def call_events(request: Request, call_id: str, principal: Auth) -> dict[str, An
         return {"events": [event(r) for r in rows]}
 
 
-@router.get("/v1/calls/{call_id}/transfers", summary="A call's transfers, oldest first")
+@router.get("/v1/calls/{call_id}/transfers", summary="A call's transfers, oldest first",
+            dependencies=[Depends(known_query)])
 def call_transfers(request: Request, call_id: str, principal: Auth) -> dict[str, Any]:
     with Session(request.app.state.db) as session:
         owned_call(session, principal, call_id)
@@ -155,7 +157,8 @@ async def finalize_report(request: Request, call_id: str, principal: Auth,
 
 
 @router.get("/v1/calls/{call_id}/analysis/history",
-            summary="A call's analysis now and the ones re-runs replaced, newest first")
+            summary="A call's analysis now and the ones re-runs replaced, newest first",
+            dependencies=[Depends(known_query)])
 def analysis_history(request: Request, call_id: str, principal: Auth) -> dict[str, Any]:
     with Session(request.app.state.db) as session:
         return history(session, owned_call(session, principal, call_id))

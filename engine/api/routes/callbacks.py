@@ -24,6 +24,7 @@ from engine.agents.call_tools import (
 from engine.api.auth import Principal, principal_from
 from engine.api.crud import MAX_LIMIT, emit, get_owned, page_of
 from engine.api.errors import ApiError, invalid, not_found
+from engine.api.query import known_query
 from engine.api.serialize import to_api
 from engine.campaigns.callbacks import cancel
 from engine.events import CallbackChanged
@@ -98,7 +99,8 @@ def _page(db: Any, principal: Principal, page: int, limit: int, **filters: str |
 
 
 @router.get("/v1/callbacks", summary="The organization's scheduled callbacks, soonest first, "
-                                     "each with its lead's name (lead_name)")
+                                     "each with its lead's name (lead_name)",
+            dependencies=[Depends(known_query)])
 def list_callbacks(request: Request, principal: Auth,
                    page: Annotated[int, Query(ge=1)] = 1,
                    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
@@ -110,7 +112,7 @@ def list_callbacks(request: Request, principal: Auth,
 
 @router.get("/v1/campaigns/{campaign_id}/callbacks",
             summary="A campaign's scheduled callbacks, soonest first, each with its lead's name "
-                    "(lead_name)")
+                    "(lead_name)", dependencies=[Depends(known_query)])
 def campaign_callbacks(request: Request, campaign_id: str, principal: Auth,
                        page: Annotated[int, Query(ge=1)] = 1,
                        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,

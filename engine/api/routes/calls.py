@@ -3,7 +3,6 @@ notes and tags; new calls (outbound dials, test calls) and call records."""
 
 # No ``from __future__ import annotations``: FastAPI reads the body models from the signatures.
 
-import difflib
 import json
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -16,7 +15,7 @@ from sqlmodel import Session
 from engine.api import call_schema, validators
 from engine.api.auth import Principal, principal_from
 from engine.api.crud import emit, get_owned, page_of
-from engine.api.errors import invalid
+from engine.api.errors import invalid, not_a_field
 from engine.api.paging import Cursor
 from engine.api.routes.params import known_query, time_param
 from engine.calls import listing, transcripts
@@ -385,11 +384,8 @@ def refuse_unknown(body: BaseModel) -> None:
                                 "name another")
         if name in ENGINE_FIELDS:
             raise invalid(name, "set by the engine, not by a request")
-        known = sorted(type(body).model_fields)
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
-        hint = f"; did you mean {close[0]}?" if close else ""
         what = "a call request" if isinstance(body, CallCreate) else "a call's update"
-        raise invalid(name, f"not a field of {what}{hint} (the fields: {', '.join(known)})")
+        raise invalid(name, not_a_field(name, what, type(body).model_fields))
 
 
 def _amd_metadata(body: CallCreate, is_test: bool) -> dict[str, Any]:

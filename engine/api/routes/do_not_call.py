@@ -18,6 +18,7 @@ from engine.api import validators
 from engine.api.auth import Principal, principal_from
 from engine.api.crud import MAX_LIMIT, page_of
 from engine.api.errors import ApiError, invalid, not_found
+from engine.api.query import known_query
 from engine.api.serialize import to_api
 from engine.campaigns import RETRYABLE
 from engine.store import DoNotCall, Lead
@@ -55,7 +56,8 @@ def _block_leads(session: Session, organization_id: str, numbers: Iterable[str])
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-@router.get("/v1/do-not-call", summary="The organization's do-not-call numbers, newest first")
+@router.get("/v1/do-not-call", summary="The organization's do-not-call numbers, newest first",
+            dependencies=[Depends(known_query)])
 def list_do_not_call(request: Request, principal: Auth,
                      page: Annotated[int, Query(ge=1)] = 1,
                      limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,

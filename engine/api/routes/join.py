@@ -22,6 +22,7 @@ from sqlmodel import Session
 from engine.api import validators
 from engine.api.auth import Principal, principal_from
 from engine.api.errors import ApiError, offer_errors
+from engine.api.query import known_query
 from engine.api.routes.calls import owned_call
 from engine.api.routes.control import actor_of, require_control
 from engine.calls.errors import CallError
@@ -99,7 +100,8 @@ def join_call(request: Request, call_id: str, body: JoinRequest, principal: Auth
             "call_id": call_id}
 
 
-@router.get("/v1/calls/{call_id}/participants", summary="The peers joined to a live call")
+@router.get("/v1/calls/{call_id}/participants", summary="The peers joined to a live call",
+            dependencies=[Depends(known_query)])
 def list_participants(request: Request, call_id: str, principal: Auth) -> dict[str, Any]:
     live = _live(request)
     call, _ = _live_call(request, principal, call_id)

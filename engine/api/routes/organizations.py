@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from engine.api.auth import Principal, display_prefix, hash_key, new_key, principal_from
 from engine.api.errors import ApiError, invalid, not_found
+from engine.api.query import known_query
 from engine.api.serialize import to_api
 from engine.store import ApiKey, Organization
 from engine.store.timeutil import iso, utcnow
@@ -129,7 +130,8 @@ def create_organization(request: Request, body: OrganizationCreate, principal: A
     }
 
 
-@router.get("/v1/api-keys", summary="The organization's API keys (prefixes only)")
+@router.get("/v1/api-keys", summary="The organization's API keys (prefixes only)",
+            dependencies=[Depends(known_query)])
 def list_api_keys(request: Request, principal: Auth) -> dict[str, Any]:
     with Session(request.app.state.db) as session:
         rows = session.execute(

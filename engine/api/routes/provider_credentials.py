@@ -19,6 +19,7 @@ from sqlmodel import Session
 from engine.api.auth import Principal, principal_from
 from engine.api.crud import emit, get_owned
 from engine.api.errors import invalid
+from engine.api.query import known_query
 from engine.api.serialize import to_api
 from engine.calls.providers import PROVIDERS, Provider, check_key
 from engine.events import record_event
@@ -34,7 +35,8 @@ KEY_FIELDS = ("provider", "base_url", "api_key")  # a change of one of them re-c
 
 @router.get("/v1/provider-credentials/providers", summary="The providers a credential may be for",
             description="Each provider with its fields (which are secret), its default base "
-                        "URL, whether agents use its keys, and whether a key is checked on save.")
+                        "URL, whether agents use its keys, and whether a key is checked on save.",
+            dependencies=[Depends(known_query)])
 def providers(principal: Auth) -> dict[str, Any]:
     return {"items": [p.view() for p in PROVIDERS.values()]}
 

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from engine.api.auth import Principal, principal_from
 from engine.api.crud import get_owned, page_of
 from engine.api.errors import ApiError, invalid
+from engine.api.query import known_query
 from engine.simulator.personas import PersonaError, load_persona, persona_names
 from engine.store import Agent, Rehearsal, iso, utcnow
 
@@ -40,7 +41,8 @@ def persona_summary(name: str) -> dict[str, Any]:
                                     "transcript": list(outcome.transcript)}}}
 
 
-@router.get("/v1/personas", summary="The simulated callers' personas: name, goal, success")
+@router.get("/v1/personas", summary="The simulated callers' personas: name, goal, success",
+            dependencies=[Depends(known_query)])
 def list_personas(principal: Auth) -> dict[str, Any]:
     try:
         return {"items": [persona_summary(name) for name in persona_names()]}
@@ -109,7 +111,8 @@ def create_rehearsal(request: Request, agent_id: str, principal: Auth, response:
     return data
 
 
-@router.get("/v1/agents/{agent_id}/rehearsals", summary="An agent's rehearsals, newest first")
+@router.get("/v1/agents/{agent_id}/rehearsals", summary="An agent's rehearsals, newest first",
+            dependencies=[Depends(known_query)])
 def list_rehearsals(request: Request, agent_id: str, principal: Auth,
                     page: Annotated[int, Query(ge=1)] = 1,
                     limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from engine.api.auth import Principal, principal_from
 from engine.api.crud import page_of
-from engine.api.routes.params import time_param
+from engine.api.routes.params import known_query, time_param
 from engine.calls.costs import CURRENCY, price_unit
 from engine.calls.serialize import record
 from engine.store import UsageLog
@@ -32,7 +32,8 @@ def _where(principal: Principal, since: str | None, until: str | None) -> list[A
     return where
 
 
-@router.get("/v1/usage", summary="Usage and cost by day and kind, with totals")
+@router.get("/v1/usage", summary="Usage and cost by day and kind, with totals",
+            dependencies=[Depends(known_query)])
 def usage_summary(
     request: Request, principal: Auth,
     since: Annotated[str | None, Query(description="from this time or date (ISO 8601)")] = None,
@@ -65,7 +66,8 @@ def usage_summary(
     return {"days": days, "totals": {**totals, "cost_micro_usd": grand}, "currency": CURRENCY}
 
 
-@router.get("/v1/usage/logs", summary="The usage log, newest first")
+@router.get("/v1/usage/logs", summary="The usage log, newest first",
+            dependencies=[Depends(known_query)])
 def usage_logs(
     request: Request, principal: Auth,
     page: Annotated[int, Query(ge=1)] = 1,

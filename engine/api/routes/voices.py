@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends
 
 from engine.api.auth import Principal, principal_from
 from engine.api.errors import ApiError
+from engine.api.query import known_query
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def catalogue() -> list[dict[str, Any]]:
         return _catalogue
 
 
-@router.get("/v1/voices", summary="The installed TTS voices")
+@router.get("/v1/voices", summary="The installed TTS voices", dependencies=[Depends(known_query)])
 def list_voices(principal: Auth) -> dict[str, Any]:
     try:
         return {"items": catalogue()}

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from engine.api.auth import Principal, principal_from
 from engine.api.crud import MAX_LIMIT, get_owned, page_of
 from engine.api.errors import not_found
+from engine.api.query import known_query
 from engine.api.serialize import to_api
 from engine.store import Webhook, WebhookDelivery
 
@@ -20,7 +21,8 @@ router = APIRouter(tags=["webhooks"])
 Auth = Annotated[Principal, Depends(principal_from)]
 
 
-@router.get("/v1/webhooks/{webhook_id}/deliveries", summary="A webhook's deliveries, newest first")
+@router.get("/v1/webhooks/{webhook_id}/deliveries", summary="A webhook's deliveries, newest first",
+            dependencies=[Depends(known_query)])
 def list_deliveries(
     request: Request,
     webhook_id: str,

@@ -1,6 +1,7 @@
 """Callab's ``POST /v1/calls`` under /compat/callab: the seed's own example request, answered
-in Callab's ``{status, message, data}`` envelope with every documented field; its refusals use
-the envelope and name Callab's field."""
+in Callab's ``{status, message, data}`` envelope with every documented field (an outbound call
+dialled, an inbound one stored as a record with its provider); its refusals use the envelope
+and name Callab's field."""
 
 from __future__ import annotations
 
@@ -61,12 +62,13 @@ async def first(http: httpx.AsyncClient, path: str, **params: Any) -> dict[str, 
 
 
 async def example_body(http: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
-    """The seed's example with its placeholders filled: a demo campaign, one of its leads."""
+    """The seed's example with its placeholders filled: a demo campaign, one of its leads, an
+    outbound call (Switchboard dials through its own trunks: no call_provider to choose)."""
     campaign = await first(http, "/v1/campaigns")
     lead = await first(http, f"/v1/campaigns/{campaign['id']}/leads")
     number = await first(http, "/v1/phone-numbers")
     return {**EXAMPLE_REQUEST, "campaign_id": campaign["id"], "ai_agent_id": campaign["agent_id"],
-            "contact_id": lead["id"], "call_provider": "twilio", "call_from": number["number"],
+            "contact_id": lead["id"], "call_provider": None, "call_from": number["number"],
             "call_to": lead["phone_number"], "call_direction": "outbound",
             "metadata": {"crm_ref": "A-17"}, "agent_dynamic_variables": {"first_name": "Ada"},
             "notes": "called back as promised", "workspace_id": "ws-1", **changes}
@@ -82,7 +84,8 @@ async def test_the_seed_example_creates_a_call_answered_in_callab_envelope(
     assert shape_errors(EXAMPLE_RESPONSE, answer, nullable=NOT_YET, integers=INTEGERS) == []
     assert answer["status"] == "success"
     data = answer["data"]
-    for name in ("campaign_id", "ai_agent_id", "contact_id", "call_provider", "call_from",
+    assert data["call_provider"] == "sip"  # dialled through Switchboard's own SIP trunk
+    for name in ("campaign_id", "ai_agent_id", "contact_id", "call_from",
                  "call_to", "call_direction", "is_test", "agent_dynamic_variables", "notes",
                  "workspace_id"):
         assert data[name] == body[name], name
@@ -94,9 +97,30 @@ async def test_the_seed_example_creates_a_call_answered_in_callab_envelope(
     assert stored["dynamic_variables"] == {"first_name": "Ada"}
     assert stored["notes"] == "called back as promised"
     assert stored["metadata"]["crm_ref"] == "A-17"
+    # only what has no place in the core is kept for Callab: the API key decides the tenant
     assert stored["metadata"]["compat"] == {"platform": "callab", "company_id": SEED_UUID,
-                                            "workspace_id": "ws-1", "call_provider": "twilio"}
+                                            "workspace_id": "ws-1"}
     assert data["company_id"] == stored["organization_id"]
+
+
+@pytest.mark.timeout(60)
+async def test_an_inbound_call_is_stored_as_a_record_with_its_provider(
+        http: httpx.AsyncClient) -> None:
+    """``call_direction: inbound``: a call another system took, stored as it happened (nothing
+    is dialled), its carrier as the core's provider."""
+    body = await example_body(http, call_direction="inbound", call_provider="twilio")
+    body["call_from"], body["call_to"] = body["call_to"], body["call_from"]  # the lead called in
+    response = await http.post(URL, json=body, headers=BEARER)
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert (data["call_direction"], data["call_status"], data["call_provider"]) == (
+        "inbound", "completed", "twilio")
+    assert (data["call_from"], data["call_to"]) == (body["call_from"], body["call_to"])
+    stored = (await http.get(f"/v1/calls/{data['id']}", headers=BEARER)).json()
+    assert stored["metadata"]["provider"] == "twilio"
+    assert "call_provider" not in stored["metadata"]["compat"]
+    events = (await http.get(f"/v1/calls/{data['id']}/events", headers=BEARER)).json()["events"]
+    assert [e["event_type"] for e in events] == ["call.recorded"]
 
 
 @pytest.mark.timeout(60)
@@ -123,7 +147,8 @@ async def test_a_finished_call_fills_every_field(http: httpx.AsyncClient) -> Non
     ({"call_to": None}, "call_to"),
     ({"call_from": None}, "call_from"),
     ({"contact_id": "no-such-lead"}, "contact_id"),
-    ({"call_direction": "inbound"}, "call_direction"),
+    ({"call_provider": "twilio"}, "call_provider"),  # dialled through Switchboard's own trunks
+    ({"is_test": True, "call_direction": "outbound"}, "call_direction"),  # a caller calls in
     ({"call_direction": "sideways"}, "call_direction"),
     ({"is_test": "maybe"}, "is_test"),
     ({"metadata": {"compat": 1}}, "metadata.compat"),  # reserved
@@ -138,7 +163,9 @@ async def test_a_bad_body_is_refused_in_the_envelope_naming_the_field(
     error = response.json()
     assert (error["status"], error["data"], error["field"]) == ("error", None, field)
     assert error["message"].startswith(f"{field}: ")
-    assert re.search(r"\b(to_number|from_number|agent_id|lead_id)\b", error["message"]) is None
+    assert re.search(r"\b(to_number|from_number|agent_id|lead_id)\b",
+                     error["message"]) is None
+    assert "Extra inputs" not in error["message"]
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer sb_not_a_key"}])

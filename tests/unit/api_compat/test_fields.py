@@ -1,9 +1,9 @@
 """The platforms' forms of Switchboard's call fields: IVR menu matches as live calls and demo
-history store them, costs in dollars, the plain transcript."""
+history store them, costs in dollars."""
 
 from __future__ import annotations
 
-from engine.api.compat.fields import final_selection, menu_match, transcript_text, usd
+from engine.api.compat.fields import final_selection, menu_match, usd
 
 
 def test_a_live_key_press_match_is_exact_and_keeps_its_label() -> None:
@@ -33,8 +33,6 @@ def test_the_final_selection_stored_as_a_label_is_its_match() -> None:
     assert final_selection(None, matches) is None
 
 
-def test_costs_in_dollars_and_the_transcript_as_text() -> None:
+def test_costs_in_dollars() -> None:
     assert usd(1_234_500) == 1.2345
     assert usd(None) is None
-    assert transcript_text([{"source": "agent", "text": "Hello."},
-                            {"source": "user", "text": "Hi."}]) == "agent: Hello.\nuser: Hi."

@@ -1,5 +1,6 @@
 """Ovia's ``POST /api/v1/calls`` under /compat/ovia: the seed's own example request, answered
-with every field of Ovia's Call object; its refusals name the field."""
+with every field of Ovia's Call object; an inbound call or a web call added as a record; its
+refusals name the field (an Ovia user that is no console user among them)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ INTEGERS = frozenset({"duration"})  # "duration integer" in the seed; its other 
 # What a call just queued has no value for yet (or Switchboard does not record yet)
 NOT_YET = frozenset({"started_at", "ended_at", "recording_url", "duration", "analysis",
                      "metadata.rule_id", "metadata.call_tag", "metadata.call_id_full"})
+# A record of a call that happened elsewhere: no recording, transcript or analysis here, no SIP
+RECORD = NOT_YET - {"ended_at"} | {"metadata.sip_trunk_id"}
 
 
 async def first(http: httpx.AsyncClient, path: str, **params: Any) -> dict[str, Any]:
@@ -54,11 +57,13 @@ async def first(http: httpx.AsyncClient, path: str, **params: Any) -> dict[str, 
 
 
 async def example_body(http: httpx.AsyncClient, **changes: Any) -> dict[str, Any]:
-    """The seed's example with its placeholders filled from the demo store."""
+    """The seed's example with its placeholders filled from the demo store (its user: a console
+    user of the organization)."""
+    user = await first(http, "/v1/users")
     agent = await first(http, "/v1/agents")
     number = await first(http, "/v1/phone-numbers")
-    return {**EXAMPLE_REQUEST, "agent_id": agent["id"], "type": "phone_call",
-            "from_number": number["number"], "to_number": "+14155550123",
+    return {**EXAMPLE_REQUEST, "user_id": user["id"], "agent_id": agent["id"],
+            "type": "phone_call", "from_number": number["number"], "to_number": "+14155550123",
             "phone_number_id": number["id"], **changes}
 
 
@@ -75,10 +80,9 @@ async def test_the_seed_example_creates_an_outbound_call_answered_as_ovia_call(
     assert call["direction"] == "outbound" and call["status"] == "queued"
     # stored by the core: the same call through Switchboard's own API
     stored = (await http.get(f"/v1/calls/{call['id']}", headers=BEARER)).json()
-    assert (stored["agent_id"], stored["to_number"], stored["direction"]) == (
-        body["agent_id"], "+14155550123", "outbound")
-    kept = stored.get("user_id") or stored["metadata"]["compat"]["user_id"]
-    assert kept == SEED_UUID
+    assert (stored["agent_id"], stored["to_number"], stored["direction"], stored["user_id"]) == (
+        body["agent_id"], "+14155550123", "outbound", body["user_id"])
+    assert "compat" not in stored["metadata"]  # every Ovia field has its place in the core
     assert call["agent"]["name"] == stored["agent_name"]
     assert call["metadata"]["sip_trunk_id"] == stored["sip_trunk_id"]
 
@@ -94,17 +98,63 @@ async def test_a_finished_call_fills_every_field(http: httpx.AsyncClient) -> Non
     assert shape_errors(EXAMPLE_RESPONSE, call, integers=INTEGERS, nullable=frozenset({
         "user_id", "recording_url", "metadata.rule_id", "metadata.call_tag"})) == []
     entries = detail["transcript"]["entries"]
-    assert call["transcript"].splitlines()[0] == f"{entries[0]['source']}: {entries[0]['text']}"
+    assert call["transcript"] == detail["transcript_text"] != ""
     assert [o["content"] for o in call["transcript_objects"]] == [e["text"] for e in entries]
     assert call["costs"]["total"] == detail["costs"]["total"] / 1_000_000
     assert call["duration"] == detail["duration_seconds"] > 0
     assert call["analysis"] == detail["analysis"]["summary"]
 
 
+@pytest.mark.timeout(60)
+async def test_an_inbound_call_is_added_as_a_record(http: httpx.AsyncClient) -> None:
+    """Ovia's "call to add to the store": an inbound call someone made to the organization's
+    number is stored as it happened, nothing is dialled."""
+    body = await example_body(http, direction="inbound")
+    body["from_number"], body["to_number"] = "+14155550123", body["from_number"]
+    response = await http.post(URL, json=body, headers=BEARER)
+    assert response.status_code == 200, response.text
+    call = response.json()
+    assert shape_errors(EXAMPLE_RESPONSE, call, nullable=RECORD, integers=INTEGERS) == []
+    assert (call["direction"], call["type"], call["status"]) == ("inbound", "phone_call",
+                                                                  "completed")
+    assert (call["from_number"], call["to_number"], call["user_id"]) == (
+        "+14155550123", body["to_number"], body["user_id"])
+    events = (await http.get(f"/v1/calls/{call['id']}/events", headers=BEARER)).json()["events"]
+    assert [e["event_type"] for e in events] == ["call.recorded"]
+
+
+@pytest.mark.timeout(60)
+async def test_a_web_call_is_added_as_the_core_web_call_record(http: httpx.AsyncClient) -> None:
+    number = await first(http, "/v1/phone-numbers")  # the example's phone_number_id
+    body = await example_body(http, type="web_call", from_number="Visitor on the pricing page",
+                              to_number=number["number"])
+    response = await http.post(URL, json=body, headers=BEARER)
+    assert response.status_code == 200, response.text
+    call = response.json()
+    stored = (await http.get(f"/v1/calls/{call['id']}", headers=BEARER)).json()
+    assert (stored["type"], stored["transport"], stored["direction"], stored["status"]) == (
+        "web_call", "webrtc", "inbound", "completed")
+    assert call["type"] == "web_call" and call["from_number"] == "Visitor on the pricing page"
+
+
+@pytest.mark.timeout(60)
+async def test_an_ovia_user_that_is_no_console_user_is_refused(http: httpx.AsyncClient) -> None:
+    """Ovia's user_id names the user the call belongs to; a client sending one expects it to be
+    someone the platform knows, not a call silently stored without its owner."""
+    response = await http.post(URL, json=await example_body(http, user_id=SEED_UUID),
+                               headers=BEARER)
+    assert response.status_code == 422
+    error = response.json()
+    assert (error["field"], error["code"]) == ("user_id", "VALIDATION_ERROR")
+    assert error["error"].startswith(f"user_id: no user {SEED_UUID}")
+    assert "console user" in error["error"] and "GET /v1/users" in error["error"]
+
+
 @pytest.mark.parametrize(("change", "field"), [
     ({"agent_id": None}, "agent_id"),  # left out
-    ({"type": "web_call"}, "type"),  # Switchboard's API creates phone and test calls
-    ({"direction": "inbound"}, "direction"),  # a record of an inbound call: not through the API
+    ({"user_id": None}, "user_id"),  # Ovia requires it
+    ({"type": "fax_call"}, "type"),
+    ({"type": "test_call", "direction": "outbound"}, "direction"),  # a simulated caller calls in
     ({"direction": "sideways"}, "direction"),
     ({"to_number": "call me maybe"}, "to_number"),
     ({"phone_number_id": "no-such-number"}, "phone_number_id"),
@@ -119,6 +169,7 @@ async def test_a_bad_body_is_refused_naming_the_field(http: httpx.AsyncClient,
     error = response.json()
     assert error["field"] == field
     assert error["error"].startswith(f"{field}: ")
+    assert "Extra inputs" not in error["error"]
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer sb_not_a_key"},

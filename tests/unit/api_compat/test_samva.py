@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.unit.api_compat.conftest import DEMO_CALLS
 from tests.unit.api_compat.keys import BEARER, KEY
 from tests.unit.api_compat.shapes import shape_errors
 
@@ -42,10 +43,10 @@ EXAMPLE_RESPONSE: dict[str, Any] = {
 }
 INTEGERS = frozenset({"items[].durationSeconds", "items[].metadata.bargeInCount", "pagination.page",
                       "pagination.limit", "pagination.total", "pagination.totalPages"})
-# Switchboard has no Telnyx, Cloudflare or conversation ids nor a transcript file URL; the demo
-# calls have no recordings; the rest depends on how far a call got
+# Switchboard has no Telnyx, Cloudflare or conversation ids; the demo calls have no recordings;
+# the rest depends on how far a call got
 NULLABLE = frozenset(f"items[].{name}" for name in (
-    "telnyxCallControlId", "cfSessionId", "conversationId", "transcriptUrl", "recordingUrl",
+    "telnyxCallControlId", "cfSessionId", "conversationId", "recordingUrl",
     "metadata.cfTrackIds", "phoneNumberId", "answeredAt", "endedAt", "durationSeconds",
     "metadata.menuFinalSelection", "metadata.errorCode", "metadata.errorMessage",
     "metadata.ttsVoice", "metadata.sttLanguage", "metadata.bargeInCount",
@@ -108,6 +109,45 @@ async def test_filters_as_json_or_deep_object_are_the_core_filters(http: httpx.A
             <= {("completed", "inbound", agent["id"]), ("failed", "inbound", agent["id"])}
 
 
+@pytest.mark.parametrize(("samva_transport", "core_transport"), [("webrtc", "webrtc"),
+                                                                  ("telephony", "sip")])
+@pytest.mark.timeout(60)
+async def test_the_transport_filter_is_the_core_filter(http: httpx.AsyncClient,
+                                                       samva_transport: str,
+                                                       core_transport: str) -> None:
+    response = await samva(http, {"limit": 100, "filters[transport]": samva_transport})
+    assert response.status_code == 200, response.text
+    ids, total = await core_ids(http, limit=100, transport=core_transport)
+    assert 0 < total < DEMO_CALLS
+    assert [item["id"] for item in response.json()["items"]] == ids
+    assert response.json()["pagination"]["total"] == total
+    assert {item["transport"] for item in response.json()["items"]} == {samva_transport}
+
+
+@pytest.mark.timeout(60)
+async def test_the_transcript_url_is_the_core_transcript_file(http: httpx.AsyncClient) -> None:
+    page = (await samva(http, {"limit": 5, "filters[status]": "completed"})).json()
+    item = page["items"][0]
+    assert item["transcriptUrl"] == f"/v1/calls/{item['id']}/transcript"
+    detail = (await http.get(f"/v1/calls/{item['id']}", headers=BEARER)).json()
+    assert item["transcriptUrl"] == detail["transcript_url"]
+    text = await http.get(item["transcriptUrl"], headers=BEARER)
+    assert text.status_code == 200 and text.text.rstrip("\n") == detail["transcript_text"] != ""
+
+
+@pytest.mark.timeout(60)
+async def test_items_carry_the_rows_metadata(http: httpx.AsyncClient) -> None:
+    """The items' metadata is read from the list rows themselves: a client's own fields set on
+    a call (``metadata.custom``) show as Samva's customFields."""
+    item = (await samva(http, {"limit": 1})).json()["items"][0]
+    patched = await http.patch(f"/v1/calls/{item['id']}", headers=BEARER,
+                               json={"metadata": {"custom": {"crm_ref": "A-17"}}})
+    assert patched.status_code == 200, patched.text
+    again = (await samva(http, {"limit": 1})).json()["items"][0]
+    assert again["id"] == item["id"]
+    assert again["metadata"]["customFields"] == {"crm_ref": "A-17"}
+
+
 @pytest.mark.timeout(60)
 async def test_call_metadata_in_samva_words(http: httpx.AsyncClient) -> None:
     """STT language, TTS voice, barge-ins and IVR menu matches from the calls' metadata."""
@@ -132,8 +172,9 @@ async def test_call_metadata_in_samva_words(http: httpx.AsyncClient) -> None:
     ({"sortOrder": "up"}, "sortOrder"),
     ({"sort_by": "initiated_at"}, "sort_by"),  # Switchboard's name, not Samva's: not ignored
     ({"filters": "status=completed"}, "filters"),
-    ({"filters": json.dumps({"transport": "webrtc"})}, "filters.transport"),
-    ({"filters[transport]": "webrtc"}, "filters.transport"),
+    ({"filters": json.dumps({"transport": "sip"})}, "filters.transport"),  # Samva: telephony
+    ({"filters[transport]": "pigeon"}, "filters.transport"),
+    ({"filters[durationSeconds]": "60"}, "filters.durationSeconds"),
     ({"filters[colour]": "blue"}, "filters.colour"),
     ({"filters[status]": "ringing_twice"}, "filters.status"),
     ({"filters[direction]": "sideways"}, "filters.direction"),
