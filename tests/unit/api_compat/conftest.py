@@ -15,10 +15,9 @@ from engine.api import create_app
 from engine.app import Engine
 from engine.demo.seed import seed
 from engine.settings import Settings
-from tests.unit.api_compat.keys import KEY
+from tests.unit.api_compat.keys import DEMO_CALLS, KEY
 
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
-DEMO_CALLS = 300
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.unit.api_compat.conftest import DEMO_CALLS
-from tests.unit.api_compat.keys import BEARER, KEY
+from tests.unit.api_compat.keys import BEARER, DEMO_CALLS, KEY
 from tests.unit.api_compat.shapes import shape_errors
 
 URL = "/compat/samva/api/v1/voice/calls"
