@@ -95,7 +95,7 @@ def callab_call(call: dict[str, Any]) -> dict[str, Any]:
         "disconnect_reason": call["disconnect_reason"],
         "analysis_sentiment": analysis["sentiment"],
         "agent_task_status": TASK_STATUS.get(analysis["success"]),
-        "agent_task_feedback": analysis["outcome"],
+        "agent_task_feedback": analysis.get("success_reason") or analysis["outcome"],
         "metadata": metadata,
         "agent_dynamic_variables": call.get("dynamic_variables") or {},
         "agent_post_call_outcomes": analysis["structured_data"],
