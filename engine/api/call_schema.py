@@ -60,6 +60,13 @@ class CallMetadata(BaseModel):
     error_message: str | None = Field(None, description="what failed, in words")
 
 
+class CallError(BaseModel):
+    """What failed on a call (the detail's ``error``; ``metadata.error_code``/``error_message``)."""
+
+    code: ErrorCode = None
+    message: str | None = Field(None, description="what failed, in words")
+
+
 class Call(BaseModel):
     """A call as ``/v1/calls`` lists it and ``/v1/calls/{id}`` details it: the vocabulary's
     fields (every other field of the row is there too)."""
@@ -71,6 +78,7 @@ class Call(BaseModel):
     disconnect_reason: DisconnectReason = None
     sip_status_code: int | None = Field(None, description="the call's final SIP status")
     metadata: CallMetadata | None = None
+    error: CallError | None = Field(None, description="the detail's: what failed, or null")
 
 
 class CallPage(BaseModel):
@@ -119,5 +127,5 @@ def install(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-__all__ = ["DETAIL_RESPONSES", "LIST_RESPONSES", "QUERY_ENUMS", "Call", "CallMetadata",
+__all__ = ["DETAIL_RESPONSES", "LIST_RESPONSES", "QUERY_ENUMS", "Call", "CallError", "CallMetadata",
            "CallPage", "MenuMatch", "document_query_enums", "install"]

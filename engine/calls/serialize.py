@@ -78,6 +78,13 @@ def analysis(call: Call) -> dict[str, Any]:
     }
 
 
+def error(metadata: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What failed on the call, ``{code, message}`` (kept in its metadata as ``error_code`` and
+    ``error_message``, the vocabulary's names), or None."""
+    code, message = metadata.get("error_code"), metadata.get("error_message")
+    return {"code": code, "message": message} if code or message else None
+
+
 def detail(call: Call, agent_name: str | None, entries: Sequence[TranscriptEntry],
            transfers: Iterable[Transfer]) -> dict[str, Any]:
     """The whole call: the summary fields plus transcript, transfers, analysis, costs, latency."""
@@ -95,6 +102,7 @@ def detail(call: Call, agent_name: str | None, entries: Sequence[TranscriptEntry
     }
     out["analysis"] = analysis(call)
     out["success_reason"] = out["analysis"]["success_reason"]
+    out["error"] = error(call.metadata_ or {})
     out["costs"] = costs(call)
     out["latency"] = {
         "p50_ms": call.latency_p50_ms,
@@ -143,6 +151,20 @@ def report(call: Call, entries: Sequence[TranscriptEntry]) -> dict[str, Any]:
     }
 
 
-__all__ = ["ROW_FIELDS", "SUMMARY_COLUMNS", "SUMMARY_FIELDS", "analysis", "costs", "detail",
-           "entry", "event", "record", "recording_url", "report", "summary_row", "transcript_url",
-           "transfer"]
+__all__ = [
+    "ROW_FIELDS",
+    "SUMMARY_COLUMNS",
+    "SUMMARY_FIELDS",
+    "analysis",
+    "costs",
+    "detail",
+    "entry",
+    "error",
+    "event",
+    "record",
+    "recording_url",
+    "report",
+    "summary_row",
+    "transcript_url",
+    "transfer",
+]

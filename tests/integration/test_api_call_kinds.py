@@ -97,6 +97,11 @@ async def test_records_of_every_kind(eng: ApiEngine) -> None:
         initiated_at="2026-03-02T10:00:00Z", answered_at="2026-03-02T10:00:05Z",
         ended_at="2026-03-02T10:01:05Z")
     assert answered["duration_seconds"] == 60 and answered["status"] == "completed"
+    assert answered["error"] is None
+    failed = await eng.api.create_call(
+        agent_id=eng.agent["id"], from_number=NUMBER, to_number=CALLEE, status="failed",
+        metadata={"error_code": "503", "error_message": "Service Unavailable"})
+    assert failed["error"] == {"code": "503", "message": "Service Unavailable"}  # one shape
 
 
 async def test_callabs_fields_have_their_meaning_or_a_reason(eng: ApiEngine) -> None:
