@@ -119,9 +119,31 @@ def check_key(provider: Provider, base_url: str, api_key: str, *,
         count = _listed(response)
         listed = f" ({count} listed)" if count is not None else ""
         return KeyCheck(True, f"GET {url} answered {response.status_code}{listed}")
-    detail = " ".join(response.text.split())[:MESSAGE_CHARS]
+    detail = _error_detail(response)[:MESSAGE_CHARS]
     return KeyCheck(False, _masked(f"GET {url} answered {response.status_code} "
                                    f"{response.reason_phrase}: {detail}".rstrip(": "), api_key))
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """What a refusal says: an API's JSON error message (``{"error": {"message": …}}``,
+    ``{"error": "…"}``, ``{"message": …}``, ``{"detail": …}``), its plain text, or nothing for an
+    HTML page (a web server's error page says no more than its status)."""
+    try:
+        body = response.json()
+    except ValueError:
+        kind = response.headers.get("content-type", "")
+        text = response.text.lstrip()
+        if "html" in kind or text[:1] == "<":
+            return ""
+        return " ".join(text.split())
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            error = error.get("message")
+        for found in (error, body.get("message"), body.get("detail")):
+            if isinstance(found, str) and found.strip():
+                return " ".join(found.split())
+    return " ".join(response.text.split())
 
 
 def _listed(response: httpx.Response) -> int | None:
