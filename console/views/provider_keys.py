@@ -56,7 +56,7 @@ class ProviderKeyDialog(QDialog):
         self.fields: dict[str, QLineEdit] = {}
         self.errors = FieldErrors()
 
-        layout = QVBoxLayout(self)
+        layout = self.box = QVBoxLayout(self)
         layout.setSpacing(10)
         top = new_form()
         self.provider = QComboBox()
@@ -125,8 +125,8 @@ class ProviderKeyDialog(QDialog):
 
     def _fit(self) -> None:
         """Tall enough for what it says now (a wrapped note or answer is not squeezed)."""
-        self.layout().activate()
-        self.resize(self.width(), max(self.height(), self.layout().totalHeightForWidth(self.width())))
+        self.box.activate()
+        self.resize(self.width(), max(self.height(), self.box.totalHeightForWidth(self.width())))
 
     def _secret_fields(self) -> list[QLineEdit]:
         specs = self.chosen().get("fields") or []
