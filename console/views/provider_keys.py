@@ -295,6 +295,7 @@ class ProviderKeysBox(QGroupBox):
         dialog = ProviderKeyDialog(self, self.bridge, catalogue, self._added)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.destroyed.connect(lambda *_: self._dialog_gone(dialog))
+        dialog.finished.connect(lambda _: self.reload())  # a save it no longer waits for shows too
         self.dialog = dialog
         dialog.open()
 

@@ -135,7 +135,7 @@ def test_add_check_again_and_delete_provider_keys(console: Console, qtbot: QtBot
     assert box.check_button.isEnabled()
     box.check_again()
     qtbot.waitUntil(lambda: len(stub.model_listings) == 2, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: "works" in box.state.text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "“Loopback LLM” works" in box.state.text(), timeout=WAIT_MS)
     assert stub.model_listings[1] == f"Bearer {KEY}"
 
     # delete both, each after asking
