@@ -199,6 +199,19 @@ class Client:
     async def revoke_api_key(self, key_id: str) -> Record:
         return await self.record("DELETE", f"/v1/api-keys/{key_id}")
 
+    # -- provider credentials (bring your own key) ------------------------------------------------
+
+    async def provider_catalogue(self) -> list[Record]:
+        """The providers a credential may be for: ``{"provider", "label", "kind", "agents_use",
+        "default_base_url", "checked_on_save", "fields": [{"name", "description", "required",
+        "secret"}], "note"}``. The credentials themselves: :attr:`provider_credentials`."""
+        return await self._items("/v1/provider-credentials/providers")
+
+    async def check_provider_credential(self, credential_id: str) -> Record:
+        """Check the credential's key with its provider again; the credential with the check's
+        ``checked_at``, ``check_ok`` and ``check_message`` (the key itself is never returned)."""
+        return await self.record("POST", f"/v1/provider-credentials/{credential_id}/check")
+
     # -- campaigns ------------------------------------------------------------------------------
 
     def leads(self, campaign_id: str) -> Collection:

@@ -1,5 +1,5 @@
-"""Settings: the engine connection (and attaching to a remote one), the data dir, API keys, theme,
-and the phone's audio devices."""
+"""Settings: the engine connection (and attaching to a remote one), the data dir, API keys, the
+provider keys agents use (``console.views.provider_keys``), theme, and the phone's audio devices."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from console.phone.audio import AudioDevices, AudioIO, TonePlayer
 from console.phone.ring import FRAME_BYTES, RingBuffer
 from console.views.base import View
 from console.views.join_bar import LevelMeter
+from console.views.provider_keys import ProviderKeysBox
 from console.views.widgets import button, confirm, hbox, heading, inform, table_view
 from engine.client import ApiError, Client, Record
 
@@ -54,8 +55,9 @@ class SettingsView(View):
 
     def __init__(self, ctx: ConsoleContext) -> None:
         super().__init__(ctx)
-        top, _ = heading("Settings", "The engine this console talks to, its keys, how the console looks and "
-                                        "the phone's audio devices")
+        top, _ = heading("Settings", "The engine this console talks to, its keys, the providers' keys its "
+                                        "agents use, how the console looks and the phone's audio "
+                                        "devices")
         self.page.addWidget(top)
         grid = QGridLayout()
         grid.setHorizontalSpacing(14)
@@ -112,7 +114,7 @@ class SettingsView(View):
         right.addWidget(_group("Appearance", appearance))
         right.addWidget(_group("Audio", self._audio_form(ctx.audio_devices)))
         right.addStretch(1)
-        grid.addLayout(right, 0, 1, 2, 1)
+        grid.addLayout(right, 0, 1, 3, 1)
 
         keys_box = QVBoxLayout()
         keys_box.setSpacing(8)
@@ -134,9 +136,13 @@ class SettingsView(View):
         keys_box.addLayout(hbox(self.key_name, button("Create key", self.create_key, primary=True), None,
                                 self.revoke_button))
         grid.addWidget(_group("API keys", keys_box), 1, 0)
+        self.provider_keys = ProviderKeysBox(self.bridge)
+        self.provider_keys.loaded.connect(self._settle)
+        grid.addWidget(self.provider_keys, 2, 0)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
         grid.setRowStretch(1, 1)
+        grid.setRowStretch(2, 1)
         self.page.addLayout(grid, 1)
         self.new_key_dialog: NewKeyDialog | None = None
         self.confirmation: QWidget | None = None
@@ -254,12 +260,13 @@ class SettingsView(View):
     def refresh(self) -> None:
         self.is_loaded = False
         self._show_engine()
-        self._pending = 4
+        self._pending = 5
         self.bridge.call(lambda api: api.health(), self._got_health, self._health_failed)
         self.bridge.call(lambda api: api.demo_callers(), self._got_demo_callers,
                          self._no_demo_callers)
         self.bridge.call(lambda api: api.organization(), self._got_org, lambda exc: self._settle())
         self._load_keys()
+        self.provider_keys.refresh()
 
     def _load_keys(self) -> None:
         self.bridge.call(lambda api: api.list_api_keys(), self._got_keys, self._keys_failed)
