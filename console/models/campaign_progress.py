@@ -1,5 +1,6 @@
-"""A campaign's lifecycle actions (which are legal now, and why not), its figures as the
-campaign view shows them, and the engine's refusals in plain words (pure: no Qt widgets)."""
+"""A campaign's lifecycle actions (which the engine says are legal now, and why not), its
+figures as the campaign view shows them, and the engine's refusals in plain words (pure: no Qt
+widgets)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,9 @@ from typing import Any
 from console import formatting as fmt
 from engine.client import ApiError, Record
 
-# engine.campaigns.lifecycle.ACTIONS: the states each action may start from
-ACTION_FROM: dict[str, tuple[str, ...]] = {
-    "start": ("draft", "scheduled"),
-    "pause": ("running",),
-    "resume": ("paused",),
-    "cancel": ("draft", "scheduled", "running", "paused"),
-}
-ACTIONS = tuple(ACTION_FROM)
+# the lifecycle's actions, in the order of the view's buttons; which of them a campaign's state
+# allows, and why not, is the engine's to say: the record's ``actions`` (engine.campaigns.lifecycle)
+ACTIONS = ("start", "pause", "resume", "cancel")
 ACTION_HINTS = {
     "start": "Start placing the campaign's calls",
     "pause": "Stop dialling new leads (calls under way go on)",
@@ -30,26 +26,21 @@ COUNTERS = (("calling", "Dialling now"), ("completed", "Completed"), ("voicemail
             ("human_machine", "Human / machine"))
 
 
-def _states(states: tuple[str, ...]) -> str:
-    words = [fmt.label(s).lower() for s in states]
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
-
-
 def action_blockers(campaign: Record | None, *, leads_total: int | None) -> dict[str, str]:
-    """Why each lifecycle action cannot be taken on ``campaign`` now ("" when it can).
+    """Why each lifecycle action cannot be taken on ``campaign`` now ("" when it can): the
+    engine's reason from the record's ``actions``, then what starting needs (an agent, leads).
 
     ``leads_total`` is the campaign's number of leads, None while it is not known yet."""
     if campaign is None:
         return dict.fromkeys(ACTIONS, "Save the campaign first")
-    status = str(campaign.get("status") or "draft")
-    shown = fmt.label(status).lower()
+    said: dict[str, Any] = campaign.get("actions") or {}
     blockers: dict[str, str] = {}
-    for action, allowed in ACTION_FROM.items():
-        if status not in allowed:
-            blockers[action] = (f"The campaign is {shown}; only a {_states(allowed)} campaign "
-                                f"can {action}")
+    for action in ACTIONS:
+        if action not in said:
+            blockers[action] = "The engine did not say whether the campaign can " + action
         else:
-            blockers[action] = ""
+            reason = str(said[action] or "").strip()
+            blockers[action] = reason[:1].upper() + reason[1:]
     if not blockers["start"]:
         if not campaign.get("agent_id"):
             blockers["start"] = "Choose an agent first"

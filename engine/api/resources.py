@@ -7,6 +7,7 @@ from typing import Literal
 from engine.api import validators
 from engine.api.crud import Resource
 from engine.api.routes import provider_credentials
+from engine.api.routes.campaign_actions import campaign_record
 from engine.campaigns import SETTABLE_LEAD_STATUSES
 from engine.store import (
     Agent,
@@ -53,7 +54,7 @@ RESOURCES: list[Resource] = [
         read_only=frozenset({"started_at", "completed_at", "status"}),
         overrides={"amd": Literal["off", "detect", "detect_and_leave_message"]},
         sorts=("created_at", "name", "status"), filters=("status", "agent_id"),
-        validate=validators.campaign,
+        validate=validators.campaign, serialize=campaign_record,
     ),
     Resource(
         Lead, "/v1/campaigns/{campaign_id}/leads", "lead", required=("phone_number",),

@@ -30,6 +30,7 @@ from sqlalchemy import Engine as SqlEngine
 from engine.campaigns import callbacks
 from engine.campaigns import leads as store
 from engine.campaigns.hours import CallingWindow, WindowError
+from engine.campaigns.lifecycle import with_actions
 from engine.campaigns.pacing import Pacer
 from engine.campaigns.zones import lead_zone
 from engine.events import CallbackChanged, CampaignProgress, CampaignUpdated, Event, EventBus
@@ -165,7 +166,7 @@ class Dialer:
                 if finished is not None:
                     log.info("campaign %s: every lead is done; completed", plan.id)
                     self._emit(CampaignUpdated(organization_id=finished.organization_id,
-                                               record=row_dict(finished)))
+                                               record=with_actions(row_dict(finished))))
                     self._pacers.pop(plan.id, None)
         wake = await self._dial_callbacks(now)
         if wake is not None:
@@ -295,7 +296,8 @@ class Dialer:
     async def _campaign_changed(self, campaign_id: str) -> None:
         row = await asyncio.to_thread(store.campaign_row, self.db, campaign_id)
         if row is not None:
-            self._emit(CampaignUpdated(organization_id=row["organization_id"], record=row))
+            self._emit(CampaignUpdated(organization_id=row["organization_id"],
+                                       record=with_actions(row)))
 
     def _callback_changed(self, row: callbacks.Row | None) -> None:
         if row is not None:

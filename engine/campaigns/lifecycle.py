@@ -11,11 +11,17 @@
 A person sets a lead's status only to :data:`SETTABLE_LEAD_STATUSES` (:func:`check_lead_status`):
 ``pending`` queues it again (a failed or unanswered lead, say), ``do_not_call`` stops its calls.
 The others (``calling``, ``completed``, ``busy``, ...) say what the dialer did and are its own.
+
+A campaign's record, as the API and its events show it, carries ``actions`` (:func:`with_actions`):
+each action with null when the campaign's state allows it, else the reason it does not (the
+refusal the action would meet), so a client enables its buttons from the engine's table.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 ACTIONS: dict[str, tuple[str, ...]] = {
     "start": ("draft", "scheduled"),
@@ -43,13 +49,31 @@ def _listed(states: tuple[str, ...]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
+def blocker(action: str, status: str) -> str | None:
+    """Why a campaign in ``status`` cannot ``action`` (what :func:`transition` refuses with), or
+    None when it can."""
+    allowed = ACTIONS[action]
+    if status in allowed:
+        return None
+    return f"the campaign is {status}; only {_listed(allowed)} campaign can {action}"
+
+
+def actions(status: str) -> dict[str, str | None]:
+    """Each action of :data:`ACTIONS` with its :func:`blocker` for a campaign in ``status``."""
+    return {action: blocker(action, status) for action in ACTIONS}
+
+
+def with_actions(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A campaign's record (the API's JSON) with ``actions`` for its ``status``."""
+    return {**record, "actions": actions(str(record["status"]))}
+
+
 def transition(action: str, status: str, *, scheduled_at: datetime | None = None,
           now: datetime | None = None) -> str:
     """The state ``action`` moves a campaign in ``status`` to; LifecycleError when it may not."""
-    allowed = ACTIONS[action]
-    if status not in allowed:
-        raise LifecycleError(status, f"the campaign is {status}; only {_listed(allowed)} campaign "
-                                     f"can {action}")
+    refusal = blocker(action, status)
+    if refusal is not None:
+        raise LifecycleError(status, refusal)
     if action == "start":
         future = scheduled_at is not None and now is not None and scheduled_at > now
         return "scheduled" if status == "draft" and future else "running"
@@ -78,4 +102,5 @@ def check_lead_status(wanted: str, current: str, campaign_status: str) -> None:
 
 
 __all__ = ["ACTIONS", "FINAL_CAMPAIGN", "LEADS_EDITABLE", "SETTABLE_LEAD_STATUSES", "LifecycleError",
-           "check_lead_status", "check_leads_editable", "transition"]
+           "actions", "blocker", "check_lead_status", "check_leads_editable", "transition",
+           "with_actions"]

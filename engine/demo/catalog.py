@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import Table
 
 from engine.demo import scripts
-from engine.demo.calling_window import CallingWindow
 from engine.demo.people import person_name, unique_numbers
 from engine.demo.rows import RowMaker
 from engine.store import (
@@ -26,6 +25,7 @@ from engine.store import (
     User,
     table_of,
 )
+from engine.store.calling_hours import ZonedWindow
 
 BILLING_DESK_NUMBER = "+14155550190"
 TRUNK_HOST = "sip.carrier.example.net"  # .example is reserved: the demo never dials out for real
@@ -73,7 +73,7 @@ class DemoCampaign:
     number_id: str
     number: str
     status: str
-    window: CallingWindow
+    window: ZonedWindow
     max_concurrent: int
     max_attempts: int
     retry_delay_minutes: int
@@ -83,8 +83,8 @@ class DemoCampaign:
     @classmethod
     def of(cls, row: dict[str, Any], agent_role: str, number: str) -> DemoCampaign:
         """The handle past calls need, from the campaign's row."""
-        window = CallingWindow.of(row["timezone"], row["calling_days"], row["calling_hours_start"],
-                                  row["calling_hours_end"])
+        window = ZonedWindow.of(row["timezone"], row["calling_days"], row["calling_hours_start"],
+                                row["calling_hours_end"])
         return cls(row["id"], agent_role, row["phone_number_id"], number, row["status"], window,
                    row["max_concurrent"], row["max_attempts"], row["retry_delay_minutes"],
                    row.get("started_at"))

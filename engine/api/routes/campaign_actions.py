@@ -1,6 +1,7 @@
 """Campaign actions beyond CRUD: start, pause, resume and cancel (legal moves only; a canceled
 campaign's scheduled callbacks are canceled, a paused one's wait until it resumes), a campaign's
-figures, removing a lead, and importing many leads at once."""
+figures, removing a lead, and importing many leads at once; and a campaign's record as the API
+returns it (:func:`campaign_record`: its columns and the ``actions`` its state allows)."""
 
 # No ``from __future__ import annotations``: FastAPI reads the body models from the signatures.
 
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import and_, func, insert, or_, select, update
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from engine.api import validators
 from engine.api.auth import Principal, principal_from
@@ -27,6 +28,7 @@ from engine.campaigns import (
     zone,
 )
 from engine.campaigns.callbacks import cancel_campaign_callbacks
+from engine.campaigns.lifecycle import with_actions
 from engine.events import CallbackChanged, CampaignLeadsImported, CampaignUpdated, record_event
 from engine.store import Agent, Campaign, Lead, PhoneNumber, SipTrunk
 from engine.store.timeutil import utcnow
@@ -38,6 +40,12 @@ Auth = Annotated[Principal, Depends(principal_from)]
 
 MAX_BULK_LEADS = 10_000
 LEAD_FIELDS = ("phone_number", "name", "variables", "timezone")
+
+
+def campaign_record(row: SQLModel) -> dict[str, Any]:
+    """A campaign as the API returns it: its columns, and ``actions`` (start, pause, resume,
+    cancel: null when its state allows the action, else the reason it does not)."""
+    return with_actions(to_api(row))
 
 
 def _conflict(message: str, field: str | None = None) -> ApiError:
@@ -106,7 +114,7 @@ def _act(request: Request, campaign_id: str, principal: Principal, action: str) 
         campaign.updated_at = now
         session.add(campaign)
         session.commit()
-        data = to_api(campaign)
+        data = campaign_record(campaign)
     emit(request, CampaignUpdated(organization_id=principal.organization_id, record=data))
     for callback in canceled:
         emit(request, CallbackChanged.of(callback))
@@ -243,4 +251,4 @@ def import_leads(request: Request, campaign_id: str, body: BulkLeads, principal:
     return {"imported": len(rows), "errors": errors}
 
 
-__all__ = ["router"]
+__all__ = ["campaign_record", "router"]

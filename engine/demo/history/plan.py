@@ -11,15 +11,15 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from engine.demo.calling_window import CallingWindow
 from engine.demo.catalog import Catalog, DemoLead
 from engine.store import vocabulary as words
+from engine.store.calling_hours import ZonedWindow
 
 BUSINESS_ZONE = "America/New_York"  # the contact centre and its callers keep US Eastern hours
 EVERY_DAY = range(7)
-INBOUND_HOURS = CallingWindow.of(BUSINESS_ZONE, EVERY_DAY, "08:00", "20:00")
-CALLBACK_HOURS = CallingWindow.of(BUSINESS_ZONE, EVERY_DAY, "09:00", "18:00")
-WEB_HOURS = CallingWindow.of(BUSINESS_ZONE, EVERY_DAY, "08:00", "22:00")
+INBOUND_HOURS = ZonedWindow.of(BUSINESS_ZONE, EVERY_DAY, "08:00", "20:00")
+CALLBACK_HOURS = ZonedWindow.of(BUSINESS_ZONE, EVERY_DAY, "09:00", "18:00")
+WEB_HOURS = ZonedWindow.of(BUSINESS_ZONE, EVERY_DAY, "08:00", "22:00")
 LAST_DIAL_MARGIN_HOURS = 2 / 60  # no dial in a window's last two minutes (seconds are added)
 RETRY_SPREAD_MINUTES = 600  # a retry waits the campaign's delay plus up to this for a free line
 RETRY_MARGIN = timedelta(minutes=2)  # an unanswered attempt rings for at most ~32 s
@@ -67,7 +67,7 @@ class CallPlan:
     attempt: int = 0
 
 
-def _moment(rng: random.Random, now: datetime, earliest: datetime, window: CallingWindow, *,
+def _moment(rng: random.Random, now: datetime, earliest: datetime, window: ZonedWindow, *,
             weekend_share: float) -> datetime:
     """A time in [earliest, now - 1 h] inside ``window``, its busiest hour just before the
     middle of the day's hours, weekends thinner."""
@@ -91,7 +91,7 @@ class _Lines:
     """The campaign's outgoing lines: a dial waits for a free one (at most ``max_concurrent``
     calls at once), within the calling window."""
 
-    def __init__(self, count: int, window: CallingWindow) -> None:
+    def __init__(self, count: int, window: ZonedWindow) -> None:
         self.count = count
         self.window = window
         self.held: list[datetime] = []  # when each placed call took its line
