@@ -16,7 +16,9 @@ lower of the two); the engine's CPU (cores: its process and its RTP pacer, /proc
 went by thread; the callees' CPU (this process) apart; the lateness of each dial against its
 turn — the pace's schedule (the dialer's own Pacer, fed the dials as they went), or the moment a
 call ended and made room, when the concurrency cap was what held it; the concurrency reached;
-leads dialled more than once (must be 0); leads and calls by final status; dial to answer.
+leads dialled more than once (must be 0); leads left ``calling`` once every call has ended and
+the dialer had time to settle them (must be 0); leads and calls by final status; dial to answer;
+how long the dialer's passes took.
 
     .venv/bin/python -m bench.campaign [--leads 10000] [--per-minute 600 1200] [--concurrency 50]
     .venv/bin/python -m bench.campaign --leads 500          (a shorter run)
@@ -85,7 +87,7 @@ LEAD_NUMBERS = r"1\d{3}555\d{4}"
 POLL_S = 1.0
 PROGRESS_S = 15.0  # a progress line this often
 STALL_S = 90.0  # no dial nor call end for this long: the run is given up
-SETTLE_S = 30.0  # the dialer settles the last ended calls' leads within this
+SETTLE_S = 15.0  # the dialer settles the last ended calls' leads within this
 GAP_S = 5.0  # between two rates: the last calls' rows and recordings are written
 EPOCH = datetime(2000, 1, 1)  # the Pacer keeps datetimes; the dials are monotonic seconds
 
@@ -288,6 +290,8 @@ def summarise(run: Run) -> None:
     report(BENCH, f"engine CPU at {rate}", cores, "cores")
     report(BENCH, f"concurrency reached at {rate}", found.peak, "calls")
     report(BENCH, f"leads dialled twice at {rate}", result["leads_called_twice"], "",
+           at_most=0)
+    report(BENCH, f"leads left calling at {rate}", result["leads"].get("calling", 0), "",
            at_most=0)
 
 
