@@ -20,6 +20,11 @@ leads dialled more than once (must be 0); leads left ``calling`` once every call
 the dialer had time to settle them (must be 0); leads and calls by final status; dial to answer;
 how long the dialer's passes took.
 
+Measured on the 2-core test machine (10,000 leads a rate, calls of 1.5 s): 551/min of 600 asked
+and 685/min of 1200 asked, lateness p95 88 ms, the engine at 0.74 and 1.06 cores, the callees
+0.11-0.14; the dialer makes about one dial a pass, and a pass took 56-76 ms (p50), which bounds
+the rate — not the CPU, nor the cap (18-21 calls at once of 50).
+
     .venv/bin/python -m bench.campaign [--leads 10000] [--per-minute 600 1200] [--concurrency 50]
     .venv/bin/python -m bench.campaign --leads 500          (a shorter run)
     .venv/bin/python -m bench.campaign --stand-in --leads 300   (the dialer alone, no SIP)
