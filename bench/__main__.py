@@ -21,7 +21,7 @@ from bench.results import RESULTS_ENV, machine, read_figures, table
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 HELPERS = frozenset({"__init__", "__main__", "bigstore", "live_feed", "engine_child", "results",
-                     "voice_calls"})
+                     "voice_calls", "campaign_child"})
 MAIN_GUARD = 'if __name__ == "__main__":'
 
 

@@ -205,10 +205,14 @@ class Dialer:
         self._recovered = True
 
     async def _settle(self, now: datetime) -> None:
+        """Settles the leads of the calls that had ended when the pass began: their last row
+        writes are awaited first. A call that ends meanwhile waits for the next pass (its row
+        may not say it ended yet, and its lead would be left calling)."""
         if not self._ended:
             return
+        ended = sorted(self._ended)
         await self.placer.settled()
-        for call_id in sorted(self._ended):
+        for call_id in ended:
             change = await asyncio.to_thread(store.settle, self.db, call_id, now)
             self._callback_changed(await asyncio.to_thread(callbacks.settle, self.db, call_id, now))
             self._ended.discard(call_id)

@@ -5,11 +5,14 @@ and answers each INVITE by the dialled number (the Request-URI user part), as a
 :class:`~engine.simulator.number_plan.NumberPlan` says: a persona picks up after a ring and
 plays its steps (the conversation a simulated caller has, from the other side), a voicemail box
 says its greeting, beeps and records, a busy line answers 486, a number nobody answers rings
-until the caller cancels, and a number the plan does not know gets 404.
+until the caller cancels, a fast answer picks up at once, sends silence (a payload encoded once
+per call, sent as is every 20 ms) and hangs up after a fixed time, and a number the plan does
+not know gets 404.
 
 Every call handled leaves a :class:`~engine.simulator.conversation.CallResult` (``role``
 ``callee``; ``persona`` is the persona's name or the behaviour's: ``voicemail``, ``busy``,
-``no_answer``, ``unknown``) in :attr:`SimulatedCallees.results`, also handed to ``on_result``.
+``no_answer``, ``fast_answer``, ``unknown``) in :attr:`SimulatedCallees.results`, also handed to
+``on_result``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine.calls.greeting import synthesize_async
-from engine.media import MediaLoop
+from engine.media import FRAME_MS, MediaLoop
 from engine.simulator.caller import DEFAULT_CODEC, payload_types
 from engine.simulator.conversation import (
     CALL_LIMIT_S,
@@ -42,6 +45,7 @@ from engine.simulator.number_plan import (
     BEEP_S,
     Behaviour,
     Busy,
+    FastAnswer,
     NoAnswer,
     NumberPlan,
     PersonaAnswer,
@@ -112,6 +116,21 @@ def voicemail_persona(box: Voicemail) -> Persona:
                    goal="Take a message.", voice=Voice("en", box.voice, box.rate),
                    steps=(Say(box.greeting), Say(BEEP_LINE), Silence(box.limit_s), Hangup()),
                    success=Success())
+
+
+class SilenceSender:
+    """Sends one RTP packet of silence a tick on ``rtp``, encoded once (no resampling, no
+    encoding per frame), and lets what comes in be dropped by the leg's capped queue."""
+
+    def __init__(self, rtp: RtpLeg) -> None:
+        self.rtp = rtp
+        samples = rtp.codec_rate * FRAME_MS // 1000
+        self.payload = rtp.session.codec.encode(bytes(2 * samples)) \
+            if rtp.session.codec is not None else b""
+
+    def tick(self) -> None:
+        if self.payload:
+            self.rtp.send_encoded(self.payload)
 
 
 class SimulatedCallees:
@@ -247,6 +266,8 @@ class SimulatedCallees:
                 result.sip_status = 180
                 call.ring()
                 await ended.wait()
+            elif isinstance(behaviour, FastAnswer):
+                await self._fast_answer(call, behaviour, result, ended)
             else:
                 await self._converse(call, behaviour, result, ended)
         except Exception as exc:
@@ -301,6 +322,42 @@ class SimulatedCallees:
             if result.answered and isinstance(behaviour, PersonaAnswer):
                 judge(persona, result)
 
+    async def _fast_answer(self, call: IncomingCall, behaviour: FastAnswer, result: CallResult,
+                           ended: asyncio.Event) -> None:
+        """200 OK at once, encoded silence every 20 ms, and a BYE after ``hangup_s``."""
+        media = self._media
+        assert media is not None
+        try:
+            offer = sdp.parse(call.offer)
+            params = sdp.negotiate(offer, list(self.payload_types))
+        except sdp.SdpError as exc:
+            result.sip_status, result.error = 488, str(exc)
+            call.reject(488, "error")
+            return
+        port, _ = await media.run(self._ports.allocate())
+        rtp: RtpLeg | None = None
+        try:
+            rtp = await media.run(RtpLeg.open(self.host, params, self._ports, port=port))
+            if call.state == "ended":
+                return
+            call.answer(sdp.answer(offer, params, self.host, port))
+            result.answered, result.sip_status = True, 200
+            result.codec = params.codec
+            silence = SilenceSender(rtp)
+            await media.call_soon_wait(media.clock.add, silence.tick)
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ended.wait(), behaviour.hangup_s)
+            finally:
+                await media.call_soon_wait(media.clock.remove, silence.tick)
+            if call.state != "ended":
+                call.hangup("callee_hangup")
+        finally:
+            if rtp is not None:
+                await media.run(rtp.close())  # gives the port back
+            else:
+                await media.run(self._ports.release(port))
+
     async def _script(self, behaviour: PersonaAnswer | Voicemail) -> tuple[Persona,
                                                                           dict[str, Line]]:
         """The persona to play and its lines, rendered once per persona (or voicemail box)."""
@@ -341,5 +398,5 @@ async def _voicemail_lines(box: Voicemail) -> dict[str, Line]:
     return {box.greeting: Line(box.greeting, frames, last), BEEP_LINE: beep_frames()}
 
 
-__all__ = ["ANSWER_LINE", "BEEP_LINE", "CALLEE_RTP_PORTS", "KEEP_RESULTS", "SimulatedCallees",
-           "answering", "beep_frames", "voicemail_persona"]
+__all__ = ["ANSWER_LINE", "BEEP_LINE", "CALLEE_RTP_PORTS", "KEEP_RESULTS", "SilenceSender",
+           "SimulatedCallees", "answering", "beep_frames", "voicemail_persona"]

@@ -1,10 +1,12 @@
 """Number plans of simulated callees: what answers a dialled number (pure data, no SIP).
 
 A behaviour per number: a persona (answers after a ring and plays the persona's steps), a
-voicemail box (a spoken greeting, a beep, then silence while it records), busy (486), or no
-answer (rings until the caller cancels). A plan maps numbers to behaviours, and may add a rule
-for a range: a number in it that is not listed gets the behaviour of its last digit, so any
-campaign lead in the range is answered the same way every time. Numbers are compared by their
+voicemail box (a spoken greeting, a beep, then silence while it records), busy (486), no
+answer (rings until the caller cancels), or a fast answer (picks up at once, sends silence and
+hangs up after a fixed time: a peer for load, costing the callee side almost nothing). A plan
+maps numbers to behaviours, and may add a rule for a range: a number in it that is not listed
+gets the behaviour of its last digit, so any campaign lead in the range is answered the same
+way every time. Numbers are compared by their
 digits (``+1 (202) 555-0101``, ``12025550101`` and ``+12025550101`` are one number).
 
 The default plan uses the North American numbers reserved for fiction, 555-0100 to 555-0199
@@ -15,7 +17,8 @@ A custom plan is a mapping of number to behaviour, each a :data:`Behaviour` or a
     {"+15550100001": "persona:order_status",   # or just "order_status"
      "+15550100002": "voicemail",
      "+15550100003": "busy",
-     "+15550100004": "no_answer"}
+     "+15550100004": "no_answer",
+     "+15550100005": "fast_answer"}
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ VOICEMAIL_LIMIT_S = 60.0
 # Rings before a pick-up: a person takes a moment, a voicemail box a few rings
 PERSONA_RING_S = 1.0
 VOICEMAIL_RING_S = 2.0
+# A fast answer hangs up this long after picking up: about a short "yes, got it" call, long
+# enough for the caller's agent to start its greeting
+FAST_HANGUP_S = 1.5
 
 
 @dataclass(frozen=True)
@@ -79,8 +85,22 @@ class NoAnswer:
     name: str = field(default="no_answer", init=False)
 
 
-Behaviour = PersonaAnswer | Voicemail | Busy | NoAnswer
-BEHAVIOUR_WORDS = ("voicemail", "busy", "no_answer", "persona:<name>", "<persona name>")
+@dataclass(frozen=True)
+class FastAnswer:
+    """200 OK at once (no ring), silence sent while up, hung up after ``hangup_s``: a peer that
+    answers load cheaply (no recogniser, no speech rendered)."""
+
+    hangup_s: float = FAST_HANGUP_S
+    name: str = field(default="fast_answer", init=False)
+
+    def __post_init__(self) -> None:
+        if not self.hangup_s > 0:
+            raise ValueError(f"hangup_s: expected more than 0 seconds, got {self.hangup_s}")
+
+
+Behaviour = PersonaAnswer | Voicemail | Busy | NoAnswer | FastAnswer
+BEHAVIOUR_WORDS = ("voicemail", "busy", "no_answer", "fast_answer", "persona:<name>",
+                   "<persona name>")
 
 
 def digits(number: str) -> str:
@@ -91,13 +111,14 @@ def digits(number: str) -> str:
 def behaviour_of(spec: Behaviour | str, where: str = "behaviour") -> Behaviour:
     """A behaviour, or its word: ``voicemail``, ``busy``, ``no_answer``, ``persona:<name>`` or a
     persona's name; ValueError naming ``where``."""
-    if isinstance(spec, PersonaAnswer | Voicemail | Busy | NoAnswer):
+    if isinstance(spec, PersonaAnswer | Voicemail | Busy | NoAnswer | FastAnswer):
         return spec
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError(f"{where}: expected one of {', '.join(BEHAVIOUR_WORDS)}, got {spec!r}")
     word = spec.strip()
     fixed: dict[str, Behaviour] = {"voicemail": Voicemail(), "busy": Busy(),
-                                   "no_answer": NoAnswer(), "no-answer": NoAnswer()}
+                                   "no_answer": NoAnswer(), "no-answer": NoAnswer(),
+                                   "fast_answer": FastAnswer(), "fast-answer": FastAnswer()}
     if word.lower() in fixed:
         return fixed[word.lower()]
     name = word.removeprefix("persona:").strip()
@@ -218,6 +239,6 @@ def demo_plan() -> NumberPlan:
                                    ranges=(RangeRule(FICTITIOUS_RANGE, DEMO_BY_LAST_DIGIT),))
 
 
-__all__ = ["BEEP_HZ", "BEEP_S", "DEMO_BY_LAST_DIGIT", "DEMO_NUMBERS", "FICTITIOUS_RANGE",
-           "Behaviour", "Busy", "NoAnswer", "NumberPlan", "PersonaAnswer", "RangeRule",
-           "Voicemail", "behaviour_of", "demo_plan", "digits"]
+__all__ = ["BEEP_HZ", "BEEP_S", "DEMO_BY_LAST_DIGIT", "DEMO_NUMBERS", "FAST_HANGUP_S",
+           "FICTITIOUS_RANGE", "Behaviour", "Busy", "FastAnswer", "NoAnswer", "NumberPlan",
+           "PersonaAnswer", "RangeRule", "Voicemail", "behaviour_of", "demo_plan", "digits"]

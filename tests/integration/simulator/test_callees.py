@@ -1,7 +1,8 @@
 """Simulated callees answering the engine's outbound calls over real SIP/RTP on loopback: the
 engine dials queued calls through a trunk pointing at them; a persona converses with the
 order-status agent (over G.722), a voicemail box greets and beeps and records, a busy line
-answers 486, a line nobody answers rings out, and a number nobody has gets 404."""
+answers 486, a line nobody answers rings out, a fast answer picks up at once and hangs up, and
+a number nobody has gets 404."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sqlmodel import select
 from engine.app import Engine
 from engine.simulator import CallResult, NumberPlan, SimulatedCallees, SimulatedCaller, load_persona
 from engine.simulator.callee import ANSWER_LINE
-from engine.simulator.number_plan import BEEP_HZ, DEMO_NUMBERS, Voicemail, demo_plan
+from engine.simulator.number_plan import BEEP_HZ, DEMO_NUMBERS, FastAnswer, Voicemail, demo_plan
 from engine.store import Call, PhoneNumber, SipTrunk, TranscriptEntry, session_scope
 from tests.harness.sip_engine import SipEngine, add_agent, order_status_agent, sip_settings, started
 from tests.harness.waiting import wait_for
@@ -32,6 +33,8 @@ VOICEMAIL = "+12025550110"
 NO_ANSWER = "+12025550130"
 BUSY_LEAD = "+13125550146"  # not listed: busy by its last digit (the demo range rule)
 UNKNOWN = "+13125550246"  # outside 555-0100..0199
+FAST = "+12025550141"  # listed as a fast answer (the range rule would make it a persona)
+FAST_HANGUP_S = 1.0
 VOICEMAIL_LIMIT_S = 10.0
 
 
@@ -102,7 +105,8 @@ async def dialler(tmp_path: Path) -> AsyncIterator[Dialler]:
     engine.setup()
     agent_id = add_agent(engine, AGENT_NUMBER, **order_status_agent(idle_timeout_seconds=20))
     plan = NumberPlan.from_mapping({**DEMO_NUMBERS,
-                                    VOICEMAIL: Voicemail(limit_s=VOICEMAIL_LIMIT_S)},
+                                    VOICEMAIL: Voicemail(limit_s=VOICEMAIL_LIMIT_S),
+                                    FAST: FastAnswer(hangup_s=FAST_HANGUP_S)},
                                    ranges=demo_plan().ranges)
     async with started(engine, AGENT_NUMBER, agent_id, warm_s=30) as sip:
         callees = SimulatedCallees(plan, stt=sip.engine.telephony.agents.models.whisper,
@@ -183,6 +187,19 @@ async def test_a_line_nobody_answers_rings_out(dialler: Dialler) -> None:
     assert call.metadata_["sip_status_code"] == 487
     events = {e.event_type for e in dialler.sip.events(call.id)}
     assert {"ringing_timeout", "cancel_sent"} <= events, events
+
+
+async def test_a_fast_answer_picks_up_at_once_sends_silence_and_hangs_up(
+        dialler: Dialler) -> None:
+    call, result = await dialler.dial(FAST)
+
+    assert result.persona == "fast_answer" and result.answered and result.sip_status == 200
+    assert result.said == [] and not result.hearing  # nothing rendered, nothing recognised
+    assert result.ended_by == "callee" and result.duration_s >= FAST_HANGUP_S, result
+    assert result.codec == "G722"
+    assert call.status == "completed", (call.status, call.metadata_)
+    assert call.answered_at is not None
+    assert call.metadata_["rtp"]["frames_received"] > 0, call.metadata_  # the silence came
 
 
 async def test_an_unknown_number_is_404(dialler: Dialler) -> None:

@@ -237,6 +237,47 @@ async def test_retries_follow_the_outcome(store: tuple[Engine, str]) -> None:
     assert campaign_status(db, campaign_id) == "running"
 
 
+@dataclass
+class LateRowPlacer(ScriptedPlacer):
+    """While the dialer waits for ended calls' rows, one more call ends: its future is done but
+    its row is written only after the wait (the telephony's last writes are queued)."""
+
+    ending_during_wait: str | None = None
+    at: datetime | None = None
+
+    async def settled(self) -> None:
+        call_id, self.ending_during_wait = self.ending_during_wait, None
+        if call_id is not None:
+            self.calls[call_id].set_result(None)
+            await asyncio.sleep(0)  # the dialer's done-callback runs; the row says in_progress
+
+
+async def test_a_call_ending_while_rows_are_awaited_is_settled_on_the_next_pass(
+        store: tuple[Engine, str]) -> None:
+    db, org = store
+    first, second = "+12025550140", "+12025550141"
+    campaign_id = make_campaign(db, org, [first, second], max_attempts=1)
+    clock = Clock(WEDNESDAY_10_NY)
+    placer = LateRowPlacer(db)
+    dialer = Dialer(db, placer, clock=clock)
+    for _ in range(2):
+        await dialer.step()
+        clock.advance(1)
+    by_number = {call(db, c).to_number: c for c in placer.order}
+    await placer.end(by_number[first], "completed", clock.now, answered_at=clock.now)
+    placer.answer(by_number[second], clock.now)
+    placer.ending_during_wait = by_number[second]
+    await dialer.step()  # settles the first; the second ends during the wait, its row not yet
+    assert leads(db, campaign_id)[first].status == "completed"
+    placer._write(by_number[second], status="completed", ended_at=clock.now)  # the row lands
+    clock.advance(1)
+    await dialer.step()
+    assert leads(db, campaign_id)[second].status == "completed"  # not left calling
+    clock.advance(1)
+    await dialer.step()
+    assert campaign_status(db, campaign_id) == "completed"
+
+
 async def test_do_not_call_numbers_are_never_dialled(store: tuple[Engine, str]) -> None:
     db, org = store
     campaign_id = make_campaign(db, org, ["+12025550101", "+12025550102"])

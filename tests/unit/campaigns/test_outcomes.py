@@ -93,6 +93,29 @@ def test_a_late_dial_keeps_the_pace_without_a_burst() -> None:
     assert pacer.next_at() == much_later + timedelta(seconds=0.5)
 
 
+def test_a_fast_pace_keeps_its_schedule_over_a_dialler_pass() -> None:
+    """At 600 a minute (100 ms apart) a dial late by a dialer pass (up to CATCH_UP_FLOOR) keeps
+    the schedule: the next one may go at once, and the minute's count still holds."""
+    pacer = Pacer(calls_per_minute=600)
+    pacer.dialled(NOW)
+    late = NOW + timedelta(milliseconds=100 + 180)
+    pacer.dialled(late)
+    assert pacer.next_at() == NOW + timedelta(milliseconds=200)  # the schedule, not late + 100
+    sent, now = [NOW, late], late
+    while len(sent) < 1200:  # every dial a pass late: the pace holds
+        now = max(now, pacer.next_at() or now) + timedelta(milliseconds=60)
+        if pacer.ready(now):
+            pacer.dialled(now)
+            sent.append(now)
+    rate = (len(sent) - 1) / ((sent[-1] - sent[0]) / timedelta(minutes=1))
+    assert rate > 570, rate
+    start = 0
+    for end, moment in enumerate(sent):  # any minute holds at most 600
+        while sent[start] <= moment - timedelta(minutes=1):
+            start += 1
+        assert end - start + 1 <= 600
+
+
 def test_no_minute_holds_more_than_calls_per_minute() -> None:
     """Dials that each go as late as the schedule allows still fit: the minute's limit holds
     over the catch-up."""

@@ -14,6 +14,7 @@ from engine.simulator.number_plan import (
     DEMO_NUMBERS,
     FICTITIOUS_RANGE,
     Busy,
+    FastAnswer,
     NoAnswer,
     NumberPlan,
     PersonaAnswer,
@@ -112,6 +113,14 @@ def test_behaviour_words() -> None:
     assert behaviour_of("no-answer") == NoAnswer()
     assert behaviour_of(" persona:interrupter ") == PersonaAnswer("interrupter")
     assert behaviour_of(Busy()) == Busy()
+    assert behaviour_of("fast_answer") == behaviour_of("Fast-Answer") == FastAnswer()
+
+
+@pytest.mark.parametrize("seconds", [0.0, -1.0, float("nan")])
+def test_a_fast_answer_hangs_up_after_some_time(seconds: float) -> None:
+    assert FastAnswer(hangup_s=2.5).hangup_s == 2.5
+    with pytest.raises(ValueError, match="hangup_s"):
+        FastAnswer(hangup_s=seconds)
 
 
 def test_the_callees_refuse_a_bad_codec_or_plan() -> None:
