@@ -7,10 +7,11 @@ Widgets that paint themselves (transcript bubbles, charts) read their colours fr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
+
+from engine.settings import resource_dir
 
 THEMES = ("light", "dark")
 
@@ -59,11 +60,11 @@ def current() -> str:
 
 
 def style_sheet(name: str) -> str:
-    return resources.files("console.resources.themes").joinpath(f"{name}.qss").read_text("utf-8")
+    return (resource_dir("themes") / f"{name}.qss").read_text("utf-8")
 
 
 def app_icon() -> QIcon:
-    path = resources.files("console.resources.icons").joinpath("switchboard.svg")
+    path = resource_dir("icons") / "switchboard.svg"
     return QIcon(str(path))
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +16,33 @@ DEFAULT_SIP_PORT = 5060
 API_KEY_ENV = "SWITCHBOARD_API_KEY"
 
 
+# The project's shipped data (personas, themes, icons) is the top-level resources/ folder of a
+# checkout or an editable install; a wheel puts each of its folders under the install scheme's
+# data path (pyproject's [tool.setuptools.data-files]), the environment's or the user's.
+SOURCE_RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+INSTALLED_RESOURCES = Path("share") / "switchboard"
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("switchboard", appauthor=False))
+
+
+def installed_resource_dirs(name: str) -> list[Path]:
+    """Where an install may have put the shipped folder ``name``: under the data path of the
+    environment's install scheme, then of the user's (``pip install --user``)."""
+    bases = [sysconfig.get_path("data")]
+    with contextlib.suppress(KeyError, ValueError):
+        bases.append(sysconfig.get_path("data", sysconfig.get_preferred_scheme("user")))
+    return [Path(base) / INSTALLED_RESOURCES / name for base in dict.fromkeys(bases)]
+
+
+def resource_dir(name: str, source: Path | None = None, installed: list[Path] | None = None) -> Path:
+    """The shipped folder ``name`` (personas, themes, icons): the source tree's
+    ``resources/<name>`` when there is one, else the first installed copy; the source tree's
+    path when there is none (an error then names it)."""
+    own = source if source is not None else SOURCE_RESOURCES / name
+    candidates = [own, *(installed_resource_dirs(name) if installed is None else installed)]
+    return next((folder for folder in candidates if folder.is_dir()), own)
 
 
 @dataclass

@@ -40,10 +40,8 @@ by the ``SWITCHBOARD_PERSONAS`` environment variable is used instead.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import sysconfig
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,11 +49,13 @@ from typing import Any, Literal
 
 import yaml
 
+from engine.settings import INSTALLED_RESOURCES, SOURCE_RESOURCES, installed_resource_dirs, resource_dir
+
 PERSONAS_ENV = "SWITCHBOARD_PERSONAS"
-SOURCE_PERSONAS = Path(__file__).resolve().parents[2] / "resources" / "personas"
+SOURCE_PERSONAS = SOURCE_RESOURCES / "personas"
 # Where ``pip install .`` puts them: the data files of pyproject's [tool.setuptools.data-files],
 # under the install scheme's data path (the environment's prefix, or the user's base)
-INSTALLED_PERSONAS = Path("share") / "switchboard" / "personas"
+INSTALLED_PERSONAS = INSTALLED_RESOURCES / "personas"
 # The demo agents speak in en-us and en-gb-x-rp voices at 160-180 wpm; en-gb at 150 wpm is
 # apart from all of them, and whisper tiny.en hears its digits through G.711 (engine.speech.sipcaller).
 DEFAULT_VOICE = "en-gb"
@@ -354,17 +354,13 @@ def parse_persona(text: str, path: Path) -> Persona:
 def installed_dirs() -> list[Path]:
     """Where an install may have put the personas: under the data path of the environment's
     install scheme, then of the user's (``pip install --user``)."""
-    bases = [sysconfig.get_path("data")]
-    with contextlib.suppress(KeyError, ValueError):
-        bases.append(sysconfig.get_path("data", sysconfig.get_preferred_scheme("user")))
-    return [Path(base) / INSTALLED_PERSONAS for base in dict.fromkeys(bases)]
+    return installed_resource_dirs("personas")
 
 
 def find_personas(source: Path = SOURCE_PERSONAS, installed: list[Path] | None = None) -> Path:
     """The source tree's personas folder when there is one (a checkout, an editable install),
     else the first installed one; ``source`` when there is none."""
-    candidates = [source, *(installed_dirs() if installed is None else installed)]
-    return next((folder for folder in candidates if folder.is_dir()), source)
+    return resource_dir("personas", source, installed)
 
 
 def personas_dir(directory: Path | None = None) -> Path:

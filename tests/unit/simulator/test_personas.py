@@ -203,8 +203,11 @@ def test_a_wheel_ships_every_persona_where_the_lookup_finds_it(tmp_path: Path) -
     with zipfile.ZipFile(wheel) as archive:
         shipped = {name.removeprefix(data) for name in archive.namelist()
                    if name.startswith(data)}
-    expected = {f"share/switchboard/personas/{p.name}"
-                for p in (ROOT / "resources" / "personas").glob("*.yaml")}
-    assert expected and shipped == expected
+    expected = {f"share/switchboard/{p.relative_to(ROOT / 'resources').as_posix()}"
+                for pattern in ("personas/*.yaml", "themes/*.qss", "icons/*.svg")
+                for p in (ROOT / "resources").glob(pattern)}
+    assert {"share/switchboard/themes/light.qss", "share/switchboard/icons/switchboard.svg"} \
+        <= expected
+    assert shipped == expected  # every shipped file, where resource_dir finds it
     assert installed_dirs()[0].relative_to(sysconfig.get_path("data")).as_posix() == \
         "share/switchboard/personas"
