@@ -27,14 +27,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from phonenumbers import timezone as number_zones
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import select
 
 from engine.agents.slots import parse_date, parse_time
 from engine.agents.tools import OPT_OUT, SCHEDULE_CALLBACK
 from engine.events import CallbackChanged, EventBus
 from engine.speech.frames import ToolCall
 from engine.store import Call, Campaign, DoNotCall, Lead, ScheduledCallback, row_dict, session_scope
+from engine.store.dnc import block_numbers
 from engine.store.numbers import to_e164
 from engine.store.timeutil import utcnow
 
@@ -44,7 +44,6 @@ OPT_OUT_CONFIRMATION = ("Understood. I've taken your number off our list and you
 MAX_AHEAD = timedelta(days=365)  # a callback further away than a year is a mistake
 MAX_REASON = 500
 MAX_INSTRUCTIONS = 2000
-WAITING_LEADS = ("pending", "busy", "no_answer", "voicemail", "failed")  # leads that may be dialled
 CALLBACK_VARIABLES = ("callback_reason", "callback_instructions")  # in a callback call's variables
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _IN_SPAN = re.compile(r"\bin\s+(an?|\d+)\s+(minute|hour|day)s?\b")
@@ -224,20 +223,9 @@ def opting_out(db: SqlEngine, organization_id: str, call_id: str,
                 lead.status, lead.outcome, lead.next_attempt_at = "do_not_call", "do_not_call", None
                 lead.updated_at = now
                 leads += 1
-        result = session.execute(update(Lead).where(
-            col(Lead.organization_id) == organization_id, col(Lead.phone_number) == number,
-            col(Lead.status).in_(WAITING_LEADS)).values(
-            status="do_not_call", outcome="do_not_call", next_attempt_at=None, updated_at=now))
-        leads += int(result.rowcount)  # type: ignore[attr-defined]
-        canceled = list(session.exec(select(ScheduledCallback).where(
-            ScheduledCallback.organization_id == organization_id,
-            ScheduledCallback.to_number == number, ScheduledCallback.status == "scheduled")).all())
-        for callback in canceled:
-            callback.status, callback.status_reason, callback.updated_at = (
-                "canceled", "do_not_call", now)
-        session.flush()
-        return ({"number": number, "added": listed is None, "leads_blocked": leads,
-                 "callbacks_canceled": len(canceled)}, [row_dict(c) for c in canceled])
+        blocked, canceled = block_numbers(session, organization_id, [number], now)
+        return ({"number": number, "added": listed is None, "leads_blocked": leads + blocked,
+                 "callbacks_canceled": len(canceled)}, canceled)
 
 
 def callback_note(variables: Mapping[str, Any]) -> str | None:

@@ -1,27 +1,28 @@
 """``/v1/do-not-call``: the organization's numbers no campaign dials: list, add, remove, and a
-CSV import. A number added here turns the leads waiting to call it into ``do_not_call``."""
+CSV import. A number added here turns the leads waiting to call it into ``do_not_call`` and
+cancels its scheduled callbacks."""
 
 # No ``from __future__ import annotations``: FastAPI reads the body models from the signatures.
 
 import csv
 import io
-from collections.abc import Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from engine.api import validators
 from engine.api.auth import Principal, principal_from
-from engine.api.crud import MAX_LIMIT, page_of
+from engine.api.crud import MAX_LIMIT, emit, page_of
 from engine.api.errors import ApiError, invalid, not_found
 from engine.api.query import known_query
 from engine.api.serialize import to_api
-from engine.campaigns import RETRYABLE
-from engine.store import DoNotCall, Lead
+from engine.events import CallbackChanged
+from engine.store import DoNotCall
+from engine.store.dnc import block_numbers
 from engine.store.timeutil import utcnow
 from engine.store.types import new_id
 
@@ -40,20 +41,6 @@ class DncEntry(BaseModel):
 
     number: str
     reason: str = Field(default="", max_length=MAX_REASON)
-
-
-def _block_leads(session: Session, organization_id: str, numbers: Iterable[str]) -> int:
-    """Leads of the organization waiting to call these numbers become do_not_call."""
-    wanted = list(numbers)
-    if not wanted:
-        return 0
-    result = session.execute(update(Lead).where(
-        Lead.organization_id == organization_id,  # type: ignore[arg-type]
-        Lead.phone_number.in_(wanted),  # type: ignore[attr-defined]
-        Lead.status.in_(("pending", *RETRYABLE)))  # type: ignore[attr-defined]
-        .values(status="do_not_call", outcome="do_not_call", next_attempt_at=None,
-                updated_at=utcnow()))
-    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 @router.get("/v1/do-not-call", summary="The organization's do-not-call numbers, newest first",
@@ -85,9 +72,12 @@ def add_do_not_call(request: Request, body: DncEntry, principal: Auth) -> dict[s
         row = DoNotCall(organization_id=principal.organization_id, number=number,
                         reason=body.reason, source="api")
         session.add(row)
-        blocked = _block_leads(session, principal.organization_id, [number])
+        blocked, canceled = block_numbers(session, principal.organization_id, [number], utcnow())
         session.commit()
-        return {**to_api(row), "leads_blocked": blocked}
+        answer = {**to_api(row), "leads_blocked": blocked, "callbacks_canceled": len(canceled)}
+    for callback in canceled:
+        emit(request, CallbackChanged.of(callback))
+    return answer
 
 
 @router.delete("/v1/do-not-call/{entry}",
@@ -149,10 +139,11 @@ def _import(db: Any, organization_id: str, text: str) -> dict[str, Any]:
                 for n, r in found.items() if n not in present]
         if rows:
             session.execute(insert(DoNotCall.__table__), rows)  # type: ignore[attr-defined]
-        blocked = _block_leads(session, organization_id, [str(r["number"]) for r in rows])
+        blocked, canceled = block_numbers(session, organization_id,
+                                          [str(r["number"]) for r in rows], now)
         session.commit()
     return {"imported": len(rows), "already_listed": len(found) - len(rows),
-            "leads_blocked": blocked, "errors": errors}
+            "leads_blocked": blocked, "callbacks_canceled": canceled, "errors": errors}
 
 
 @router.post("/v1/do-not-call/bulk",
@@ -168,7 +159,11 @@ async def import_do_not_call(request: Request, principal: Auth, response: Respon
     except UnicodeDecodeError:
         raise invalid("body", "the CSV is not UTF-8 text") from None
     response.status_code = 200
-    return await run_in_threadpool(_import, request.app.state.db, principal.organization_id, text)
+    done = await run_in_threadpool(_import, request.app.state.db, principal.organization_id, text)
+    canceled = done.pop("callbacks_canceled")
+    for callback in canceled:
+        emit(request, CallbackChanged.of(callback))
+    return {**done, "callbacks_canceled": len(canceled)}
 
 
 __all__ = ["router"]

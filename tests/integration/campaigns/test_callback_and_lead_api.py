@@ -122,6 +122,20 @@ async def test_canceling_a_campaign_cancels_its_scheduled_callbacks(api: Api) ->
         "canceled", "canceled")
 
 
+async def test_a_number_put_on_the_do_not_call_list_loses_its_callbacks(api: Api) -> None:
+    campaign, _, call = await campaign_call(api)
+    made = await api.client.schedule_callback(call["id"], "in 2 hours")
+    await api.callback_changes()
+
+    added = await api.client.add_do_not_call(LEAD_NUMBER, "asked by letter")
+    assert (added["leads_blocked"], added["callbacks_canceled"]) == (1, 1)
+    (canceled,) = await api.callback_changes()
+    assert (canceled.callback_id, canceled.status, canceled.status_reason) == (
+        made["id"], "canceled", "do_not_call")
+    stored = (await api.client.campaign_callbacks(campaign["id"])).items
+    assert [c["status"] for c in stored] == ["canceled"]
+
+
 async def test_a_lead_takes_only_the_statuses_a_person_may_set(api: Api) -> None:
     campaign, lead, _ = await campaign_call(api)
     leads = api.client.leads(campaign["id"])
