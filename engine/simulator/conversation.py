@@ -228,8 +228,8 @@ class Conversation:
     """The persona's side of one answered call, from the answer to the end.
 
     ``hangup`` ends the call from the persona's side; ``ended`` is set when the call has ended
-    (either side). ``record`` keeps what is received after the persona's last line
-    (:attr:`CallResult.recording`), as a voicemail box does.
+    (either side). ``record`` keeps what is received from the persona's last line on (a
+    voicemail box's beep; :attr:`CallResult.recording`), as a voicemail box does.
     """
 
     def __init__(self, persona: Persona, lines: dict[str, Line], stt: SttEngine | None,
@@ -336,9 +336,10 @@ class Conversation:
                        default=-1)
         for index, step in enumerate(self.persona.steps):
             if isinstance(step, Say):
-                await self._say(step.text)
-                if self.record and index == last_say:
+                if self.record and index == last_say:  # a box records from its beep on: what
+                    # the agent says as the beep ends is kept however late this task runs
                     await loop.call_soon_wait(media.start_recording)
+                await self._say(step.text)
             elif isinstance(step, WaitAgent):
                 await self._agent_done(mark_starts, step.timeout_s)
             elif isinstance(step, React):
