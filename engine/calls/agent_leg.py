@@ -26,7 +26,7 @@ from sqlalchemy import Engine as SqlEngine
 from sqlmodel import select
 
 from engine.agents.brain import Brain
-from engine.agents.call_tools import EngineTools, callback_note
+from engine.agents.call_tools import EngineTools, callback_note, number_zone
 from engine.agents.factory import build_brain
 from engine.agents.tools import ENGINE_TOOL_TYPES, ToolError, ToolSpec
 from engine.calls.costs import CallUsage, Rates, call_costs
@@ -191,10 +191,13 @@ class AgentLegs:
             log.warning("call %s: %s", call.call_id, exc)
             records.add_event(call.call_id, "engine", "brain.credential_missing",
                               payload={"reason": str(exc)})
+        # "tomorrow" is the other party's: the day in their number's zone, not the engine's
+        other = call.to_number if call.direction == "outbound" else call.from_number
+        today = datetime.now(number_zone(other)).date() if other else None
         brain = build_brain(agent, tools=[ToolSpec.from_template(t) for t in tools],
                             variables=dict(call.variables or {}), tool_runner=run_tool,
                             api_key=key.api_key if key else None,
-                            base_url=key.base_url if key else None)
+                            base_url=key.base_url if key else None, today=today)
         if (note := callback_note(call.variables or {})) is not None:  # a scheduled callback's
             async for _ in brain.inject_context(note):  # instructions, before the greeting
                 pass

@@ -217,7 +217,7 @@ def test_the_scripted_brain_schedules_a_callback_from_its_slots(store: tuple[Eng
     call_id, _, _ = campaign_call(db, org)
     tools = EngineTools(db, org, call_id)
     brain = ScriptedBrain(OPT_OUT_SCRIPT, variables={"first_name": "Ada"}, tool_runner=tools.run,
-                          today=datetime.now(UTC).date())
+                          today=datetime.now(NEW_YORK).date())  # the callee's day, as calls pass it
 
     async def main() -> tuple[list[Any], list[Any]]:
         first = await collect(brain.on_user_text("Can you call me back tomorrow?"))
