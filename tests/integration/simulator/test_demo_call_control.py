@@ -34,7 +34,7 @@ success:
   ended_by: agent
 """
 SAID = "A colleague will call you back today."
-SAID_HEARD = ("colleague", "call you back", "back today")  # as whisper tiny.en may write it
+SAID_HEARD = ("colleague", "call you", "back today")  # as whisper tiny.en may write it ("call you Mac")
 # the agent's answer to the whispered line: "Sure. What's your order number? It's on your
 # confirmation email."
 ANSWER_HEARD = ("order number", "your order", "confirmation")
