@@ -7,14 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
-
 from console import formatting as fmt
-from console import theme
 from console.bridge import ApiBridge
-from console.models.campaign_leads import CALL_ID_SHOWN
-from console.models.records import Column, Index, PagedRecordModel
+from console.models.call_links import CallLinkModel, call_link_text
+from console.models.records import Column
 from engine.client import Record
 from engine.events import CallbackChanged
 
@@ -31,8 +27,7 @@ def status_text(record: Record) -> str:
 
 
 def source_call(record: Record) -> str:
-    ident = str(record.get("call_id") or "")
-    return f"Call {ident[:CALL_ID_SHOWN]}…" if ident else ""
+    return call_link_text(record, "call_id")
 
 
 def merge_change(callback: Record, event: CallbackChanged) -> Record:
@@ -41,10 +36,10 @@ def merge_change(callback: Record, event: CallbackChanged) -> Record:
     return {**callback, **event.record()}
 
 
-class CampaignCallbacksModel(PagedRecordModel):
+class CampaignCallbacksModel(CallLinkModel):
     """The scheduled callbacks of one campaign, soonest first, page by page."""
 
-    FROM_CALL_COLUMN = 6
+    FROM_CALL_COLUMN = LINK_COLUMN = 6
 
     def __init__(self, bridge: ApiBridge, parent: Any = None) -> None:
         super().__init__(bridge, [
@@ -58,27 +53,6 @@ class CampaignCallbacksModel(PagedRecordModel):
             Column.key("Instructions", "instructions"),
             Column("From call", source_call, tooltip="Click to open the call it was asked for in"),
         ], parent)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if index.isValid() and index.column() == self.FROM_CALL_COLUMN:
-            record = self.record(index.row())
-            linked = record is not None and bool(record.get("call_id"))
-            if linked and role == Qt.ItemDataRole.ForegroundRole:
-                return QColor(theme.colors().accent)
-            if linked and role == Qt.ItemDataRole.FontRole:
-                font = QFont()
-                font.setUnderline(True)
-                return font
-            if linked and role == Qt.ItemDataRole.ToolTipRole:
-                return "Open this call in the Calls view"
-        return super().data(index, role)
-
-    def call_at(self, index: Index) -> str | None:
-        """The call a click on this cell opens (the From call column of a callback with one)."""
-        if not index.isValid() or index.column() != self.FROM_CALL_COLUMN:
-            return None
-        record = self.record(index.row())
-        return str(record["call_id"]) if record and record.get("call_id") else None
 
     def apply_change(self, event: CallbackChanged) -> bool:
         """The callback's row as the event says it is now; False when it is not shown."""

@@ -7,28 +7,25 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
 
 from console import formatting as fmt
-from console import theme
 from console.bridge import ApiBridge
+from console.models.call_links import CallLinkModel, call_link_text
 from console.models.campaign_progress import merge_progress
-from console.models.records import Column, Index, PagedRecordModel
+from console.models.records import Column
 from engine.client import Record
 from engine.events import CampaignProgress
 
-CALL_ID_SHOWN = 6  # characters of a call's id in the Last call column
-
 
 def last_call(record: Record) -> str:
-    ident = str(record.get("last_call_id") or "")
-    return f"Call {ident[:CALL_ID_SHOWN]}…" if ident else ""
+    return call_link_text(record, "last_call_id")
 
 
-class CampaignLeadsModel(PagedRecordModel):
+class CampaignLeadsModel(CallLinkModel):
     """The leads of one campaign, page by page."""
 
-    LAST_CALL_COLUMN = 5
+    LAST_CALL_COLUMN = LINK_COLUMN = 5
+    LINK_KEY = "last_call_id"
 
     def __init__(self, bridge: ApiBridge, parent: Any = None) -> None:
         super().__init__(bridge, [
@@ -41,27 +38,6 @@ class CampaignLeadsModel(PagedRecordModel):
             Column("Variables", lambda r: ", ".join(
                 f"{k}={v}" for k, v in (r.get("variables") or {}).items())),
         ], parent)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if index.isValid() and index.column() == self.LAST_CALL_COLUMN:
-            record = self.record(index.row())
-            linked = record is not None and bool(record.get("last_call_id"))
-            if linked and role == Qt.ItemDataRole.ForegroundRole:
-                return QColor(theme.colors().accent)
-            if linked and role == Qt.ItemDataRole.FontRole:
-                font = QFont()
-                font.setUnderline(True)
-                return font
-            if linked and role == Qt.ItemDataRole.ToolTipRole:
-                return "Open this call in the Calls view"
-        return super().data(index, role)
-
-    def call_at(self, index: Index) -> str | None:
-        """The call a click on this cell opens (the Last call column of a lead with one)."""
-        if not index.isValid() or index.column() != self.LAST_CALL_COLUMN:
-            return None
-        record = self.record(index.row())
-        return str(record["last_call_id"]) if record and record.get("last_call_id") else None
 
     def apply_progress(self, event: CampaignProgress) -> bool:
         """The lead's row as the event says it is now; False when the lead is not shown."""
